@@ -1,0 +1,587 @@
+"""HTTP/1.1 without sockets: parse requests from bytes, serialize responses to bytes.
+
+This module does no I/O at all (the "sans-I/O" style of h11 and Werkzeug's
+``sansio`` package). A server reads bytes from wherever it likes, hands
+them to a :class:`RequestParser`, and asks for events::
+
+    parser = RequestParser()
+    parser.feed(b"POST /echo HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 5\\r\\n\\r\\nhello")
+    parser.next_event()  # RequestHead(method="POST", target="/echo", ...)
+    parser.next_event()  # Body(data=b"hello")
+    parser.next_event()  # EndOfRequest()
+    parser.next_event()  # -> RuntimeError until start_next_request()
+
+Because nothing here touches a socket, the same parser serves the blocking
+threaded server of stage 01 and the asyncio server of stage 04, and every
+rule of RFC 9112 can be tested with plain bytes.
+
+Reading order: the limits and :class:`HTTPError`; the grammar (regular
+expressions named after the RFC's rules); :class:`RequestHead` and the
+events; :func:`parse_head`; :class:`RequestParser`; then the response side.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Final
+
+# ── Limits ───────────────────────────────────────────────────────────────────
+# RFC 9112 sets no limits; every real server does, or one client could make
+# it buffer gigabytes. These are the values nginx and gunicorn use.
+
+MAX_REQUEST_LINE: Final = 8190  # longer request line -> 414 URI Too Long
+MAX_HEAD_BYTES: Final = 65536  # bigger request line + headers -> 431
+MAX_HEADERS: Final = 100  # more header fields -> 431
+MAX_CHUNK_LINE: Final = 4096  # a chunk-size line with its extensions
+
+
+class HTTPError(Exception):
+    """A request the server must refuse, with the status code to refuse it with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status} {message}")
+        self.status = status
+        self.message = message
+
+
+# ── The grammar (RFC 9110 §5.6, RFC 9112 §3, §5, §7.1) ───────────────────────
+# Each rule of the RFC's ABNF becomes a regular expression. Matching a whole
+# line with one compiled pattern is both the strictest and the fastest way
+# to check it in Python: the loop over characters runs in C.
+
+_TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+#: field-value: visible ASCII and obs-text, with single spaces or tabs inside.
+_FIELD_VALUE = rb"(?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?"
+_QUOTED_STRING = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
+
+#: request-line = method SP request-target SP HTTP-version
+REQUEST_LINE: Final = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) (HTTP/[0-9]\.[0-9])")
+#: field-line = field-name ":" OWS field-value OWS
+HEADER_LINE: Final = re.compile(rb"(" + _TOKEN + rb"):[ \t]*(" + _FIELD_VALUE + rb")[ \t]*")
+#: chunk-size [ chunk-ext ], where chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] )
+CHUNK_LINE: Final = re.compile(
+    rb"([0-9A-Fa-f]{1,16})"
+    rb"(?:[ \t]*;[ \t]*" + _TOKEN + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN + rb"|" + _QUOTED_STRING + rb"))?)*"
+    rb"[ \t]*"
+)
+#: The empty line that ends a head. A bare LF is accepted as a line end (§2.2).
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_TOKEN_TEXT = re.compile(_TOKEN.decode("ascii"))
+_STATUS = re.compile(r"([1-5][0-9][0-9]) ([\t\x20-\x7e\x80-\xff]*)")
+#: Anything a header value must never contain: CR, LF, NUL and the other controls.
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+SUPPORTED_VERSIONS: Final = ("HTTP/1.1", "HTTP/1.0")
+
+
+# ── The request head and the parser's events ─────────────────────────────────
+
+
+@dataclass(frozen=True)
+class RequestHead:
+    """A request's method, target, version and header fields, as parsed."""
+
+    method: str  # "GET"
+    target: str  # the request-target as sent: "/a%20b?x=1"
+    path: str  # its path, still percent-encoded: "/a%20b"
+    query: str  # what follows "?", or ""
+    version: str  # "HTTP/1.1" or "HTTP/1.0"
+    headers: list[tuple[str, str]]  # lowercased names, latin-1 values, in order, repeats kept
+
+    def header(self, name: str) -> str | None:
+        """Return a field's value, repeated fields joined with ", "; None if absent.
+
+        RFC 9110 §5.3: a recipient may combine repeated fields into one by
+        joining their values with commas, in order (except Set-Cookie, which
+        only responses carry).
+        """
+        name = name.lower()
+        values = [value for field, value in self.headers if field == name]
+        return ", ".join(values) if values else None
+
+    @property
+    def keep_alive(self) -> bool:
+        """Return whether the client wants the connection kept open after this request.
+
+        HTTP/1.1 is persistent unless the client says "Connection: close";
+        HTTP/1.0 closes unless it says "Connection: keep-alive" (RFC 9112 §9.3).
+        """
+        tokens = _tokens(self.header("connection"))
+        if "close" in tokens:
+            return False
+        return self.version == "HTTP/1.1" or "keep-alive" in tokens
+
+    @property
+    def content_length(self) -> int | None:
+        """Return the Content-Length as an int, None if absent; HTTPError(400) if invalid."""
+        values = [value for field, value in self.headers if field == "content-length"]
+        return parse_content_length(values) if values else None
+
+    @property
+    def chunked(self) -> bool:
+        """Return whether the body is sent in chunks: Transfer-Encoding ends in chunked."""
+        codings = _tokens(self.header("transfer-encoding"))
+        return bool(codings) and codings[-1] == "chunked"
+
+    @property
+    def expect_continue(self) -> bool:
+        """Return whether an HTTP/1.1 client waits for "100 Continue" before its body.
+
+        RFC 9110 §10.1.1: a server must not send 100 Continue to an HTTP/1.0 client.
+        """
+        expect = self.header("expect")
+        return self.version == "HTTP/1.1" and expect is not None and expect.lower() == "100-continue"
+
+
+@dataclass(frozen=True)
+class Body:
+    """A piece of the request body, already de-chunked."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class EndOfRequest:
+    """The request body is complete (or there was none)."""
+
+
+class NeedData:
+    """The type of NEED_DATA: the parser needs more bytes before the next event."""
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+#: Returned by RequestParser.next_event() when it must be fed more bytes.
+NEED_DATA: Final = NeedData()
+
+Event = RequestHead | Body | EndOfRequest
+
+
+def _tokens(value: str | None) -> list[str]:
+    """Split a comma-separated header value into lowercased tokens: "a, B" -> ["a", "b"]."""
+    if not value:
+        return []
+    return [token.strip().lower() for token in value.split(",") if token.strip()]
+
+
+def parse_content_length(values: list[str]) -> int:
+    """Return the one length the Content-Length fields state, or raise HTTPError(400).
+
+    ["5"] -> 5 and ["5, 5"] -> 5 (identical repeats are allowed, RFC 9112
+    §6.3), but ["5", "6"], ["-1"], ["+5"], ["0x5"] and ["٥"] are refused.
+    """
+    lengths = {item.strip() for value in values for item in value.split(",")}
+    if len(lengths) != 1:
+        raise HTTPError(400, "conflicting Content-Length values")
+    (length,) = lengths
+    # str.isdigit() alone would accept "²" or "٥"; the RFC says 1*DIGIT, ASCII only.
+    if not (length.isascii() and length.isdigit()):
+        raise HTTPError(400, f"invalid Content-Length: {length!r}")
+    return int(length)
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """Split a request-target into its raw path and query: "/a?x=1" -> ("/a", "x=1").
+
+    Accepts the origin form ("/a?x=1"), the absolute form a proxy would send
+    ("http://host/a?x=1", RFC 9112 §3.2.2, whose path is kept) and the
+    asterisk form ("*", for OPTIONS). Anything else is HTTPError(400).
+    """
+    if "#" in target:
+        raise HTTPError(400, "a request-target cannot contain a fragment (#)")
+    if target.startswith("/") or target == "*":
+        path, _, query = target.partition("?")
+        return path, query
+    scheme, separator, rest = target.partition("://")
+    if separator and scheme.lower() in ("http", "https") and rest:
+        path_start = min((index for index in (rest.find("/"), rest.find("?")) if index >= 0),
+                         default=len(rest))
+        path, _, query = rest[path_start:].partition("?")
+        return path or "/", query
+    raise HTTPError(400, f"invalid request-target: {target!r}")
+
+
+def parse_head(data: bytes) -> RequestHead:
+    """Parse a request line and header lines into a RequestHead, or raise HTTPError.
+
+    ``data`` is the head without the empty line that ends it::
+
+        b"GET /a%20b?x=1 HTTP/1.1\\r\\nHost: example.com\\r\\nAccept: */*"
+        -> RequestHead(method="GET", target="/a%20b?x=1", path="/a%20b", query="x=1",
+                       version="HTTP/1.1", headers=[("host", "example.com"), ("accept", "*/*")])
+    """
+    # EXERCISE 1.2: Parse the request head
+    # Split the head into lines (each ends in CRLF, or a bare LF: RFC 9112 §2.2).
+    # The first must match REQUEST_LINE, else HTTPError(400); a well-formed version
+    # other than HTTP/1.0 or HTTP/1.1 is HTTPError(505). split_target() gives path and query.
+    # Every other line must match HEADER_LINE: a line that starts with a space or tab is
+    # obsolete line folding (400), anything else that does not match is 400, and more than
+    # MAX_HEADERS lines is 431. Names are lowercased; bytes decode as latin-1.
+    # Hint: data.split(b"\n"), then line.removesuffix(b"\r"); HEADER_LINE.fullmatch(line)
+    # gives the name and the value as groups 1 and 2.
+    lines = data.split(b"\n")
+    request_line = lines[0].removesuffix(b"\r")
+    match = REQUEST_LINE.fullmatch(request_line)
+    if match is None:
+        raise HTTPError(400, "malformed request line")
+    method, target, version = (part.decode("ascii") for part in match.groups())
+    if version not in SUPPORTED_VERSIONS:
+        raise HTTPError(505, f"{version} is not supported")
+    path, query = split_target(target)
+    if len(lines) - 1 > MAX_HEADERS:
+        raise HTTPError(431, f"more than {MAX_HEADERS} header fields")
+    headers = []
+    for line in lines[1:]:
+        line = line.removesuffix(b"\r")
+        if line[:1] in (b" ", b"\t"):
+            raise HTTPError(400, "obsolete line folding is not accepted")
+        field = HEADER_LINE.fullmatch(line)
+        if field is None:
+            raise HTTPError(400, "malformed header line")
+        headers.append((field[1].decode("ascii").lower(), field[2].decode("latin-1")))
+    return RequestHead(method, target, path, query, version, headers)
+    # END EXERCISE
+
+
+def check_head(head: RequestHead) -> None:
+    """Refuse a head whose Host or message framing is invalid (RFC 9112 §3.2, §6).
+
+    These are the checks that stop request smuggling: a server and a proxy
+    in front of it must never disagree on where one request ends.
+    """
+    hosts = [value for field, value in head.headers if field == "host"]
+    if head.version == "HTTP/1.1" and len(hosts) != 1:
+        raise HTTPError(400, "an HTTP/1.1 request needs exactly one Host header")
+    lengths = [value for field, value in head.headers if field == "content-length"]
+    transfer_encoding = head.header("transfer-encoding")
+    if transfer_encoding is None:
+        if lengths:
+            parse_content_length(lengths)  # raises HTTPError(400) if invalid
+        return
+    if lengths:
+        raise HTTPError(400, "both Content-Length and Transfer-Encoding")
+    if head.version == "HTTP/1.0":
+        raise HTTPError(400, "Transfer-Encoding in an HTTP/1.0 request")
+    codings = _tokens(transfer_encoding)
+    unknown = [coding for coding in codings if coding != "chunked"]
+    if unknown:
+        raise HTTPError(501, f"unsupported transfer coding: {unknown[0]}")
+    if codings != ["chunked"]:
+        raise HTTPError(400, "invalid Transfer-Encoding")
+
+
+# ── The parser ───────────────────────────────────────────────────────────────
+
+# What the parser expects next.
+_HEAD = "head"
+_LENGTH_BODY = "length body"  # `_remaining` bytes of a Content-Length body
+_CHUNK_SIZE = "chunk size"  # a chunk-size line
+_CHUNK_DATA = "chunk data"  # `_remaining` bytes of the current chunk
+_CHUNK_END = "chunk end"  # the CRLF after a chunk's data
+_TRAILERS = "trailers"  # trailer field lines up to an empty line
+_END = "end"  # EndOfRequest is the next event
+_DONE = "done"  # EndOfRequest was returned: start_next_request() comes next
+
+
+class RequestParser:
+    """Turn the bytes of one connection into request events, one request after another.
+
+    ``feed()`` bytes as they arrive (``b""`` when the peer closes), then
+    call ``next_event()`` until it returns NEED_DATA. Events come in the
+    order RequestHead, Body*, EndOfRequest; after EndOfRequest, call
+    ``start_next_request()`` to parse the next request on a kept-alive
+    connection: bytes already received for it (pipelining) are kept.
+    """
+
+    def __init__(self, *, max_body: int | None = None) -> None:
+        if max_body is not None and max_body < 0:
+            raise ValueError(f"max_body must be None or >= 0, not {max_body}")
+        self._max_body = max_body
+        self._buffer = bytearray()
+        self._closed = False
+        self._state = _HEAD
+        self._scanned = 0  # how much of the buffer is known to hold no head end
+        self._remaining = 0
+        self._body_size = 0
+        self._trailer_bytes = 0
+        self._trailer_count = 0
+        self._error: HTTPError | None = None
+
+    @property
+    def closed(self) -> bool:
+        """Return whether the peer closed its side (``feed(b"")`` was called)."""
+        return self._closed
+
+    def feed(self, data: bytes) -> None:
+        """Add bytes received from the peer; ``b""`` means the peer closed its side."""
+        if not data:
+            self._closed = True
+        elif self._closed:
+            raise RuntimeError("feed() after the peer closed the connection")
+        else:
+            self._buffer += data
+
+    def start_next_request(self) -> None:
+        """Get ready for the next request on this connection, keeping unread bytes."""
+        if self._state != _DONE:
+            raise RuntimeError(f"start_next_request() before EndOfRequest (state: {self._state})")
+        self._state = _HEAD
+        self._scanned = 0
+        self._body_size = self._trailer_bytes = self._trailer_count = 0
+
+    def next_event(self) -> Event | NeedData:
+        """Return the next event, or NEED_DATA; raise HTTPError for a bad request.
+
+        After an HTTPError the connection cannot be trusted to find the start
+        of the next request: the same error is raised again on every call.
+        """
+        if self._error is not None:
+            raise self._error
+        try:
+            return self._next_event()
+        except HTTPError as error:
+            self._error = error
+            raise
+
+    def _next_event(self) -> Event | NeedData:
+        state = self._state
+        if state == _HEAD:
+            return self._read_head()
+        if state == _LENGTH_BODY:
+            return self._read_length_body()
+        if state == _END:
+            self._state = _DONE
+            return EndOfRequest()
+        if state == _DONE:
+            raise RuntimeError("call start_next_request() after EndOfRequest")
+        return self._read_chunked_body()
+
+    def _incomplete(self) -> NeedData:
+        """Return NEED_DATA, or refuse a request the peer abandoned half-way."""
+        if self._closed:
+            raise HTTPError(400, "the connection closed in the middle of a request")
+        return NEED_DATA
+
+    # ── The head ──
+
+    def _read_head(self) -> RequestHead | NeedData:
+        buffer = self._buffer
+        if self._scanned == 0 and buffer[:1] in (b"\r", b"\n"):
+            # RFC 9112 §2.2: ignore empty lines before a request line (some
+            # clients send an extra CRLF after a POST body).
+            del buffer[: len(buffer) - len(buffer.lstrip(b"\r\n"))]
+        end = _HEAD_END.search(buffer, self._scanned)
+        self._check_request_line()
+        if end is None:
+            if len(buffer) > MAX_HEAD_BYTES:
+                raise HTTPError(431, "request head too large")
+            if not buffer and self._closed:
+                return NEED_DATA  # a clean close between requests: nothing was lost
+            # Resume the search where a "\r\n\r\n" split across two feeds could start.
+            self._scanned = max(0, len(buffer) - 3)
+            return self._incomplete()
+        if end.end() > MAX_HEAD_BYTES:
+            raise HTTPError(431, "request head too large")
+        data = bytes(buffer[: end.start()])
+        del buffer[: end.end()]
+        self._scanned = 0
+        head = parse_head(data)
+        check_head(head)
+        self._start_body(head)
+        return head
+
+    def _check_request_line(self) -> None:
+        """Refuse a request line that is already too long, ended or not (414)."""
+        limit = MAX_REQUEST_LINE
+        line_end = self._buffer.find(b"\n", 0, limit + 2)
+        if line_end < 0:
+            too_long = len(self._buffer) > limit + 1  # + 1: room for its CR
+        else:
+            too_long = line_end - (self._buffer[line_end - 1] == 0x0D) > limit
+        if too_long:
+            raise HTTPError(414, f"request line longer than {limit} bytes")
+
+    def _start_body(self, head: RequestHead) -> None:
+        """Choose how the body is framed (RFC 9112 §6.3), checking max_body."""
+        if head.chunked:
+            self._state = _CHUNK_SIZE
+            return
+        length = head.content_length or 0
+        if self._max_body is not None and length > self._max_body:
+            raise HTTPError(413, f"request body larger than {self._max_body} bytes")
+        self._remaining = length
+        # A request with neither header has no body: requests are never close-delimited.
+        self._state = _LENGTH_BODY if length else _END
+
+    # ── A Content-Length body ──
+
+    def _read_length_body(self) -> Body | NeedData:
+        if not self._buffer:
+            return self._incomplete()
+        size = min(self._remaining, len(self._buffer))
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        self._remaining -= size
+        if self._remaining == 0:
+            self._state = _END
+        return Body(data)
+
+    # ── A chunked body (RFC 9112 §7.1) ──
+
+    def _read_chunked_body(self) -> Event | NeedData:
+        while True:
+            state = self._state
+            if state == _CHUNK_SIZE:
+                line = self._read_line(MAX_CHUNK_LINE, "chunk-size line too long")
+                if line is None:
+                    return self._incomplete()
+                self._start_chunk(line)
+            elif state == _CHUNK_DATA:
+                if not self._buffer:
+                    return self._incomplete()
+                size = min(self._remaining, len(self._buffer))
+                data = bytes(self._buffer[:size])
+                del self._buffer[:size]
+                self._remaining -= size
+                if self._remaining == 0:
+                    self._state = _CHUNK_END
+                return Body(data)
+            elif state == _CHUNK_END:
+                if len(self._buffer) < 2:
+                    return self._incomplete()
+                if self._buffer[:2] != b"\r\n":
+                    raise HTTPError(400, "chunk data not followed by CRLF")
+                del self._buffer[:2]
+                self._state = _CHUNK_SIZE
+            else:  # _TRAILERS
+                line = self._read_line(MAX_HEAD_BYTES, "trailer section too large")
+                if line is None:
+                    return self._incomplete()
+                if not line:
+                    self._state = _DONE
+                    return EndOfRequest()
+                self._check_trailer(line)
+
+    def _read_line(self, limit: int, message: str) -> bytes | None:
+        """Remove and return one CRLF-terminated line (without CRLF), or None if incomplete."""
+        end = self._buffer.find(b"\r\n", 0, limit + 2)
+        if end < 0:
+            if len(self._buffer) > limit:
+                raise HTTPError(431 if self._state == _TRAILERS else 400, message)
+            return None
+        line = bytes(self._buffer[:end])
+        del self._buffer[: end + 2]
+        return line
+
+    def _start_chunk(self, line: bytes) -> None:
+        """Read a chunk-size line: "1a;name=value" starts a 26-byte chunk."""
+        match = CHUNK_LINE.fullmatch(line)
+        if match is None:
+            raise HTTPError(400, "malformed chunk-size line")
+        # Chunk extensions are matched for syntax and then ignored, as §7.1.1 requires
+        # of a recipient that does not understand them.
+        size = int(match[1], 16)
+        self._body_size += size
+        if self._max_body is not None and self._body_size > self._max_body:
+            raise HTTPError(413, f"request body larger than {self._max_body} bytes")
+        if size == 0:
+            self._state = _TRAILERS  # the last-chunk; trailer fields may follow
+        else:
+            self._remaining = size
+            self._state = _CHUNK_DATA
+
+    def _check_trailer(self, line: bytes) -> None:
+        """Check one trailer field line; it is then discarded (WSGI has no trailers)."""
+        self._trailer_bytes += len(line) + 2
+        self._trailer_count += 1
+        if self._trailer_bytes > MAX_HEAD_BYTES or self._trailer_count > MAX_HEADERS:
+            raise HTTPError(431, "trailer section too large")
+        if HEADER_LINE.fullmatch(line) is None:
+            raise HTTPError(400, "malformed trailer field")
+
+
+# ── The response side ────────────────────────────────────────────────────────
+
+
+def status_line_text(status: int | str) -> str:
+    """Return the status part of a status line: 200 -> "200 OK", "404 Gone" -> itself.
+
+    Raise ValueError for a status that is not three digits (100-599) and a
+    reason phrase free of control characters.
+    """
+    if isinstance(status, int) and not isinstance(status, bool):
+        try:
+            return f"{status} {HTTPStatus(status).phrase}"
+        except ValueError:
+            if 100 <= status <= 599:
+                return f"{status} "
+            raise ValueError(f"invalid status code: {status}") from None
+    if not isinstance(status, str) or _STATUS.fullmatch(status) is None:
+        raise ValueError(f"invalid status: {status!r}")
+    return status
+
+
+def check_header(name: str, value: str) -> None:
+    """Raise ValueError unless name is a token and value is free of CR, LF, NUL and controls.
+
+    A CR/LF in a value would let whoever controls the value write headers of
+    their own, or a whole second response ("response splitting").
+    """
+    if not isinstance(name, str) or not isinstance(value, str):
+        raise TypeError(f"header name and value must be str, not {name!r}: {value!r}")
+    if _TOKEN_TEXT.fullmatch(name) is None:
+        raise ValueError(f"invalid header name: {name!r}")
+    if _BAD_VALUE.search(value):
+        raise ValueError(f"invalid character in the value of header {name}: {value!r}")
+
+
+def format_response_head(status: int | str, headers: list[tuple[str, str]],
+                         version: str = "HTTP/1.1") -> bytes:
+    """Serialize a status line and header fields, ending with the empty line.
+
+    format_response_head(200, [("Content-Length", "2")])
+    -> b"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\n"
+
+    Raise ValueError for a bad status, header name or value (CR, LF, NUL ...).
+    """
+    if version not in SUPPORTED_VERSIONS:
+        raise ValueError(f"unsupported version: {version!r}")
+    lines = [f"{version} {status_line_text(status)}\r\n"]
+    for name, value in headers:
+        check_header(name, value)
+        lines.append(f"{name}: {value}\r\n")
+    lines.append("\r\n")
+    try:
+        return "".join(lines).encode("latin-1")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"a status or header is not latin-1: {error}") from None
+
+
+def encode_chunk(data: bytes) -> bytes:
+    """Frame bytes as one chunk: b"hello" -> b"5\\r\\nhello\\r\\n" (RFC 9112 §7.1)."""
+    if not data:
+        raise ValueError("an empty chunk would end the body: send LAST_CHUNK instead")
+    return b"%x\r\n%b\r\n" % (len(data), data)
+
+
+#: The zero-size chunk and the empty trailer section that end a chunked body.
+LAST_CHUNK: Final = b"0\r\n\r\n"
+
+
+def error_response(status: int, message: str) -> bytes:
+    """Return a complete plain-text response that refuses a request and closes.
+
+    error_response(400, "malformed request line") -> b"HTTP/1.1 400 Bad Request\\r\\n
+    Content-Type: text/plain; charset=utf-8\\r\\nContent-Length: 23\\r\\n
+    Connection: close\\r\\n\\r\\nmalformed request line\\n"
+    """
+    body = (message + "\n").encode("utf-8")
+    head = format_response_head(status, [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", str(len(body))),
+        ("Connection", "close"),
+    ])
+    return head + body
