@@ -1,0 +1,323 @@
+"""``python -m workbook exercise N`` and ``python -m workbook grade ...``.
+
+For the learner::
+
+    python -m workbook exercise 2 [--force]    # make exercise-2 [FORCE=1]
+    python -m workbook grade 2                 # make grade-2
+    python -m workbook grade --all             # make grade
+
+For the instructor::
+
+    python -m workbook grade 2 PATH --json report.json
+    python -m workbook grade 2 --batch SUBMISSIONS/ --csv grades.csv [--json all.json]
+
+Exit status: 0 when every test passes (batch: when every submission was
+graded), 1 when some fail, 2 when there was nothing to grade or the command
+was wrong. The grader never shows its own traceback; set WORKBOOK_DEBUG=1
+to see one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from workbook.grader.cutter import cut_problems, write_copy
+from workbook.grader.regions import RegionError, scan
+from workbook.grader.report import Report, Style, build_report, render, to_csv, to_json
+from workbook.grader.runner import (
+    DEFAULT_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT,
+    Suite,
+    grade_run,
+)
+from workbook.stages import STAGES, WORKSPACE
+
+
+class Problem(Exception):
+    """Something the user can fix; printed as one plain message."""
+
+
+def main(command: str, args: list[str]) -> int:
+    try:
+        if command == "exercise":
+            return exercise_command(args)
+        if command == "grade":
+            return grade_command(args)
+        raise Problem(f"unknown grader command {command!r}")
+    except Problem as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    except RegionError as error:
+        print(f"error: {error}\n(this is a fault in the course, not in your work)", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # the grader must not greet a learner with a traceback
+        if os.environ.get("WORKBOOK_DEBUG"):
+            traceback.print_exc()
+        print(f"internal grader error: {type(error).__name__}: {error}\n"
+              f"(set WORKBOOK_DEBUG=1 to see the traceback)", file=sys.stderr)
+        return 3
+
+
+def shown(path: Path) -> str:
+    """Return a path relative to the current folder when it is under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def suite_of(stage: str) -> Suite:
+    try:
+        return Suite.of(stage)
+    except ValueError as error:
+        raise Problem(str(error)) from None
+
+
+# ── exercise ─────────────────────────────────────────────────────────────────
+
+
+def exercise_command(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m workbook exercise",
+        description="Write a stage's starter (its exercises cut out) into workspace/.")
+    parser.add_argument("stage", help="stage number (1-6) or folder name")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing workspace copy (the old one is kept in workspace/.backup/)")
+    options = parser.parse_args(args)
+    suite = suite_of(options.stage)
+    target = make_starter(suite, WORKSPACE, force=options.force)
+    print(next_steps(suite, target))
+    return 0
+
+
+def make_starter(suite: Suite, workspace: Path, *, force: bool = False) -> Path:
+    """Write the starter of a stage into ``workspace/NN_name`` and return its path.
+
+    An existing copy is the learner's work: it is replaced only with
+    ``force``, and then moved to ``workspace/.backup/`` rather than deleted.
+    """
+    regions = suite.regions()
+    if not regions:
+        raise Problem(f"stage {suite.name} has no exercises marked yet")
+    problems = cut_problems(suite.reference, regions)
+    if problems:
+        raise RegionError("\n  ".join(["the exercises cannot be cut cleanly:", *problems]))
+    target = workspace / suite.name
+    number = suite.number
+    if target.exists() and not force:
+        raise Problem(
+            f"{shown(target)} already exists, and it may hold your work; it was left as it is.\n"
+            f"  Grade it:        make grade-{number}\n"
+            f"  Start it over:   make exercise-{number} FORCE=1   "
+            f"(the old copy moves to {shown(workspace / '.backup')}/)")
+    workspace.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{suite.name}-", dir=workspace) as scratch:
+        fresh = Path(scratch) / suite.name
+        write_copy(suite.reference, fresh, regions)
+        if target.exists():
+            backup = workspace / ".backup" / f"{suite.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+            backup.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(target), str(backup))
+            print(f"Moved your previous copy to {shown(backup)}")
+        fresh.rename(target)
+    return target
+
+
+def next_steps(suite: Suite, target: Path) -> str:
+    """Return what the learner does next: where each exercise is, how to grade."""
+    regions, _ = scan(target)
+    number = suite.number
+    width = max(len(region.title) for region in regions)
+    lines = [f"Wrote your starter for stage {suite.name} to {shown(target)}/ "
+             f"({len(regions)} exercises cut out).", "",
+             "Write the exercises in order; each one is marked in the code:"]
+    for region in regions:
+        lines.append(f"  {region.id:<5} {region.title:<{width}}  {shown(target / region.path)}:{region.start}")
+    lines += ["",
+              f"The task text and a hint sit in each region; {shown(suite.reference / 'README.md')} "
+              f"explains them (section \"Exercises\").",
+              f"Grade your copy:   make grade-{number}     "
+              f"(python -m workbook grade {number} --only {regions[0].id}: just one exercise)"]
+    return "\n".join(lines)
+
+
+# ── grade ────────────────────────────────────────────────────────────────────
+
+
+def grade_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m workbook grade",
+        description="Grade a copy of a stage with the stage's own test suite.",
+        epilog="Without PATH, grades your copy in workspace/. Exit 0 only when every test passes.")
+    parser.add_argument("stage", nargs="?", help="stage number (1-6) or folder name")
+    parser.add_argument("path", nargs="?", type=Path,
+                        help="grade this folder (a copy of the stage, any name) instead of workspace/")
+    parser.add_argument("--all", action="store_true", help="grade every stage started in workspace/")
+    parser.add_argument("--batch", type=Path, metavar="DIR",
+                        help="grade every submission folder in DIR (needs --csv and/or --json)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the report(s) as JSON")
+    parser.add_argument("--csv", type=Path, metavar="FILE",
+                        help="with --batch: one row per submission, one column per exercise")
+    parser.add_argument("--only", metavar="IDS", help="grade only these exercises, e.g. 2.1,2.2")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+                        help=f"stop any single test after S seconds (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--total-timeout", type=float, default=DEFAULT_TOTAL_TIMEOUT, metavar="S",
+                        help=f"stop the whole run after S seconds (default {DEFAULT_TOTAL_TIMEOUT:g})")
+    parser.add_argument("--verbose", "-v", action="store_true", help="explain every failing test")
+    return parser
+
+
+def grade_command(args: list[str]) -> int:
+    parser = grade_parser()
+    options = parser.parse_args(args)
+    if options.all:
+        if options.stage or options.batch or options.path:
+            parser.error("--all grades your workspace; give no stage, PATH or --batch with it")
+        return grade_all(options)
+    if not options.stage:
+        parser.error("give a stage number (e.g. grade 2), or --all")
+    suite = suite_of(options.stage)
+    if options.batch:
+        if options.path:
+            parser.error("give either PATH or --batch DIR, not both")
+        if not (options.csv or options.json):
+            parser.error("--batch needs --csv FILE and/or --json FILE")
+        return grade_batch(suite, options)
+    if options.csv:
+        parser.error("--csv goes with --batch DIR")
+    if options.path:
+        return grade_submission(suite, options)
+    return grade_workspace(suite, options)
+
+
+def only_ids(options: argparse.Namespace, suite: Suite) -> set[str] | None:
+    if not options.only:
+        return None
+    wanted = {part.strip() for part in options.only.split(",") if part.strip()}
+    known = {region.id for region in suite.regions()}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise Problem(f"stage {suite.name} has no exercise {', '.join(unknown)}; "
+                      f"its exercises are {', '.join(sorted(known)) or 'none yet'}")
+    return wanted
+
+
+def grade(suite: Suite, folder: Path, submission: str, options: argparse.Namespace, *,
+          progress: bool = False) -> Report:
+    """Grade one folder and return the report."""
+    if not folder.is_dir():
+        raise Problem(f"{shown(folder)} is not a folder")
+    regions = suite.regions()
+    only = only_ids(options, suite)
+    if only is not None:
+        regions = [region for region in regions if region.id in only]
+    show = Progress() if progress and sys.stdout.isatty() else None
+    try:
+        run = grade_run(suite, folder, timeout=options.timeout,
+                        total_timeout=options.total_timeout, only=only, progress=show)
+    finally:
+        if show:
+            show.clear()
+    return build_report(suite.name, submission, regions, run, learner_locations(folder, regions))
+
+
+def learner_locations(folder: Path, regions: list) -> dict[str, str]:
+    """Return where each exercise sits in the graded copy (markers kept), for display."""
+    found, _ = scan(folder)
+    known = {region.id for region in regions}
+    return {region.id: f"{shown(folder / region.path)}:{region.start}"
+            for region in found if region.id in known}
+
+
+class Progress:
+    """Print "ran 12/34 tests" on one terminal line while the suite runs."""
+
+    def __call__(self, finished: int, collected: int) -> None:
+        print(f"\r  ran {finished}/{collected} tests ", end="", flush=True)
+
+    def clear(self) -> None:
+        print("\r" + " " * 40 + "\r", end="", flush=True)
+
+
+def grade_workspace(suite: Suite, options: argparse.Namespace) -> int:
+    folder = WORKSPACE / suite.name
+    if not folder.is_dir():
+        raise Problem(f"you have not started stage {suite.name} yet: "
+                      f"make exercise-{suite.number} writes your starter to {shown(folder)}/")
+    print(f"Grading {shown(folder)} ...", flush=True)
+    report = grade(suite, folder, suite.name, options, progress=True)
+    print(render(report, graded_path=shown(folder), suite_path=shown(suite.tests),
+                 style=Style(sys.stdout), verbose=options.verbose))
+    write_json(options.json, to_json(report))
+    return 0 if report.all_passed() else 1
+
+
+def grade_all(options: argparse.Namespace) -> int:
+    started = [Suite.of(name) for name in STAGES.values() if (WORKSPACE / name).is_dir()]
+    if not started:
+        raise Problem(f"nothing to grade: {shown(WORKSPACE)}/ holds no stage yet; "
+                      f"start one with make exercise-1")
+    results = []
+    for suite in started:
+        code = grade_workspace(suite, options)
+        results.append((suite, code))
+    print("Summary")
+    for suite, code in results:
+        print(f"  {suite.name:<14} {'all tests pass' if code == 0 else 'some tests fail'}")
+    return 0 if all(code == 0 for _, code in results) else 1
+
+
+def grade_submission(suite: Suite, options: argparse.Namespace) -> int:
+    folder: Path = options.path
+    report = grade(suite, folder, folder.resolve().name, options)
+    print(render(report, graded_path=shown(folder), suite_path=shown(suite.tests),
+                 style=Style(sys.stdout), verbose=options.verbose))
+    if options.json:
+        write_json(options.json, to_json(report))
+        print(f"Wrote {shown(options.json)}")
+    return 0 if report.all_passed() else 1
+
+
+def grade_batch(suite: Suite, options: argparse.Namespace) -> int:
+    root: Path = options.batch
+    if not root.is_dir():
+        raise Problem(f"{shown(root)} is not a folder of submissions")
+    submissions = sorted(path for path in root.iterdir()
+                         if path.is_dir() and not path.name.startswith((".", "_")))
+    if not submissions:
+        raise Problem(f"{shown(root)} holds no submission folders")
+    regions = suite.regions()
+    if options.only:
+        wanted = only_ids(options, suite) or set()
+        regions = [region for region in regions if region.id in wanted]
+    reports = []
+    for index, folder in enumerate(submissions, start=1):
+        print(f"[{index}/{len(submissions)}] {folder.name:<24}", end=" ", flush=True)
+        report = grade(suite, folder, folder.name, options)
+        reports.append(report)
+        score = "—" if report.score is None else f"{round(report.score * 100)}%"
+        print(f"{report.passed}/{report.graded} tests  {score}  {report.status}")
+    if options.csv:
+        options.csv.parent.mkdir(parents=True, exist_ok=True)
+        options.csv.write_text(to_csv(reports, regions), encoding="utf-8")
+        print(f"Wrote {shown(options.csv)}")
+    write_json(options.json, [to_json(report) for report in reports])
+    return 0 if all(report.status != "error" for report in reports) else 1
+
+
+def write_json(path: Path | None, data: object) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

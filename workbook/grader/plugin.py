@@ -1,0 +1,317 @@
+"""The grader's pytest plugin: record what each test checked and why it failed.
+
+Loaded into the child pytest process with ``-p workbook.grader.plugin``. It
+adds two options:
+
+``--grader-results PATH``
+    write one JSON object per line to PATH, flushed as the run goes, so a run
+    that is stopped still leaves the results of the tests that finished:
+
+    - ``{"event": "collected", "nodeid", "exercise", "rule"}`` per test;
+    - ``{"event": "collect_error", "nodeid", "message"}`` per file that failed to load;
+    - ``{"event": "start", "nodeid"}`` as each test starts;
+    - ``{"event": "result", "nodeid", "outcome", "phase", "duration", ...failure details}``;
+    - ``{"event": "finish", "exitstatus"}`` when the session ends.
+
+``--grader-only IDS``
+    run only the tests tagged with these exercise ids (comma-separated).
+
+A failure is described the way a tutor would: the rule the test checks (its
+docstring's first line), expected vs got (from the failing comparison), the
+request that was sent (the ``request`` user property that the ``sent``
+fixture records), and "not written yet" when the code stopped at an
+exercise's ``NotImplementedError`` stub.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import textwrap
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+NOT_WRITTEN = re.compile(r"NotImplementedError: exercise (\d+\.\d+):")
+STUB_MESSAGE = re.compile(r"^exercise (\d+\.\d+):")
+TIMEOUT = re.compile(r"Timeout \(>(?P<seconds>[\d.]+)s\) from pytest-timeout")
+REPR_LIMIT = 240
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("workbook grader")
+    group.addoption("--grader-results", default=None, metavar="PATH",
+                    help="write each test's outcome and failure details to PATH (JSON lines)")
+    group.addoption("--grader-only", default=None, metavar="IDS",
+                    help="run only the tests tagged with these exercise ids, e.g. 2.1,2.2")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    path = config.getoption("--grader-results")
+    if path:
+        config.pluginmanager.register(Recorder(config, Path(path)), "workbook-grader-recorder")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    only = config.getoption("--grader-only")
+    if not only:
+        return
+    wanted = {part.strip() for part in only.split(",") if part.strip()}
+    kept = [item for item in items if exercise_of(item) in wanted]
+    dropped = [item for item in items if exercise_of(item) not in wanted]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def exercise_of(item: pytest.Item) -> str | None:
+    """Return the exercise id a test is tagged with, or None."""
+    marker = item.get_closest_marker("exercise")
+    if marker is None:
+        return None
+    value = marker.args[0] if marker.args else marker.kwargs.get("id")
+    return str(value) if value is not None else None
+
+
+def rule_of(item: pytest.Item) -> str | None:
+    """Return the first line of the test's docstring: the rule it checks."""
+    function = getattr(item, "function", None)
+    doc = getattr(function, "__doc__", None)
+    if not doc or not doc.strip():
+        return None
+    return doc.strip().splitlines()[0].strip()
+
+
+def short_repr(value: object) -> str:
+    """Return ``repr(value)``, cut to a length a report line can hold."""
+    try:
+        text = repr(value)
+    except Exception as error:  # a learner's __repr__ may itself be broken
+        text = f"<{type(value).__name__} whose repr failed: {type(error).__name__}>"
+    return text if len(text) <= REPR_LIMIT else text[:REPR_LIMIT - 1] + "…"
+
+
+def first_line(text: str) -> str:
+    """Return the first non-empty line of a text, stripped."""
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def expectation(op: str, left: object, right: object) -> tuple[str, str]:
+    """Turn a failed ``assert left <op> right`` into (expected, got) phrases.
+
+    The suites write ``assert got == expected``, so the left side is what the
+    code produced.
+    """
+    got, want = short_repr(left), short_repr(right)
+    if op in {"==", "is"}:
+        return want, got
+    if op in {"!=", "is not"}:
+        return f"anything but {want}", got
+    if op == "in":
+        return f"a value containing {got}", want
+    if op == "not in":
+        return f"a value without {got}", want
+    return f"a value {op} {want}", got
+
+
+class Recorder:
+    """Write each test's outcome to the results file as the run goes."""
+
+    def __init__(self, config: pytest.Config, path: Path) -> None:
+        self.config = config
+        self.stream: IO[str] = path.open("w", encoding="utf-8", buffering=1)
+        self.suite_root = Path(str(config.rootpath))
+        stage_dir = os.environ.get("WORKBOOK_STAGE_DIR")
+        self.stage_dir = Path(stage_dir).resolve() if stage_dir else None
+        self.comparison: tuple[str, object, object] | None = None
+        self.failures: dict[str, dict[str, Any]] = {}
+        self.outcomes: dict[str, tuple[str, str]] = {}
+        self.durations: dict[str, float] = {}
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.stream.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+
+    # ── collection ──────────────────────────────────────────────────────────
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            message = error_lines(report.longreprtext)
+            if self.stage_dir is not None:  # name the learner's files relative to the stage
+                message = message.replace(str(self.stage_dir) + os.sep, "")
+            self.write({"event": "collect_error", "nodeid": report.nodeid, "message": message})
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            self.write({"event": "collected", "nodeid": item.nodeid,
+                        "exercise": exercise_of(item), "rule": rule_of(item)})
+
+    # ── running ─────────────────────────────────────────────────────────────
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.comparison = None
+        self.write({"event": "start", "nodeid": nodeid})
+
+    def pytest_assertrepr_compare(self, config: pytest.Config, op: str,
+                                  left: object, right: object) -> None:
+        # Called only for a comparison that failed; keep the operands, let
+        # pytest render its own explanation as usual.
+        self.comparison = (op, left, right)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):
+        report = yield
+        if report.failed and item.nodeid not in self.failures:
+            try:
+                self.failures[item.nodeid] = self.describe(item, call, report)
+            except Exception as error:  # never let a report break the run
+                self.failures[item.nodeid] = {"kind": "failed", "message": f"(could not describe: {error!r})"}
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + report.duration
+        previous = self.outcomes.get(report.nodeid)
+        if previous and previous[0] in {"failed", "skipped"}:
+            return
+        if report.failed:
+            self.outcomes[report.nodeid] = ("failed", report.when)
+        elif report.skipped:
+            self.outcomes[report.nodeid] = ("skipped", report.when)
+        elif report.when == "call":
+            self.outcomes[report.nodeid] = ("passed", report.when)
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        outcome, phase = self.outcomes.pop(nodeid, ("failed", "setup"))
+        record: dict[str, Any] = {"event": "result", "nodeid": nodeid, "outcome": outcome,
+                                  "phase": phase, "duration": round(self.durations.pop(nodeid, 0.0), 3)}
+        if outcome == "failed":
+            record.update(self.failures.pop(nodeid, {"kind": "failed", "message": "the test failed"}))
+        self.write(record)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.write({"event": "finish", "exitstatus": int(exitstatus)})
+        self.stream.close()
+
+    # ── describing a failure ────────────────────────────────────────────────
+
+    def describe(self, item: pytest.Item, call: pytest.CallInfo[None],
+                 report: pytest.TestReport) -> dict[str, Any]:
+        """Return what went wrong in a tutor's words: expected, got, where, why."""
+        details: dict[str, Any] = {"kind": "failed", "message": None, "expected": None, "got": None,
+                                   "check": None, "where": None, "not_written": None,
+                                   "request": last_request(item)}
+        excinfo = call.excinfo
+        if excinfo is None:  # e.g. a strict xpass: nothing was raised
+            details["message"] = first_line(report.longreprtext) or "the test failed"
+            return details
+        error = excinfo.value
+        text = str(error)
+        details["check"] = self.failing_check(excinfo)
+        timeout = TIMEOUT.search(text)
+        stub = STUB_MESSAGE.match(text) if isinstance(error, NotImplementedError) else None
+        if timeout:
+            seconds = f"{float(timeout['seconds']):g}"
+            details["kind"] = "timeout"
+            details["got"] = f"no result within {seconds} s, so the test was stopped"
+            details["where"] = self.stage_location(excinfo)
+            details["message"] = (f"timed out after {seconds} s: an endless loop, "
+                                  f"or a server that never answers?")
+        elif stub:
+            details["kind"] = "not_written"
+            details["not_written"] = stub.group(1)
+            details["got"] = f"not written yet: exercise {stub.group(1)}"
+            details["message"] = details["got"]
+            details["where"] = self.stage_location(excinfo)
+        elif isinstance(error, AssertionError):
+            details["kind"] = "assertion"
+            if self.comparison:
+                details["expected"], details["got"] = expectation(*self.comparison)
+            line = first_line(text)
+            custom = line and not line.startswith("assert ")
+            if custom:
+                details["message"] = line
+            elif details["expected"] is not None:
+                details["message"] = f"expected {details['expected']}, got {details['got']}"
+            else:
+                details["message"] = line or "an assertion failed"
+        elif isinstance(error, pytest.fail.Exception):
+            details["message"] = first_line(text) or "the test failed"
+        else:
+            details["kind"] = "exception"
+            where = self.stage_location(excinfo)
+            details["where"] = where
+            details["got"] = f"{type(error).__name__}: {first_line(text)}".rstrip(": ")
+            details["message"] = details["got"] + (f" (at {where})" if where else "")
+        if not details["not_written"]:
+            details["not_written"] = self.stub_mentioned(error, report)
+        return details
+
+    def failing_check(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
+        """Return the source of the test statement that failed (``assert ...``)."""
+        for entry in reversed(excinfo.traceback):
+            path = Path(str(entry.path))
+            if self.is_test_file(path):
+                try:
+                    statement = " ".join(line.strip() for line in str(entry.statement).splitlines())
+                except Exception:
+                    return None
+                return statement if len(statement) <= REPR_LIMIT else statement[:REPR_LIMIT - 1] + "…"
+        return None
+
+    def is_test_file(self, path: Path) -> bool:
+        try:
+            relative = path.resolve().relative_to(self.suite_root)
+        except ValueError:
+            return False
+        return relative.parts[:1] == ("tests",)
+
+    def stage_location(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
+        """Return ``file:line in function`` of the deepest frame in the stage under test."""
+        if self.stage_dir is None:
+            return None
+        for entry in reversed(excinfo.traceback):
+            try:
+                relative = Path(str(entry.path)).resolve().relative_to(self.stage_dir)
+            except ValueError:
+                continue
+            return f"{relative.as_posix()}:{entry.lineno + 1} in {entry.name}"
+        return None
+
+    @staticmethod
+    def stub_mentioned(error: BaseException, report: pytest.TestReport) -> str | None:
+        """Return the exercise whose stub the code hit, seen anywhere in the failure."""
+        seen: set[int] = set()
+        cause: BaseException | None = error
+        while cause is not None and id(cause) not in seen:
+            seen.add(id(cause))
+            if isinstance(cause, NotImplementedError):
+                match = STUB_MESSAGE.match(str(cause))
+                if match:
+                    return match.group(1)
+            cause = cause.__cause__ or cause.__context__
+        texts = [str(error), *(content for _, content in report.sections)]
+        for text in texts:
+            match = NOT_WRITTEN.search(text)
+            if match:
+                return match.group(1)
+        return None
+
+
+def last_request(item: pytest.Item) -> str | None:
+    """Return the last request the test recorded with the ``sent`` fixture."""
+    requests = [value for name, value in item.user_properties if name == "request"]
+    return str(requests[-1]) if requests else None
+
+
+def error_lines(text: str, limit: int = 6) -> str:
+    """Return the ``E   ...`` lines of a pytest error report (the error itself)."""
+    lines = [line[1:].rstrip() for line in text.splitlines() if line.startswith("E ")]
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    return textwrap.dedent("\n".join(lines[-limit:]))

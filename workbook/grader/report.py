@@ -1,0 +1,310 @@
+"""Turn a run's outcomes into a grade: per exercise, as text, JSON or CSV.
+
+The JSON report (schema ``wire-up/grade/1``) is documented in
+``workbook/grader/README.md``. It holds no timings and no absolute paths, so
+grading the same submission twice gives the same file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from workbook.grader.regions import Region
+from workbook.grader.runner import Run, TestResult
+
+SCHEMA = "wire-up/grade/1"
+STAGE_BUCKET = "stage"
+STAGE_TITLE = "Whole-stage tests (no exercise tag)"
+SHOWN_FAILURES = 3
+
+
+@dataclass
+class Exercise:
+    """One exercise's tests and score (or the stage bucket of untagged tests)."""
+
+    id: str
+    title: str
+    file: str | None = None          # where the exercise is, inside the stage folder
+    hint: str = ""
+    location: str | None = None      # path:line for the learner (display only)
+    tests: list[TestResult] = field(default_factory=list)
+
+    def named(self, outcome: str) -> list[TestResult]:
+        return [test for test in self.tests if test.outcome == outcome]
+
+    @property
+    def passed(self) -> int:
+        return len(self.named("passed"))
+
+    @property
+    def failed(self) -> int:
+        return len(self.named("failed"))
+
+    @property
+    def graded(self) -> int:
+        """Return how many tests count toward the score (skipped ones do not)."""
+        return self.passed + self.failed
+
+    @property
+    def score(self) -> float | None:
+        return round(self.passed / self.graded, 3) if self.graded else None
+
+    def unwritten(self) -> bool:
+        """Return True when every failure is this exercise's own untouched stub."""
+        failures = self.named("failed")
+        return bool(failures) and not self.passed and all(
+            test.details.get("not_written") == self.id for test in failures)
+
+
+@dataclass
+class Report:
+    """A graded copy of one stage."""
+
+    stage: str
+    submission: str
+    exercises: list[Exercise]
+    run: Run
+    note: str | None = None
+
+    @property
+    def tests(self) -> list[TestResult]:
+        return [test for exercise in self.exercises for test in exercise.tests]
+
+    @property
+    def passed(self) -> int:
+        return sum(exercise.passed for exercise in self.exercises)
+
+    @property
+    def graded(self) -> int:
+        return sum(exercise.graded for exercise in self.exercises)
+
+    @property
+    def score(self) -> float | None:
+        return round(self.passed / self.graded, 3) if self.graded else None
+
+    @property
+    def status(self) -> str:
+        """Return ``graded``, ``stopped`` (the run overran) or ``error`` (nothing ran)."""
+        if not self.run.tests:
+            return "error"
+        return "stopped" if self.run.stopped else "graded"
+
+    def all_passed(self) -> bool:
+        return self.status == "graded" and self.graded > 0 and self.passed == self.graded
+
+
+def build_report(stage: str, submission: str, regions: list[Region], run: Run,
+                 locations: dict[str, str] | None = None) -> Report:
+    """Sort a run's tests into the stage's exercises, in exercise order.
+
+    Untagged tests go to the ``stage`` bucket; a test tagged with an id the
+    stage does not have gets a bucket of its own, so nothing is lost.
+    """
+    exercises = {region.id: Exercise(region.id, region.title, region.path, region.hint,
+                                     (locations or {}).get(region.id, region.location()))
+                 for region in regions}
+    stage_bucket = Exercise(STAGE_BUCKET, STAGE_TITLE)
+    for test in run.tests:
+        if test.exercise is None:
+            stage_bucket.tests.append(test)
+        else:
+            exercises.setdefault(test.exercise, Exercise(
+                test.exercise, "(no such exercise in the stage)")).tests.append(test)
+    note = None
+    if run.stopped:
+        note = run.stopped
+    elif not run.tests:
+        note = "no test ran: " + (run.problem() or "the suite collected nothing")
+    return Report(stage, submission, [*exercises.values(), stage_bucket], run, note)
+
+
+# ── JSON and CSV ─────────────────────────────────────────────────────────────
+
+FAILURE_FIELDS = ("kind", "message", "expected", "got", "check", "where", "request", "not_written")
+
+
+def failure_record(test: TestResult) -> dict[str, Any]:
+    record: dict[str, Any] = {"test": test.nodeid, "rule": test.rule}
+    record.update({name: test.details.get(name) for name in FAILURE_FIELDS})
+    return record
+
+
+def exercise_record(exercise: Exercise) -> dict[str, Any]:
+    return {
+        "id": exercise.id,
+        "title": exercise.title,
+        "file": exercise.file,
+        "tests": len(exercise.tests),
+        "passed": [test.nodeid for test in exercise.named("passed")],
+        "failed": [test.nodeid for test in exercise.named("failed")],
+        "skipped": [test.nodeid for test in exercise.named("skipped")],
+        "score": exercise.score,
+        "failures": [failure_record(test) for test in exercise.named("failed")],
+    }
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    """Return the report as the documented JSON structure (no timings, no absolute paths)."""
+    return {
+        "schema": SCHEMA,
+        "stage": report.stage,
+        "submission": report.submission,
+        "status": report.status,
+        "note": report.note,
+        "load_errors": [{"file": error["nodeid"], "message": error["message"]}
+                        for error in report.run.collect_errors],
+        "totals": {"tests": len(report.tests), "passed": report.passed,
+                   "failed": report.graded - report.passed,
+                   "skipped": len(report.tests) - report.graded, "score": report.score},
+        "exercises": [exercise_record(exercise) for exercise in report.exercises],
+    }
+
+
+def csv_columns(regions: list[Region]) -> list[str]:
+    return ["submission", "status", *(region.id for region in regions), STAGE_BUCKET,
+            "score", "passed", "tests", "note"]
+
+
+def csv_row(report: Report) -> dict[str, Any]:
+    row: dict[str, Any] = {"submission": report.submission, "status": report.status,
+                           "score": report.score, "passed": report.passed,
+                           "tests": report.graded, "note": report.note or ""}
+    for exercise in report.exercises:
+        row[exercise.id] = "" if exercise.score is None else exercise.score
+    return row
+
+
+def to_csv(reports: list[Report], regions: list[Region]) -> str:
+    """Return one CSV row per graded submission, one score column per exercise."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=csv_columns(regions), extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    for report in reports:
+        writer.writerow(csv_row(report))
+    return buffer.getvalue()
+
+
+# ── Text, for the learner ────────────────────────────────────────────────────
+
+
+class Style:
+    """ANSI colors when writing to a terminal that wants them, plain text otherwise."""
+
+    CODES = {"green": "32", "red": "31", "yellow": "33", "bold": "1", "dim": "2"}
+
+    def __init__(self, stream: TextIO = sys.stdout) -> None:
+        self.enabled = (hasattr(stream, "isatty") and stream.isatty()
+                        and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb")
+
+    def __call__(self, text: str, *names: str) -> str:
+        if not self.enabled or not names:
+            return text
+        codes = ";".join(self.CODES[name] for name in names)
+        return f"\033[{codes}m{text}\033[0m"
+
+
+def render(report: Report, *, graded_path: str, suite_path: str, style: Style | None = None,
+           verbose: bool = False) -> str:
+    """Return the learner's report: a score table, then each failure explained."""
+    style = style or Style(io.StringIO())
+    lines = [style(f"Stage {report.stage}: {graded_path}", "bold")
+             + style(f"   (tests: {suite_path})", "dim"), ""]
+    width = max(len(exercise.title) for exercise in report.exercises) + 2
+    for exercise in report.exercises:
+        if not exercise.tests and exercise.id == STAGE_BUCKET:
+            continue
+        lines.append(table_line(exercise, width, style))
+    lines.append(style(f"  {'total':<6} {'':<{width}} {report.passed:>3}/{report.graded:<3}"
+                       f"{percent(report.score):>6}", "bold"))
+    if report.note:
+        lines += ["", style(f"Note: {report.note}.", "yellow")]
+    for error in report.run.collect_errors:
+        lines += ["", style(f"Could not load {error['nodeid']}:", "red", "bold")]
+        lines += [f"    {line}" for line in error["message"].splitlines()]
+    failing = [exercise for exercise in report.exercises if exercise.failed]
+    for exercise in failing:
+        lines += ["", *explain(exercise, style, verbose)]
+    lines.append("")
+    if report.all_passed():
+        lines.append(style("Every test passes. Well done.", "green", "bold"))
+    elif failing:
+        first = failing[0]
+        label = "the stage's own tests" if first.id == STAGE_BUCKET else f"exercise {first.id}"
+        lines.append(f"Next: {label}. Fix one thing, grade again.")
+    return "\n".join(lines) + "\n"
+
+
+def percent(score: float | None) -> str:
+    return "  —" if score is None else f"{round(score * 100)}%"
+
+
+def table_line(exercise: Exercise, width: int, style: Style) -> str:
+    counts = f"{exercise.passed:>3}/{exercise.graded:<3}"
+    if not exercise.graded:
+        mark, color = "no tests", "yellow"
+    elif exercise.failed == 0:
+        mark, color = "✔", "green"
+    elif exercise.unwritten():
+        mark, color = "✘ not written yet", "red"
+    else:
+        mark, color = "✘", "red"
+    title = exercise.title if exercise.id != STAGE_BUCKET else STAGE_TITLE
+    return f"  {exercise.id:<6} {title:<{width}} {counts}{percent(exercise.score):>6}  {style(mark, color)}"
+
+
+def explain(exercise: Exercise, style: Style, verbose: bool) -> list[str]:
+    """Return the failures of one exercise, each with rule, expected/got and request."""
+    heading = ("Whole-stage tests" if exercise.id == STAGE_BUCKET
+               else f"Exercise {exercise.id}: {exercise.title}")
+    lines = [style(heading, "bold")]
+    if exercise.location and exercise.id != STAGE_BUCKET:
+        lines.append(style(f"  write it in {exercise.location}", "dim"))
+    failures = exercise.named("failed")
+    if exercise.unwritten() and not verbose:
+        lines.append(f"  not written yet: {len(failures)} test(s) wait for it, e.g.")
+        failures = failures[:1]
+    shown = failures if verbose else failures[:SHOWN_FAILURES]
+    for test in shown:
+        lines += explain_test(test, style)
+    if len(failures) > len(shown):
+        lines.append(style(f"  … and {len(failures) - len(shown)} more failing test(s) "
+                           f"(--verbose shows all)", "dim"))
+    if exercise.hint:
+        lines.append(style(f"  hint: {exercise.hint}", "yellow"))
+    return lines
+
+
+def explain_test(test: TestResult, style: Style) -> list[str]:
+    details = test.details
+    lines = [f"  {style('✘', 'red')} {test.name}"]
+    if details.get("kind") == "not_loaded":
+        return [lines[0] + style("   (could not be loaded, see above)", "dim")]
+    if test.rule:
+        lines.append(f"      rule:     {test.rule}")
+    if details.get("check"):
+        lines.append(f"      check:    {details['check']}")
+    if details.get("expected") is not None:
+        lines.append(f"      expected: {details['expected']}")
+        lines.append(f"      got:      {details['got']}")
+    elif details.get("got"):
+        lines.append(f"      got:      {details['got']}")
+        if details.get("where"):
+            lines.append(f"      at:       {details['where']}")
+    if details.get("message") and details.get("message") not in {
+            details.get("got"), f"expected {details.get('expected')}, got {details.get('got')}",
+            f"{details.get('got')} (at {details.get('where')})"}:
+        message = str(details["message"]).splitlines()
+        lines.append(f"      why:      {message[0]}")
+        lines += [f"                {line}" for line in message[1:]]
+    own = details.get("not_written")
+    if own and details.get("kind") != "not_written":
+        lines.append(f"      note:     the code stopped at exercise {own}'s stub (not written yet)")
+    if details.get("request"):
+        lines.append(f"      request:  {details['request']}")
+    return lines

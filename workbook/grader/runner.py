@@ -1,0 +1,297 @@
+"""Run a stage's test suite against a copy of the stage, in a child pytest process.
+
+The child loads the grader's plugin (``-p workbook.grader.plugin``), which
+writes each test's outcome to a results file as it goes. Two clocks keep a
+hung submission from hanging the grader: pytest-timeout stops any single
+test after ``timeout`` seconds (scored as a failure), and the whole run is
+stopped after ``total_timeout`` seconds (the tests that did not finish are
+scored as failures).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbook.grader.cutter import copy_stage
+from workbook.grader.regions import Region, find_regions
+from workbook.stages import REPO, STAGE_DIR_VARIABLE, STAGES, reference_dir, stage_name
+
+DEFAULT_TIMEOUT = 20.0          # seconds per test
+DEFAULT_TOTAL_TIMEOUT = 300.0   # seconds for the whole run
+STOP_GRACE = 10.0               # seconds a stopped run gets to tear its servers down
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A stage as the grader sees it: its name, reference copy and test folder."""
+
+    name: str            # "02_router": the folder name a graded copy must have
+    reference: Path      # the reference copy, whose regions give titles and hints
+    tests: Path          # the suite that grades it
+
+    @classmethod
+    def of(cls, stage: int | str) -> Suite:
+        """Return the suite of a registered stage (``2`` or ``"02_router"``)."""
+        name = stage_name(stage)
+        return cls(name=name, reference=reference_dir(name), tests=REPO / "tests" / name)
+
+    @classmethod
+    def registered(cls) -> list[Suite]:
+        """Return the suite of every registered stage, in order."""
+        return [cls.of(name) for name in STAGES.values()]
+
+    @property
+    def number(self) -> int:
+        return int(self.name.split("_", 1)[0])
+
+    def regions(self) -> list[Region]:
+        """Return the reference's exercise regions, in order (or raise RegionError)."""
+        return find_regions(self.reference)
+
+
+@dataclass
+class TestResult:
+    """One test's outcome, with the details of its failure if it failed."""
+
+    nodeid: str
+    exercise: str | None = None
+    rule: str | None = None
+    outcome: str = "failed"     # passed | failed | skipped
+    phase: str | None = None
+    duration: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """Return the test's ``file::name`` without the folders before the file."""
+        path, _, rest = self.nodeid.partition("::")
+        return f"{path.rsplit('/', 1)[-1]}::{rest}" if rest else path
+
+
+@dataclass
+class Run:
+    """What one child pytest run produced."""
+
+    tests: list[TestResult]
+    collect_errors: list[dict[str, str]]
+    stopped: str | None          # why the run was cut short, if it was
+    exit_status: int | None
+    duration: float
+    output: str                  # the child's own console output, for debugging
+
+    def problem(self) -> str | None:
+        """Return why the suite could not run at all (usage or internal error)."""
+        if self.tests or self.collect_errors or self.exit_status in {0, 1, 2, 5, None}:
+            return None
+        return tail(self.output)
+
+
+def tail(text: str, lines: int = 12) -> str:
+    """Return the last non-empty lines of a console output."""
+    kept = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])
+
+
+@contextlib.contextmanager
+def graded_folder(suite: Suite, folder: Path) -> Iterator[Path]:
+    """Yield ``folder`` as a path named like the stage (``02_router``).
+
+    The suites find the copy under test by its folder name, so a submission
+    in ``alice/`` is copied into a temporary ``02_router/`` first. A folder
+    that holds the stage folder (``alice/02_router/``) is graded as that.
+    """
+    folder = folder.resolve()
+    nested = folder / suite.name
+    if folder.name != suite.name and nested.is_dir():
+        folder = nested
+    if folder.name == suite.name:
+        yield folder
+        return
+    with tempfile.TemporaryDirectory(prefix="wire-up-grade-") as temporary:
+        copy = Path(temporary) / suite.name
+        copy_stage(folder, copy)
+        yield copy
+
+
+def child_command(suite: Suite, folder: Path, results: Path, *, timeout: float,
+                  only: Collection[str] | None, collect_only: bool) -> list[str]:
+    """Return the argv of the child pytest run."""
+    command = [
+        sys.executable, "-m", "pytest", str(suite.tests),
+        "-p", "workbook.grader.plugin", "--grader-results", str(results),
+        "--stage-dir", str(folder), "-p", "no:cacheprovider",
+        "-q", "--no-header", "--color=no", "-rN", "--continue-on-collection-errors",
+        "--timeout", f"{timeout:g}",
+    ]
+    if only is not None:
+        command += ["--grader-only", ",".join(sorted(only)) or "none"]
+    if collect_only:
+        command.append("--collect-only")
+    return command
+
+
+def run_suite(suite: Suite, folder: Path, *, timeout: float = DEFAULT_TIMEOUT,
+              total_timeout: float = DEFAULT_TOTAL_TIMEOUT, only: Collection[str] | None = None,
+              collect_only: bool = False,
+              progress: Callable[[int, int], None] | None = None) -> Run:
+    """Run ``suite`` against the stage copy in ``folder`` and return every outcome.
+
+    ``only`` limits the run to tests tagged with those exercise ids. The
+    ``progress`` callback gets (tests finished, tests collected) as the run goes.
+    """
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="wire-up-run-") as scratch:
+        results = Path(scratch) / "results.jsonl"
+        log = Path(scratch) / "output.log"
+        command = child_command(suite, folder, results, timeout=timeout, only=only,
+                                collect_only=collect_only)
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", NO_COLOR="1")
+        env[STAGE_DIR_VARIABLE] = str(folder)
+        env.pop("PYTEST_ADDOPTS", None)
+        with log.open("wb") as output:
+            process = subprocess.Popen(command, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                                       stdout=output, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+            stopped = wait(process, total_timeout, results, progress)
+        records = read_records(results)
+        run = collate(records, stopped=stopped, exit_status=process.returncode,
+                      duration=time.monotonic() - started,
+                      output=log.read_text(encoding="utf-8", errors="replace"))
+    return run
+
+
+def wait(process: subprocess.Popen[bytes], total_timeout: float, results: Path,
+         progress: Callable[[int, int], None] | None) -> str | None:
+    """Wait for the child run; stop it when it overruns. Return why it was stopped."""
+    deadline = time.monotonic() + total_timeout
+    try:
+        while process.poll() is None:
+            if time.monotonic() > deadline:
+                stop(process)
+                return f"the grading run was stopped after {total_timeout:g} s"
+            if progress is not None:
+                report_progress(results, progress)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=0.25)
+    except KeyboardInterrupt:
+        stop(process)
+        raise
+    return None
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Interrupt the child run (so its fixtures stop their servers), then kill it."""
+    for stop_signal, grace in ((signal.SIGINT, STOP_GRACE), (signal.SIGKILL, STOP_GRACE)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, stop_signal)
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def report_progress(results: Path, progress: Callable[[int, int], None]) -> None:
+    records = read_records(results)
+    collected = sum(1 for record in records if record.get("event") == "collected")
+    finished = sum(1 for record in records if record.get("event") == "result")
+    if collected:
+        progress(finished, collected)
+
+
+def read_records(results: Path) -> list[dict[str, Any]]:
+    """Read the plugin's JSON lines, ignoring a last line cut off by a kill."""
+    if not results.exists():
+        return []
+    records = []
+    for line in results.read_text(encoding="utf-8", errors="replace").splitlines():
+        with contextlib.suppress(json.JSONDecodeError):
+            records.append(json.loads(line))
+    return records
+
+
+def collate(records: list[dict[str, Any]], *, stopped: str | None, exit_status: int | None,
+            duration: float, output: str) -> Run:
+    """Merge the plugin's records into one TestResult per collected test."""
+    tests: dict[str, TestResult] = {}
+    errors: list[dict[str, str]] = []
+    for record in records:
+        event = record.get("event")
+        if event == "collected":
+            tests[record["nodeid"]] = TestResult(record["nodeid"], record.get("exercise"),
+                                                 record.get("rule"))
+        elif event == "collect_error":
+            errors.append({"nodeid": record["nodeid"], "message": record.get("message", "")})
+        elif event == "result":
+            test = tests.setdefault(record["nodeid"], TestResult(record["nodeid"]))
+            test.outcome = record.get("outcome", "failed")
+            test.phase = record.get("phase")
+            test.duration = float(record.get("duration") or 0.0)
+            test.details = {key: value for key, value in record.items()
+                            if key not in {"event", "nodeid", "outcome", "phase", "duration"}}
+    finished = {record["nodeid"] for record in records if record.get("event") == "result"}
+    began = {record["nodeid"] for record in records if record.get("event") == "start"}
+    cut_short = stopped or "the test run ended early"
+    for test in tests.values():
+        if test.nodeid in finished:
+            continue
+        test.outcome = "failed"
+        if test.nodeid in began:
+            test.details = {"kind": "not_run", "message": f"{cut_short} while this test ran "
+                            f"(an endless loop, or a server that never answers?)"}
+        else:
+            test.details = {"kind": "not_run", "message": f"not run: {cut_short} before it"}
+    return Run(list(tests.values()), errors, stopped, exit_status, duration, output)
+
+
+def fill_unloaded(run: Run, suite: Suite, *, timeout: float) -> Run:
+    """Add the tests a submission's run could not load, as failures.
+
+    When a test file fails to load (say, a syntax error in the submission),
+    its tests are never collected. Collect the suite against the reference to
+    learn which tests the submission missed, and score each as failed with
+    the loading error.
+    """
+    if not run.collect_errors and not run.problem():
+        return run
+    reference = run_suite(suite, suite.reference, timeout=timeout, collect_only=True,
+                          total_timeout=120)
+    seen = {test.nodeid for test in run.tests}
+    fallback = run.problem() or "the test file could not be loaded"
+    for test in reference.tests:
+        if test.nodeid in seen:
+            continue
+        error = next((error for error in run.collect_errors
+                      if test.nodeid.startswith(error["nodeid"].rstrip("/"))), None)
+        message = error["message"] if error else fallback
+        last = message.strip().splitlines()[-1] if message.strip() else "unknown error"
+        run.tests.append(TestResult(test.nodeid, test.exercise, test.rule, "failed", "collect",
+                                    details={"kind": "not_loaded",
+                                             "message": f"the test file could not be loaded: {last}"}))
+    if run.problem() and not run.collect_errors:
+        run.collect_errors.append({"nodeid": str(suite.tests.relative_to(REPO)), "message": fallback})
+    return run
+
+
+def grade_run(suite: Suite, folder: Path, *, timeout: float = DEFAULT_TIMEOUT,
+              total_timeout: float = DEFAULT_TOTAL_TIMEOUT, only: Collection[str] | None = None,
+              progress: Callable[[int, int], None] | None = None) -> Run:
+    """Run a suite against any folder holding a copy of the stage, and fill gaps."""
+    with graded_folder(suite, folder) as staged:
+        run = run_suite(suite, staged, timeout=timeout, total_timeout=total_timeout,
+                        only=only, progress=progress)
+    run = fill_unloaded(run, suite, timeout=timeout)
+    if only is not None:
+        run.tests = [test for test in run.tests if test.exercise in only]
+    return run
