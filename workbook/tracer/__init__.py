@@ -1,0 +1,33 @@
+"""The request tracer: follow one request through every layer of a stage.
+
+    from workbook.tracer import stage_tracer
+
+    tracer = stage_tracer(6)                      # the stage's example app
+    trace = tracer.trace("GET", "/api/products")  # in process
+    print(trace.timeline())                       # text, for a terminal
+    svg = trace.svg()                             # a sequence diagram
+    data = trace.to_dict()                        # JSON-ready
+
+    with tracer.serve() as server:                # a real server, in a thread
+        trace = server.trace("GET", "/api/products")   # bytes over a socket
+
+How it works: :mod:`workbook.tracer.recorder` (following calls at run
+time), :mod:`~workbook.tracer.layers` (which calls are shown, in which
+lane), :mod:`~workbook.tracer.wsgi` and :mod:`~workbook.tracer.asgi` (the
+protocol callables, wrapped), :mod:`~workbook.tracer.profiles` (one layer
+table per stage), :mod:`~workbook.tracer.text` and
+:mod:`~workbook.tracer.svg` (the renderings).
+"""
+
+from __future__ import annotations
+
+from workbook.tracer.core import LiveServer, Tracer
+from workbook.tracer.http import Request, Response
+from workbook.tracer.layers import Call, Layer, LayerTable
+from workbook.tracer.model import CLIENT, NOTE, PROTOCOL, SERVER, SPAN, WIRE, Lane, Step, Trace
+
+__all__ = [
+    "CLIENT", "NOTE", "PROTOCOL", "SERVER", "SPAN", "WIRE",
+    "Call", "Lane", "Layer", "LayerTable", "LiveServer", "Request", "Response", "Step",
+    "Trace", "Tracer",
+]

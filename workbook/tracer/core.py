@@ -1,0 +1,285 @@
+"""Trace one request through an app: in process, or over a real socket.
+
+:class:`Tracer` holds an app (WSGI or ASGI), the layer table that says how
+to show its code, and a :class:`Recorder`. ``tracer.trace("GET", "/x")``
+plays the server in process; ``with tracer.serve() as server:`` starts a
+real server in a thread on a free loopback port, and ``server.trace(...)``
+sends bytes from a client socket and records both sides.
+
+Every request runs in a thread of its own with the recorder installed, so
+nothing is left installed in the caller's thread (a notebook kernel's, for
+one) and an ASGI app gets a fresh event loop even where one is running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from workbook.tracer.asgi import ASGIProbe, call_asgi
+from workbook.tracer.http import Exchange, HeaderPairs, Request, exchange, parse_response
+from workbook.tracer.layers import LayerTable
+from workbook.tracer.model import CLIENT, SERVER, WIRE, Step, Trace
+from workbook.tracer.recorder import Recorder
+from workbook.tracer.servers import SERVERS, ServerHandle
+from workbook.tracer.wsgi import WSGIProbe, call_wsgi
+
+PROTOCOLS = ("wsgi", "asgi")
+
+
+class Tracer:
+    """Trace requests to one WSGI or ASGI app, shown by one layer table."""
+
+    def __init__(self, app: Any, table: LayerTable, *, protocol: str, stage: str = "app",
+                 server: str | Callable[[Any, str, int], ServerHandle] | None = None,
+                 lifespan: bool = True) -> None:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
+        self.app = app
+        self.table = table
+        self.protocol = protocol
+        self.stage = stage
+        self.server = server or ("wsgiref" if protocol == "wsgi" else "uvicorn")
+        self.lifespan = lifespan
+        self.recorder = Recorder(table)
+
+    # ── In process ───────────────────────────────────────────────────────
+
+    def trace(self, method: str = "GET", target: str = "/", *, headers: HeaderPairs = (),
+              body: bytes | str | None = None, json: Any = None) -> Trace:
+        """Send one request in process and return its trace."""
+        return self.trace_request(Request.make(method, target, headers=headers, body=body, json=json))
+
+    def trace_request(self, request: Request) -> Trace:
+        """Trace a :class:`Request` in process: this tracer plays the server."""
+        if self.protocol == "wsgi":
+            probe = WSGIProbe(self.app, self.recorder)
+
+            def work() -> tuple[int, list[tuple[str, str]], bytes]:
+                environ = request.environ()
+                self.recorder.arm()
+                status, headers, body = call_wsgi(probe, environ)
+                return int(status.split()[0]), headers, body
+
+            status, headers, body = run_in_thread(self.recorder, work)
+            steps = self.recorder.disarm()
+            return self._build(request, "in process", steps, status, headers, body,
+                               environ=probe.environ)
+        probe_asgi = ASGIProbe(self.app, self.recorder)
+
+        async def main() -> tuple[int, list[tuple[str, str]], bytes]:
+            async with lifespan(self.app, enabled=self.lifespan):
+                scope = request.scope()
+                self.recorder.arm()
+                try:
+                    return await call_asgi(probe_asgi, scope, request.body)
+                finally:
+                    self.recorder.disarm()
+
+        status, headers, body = run_in_thread(self.recorder, lambda: asyncio.run(main()))
+        return self._build(request, "in process", self.recorder.steps, status, headers, body,
+                           scope=probe_asgi.scope, messages=probe_asgi.messages)
+
+    # ── Over a socket ────────────────────────────────────────────────────
+
+    @contextlib.contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[LiveServer]:
+        """Run the app under a real server in a thread until the block ends."""
+        with LiveServer(self, host, port) as live:
+            yield live
+
+    # ── Assembling the trace ─────────────────────────────────────────────
+
+    def _build(self, request: Request, transport: str, steps: list[Step], status: int,
+               headers: list[tuple[str, str]], body: bytes, **extra: Any) -> Trace:
+        ordered = renumber(steps)
+        trace = Trace(stage=self.stage, method=request.method, target=request.target,
+                      transport=transport, steps=ordered, status=status,
+                      response_headers=list(headers), response_body=body, **extra)
+        used = trace.lane_order()
+        trace.lanes = [self.recorder.lanes[name] for name in used if name in self.recorder.lanes]
+        trace.total = max((step.end if step.end is not None else step.start for step in ordered),
+                          default=0.0)
+        return trace
+
+
+class LiveServer:
+    """A real server running a tracer's app in a thread, on a loopback port."""
+
+    def __init__(self, tracer: Tracer, host: str, port: int) -> None:
+        self.tracer = tracer
+        self.recorder = tracer.recorder
+        probe_class = WSGIProbe if tracer.protocol == "wsgi" else ASGIProbe
+        self.probe = probe_class(tracer.app, tracer.recorder)
+        factory = SERVERS[tracer.server] if isinstance(tracer.server, str) else tracer.server
+        self.handle: ServerHandle = factory(self.probe, host, port)
+        self._thread: threading.Thread | None = None
+        self._previous_trace: Any = None
+
+    @property
+    def host(self) -> str:
+        return self.handle.address[0]
+
+    @property
+    def port(self) -> int:
+        return self.handle.address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        # Threads the server starts per connection inherit the trace
+        # function from threading.settrace; it records only while armed.
+        self._previous_trace = threading.gettrace()
+        threading.settrace(self.recorder.hook)
+        self._thread = threading.Thread(target=self.recorder.run_in_thread(self.handle.serve),
+                                        name=f"{self.handle.name} (traced)", daemon=True)
+        self._thread.start()
+        try:
+            self.handle.wait_ready(15.0)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self.handle.stop()
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+        finally:
+            threading.settrace(self._previous_trace)
+
+    def trace(self, method: str = "GET", target: str = "/", *, headers: HeaderPairs = (),
+              body: bytes | str | None = None, json: Any = None) -> Trace:
+        """Send one request over a socket and return the trace of both sides."""
+        request = Request.make(method, target, headers=headers, body=body, json=json)
+        return self.trace_request(request)
+
+    def trace_request(self, request: Request) -> Trace:
+        """Trace a :class:`Request` sent as bytes to the live server."""
+        recorder = self.recorder
+        data = request.raw(f"{self.host}:{self.port}")
+        recorder.arm()
+        try:
+            result = exchange(self.host, self.port, data, clock=recorder.clock)
+            # The server may still be closing the connection: let its calls end.
+            recorder.wait_idle(timeout=2.0)
+        finally:
+            steps = recorder.disarm()
+        steps = steps + wire_steps(recorder, result, len(steps))
+        response = parse_response(result.received)
+        extra: dict[str, Any]
+        if self.tracer.protocol == "wsgi":
+            extra = {"environ": self.probe.environ}
+        else:
+            extra = {"scope": self.probe.scope, "messages": self.probe.messages}
+        trace = self.tracer._build(request, f"socket, {self.handle.name}", steps, response.status,
+                                   response.headers, response.body,
+                                   request_bytes=result.sent, response_bytes=result.received, **extra)
+        return trace
+
+    def send(self, method: str = "GET", target: str = "/", *, headers: HeaderPairs = (),
+             body: bytes | str | None = None, json: Any = None) -> Any:
+        """Send one request without tracing it; return the parsed response."""
+        request = Request.make(method, target, headers=headers, body=body, json=json)
+        result = exchange(self.host, self.port, request.raw(f"{self.host}:{self.port}"))
+        return parse_response(result.received)
+
+
+def wire_steps(recorder: Recorder, result: Exchange, first: int) -> list[Step]:
+    """Return the two wire steps of an exchange: the request out, the response back."""
+    def ms(reading: int) -> float:
+        return (reading - recorder._origin) / 1e6
+
+    head = result.sent.partition(b"\r\n")[0].decode("latin-1")
+    status_line = result.received.partition(b"\r\n")[0].decode("latin-1")
+    return [
+        Step(index=first, kind=WIRE, lane=SERVER, source=CLIENT, title="request bytes",
+             detail=f"{len(result.sent)} B  {head}", start=ms(result.connect_at),
+             end=ms(result.sent_at), thread="client", data={"bytes": result.sent}),
+        Step(index=first + 1, kind=WIRE, lane=CLIENT, source=SERVER, title="response bytes",
+             detail=f"{len(result.received)} B  {status_line}", start=ms(result.first_byte_at),
+             end=ms(result.done_at), thread="client", data={"bytes": result.received}),
+    ]
+
+
+def renumber(steps: list[Step]) -> list[Step]:
+    """Sort steps by start time and renumber them, keeping parents right."""
+    ordered = sorted(steps, key=lambda step: (step.start, step.index))
+    new_index = {step.index: position for position, step in enumerate(ordered)}
+    for position, step in enumerate(ordered):
+        step.index = position
+        if step.parent is not None:
+            step.parent = new_index.get(step.parent)
+    return ordered
+
+
+def run_in_thread(recorder: Recorder, work: Callable[[], Any]) -> Any:
+    """Run ``work`` in a new thread with the recorder installed; return its result."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as error:  # noqa: BLE001 - re-raised in the caller
+            outcome["error"] = error
+
+    thread = threading.Thread(target=recorder.run_in_thread(target), name="traced request")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Any, *, enabled: bool = True) -> Any:
+    """Run the app's lifespan startup before the block and its shutdown after.
+
+    An app that does not speak lifespan (it raises, or returns) is run
+    without it, as the ASGI spec lets a server do.
+    """
+    if not enabled:
+        yield
+        return
+    to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def receive() -> dict[str, Any]:
+        return await to_app.get()
+
+    async def send(message: dict[str, Any]) -> None:
+        await from_app.put(message)
+
+    scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
+    task = asyncio.ensure_future(app(scope, receive, send))
+    supported = await _lifespan_step(task, to_app, from_app, "startup")
+    try:
+        yield
+    finally:
+        if supported:
+            await _lifespan_step(task, to_app, from_app, "shutdown")
+        if not task.done():
+            task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+
+
+async def _lifespan_step(task: asyncio.Future[Any], to_app: asyncio.Queue[dict[str, Any]],
+                         from_app: asyncio.Queue[dict[str, Any]], phase: str) -> bool:
+    """Send ``lifespan.<phase>`` and wait for the answer; False if unsupported."""
+    await to_app.put({"type": f"lifespan.{phase}"})
+    answer = asyncio.ensure_future(from_app.get())
+    done, _ = await asyncio.wait({task, answer}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+    if answer in done:
+        message = answer.result()
+        if message["type"] == f"lifespan.{phase}.failed":
+            raise RuntimeError(f"lifespan {phase} failed: {message.get('message', '')}")
+        return True
+    answer.cancel()
+    return False

@@ -1,0 +1,232 @@
+"""The declarative table that maps a stage's functions to the diagram's lanes.
+
+The tracer sees every Python call. A stage's *layer table* says which of
+those calls are steps worth showing, and in which lane each one goes:
+
+    LayerTable(
+        roots=[stage_folder],
+        layers=[
+            Layer("middleware", "roob.middlewares:*Middleware.__call__", lane="{cls}"),
+            Layer("router", "roob.helpers:RoutingHelper._find_handler", result=describe_match),
+            Layer("handler", "core.product_controller:*"),
+        ],
+    )
+
+A pattern is ``"module:qualname"`` with shell wildcards (``fnmatch``). Only
+code whose file lies under one of the ``roots`` is considered, so a
+pattern never catches a library by accident; a layer marked
+``external=True`` may name library code too (webob's ``Request.json``).
+Calls under the roots that no layer names are followed but not shown
+(``others="hide"``), or shown in a lane named after their module
+(``others="show"``, handy for a small app of your own).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import inspect
+import os
+import re
+import reprlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import CodeType
+from typing import Any
+
+#: Turns what a call received, returned or raised into a line of text.
+Describe = Callable[["Call"], str]
+
+
+@dataclass
+class Call:
+    """What a describer is given: the arguments, and the result or the error."""
+
+    args: Mapping[str, Any]
+    value: Any = None
+    error: BaseException | None = None
+
+    @property
+    def self(self) -> Any:
+        """Return the instance (or class) the method was called on, if any."""
+        return self.args.get("self", self.args.get("cls"))
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Put the functions matching ``patterns`` into a lane of kind ``kind``.
+
+    ``lane`` and ``title`` are templates: ``{cls}`` is the class of
+    ``self`` (so one rule gives each middleware its own lane), ``{qualname}``
+    and ``{function}`` name the code, ``{module}`` its module.
+    """
+
+    kind: str
+    patterns: str | tuple[str, ...]
+    lane: str = ""
+    title: str = "{qualname}"
+    call: Describe | None = None
+    result: Describe | None = None
+    hide: bool = False
+    external: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.patterns, str):
+            object.__setattr__(self, "patterns", (self.patterns,))
+        if not self.lane:
+            object.__setattr__(self, "lane", self.kind)
+        for pattern in self.patterns:
+            if ":" not in pattern:
+                raise ValueError(f"layer pattern {pattern!r} must read 'module:qualname'")
+
+    def matches(self, key: str) -> bool:
+        """Return True if ``"module:qualname"`` matches one of the patterns."""
+        return any(fnmatch.fnmatchcase(key, pattern) for pattern in self.patterns)
+
+
+@dataclass
+class Placement:
+    """Where one call goes: its lane, kind, title, and how to describe it."""
+
+    layer: Layer
+    lane: str
+    title: str
+
+
+@dataclass
+class LayerTable:
+    """The stage's whole table: which files to follow and how to show them."""
+
+    layers: Sequence[Layer]
+    roots: Sequence[str | Path] = ()
+    others: str = "hide"
+    lane_titles: Mapping[str, str] = field(default_factory=dict)
+    _root_texts: tuple[str, ...] = field(init=False, repr=False)
+    _cache: dict[CodeType, Layer | None] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.others not in {"hide", "show"}:
+            raise ValueError(f"others must be 'hide' or 'show', not {self.others!r}")
+        # Both spellings of each root: code files carry the path they were
+        # imported by, which may or may not go through a symbolic link.
+        texts = {os.path.abspath(root) for root in self.roots}
+        texts |= {os.path.realpath(root) for root in self.roots}
+        self._root_texts = tuple(sorted(texts))
+
+    def covers(self, filename: str) -> bool:
+        """Return True if a code file lies under one of the roots."""
+        if not filename or filename.startswith("<"):
+            return False
+        return any(filename == root or filename.startswith(root + os.sep) for root in self._root_texts)
+
+    def layer_for(self, code: CodeType, module: str) -> Layer | None:
+        """Return the layer that shows this code, or None to follow it silently."""
+        try:
+            return self._cache[code]
+        except KeyError:
+            pass
+        key = f"{module}:{code.co_qualname}"
+        inside = self.covers(code.co_filename)
+        found: Layer | None = None
+        for layer in self.layers:
+            if (inside or layer.external) and layer.matches(key):
+                found = layer
+                break
+        if found is None and inside and self.others == "show":
+            found = Layer("app", f"{module}:*", lane=module.rpartition(".")[2])
+        if found is not None and found.hide:
+            found = None
+        self._cache[code] = found
+        return found
+
+    def place(self, layer: Layer, code: CodeType, module: str, args: Mapping[str, Any]) -> Placement:
+        """Fill in the layer's lane and title templates for one call."""
+        owner = args.get("self", args.get("cls"))
+        cls = owner.__name__ if isinstance(owner, type) else type(owner).__name__ if owner is not None else ""
+        qualname = code.co_qualname
+        if cls and "." in qualname:
+            # A method inherited from a base class is shown under the
+            # object's own class: ``LoggingMiddleware.__call__``.
+            qualname = f"{cls}.{qualname.rpartition('.')[2]}"
+        fields = {"cls": cls or qualname.partition(".")[0], "qualname": qualname,
+                  "function": code.co_name, "module": module}
+        return Placement(layer, layer.lane.format(**fields), layer.title.format(**fields))
+
+
+# ── Short, readable values for one-line descriptions ─────────────────────────
+
+_repr = reprlib.Repr()
+_repr.maxstring = 48
+_repr.maxother = 48
+_repr.maxlist = 4
+_repr.maxdict = 4
+_repr.maxlevel = 2
+
+
+def short(value: Any) -> str:
+    """Return a value in a few words: ``environ``, ``scope``, ``b'...' (23 B)``.
+
+    >>> short({"REQUEST_METHOD": "GET"})
+    'environ'
+    >>> short(b"hello")
+    "b'hello'"
+    """
+    name = getattr(value, "__trace_name__", None)
+    if isinstance(name, str):
+        return name
+    if isinstance(value, dict):
+        if "REQUEST_METHOD" in value and "wsgi.version" in value:
+            return "environ"
+        if "type" in value and "asgi" in value:
+            return "scope"
+        if "type" in value and isinstance(value["type"], str):
+            return f"{{'type': {value['type']!r}, ...}}"
+    if isinstance(value, (bytes, bytearray)):
+        text = _repr.repr(bytes(value))
+        return text if len(value) <= 40 else f"{text} ({len(value)} B)"
+    if isinstance(value, list) and value and all(isinstance(item, bytes) for item in value):
+        size = sum(len(item) for item in value)
+        return f"[{len(value)} chunk{'s' if len(value) > 1 else ''}, {size} B]"
+    if inspect.isgenerator(value) or inspect.iscoroutine(value) or inspect.isasyncgen(value):
+        return f"<{type(value).__name__} {value.__qualname__}>"
+    if isinstance(value, type):
+        return value.__qualname__
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{value.__qualname__}"
+    # Memory addresses change on every run and say nothing to a reader.
+    return _ADDRESS.sub("", _repr.repr(value))
+
+
+_ADDRESS = re.compile(r" (?:object )?at 0x[0-9a-fA-F]+")
+
+
+def describe_args(args: Mapping[str, Any], skip: Iterable[str] = ("self", "cls")) -> str:
+    """Return ``(name=value, ...)`` for a call, leaving out ``self``.
+
+    The WSGI and ASGI arguments read as their names, so a middleware call
+    shows as ``(environ, start_response)``.
+    """
+    parts = []
+    for name, value in args.items():
+        if name in skip:
+            continue
+        text = short(value)
+        parts.append(text if text == name else f"{name}={text}")
+    return "(" + ", ".join(parts) + ")"
+
+
+def describe_outcome(call: Call) -> str:
+    """Return what a call gave back in a few words (nothing for None)."""
+    if call.error is not None:
+        return describe_error(call.error)
+    if call.value is None:
+        return ""
+    return short(call.value)
+
+
+def describe_error(error: BaseException) -> str:
+    """Return ``raised KeyError: 'x'`` for an exception."""
+    message = str(error)
+    if len(message) > 90:
+        message = message[:89] + "…"
+    return f"raised {type(error).__name__}" + (f": {message}" if message else "")

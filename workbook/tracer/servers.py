@@ -1,0 +1,145 @@
+"""Run a real server in a thread of this process, so the tracer can follow it.
+
+A request traced "over a socket" travels as bytes from a client socket to
+a server listening on loopback, which builds the environ or scope itself.
+Running that server in a thread of the tracing process (rather than a
+child process) lets the recorder follow the server's own code too.
+
+Each server here has the same small shape: ``address`` (host, port) once
+bound, ``serve()`` which blocks in the server thread, and ``stop()``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Protocol
+
+
+class ServerHandle(Protocol):
+    """What the tracer needs from a server it runs in a thread."""
+
+    name: str
+    address: tuple[str, int]
+
+    def serve(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def wait_ready(self, timeout: float) -> None: ...
+
+
+class RawWSGIServer:
+    """Stage 01's hand-written WSGI server (``rawwsgi.server.WSGIServer``)."""
+
+    name = "rawwsgi.server.WSGIServer"
+
+    def __init__(self, app: Any, host: str, port: int) -> None:
+        from rawwsgi.server import WSGIServer  # stage 01, on the path of every WSGI stage
+
+        self._server = WSGIServer(app, host, port)
+        self.address = tuple(self._server.server_address)[:2]
+
+    def serve(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+    def wait_ready(self, timeout: float) -> None:
+        return None  # the socket listens from construction on
+
+
+class WSGIRefServer:
+    """The standard library's ``wsgiref`` server, quiet (for apps of your own)."""
+
+    name = "wsgiref.simple_server"
+
+    def __init__(self, app: Any, host: str, port: int) -> None:
+        from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+        class QuietHandler(WSGIRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self._server = make_server(host, port, app, handler_class=QuietHandler)
+        self.address = self._server.server_address[:2]
+
+    def serve(self) -> None:
+        self._server.serve_forever(poll_interval=0.05)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait_ready(self, timeout: float) -> None:
+        return None
+
+
+class UvicornServer:
+    """uvicorn on its own event loop in the server thread."""
+
+    name = "uvicorn"
+
+    def __init__(self, app: Any, host: str, port: int) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                lifespan="on", access_log=False)
+        self._server = uvicorn.Server(config)
+        self.address = (host, port)
+
+    def serve(self) -> None:
+        self._server.run()
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"uvicorn did not start within {timeout}s")
+            time.sleep(0.01)
+        # Port 0 asks the system for a free port: read back the one it gave.
+        for server in self._server.servers:
+            for sock in server.sockets:
+                self.address = tuple(sock.getsockname())[:2]
+                return
+
+
+class RawASGIServer:
+    """Stage 04's hand-written asyncio server (``rawasgi.server.ASGIServer``)."""
+
+    name = "rawasgi.server.ASGIServer"
+
+    def __init__(self, app: Any, host: str, port: int) -> None:
+        from rawasgi.server import ASGIServer  # stage 04
+
+        self._server = ASGIServer(app, host, port)
+        self.address = (host, port)
+        self._started = threading.Event()
+
+    def serve(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+    def wait_ready(self, timeout: float) -> None:
+        address = getattr(self._server, "server_address", None)
+        deadline = time.monotonic() + timeout
+        while address is None or not address[1]:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the asyncio server did not start within {timeout}s")
+            time.sleep(0.01)
+            address = getattr(self._server, "server_address", None)
+        self.address = tuple(address)[:2]
+
+
+SERVERS: dict[str, type] = {
+    "rawwsgi": RawWSGIServer,
+    "wsgiref": WSGIRefServer,
+    "uvicorn": UvicornServer,
+    "rawasgi": RawASGIServer,
+}

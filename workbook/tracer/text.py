@@ -1,0 +1,84 @@
+"""Render a trace as a text timeline, one line per step, for a terminal.
+
+    POST /api/products -> 201 Created   [06_roob, in process, 0.912 ms]
+
+         T+ms     took  step
+        0.000           server: environ  24 keys: REQUEST_METHOD='POST' ...
+        0.031    0.850  server → ErrorHandlerMiddleware: ErrorHandlerMiddleware.__call__(environ, start_response)
+        0.044    0.790    ErrorHandlerMiddleware → framework: Roob.__call__(environ, start_response)
+        ...
+                            ↳ matched '/api/products' -> ProductCreatController
+
+``T+ms`` is when the step began, ``took`` how long a call lasted (until
+it returned, or until its generator or coroutine finished). Indentation
+is nesting: a step sits under the call it happened in. A ``↳`` line says
+what a call returned or raised.
+"""
+
+from __future__ import annotations
+
+from workbook.tracer.model import NOTE, SPAN, WIRE, Step, Trace, bytes_text
+
+ARROW = "→"
+
+
+def step_line(step: Step) -> str:
+    """Return the words of one step, without time or indentation."""
+    where = step.lane if step.source == step.lane else f"{step.source} {ARROW} {step.lane}"
+    marker = {NOTE: "· ", WIRE: "⇢ "}.get(step.kind, "")
+    if step.kind == SPAN:
+        return f"{where}: {step.title}{step.detail}"
+    return f"{where}: {marker}{step.title}  {step.detail}".rstrip()
+
+
+def outcome_line(step: Step) -> str:
+    """Return what a span returned or raised, or an empty string."""
+    if step.error:
+        return f"✗ {step.error}"
+    if step.result:
+        return f"↳ {step.result}"
+    if step.kind == SPAN and step.end is None:
+        return "… still running when the trace ended"
+    return ""
+
+
+def clip(text: str, width: int) -> str:
+    """Cut a line to ``width`` characters, marking the cut."""
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def render_timeline(trace: Trace, *, width: int = 100, details: bool = True) -> str:
+    """Return the whole timeline: headline, one line per step, the response."""
+    lines = [trace.headline, "", f"{'T+ms':>9} {'took':>8}  step"]
+    for step in trace.steps:
+        indent = "  " * step.depth
+        took = "" if step.kind != SPAN or step.duration is None else f"{step.duration:8.3f}"
+        lines.append(clip(f"{step.start:9.3f} {took:>8}  {indent}{step_line(step)}", width))
+        outcome = outcome_line(step) if details else ""
+        if outcome:
+            lines.append(clip(f"{'':9} {'':8}  {indent}    {outcome}", width))
+    lines += ["", response_summary(trace)]
+    return "\n".join(lines)
+
+
+def response_summary(trace: Trace) -> str:
+    """Return the response in one line: status, headers, body size and start."""
+    body = trace.response_body
+    preview = bytes_text(body[:80]) + ("…" if len(body) > 80 else "")
+    count = len(trace.response_headers)
+    return (f"response: {trace.reason}, {count} header{'s' if count != 1 else ''}, "
+            f"{len(body)} B body: {preview}")
+
+
+def render_wire(trace: Trace, *, limit: int = 2048) -> str:
+    """Return the bytes that crossed the socket, both ways, as readable text."""
+    if not trace.request_bytes and not trace.response_bytes:
+        return "(in process: no bytes crossed a socket)"
+    parts = []
+    for title, data in (("client → server", trace.request_bytes), ("server → client", trace.response_bytes)):
+        text = data[:limit].decode("latin-1")
+        shown = "\n".join("    " + line.replace("\r", "\\r").replace("\n", "\\n")
+                          for line in text.splitlines(keepends=True))
+        more = f"\n    … {len(data) - limit} more bytes" if len(data) > limit else ""
+        parts.append(f"{title} ({len(data)} B):\n{shown}{more}")
+    return "\n\n".join(parts)
