@@ -389,7 +389,8 @@ def plot_routers(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
         axes.set_title(f"Lookup of {title}")
         axes.grid(True, which="both", linewidth=0.3)
     grid[0].set_ylabel("microseconds per lookup")
-    grid[1].legend(fontsize=8)
+    if grid[1].get_legend_handles_labels()[0]:
+        grid[1].legend(fontsize=8)
     figure.suptitle("Router scaling: our routers solid, peers dashed")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -412,7 +413,8 @@ def plot_soak(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
     axes.set_xlabel("seconds into the soak")
     axes.set_ylabel("server RSS (MiB)")
     axes.set_title("Soak: memory stays inside the 10% band around its post-warm-up value")
-    axes.legend(fontsize=8)
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     pyplot.close(figure)

@@ -133,6 +133,43 @@ def falcon_router(size: int) -> Lookup:
     return lookup
 
 
+def bare_router(size: int) -> Lookup:
+    """bare's ``Router`` (stage 05): static paths in a dict, dynamic ones in a segment trie."""
+    from bare import Match, Router
+
+    async def endpoint(request: object) -> None:
+        return None
+
+    router = Router()
+    for path in table(size, "{id:int}"):
+        router.add(path, ["GET"], endpoint)
+
+    def lookup(path: str) -> dict[str, Any] | None:
+        match, _, params, _ = router.match("GET", path)
+        return params if match is Match.FULL else None
+
+    return lookup
+
+
+def roob_router(size: int) -> Lookup:
+    """roob's ``RouteManager`` (stage 06): a tree of literal segments and ``parse`` patterns."""
+    from roob.helpers import normalize_request_url
+    from roob.routing_manager import RouteManager
+
+    def endpoint(request: object, **params: object) -> None:
+        return None
+
+    manager = RouteManager()
+    for path in table(size, "{id:d}"):
+        manager.register(path, endpoint)
+
+    def lookup(path: str) -> dict[str, Any] | None:
+        found = manager.table.find(normalize_request_url(path))
+        return None if found is None else found[1]
+
+    return lookup
+
+
 @dataclass(frozen=True)
 class RouterUnderTest:
     """A router to measure: ``build(size)`` returns its lookup for ``size`` routes."""
@@ -144,6 +181,8 @@ class RouterUnderTest:
 
 
 ROUTERS = (
+    RouterUnderTest("bare", "bare (stage 05)", True, bare_router),
+    RouterUnderTest("roob", "roob (stage 06)", True, roob_router),
     RouterUnderTest("linear-scan", "linear regex scan (the chapters' original)", False,
                     chapter_linear_scan),
     RouterUnderTest("starlette", "Starlette", False, starlette_router),

@@ -55,7 +55,8 @@ def gunicorn_gthread(app: str, port: int) -> list[str]:
 
 
 def stage01_server(app: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "rawwsgi.server", app, "--host", LOOPBACK, "--port", str(port)]
+    return [sys.executable, "-m", "rawwsgi.server", app, "--host", LOOPBACK, "--port", str(port),
+            "--quiet"]
 
 
 def stage04_server(app: str, port: int) -> list[str]:
