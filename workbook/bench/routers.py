@@ -133,6 +133,24 @@ def falcon_router(size: int) -> Lookup:
     return lookup
 
 
+def wsgirouter_router(size: int) -> Lookup:
+    """Stage 02's ``Router``: static paths in a dict, the others in a trie of segments."""
+    from wsgirouter import Match, Response, Router
+
+    def endpoint(request: object, **params: object) -> Response:
+        return Response.text("")
+
+    router = Router()
+    for index, path in enumerate(table(size, "{id:int}")):
+        router.add(path, endpoint, name=f"route{index}")
+
+    def lookup(path: str) -> dict[str, Any] | None:
+        found = router.lookup("GET", path)
+        return found.params if found.match is Match.FULL else None
+
+    return lookup
+
+
 def bare_router(size: int) -> Lookup:
     """bare's ``Router`` (stage 05): static paths in a dict, dynamic ones in a segment trie."""
     from bare import Match, Router
@@ -181,6 +199,7 @@ class RouterUnderTest:
 
 
 ROUTERS = (
+    RouterUnderTest("wsgirouter", "stage 02 router (wsgirouter)", True, wsgirouter_router),
     RouterUnderTest("bare", "bare (stage 05)", True, bare_router),
     RouterUnderTest("roob", "roob (stage 06)", True, roob_router),
     RouterUnderTest("linear-scan", "linear regex scan (the chapters' original)", False,
