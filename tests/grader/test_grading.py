@@ -1,0 +1,207 @@
+"""The grader on its own fixture stage: scores, feedback, timeouts, reports, CLI.
+
+``fixtures/90_greeter`` is a three-exercise stage whose suite never changes
+under these tests; ``fixtures/submissions/`` holds a half-done submission
+(``alice``: 90.1 right, 90.2 wrong, 90.3 not written) and a hung one
+(``stuck``: 90.2 loops forever). Each test runs the grader's child pytest.
+
+Set WORKBOOK_UPDATE_GOLDEN=1 to rewrite the golden report after an intended change.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from workbook.grader import cli
+from workbook.grader.report import build_report, render, to_json
+from workbook.grader.runner import Run, Suite, grade_run
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SUITE = Suite("90_greeter", FIXTURES / "90_greeter", FIXTURES / "suite_90_greeter")
+SUBMISSIONS = FIXTURES / "submissions"
+GOLDEN = FIXTURES / "golden" / "alice.json"
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def grade(folder: Path, **options: float) -> tuple[Run, dict]:
+    run = grade_run(SUITE, folder, **options)
+    return run, to_json(build_report(SUITE.name, folder.name, SUITE.regions(), run))
+
+
+def by_id(report: dict) -> dict[str, dict]:
+    return {exercise["id"]: exercise for exercise in report["exercises"]}
+
+
+def copy_of(submission: str, tmp_path: Path, name: str | None = None) -> Path:
+    target = tmp_path / (name or submission)
+    shutil.copytree(SUBMISSIONS / submission, target)
+    return target
+
+
+def test_half_done_submission_report_matches_the_golden_file() -> None:
+    """The JSON report of a known half-done submission is exactly the golden one."""
+    _, report = grade(SUBMISSIONS / "alice")
+    if os.environ.get("WORKBOOK_UPDATE_GOLDEN"):
+        GOLDEN.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert report == json.loads(GOLDEN.read_text(encoding="utf-8"))
+
+
+def test_reference_passes_every_test() -> None:
+    """The fixture stage's reference scores 100% in every exercise."""
+    _, report = grade(SUITE.reference)
+    assert [(exercise["id"], exercise["score"]) for exercise in report["exercises"]] == [
+        ("90.1", 1.0), ("90.2", 1.0), ("90.3", 1.0), ("stage", 1.0)]
+
+
+def test_text_report_explains_each_failure_like_a_tutor() -> None:
+    """The learner's report shows the rule, expected vs got, the request and the hint."""
+    run = grade_run(SUITE, SUBMISSIONS / "alice")
+    text = render(build_report(SUITE.name, "alice", SUITE.regions(), run),
+                  graded_path="alice", suite_path="suite")
+    for line in [
+        "90.2   Build the greeting                      1/2     50%  ✘",
+        "90.3   Answer a request                        0/3      0%  ✘ not written yet",
+        'rule:     An excited greeting ends with "!" instead of ".".',
+        "expected: 'Hello, Ada!'",
+        "got:      'Hello, Ada.'",
+        "got:      not written yet: exercise 90.3",
+        "request:  curl -i 'http://127.0.0.1/hello?name=ada'",
+        'hint: urllib.parse.parse_qs(environ["QUERY_STRING"]) gives {"name": ["ada"]}.',
+        "Next: exercise 90.2.",
+    ]:
+        assert line in text
+    assert "Traceback" not in text
+    assert "\033[" not in text  # no colors when not writing to a terminal
+
+
+def test_exception_in_the_submission_shows_where_it_was_raised(tmp_path: Path) -> None:
+    """An exception from the learner's code is reported with its type, message and line."""
+    folder = copy_of("alice", tmp_path)
+    text_py = folder / "greeter" / "text.py"
+    text_py.write_text(text_py.read_text().replace(
+        'name = " ".join(part.capitalize() for part in raw.split())', "name = raw + 1"))
+    _, report = grade(folder)
+    failure = by_id(report)["90.1"]["failures"][0]
+    assert (failure["kind"], failure["got"], failure["where"]) == (
+        "exception", 'TypeError: can only concatenate str (not "int") to str',
+        "greeter/text.py:12 in normalize_name")
+
+
+def test_hung_test_is_stopped_by_the_per_test_timeout() -> None:
+    """A test stuck in an endless loop fails after --timeout seconds; the others still run."""
+    run, report = grade(SUBMISSIONS / "stuck", timeout=2)
+    exercises = by_id(report)
+    assert (exercises["90.1"]["score"], exercises["90.2"]["score"]) == (1.0, 0.0)
+    failure = exercises["90.2"]["failures"][0]
+    assert (failure["kind"], failure["got"]) == ("timeout", "no result within 2 s, so the test was stopped")
+    assert failure["where"].startswith("greeter/text.py:")
+    assert report["status"] == "graded"
+    assert exercises["stage"]["score"] == 1.0
+
+
+def test_overrunning_run_is_stopped_by_the_total_timeout() -> None:
+    """With no per-test timeout, the whole run is stopped; unfinished tests score as failures."""
+    run, report = grade(SUBMISSIONS / "stuck", timeout=0, total_timeout=4)
+    assert run.duration < 30
+    assert (report["status"], report["note"]) == ("stopped", "the grading run was stopped after 4 s")
+    exercises = by_id(report)
+    assert exercises["90.1"]["score"] == 1.0
+    assert [failure["message"] for failure in exercises["90.2"]["failures"]] == [
+        "the grading run was stopped after 4 s while this test ran "
+        "(an endless loop, or a server that never answers?)",
+        "not run: the grading run was stopped after 4 s before it",
+    ]
+
+
+def test_submission_that_cannot_load_scores_every_test_as_failed(tmp_path: Path) -> None:
+    """A syntax error fails every test of the file, and the error is shown once, relative."""
+    folder = copy_of("alice", tmp_path)
+    text_py = folder / "greeter" / "text.py"
+    text_py.write_text(text_py.read_text().replace("raw.split())", "raw.split()"))
+    _, report = grade(folder)
+    assert report["totals"] == {"tests": 9, "passed": 0, "failed": 9, "skipped": 0, "score": 0.0}
+    [error] = report["load_errors"]
+    assert error["file"] == "tests/grader/fixtures/suite_90_greeter/test_greeter.py"
+    assert 'File "greeter/text.py", line 12' in error["message"]
+    assert "SyntaxError" in error["message"]
+    assert str(tmp_path) not in json.dumps(report)
+
+
+def test_only_grades_the_chosen_exercises() -> None:
+    """--only runs just the tests tagged with the chosen exercises."""
+    run, _ = grade_run(SUITE, SUBMISSIONS / "alice", only={"90.1"}), None
+    assert {test.exercise for test in run.tests} == {"90.1"}
+    assert len(run.tests) == 3
+
+
+def test_starter_fails_each_exercise_as_not_written(tmp_path: Path) -> None:
+    """The full starter imports, and each exercise's tests fail as "not written yet"."""
+    starter = cli.make_starter(SUITE, tmp_path)
+    run = grade_run(SUITE, starter)
+    report = build_report(SUITE.name, "starter", SUITE.regions(), run)
+    assert [exercise.unwritten() for exercise in report.exercises[:3]] == [True, True, True]
+    assert report.exercises[-1].score == 1.0  # the untagged import check passes
+    assert not run.collect_errors
+
+
+def test_starter_never_overwrites_work_without_force(tmp_path: Path) -> None:
+    """A second exercise command refuses; with --force the old copy moves to .backup/."""
+    starter = cli.make_starter(SUITE, tmp_path)
+    work = starter / "greeter" / "text.py"
+    work.write_text(work.read_text() + "# my work\n")
+    with pytest.raises(cli.Problem, match="already exists"):
+        cli.make_starter(SUITE, tmp_path)
+    assert work.read_text().endswith("# my work\n")
+    cli.make_starter(SUITE, tmp_path, force=True)
+    assert not work.read_text().endswith("# my work\n")
+    [backup] = (tmp_path / ".backup").iterdir()
+    assert (backup / "greeter" / "text.py").read_text().endswith("# my work\n")
+
+
+def test_next_steps_name_each_exercise_with_its_file_and_line(tmp_path: Path) -> None:
+    """After cutting, the learner is told where each exercise is and how to grade."""
+    starter = cli.make_starter(SUITE, tmp_path)
+    text = cli.next_steps(SUITE, starter)
+    assert f"90.1  Normalize a name    {starter / 'greeter' / 'text.py'}:8" in text
+    assert "make grade-90" in text
+
+
+def test_batch_writes_one_csv_row_per_submission(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Batch mode grades each submission folder into one row with a column per exercise."""
+    batch = tmp_path / "class"
+    copy_of("alice", batch)
+    shutil.copytree(SUITE.reference, batch / "bob")
+    grades, reports = tmp_path / "grades.csv", tmp_path / "all.json"
+    options = cli.grade_parser().parse_args(
+        ["90", "--batch", str(batch), "--csv", str(grades), "--json", str(reports), "--timeout", "10"])
+    assert cli.grade_batch(SUITE, options) == 0
+    rows = list(csv.DictReader(io.StringIO(grades.read_text())))
+    assert [(row["submission"], row["90.1"], row["90.2"], row["90.3"], row["stage"], row["score"])
+            for row in rows] == [("alice", "1.0", "0.5", "0.0", "1.0", "0.556"),
+                                 ("bob", "1.0", "1.0", "1.0", "1.0", "1.0")]
+    assert [report["submission"] for report in json.loads(reports.read_text())] == ["alice", "bob"]
+    assert "[2/2] bob" in capsys.readouterr().out
+
+
+def test_cli_names_a_missing_stage_plainly(capsys: pytest.CaptureFixture[str]) -> None:
+    """A wrong stage number is one plain error line and exit status 2, no traceback."""
+    assert cli.main("grade", ["9"]) == 2
+    assert capsys.readouterr().err == "error: no stage 9: stages are [1, 2, 3, 4, 5, 6]\n"
+
+
+def test_grading_an_unstarted_stage_says_how_to_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """make grade-N before make exercise-N tells the learner which command to run."""
+    monkeypatch.setattr(cli, "WORKSPACE", tmp_path)
+    assert cli.main("grade", ["2"]) == 2
+    assert "make exercise-2 writes your starter" in capsys.readouterr().err
+    assert cli.main("grade", ["--all"]) == 2
+    assert "start one with make exercise-1" in capsys.readouterr().err
