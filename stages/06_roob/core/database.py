@@ -1,0 +1,129 @@
+"""The data layer: one SQLite file that every worker process shares.
+
+The chapter kept products in module-level dicts and lists. Under
+``gunicorn --workers 4`` each worker is its own process with its own copy
+of those, so a product created through one worker was missing from the
+next request another worker served. A file on disk is shared by every
+process; SQLite's locking keeps their reads and writes in order.
+
+Each transaction opens its own connection and closes it at the end: nothing
+is shared between threads, and nothing opened before gunicorn forks its
+workers is carried into them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+#: Stored in the file's header (``PRAGMA user_version``): 0 means a new,
+#: empty file; this number means the schema below exists and was seeded.
+SCHEMA_VERSION = 1
+
+SCHEMA = (
+    """CREATE TABLE products (
+        id       INTEGER PRIMARY KEY,
+        name     TEXT NOT NULL,
+        brand    TEXT NOT NULL,
+        category TEXT NOT NULL
+    )""",
+    "CREATE INDEX products_by_category ON products (category, id)",
+)
+
+Inventory = Mapping[str, Iterable[Mapping[str, object]]]
+
+
+class Database:
+    """The product database: a SQLite file, created and seeded on first use.
+
+    ``seed`` is an inventory shaped like ``core.data.inventory`` (category
+    -> list of products); it is copied in once, when the file is new.
+    """
+
+    def __init__(self, path: str | Path, seed: Inventory | None = None,
+                 timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self.seed = seed
+        self.timeout = timeout
+        self.ready = False
+
+    def connect(self) -> sqlite3.Connection:
+        """Open a connection; transactions are begun and ended explicitly.
+
+        ``isolation_level=None`` stops the sqlite3 module from opening
+        transactions on its own, so :meth:`transaction` decides exactly where
+        each begins. ``timeout`` is how long to wait for another process's
+        write lock before giving up.
+        """
+        connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        connection.row_factory = sqlite3.Row
+        return connection
+
+    def initialize(self) -> None:
+        """Create the schema and copy the seed in, once per file, whoever comes first.
+
+        Several gunicorn workers may start at the same moment. ``BEGIN
+        IMMEDIATE`` takes the write lock before looking, so one process
+        creates and seeds while the others wait, then find ``user_version``
+        already set and do nothing. Schema, seed and version are one
+        transaction: a crash half-way leaves a file that is still new.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = self.connect()
+        try:
+            # WAL lets readers go on while one process writes; the setting
+            # is stored in the file, so it lasts. It cannot change inside a
+            # transaction, hence before BEGIN.
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("BEGIN IMMEDIATE")
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                for statement in SCHEMA:
+                    connection.execute(statement)
+                connection.executemany(
+                    "INSERT INTO products (id, name, brand, category) VALUES (?, ?, ?, ?)",
+                    seed_rows(self.seed or {}),
+                )
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version != SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path}: schema version {version}, "
+                                   f"this code knows version {SCHEMA_VERSION}")
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        finally:
+            connection.close()
+        self.ready = True
+
+    @contextmanager
+    def transaction(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """Run the block in one transaction on a fresh connection; commit or roll back.
+
+        A write transaction begins ``IMMEDIATE``: it takes the write lock at
+        the start, so two workers that both read-then-write wait for each
+        other instead of one failing half-way with "database is locked".
+        """
+        if not self.ready:
+            self.initialize()
+        connection = self.connect()
+        try:
+            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            yield connection
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        finally:
+            connection.close()
+
+
+def seed_rows(inventory: Inventory) -> Iterator[tuple[object, object, object, str]]:
+    """Flatten the chapter's inventory into rows: ``(id, name, brand, category)``."""
+    for category, products in inventory.items():
+        for product in products:
+            yield product["product_id"], product["product_name"], product["brand"], category

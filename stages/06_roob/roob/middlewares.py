@@ -1,0 +1,68 @@
+"""The middleware layer: a WSGI app that wraps another one.
+
+``ErrorHandlerMiddleware(app)`` is itself a WSGI app: the server calls it,
+it calls ``app``, and when ``app`` raises it answers 500 instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from webob import Request
+
+from roob.common_handlers import CommonHandlers
+
+if TYPE_CHECKING:
+    from rawwsgi.protocol import Environ, ExcInfo, Headers, StartResponse, WSGIApp, Write
+
+logger = logging.getLogger("roob")
+
+
+class ErrorHandlerMiddleware:
+    """Turn an exception from the wrapped app into a logged, generic 500.
+
+    The body says only "Internal server error"; the exception and its
+    traceback go to the ``roob`` logger. With ``debug=True`` (never in
+    production) the body adds the exception and the traceback too.
+    """
+
+    def __init__(self, app: WSGIApp, debug: bool = False) -> None:
+        if not callable(app):
+            raise TypeError(f"ErrorHandlerMiddleware wraps a WSGI app, got {app!r}")
+        self.app = app
+        self.debug = debug
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        """Call the wrapped app; if it raises, log the error and answer 500.
+
+        Errors raised while the server iterates the body are out of reach of
+        this ``try``: roob's bodies are lists built before the app returns.
+        """
+        # EXERCISE 6.3: Turn a handler's exception into a generic 500
+        # Return what self.app returns. If it raises an Exception (not a
+        # BaseException: SystemExit is how gunicorn stops a worker), log it
+        # with its traceback (logger.exception, naming the method and path),
+        # build the response with CommonHandlers.generic_exception_handler
+        # (passing self.debug), and send it. Pass sys.exc_info() as the third
+        # argument of start_response: PEP 3333 allows a second start_response
+        # only with exc_info, in case the app had already called it.
+        # Hint: webob calls start_response(status, headers) with two arguments;
+        # wrap it in a small function that adds the exc_info you saved.
+        try:
+            return self.app(environ, start_response)
+        except Exception as exception:
+            logger.exception("Unhandled exception while serving %s %s",
+                             environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            error = sys.exc_info()
+            response = CommonHandlers.generic_exception_handler(
+                Request(environ), exception, debug=self.debug)
+
+            def start_error_response(status: str, headers: Headers,
+                                     exc_info: ExcInfo | None = None) -> Write:
+                return start_response(status, headers, error)
+
+            return response(environ, start_error_response)
+        # END EXERCISE
