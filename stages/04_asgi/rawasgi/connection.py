@@ -1,0 +1,575 @@
+"""Serve one HTTP/1.1 connection: bytes in, ASGI events to the app, events back to bytes.
+
+This is where the ASGI model meets the wire. Stage 01's I/O-free parser
+turns the bytes into a ``RequestHead``, ``Body`` pieces and an
+``EndOfRequest``; this module turns those into the events an app awaits,
+and the app's events back into HTTP/1.1:
+
+=================================================  ==========================================
+On the wire                                        ASGI
+=================================================  ==========================================
+request line + headers (``RequestHead``)           the ``http`` scope; the app is called
+body bytes, Content-Length or chunked (``Body``)   ``http.request`` with ``more_body=True``
+the end of the body (``EndOfRequest``)             ``http.request`` with ``more_body=False``
+the client closes, or the response is done         ``http.disconnect``
+``Upgrade: websocket``                             the ``websocket`` scope (``websocket_session``)
+status line + headers (held until the body)        <- ``http.response.start``
+``Content-Length`` body, or one chunk              <- ``http.response.body``, ``more_body=True``
+the last bytes, or the ``0\\r\\n\\r\\n`` last-chunk   <- ``http.response.body``, ``more_body=False``
+=================================================  ==========================================
+
+A connection serves one request at a time (``RequestCycle``), then either
+keeps the connection for the next one (keep-alive, pipelining) or closes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from email.utils import formatdate
+from typing import Any
+
+from rawwsgi.http11 import (
+    LAST_CHUNK,
+    NEED_DATA,
+    Body,
+    HTTPError,
+    RequestHead,
+    RequestParser,
+    encode_chunk,
+    error_response,
+    format_response_head,
+)
+
+from rawasgi.protocol import ASGIApp, Message
+from rawasgi.scopes import build_http_scope, build_websocket_scope
+from rawasgi.websocket import WEBSOCKET_VERSION, is_valid_client_key
+from rawasgi.websocket_session import ClientDisconnected, WebSocketSession
+
+READ_SIZE = 65536
+#: How much of a body the app did not read we skip to keep the connection; more closes it.
+SKIP_LIMIT = 64 * 1024
+#: How long a refused client gets to read our error response before the socket closes.
+LINGER_SECONDS = 1.0
+
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+#: Statuses whose responses never have a body, whatever the app sends (RFC 9110 §6.4.1).
+NO_BODY_STATUSES = frozenset({204, 304})
+
+
+class ProtocolViolation(RuntimeError):
+    """The app sent an event the ASGI protocol does not allow at this point."""
+
+
+class HTTPDate:
+    """The ``Date`` header's value, formatted once a second instead of once a response."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._value = ""
+
+    def now(self) -> str:
+        """Return the current time as an IMF-fixdate: ``Sun, 06 Nov 1994 08:49:37 GMT``."""
+        second = int(time.time())
+        if second != self._second:
+            self._second = second
+            self._value = formatdate(second, usegmt=True)
+        return self._value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every connection of one server shares."""
+
+    app: ASGIApp
+    timeout: float
+    max_body: int | None
+    root_path: str
+    ws_max_size: int
+    state: dict[str, Any]
+    date: HTTPDate
+    logger: logging.Logger
+
+
+def is_websocket_upgrade(head: RequestHead) -> bool:
+    """Return whether a request asks to become a WebSocket (RFC 6455 §4.1)."""
+    upgrade = head.header("upgrade")
+    if upgrade is None or "websocket" not in upgrade.lower():
+        return False
+    connection = head.header("connection") or ""
+    return head.method == "GET" and "upgrade" in connection.lower()
+
+
+def websocket_handshake_problem(head: RequestHead) -> bytes | None:
+    """Return the error response for a handshake this server cannot accept, else None."""
+    if head.version != "HTTP/1.1":
+        return error_response(400, "WebSocket needs HTTP/1.1")
+    if head.header("sec-websocket-version") != WEBSOCKET_VERSION:
+        # RFC 6455 §4.4: say which version we speak.
+        body = b"unsupported Sec-WebSocket-Version\n"
+        return format_response_head(426, [
+            ("Sec-WebSocket-Version", WEBSOCKET_VERSION),
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+        ]) + body
+    if not is_valid_client_key(head.header("sec-websocket-key")):
+        return error_response(400, "missing or invalid Sec-WebSocket-Key")
+    return None
+
+
+class HTTPConnection:
+    """One client's TCP connection: a loop of requests, then a clean close."""
+
+    def __init__(self, settings: Settings, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter) -> None:
+        self.settings = settings
+        self.reader = reader
+        self.writer = writer
+        self.parser = RequestParser(max_body=settings.max_body)
+        peer = writer.get_extra_info("peername")
+        local = writer.get_extra_info("sockname")
+        self.client = (peer[0], peer[1]) if peer else None
+        self.server = (local[0], local[1]) if local else None
+        self.task: asyncio.Task[Any] | None = None
+        self.idle = True  # no request in progress: safe to close when the server stops
+        self.stopping = False  # the server is shutting down: no more keep-alive
+        self.linger = False  # we refused a request: let the client read why before closing
+        self.websocket: WebSocketSession | None = None
+
+    async def serve(self) -> None:
+        """Serve requests until the client leaves, asks to close, or idles too long."""
+        try:
+            while not self.stopping:
+                head = await self.read_head()
+                if head is None:
+                    return
+                self.idle = False
+                if is_websocket_upgrade(head):
+                    await self.serve_websocket(head)
+                    return
+                cycle = await self.start_cycle(head)
+                if cycle is None:
+                    return
+                await cycle.run()
+                if not (cycle.keep_alive and not self.stopping and await self.skip_unread_body(cycle)):
+                    return
+                self.parser.start_next_request()
+                self.idle = True
+        finally:
+            await self.close()
+
+    # ── Reading ──
+
+    async def read(self) -> bytes:
+        """Return the next bytes from the client, b"" if it closed; TimeoutError if idle."""
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                return await self.reader.read(READ_SIZE)
+        except ConnectionError:
+            return b""
+
+    async def read_head(self) -> RequestHead | None:
+        """Return the next request's head, or None when the connection should end."""
+        received = False
+        while True:
+            try:
+                event = self.parser.next_event()
+            except HTTPError as error:
+                await self.refuse(error.status, error.message)
+                return None
+            if event is not NEED_DATA:
+                return event  # type: ignore[return-value]  # a head is the first event
+            if self.parser.closed:
+                return None  # a clean close between requests
+            try:
+                data = await self.read()
+            except TimeoutError:
+                if received:  # half a request, then silence
+                    await self.refuse(408, "timed out waiting for the request")
+                return None
+            self.parser.feed(data)
+            received = received or bool(data)
+
+    async def skip_unread_body(self, cycle: RequestCycle) -> bool:
+        """Read past any body the app ignored, so the next request can be parsed.
+
+        Return False (close instead) if the body is large, broken, or a client
+        that asked for ``100 Continue`` is still waiting to send it.
+        """
+        if cycle.request_complete:
+            return True
+        if cycle.expect_continue:
+            return False
+        skipped = 0
+        while True:
+            try:
+                event = self.parser.next_event()
+            except HTTPError:
+                return False
+            if isinstance(event, Body):
+                skipped += len(event.data)
+            elif event is not NEED_DATA:
+                return True  # EndOfRequest
+            elif skipped > SKIP_LIMIT or self.parser.closed:
+                return False
+            else:
+                try:
+                    self.parser.feed(await self.read())
+                except TimeoutError:
+                    return False
+
+    # ── Dispatching ──
+
+    async def start_cycle(self, head: RequestHead) -> RequestCycle | None:
+        """Build the scope and the cycle for a request; answer 500 if that fails."""
+        try:
+            scope = build_http_scope(head, client=self.client, server=self.server,
+                                     root_path=self.settings.root_path,
+                                     state=self.settings.state)
+        except Exception:
+            self.settings.logger.exception("Could not build the ASGI scope")
+            await self.write_quietly(error_response(500, "Internal Server Error"))
+            return None
+        return RequestCycle(self, head, scope)
+
+    async def serve_websocket(self, head: RequestHead) -> None:
+        """Hand an upgrade request to a WebSocket session, after checking the handshake."""
+        problem = websocket_handshake_problem(head)
+        if problem is not None:
+            self.linger = True
+            await self.write_quietly(problem)
+            return
+        settings = self.settings
+        try:
+            scope = build_websocket_scope(head, client=self.client, server=self.server,
+                                          root_path=settings.root_path, state=settings.state)
+        except Exception:
+            settings.logger.exception("Could not build the ASGI scope")
+            await self.write_quietly(error_response(500, "Internal Server Error"))
+            return
+        key = head.header("sec-websocket-key") or ""
+        self.websocket = WebSocketSession(settings.app, scope, key.strip(), self.reader,
+                                          self.writer, max_size=settings.ws_max_size,
+                                          timeout=settings.timeout, logger=settings.logger)
+        await self.websocket.run()
+
+    # ── Writing and closing ──
+
+    async def write(self, data: bytes) -> None:
+        """Write and flush; raise ClientDisconnected if the client has gone."""
+        if self.writer.is_closing():
+            raise ClientDisconnected("the client closed the connection")
+        self.writer.write(data)
+        try:
+            await self.writer.drain()
+        except ConnectionError as error:
+            raise ClientDisconnected(str(error)) from error
+
+    async def write_quietly(self, data: bytes) -> None:
+        """Write if the client is still there; if not, there is nobody to tell."""
+        try:
+            await self.write(data)
+        except ClientDisconnected:
+            pass
+
+    async def refuse(self, status: int, message: str) -> None:
+        """Answer a request the server will not serve (400, 408, 413, 414, 431, 501, 505)."""
+        self.settings.logger.info("Refused a request from %s: %s %s",
+                                  self.client, status, message)
+        self.linger = True
+        await self.write_quietly(error_response(status, message))
+
+    async def shut_down(self) -> None:
+        """Start closing for a server shutdown: idle connections end now, busy ones soon."""
+        self.stopping = True
+        if self.websocket is not None:
+            await self.websocket.close_for_shutdown()
+        elif self.idle and self.task is not None:
+            self.task.cancel()
+
+    async def close(self) -> None:
+        """Close the socket, letting a refused client read its error response first.
+
+        Closing a socket that still has unread input makes the kernel send a
+        reset, which can destroy the response we just wrote. So after refusing
+        a request we shut our sending side, read whatever is left for a moment,
+        and only then close.
+        """
+        writer = self.writer
+        if self.linger and not writer.is_closing() and writer.can_write_eof():
+            try:
+                writer.write_eof()
+                async with asyncio.timeout(LINGER_SECONDS):
+                    while await self.reader.read(READ_SIZE):
+                        pass
+            except (OSError, TimeoutError):
+                pass
+        writer.close()
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                await writer.wait_closed()
+        except (OSError, TimeoutError):
+            writer.transport.abort()  # the client stopped reading: drop what is unsent
+
+
+class RequestCycle:
+    """One request and its response: the ``receive`` and ``send`` the app is called with."""
+
+    def __init__(self, connection: HTTPConnection, head: RequestHead,
+                 scope: dict[str, Any]) -> None:
+        self.connection = connection
+        self.scope = scope
+        self.method = head.method
+        self.version = head.version
+        self.keep_alive = head.keep_alive
+        self.expect_continue = head.expect_continue  # still owed a "100 Continue"?
+        # The request side.
+        self.request_complete = False  # the app has received the whole body
+        self.disconnected = False  # the client has gone
+        # The response side.
+        self.status: int | None = None  # set by http.response.start
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.head_sent = False
+        self.body_allowed = True  # False for HEAD requests and 1xx / 204 / 304 responses
+        self.chunked = False
+        self.declared_length: int | None = None  # the app's own Content-Length, if any
+        self.body_sent = 0
+        self.response_complete = False
+        # Created only if the app waits for http.disconnect (long polling).
+        self._finished: asyncio.Event | None = None
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        """Call the app; answer 500 if it fails (or breaks the protocol) before responding."""
+        settings = self.connection.settings
+        try:
+            await settings.app(self.scope, self.receive, self.send)
+        except ClientDisconnected:
+            self.keep_alive = False  # the spec: not an error worth logging
+        except Exception as error:
+            self.keep_alive = False
+            where = f"{self.method} {self.scope['path']}"
+            if isinstance(error, ProtocolViolation):
+                settings.logger.error("ASGI app broke the protocol in %s: %s", where, error)
+            else:
+                settings.logger.exception("Exception in ASGI application (%s)", where)
+            if not self.head_sent and not self.disconnected:
+                await self.connection.write_quietly(error_response(500, "Internal Server Error"))
+        else:
+            await self.check_complete()
+        finally:
+            await self.finish()
+
+    async def check_complete(self) -> None:
+        """After the app returned: log a response it left unfinished, and close."""
+        logger = self.connection.settings.logger
+        if self.disconnected:
+            self.keep_alive = False
+        elif not self.response_complete:
+            self.keep_alive = False
+            logger.error("ASGI app returned without %s the response to %s %s",
+                         "completing" if self.head_sent else "sending",
+                         self.method, self.scope["path"])
+            if not self.head_sent:
+                # Nothing went out yet, so the client can still be told the truth.
+                await self.connection.write_quietly(error_response(500, "Internal Server Error"))
+        elif (self.declared_length is not None and self.body_allowed
+              and self.body_sent != self.declared_length):
+            self.keep_alive = False  # the framing is wrong: the next response would be garbled
+            logger.error("ASGI app sent %d body bytes after declaring Content-Length: %d",
+                         self.body_sent, self.declared_length)
+
+    async def finish(self) -> None:
+        """Wake anyone waiting for http.disconnect and stop watching the socket."""
+        if self._finished is not None:
+            self._finished.set()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+
+    # ── receive(): request bytes -> events ──
+
+    async def receive(self) -> Message:
+        """Return the next request event: body pieces, then ``http.disconnect``."""
+        if self.request_complete or self.disconnected:
+            await self.wait_until_finished()
+            return {"type": "http.disconnect"}
+        if self.expect_continue:
+            self.expect_continue = False
+            if not self.head_sent:
+                # The client waits for this before sending its body (RFC 9110 §10.1.1).
+                await self.connection.write_quietly(CONTINUE)
+        return await self.read_body()
+
+    async def read_body(self) -> Message:
+        """Return the body bytes available now as one ``http.request`` event."""
+        parser = self.connection.parser
+        chunks: list[bytes] = []
+        while True:
+            try:
+                event = parser.next_event()
+            except HTTPError as error:
+                return await self.body_failed(error)
+            if isinstance(event, Body):
+                chunks.append(event.data)
+            elif event is not NEED_DATA:  # EndOfRequest
+                self.request_complete = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            elif chunks:
+                # PERF: hand over what has arrived rather than wait to fill a bigger event.
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": True}
+            else:
+                try:
+                    parser.feed(await self.connection.read())
+                except TimeoutError:
+                    return await self.body_failed(HTTPError(408, "timed out reading the body"))
+
+    async def body_failed(self, error: HTTPError) -> Message:
+        """The body broke off (bad chunk, too large, timeout, client gone): tell both sides."""
+        self.disconnected = True
+        self.keep_alive = False
+        if not self.connection.parser.closed and not self.head_sent:
+            self.head_sent = True
+            await self.connection.refuse(error.status, error.message)
+        return {"type": "http.disconnect"}
+
+    async def wait_until_finished(self) -> None:
+        """Wait until the response is complete or the client goes away (long polling)."""
+        if self.response_complete or self.disconnected:
+            return
+        if self._finished is None:
+            self._finished = asyncio.Event()
+            self._watcher = asyncio.create_task(self.watch_for_close())
+        await self._finished.wait()
+
+    async def watch_for_close(self) -> None:
+        """Read the socket while the app works, to notice the client leaving."""
+        parser = self.connection.parser
+        buffered = 0
+        # Bytes that arrive now belong to a pipelined next request: keep them in the
+        # parser. Past a head's worth, stop reading and let TCP make the client wait.
+        while buffered <= READ_SIZE:
+            try:
+                data = await self.connection.reader.read(READ_SIZE)
+            except ConnectionError:
+                data = b""
+            if not data:
+                self.disconnected = True
+                if self._finished is not None:
+                    self._finished.set()
+                return
+            parser.feed(data)
+            buffered += len(data)
+
+    # ── send(): response events -> bytes ──
+
+    async def send(self, message: Message) -> None:
+        """Turn the app's response events into bytes, in the order the protocol allows."""
+        # EXERCISE 4.3: Send the response events
+        # First check the order: if the client is gone (self.disconnected) raise
+        # ClientDisconnected; the first event must be "http.response.start" (keep its status
+        # and headers, write nothing yet); every later one must be "http.response.body" and
+        # come before the response is complete; anything else raises ProtocolViolation.
+        # For a body event: if the head is not sent yet, it starts with
+        # self.encode_head(final_length), where final_length is len(body) if this is the
+        # last body event, else None. Add the body (unless self.body_allowed is False),
+        # framed with encode_chunk if self.chunked; after the last one (more_body False,
+        # the default) add LAST_CHUNK if chunked and call self.complete_response(). Count
+        # the body bytes in self.body_sent. Write everything with ONE self.connection.write().
+        # Hint: encode_chunk refuses b"", so only frame a non-empty body.
+        if self.disconnected:
+            raise ClientDisconnected("the client closed the connection")
+        kind = message["type"]
+        if self.status is None:
+            if kind != "http.response.start":
+                raise ProtocolViolation(f"expected 'http.response.start', got {kind!r}")
+            self.status = message["status"]
+            self.headers = list(message.get("headers", []))
+            return  # the head waits for the first body event: it decides the framing
+        if kind != "http.response.body":
+            raise ProtocolViolation(f"expected 'http.response.body', got {kind!r}")
+        if self.response_complete:
+            raise ProtocolViolation("'http.response.body' after the response was complete")
+        body: bytes = message.get("body", b"")
+        more_body: bool = message.get("more_body", False)
+        data = b""
+        if not self.head_sent:
+            data = self.encode_head(None if more_body else len(body))
+        if body and self.body_allowed:
+            data += encode_chunk(body) if self.chunked else body
+            self.body_sent += len(body)
+        if not more_body:
+            if self.chunked:
+                data += LAST_CHUNK
+            self.complete_response()
+        if data:
+            await self.connection.write(data)
+        # END EXERCISE
+
+    def complete_response(self) -> None:
+        """Mark the response complete, waking a receive() that waits for http.disconnect."""
+        self.response_complete = True
+        if self._finished is not None:
+            self._finished.set()
+
+    def encode_head(self, final_length: int | None) -> bytes:
+        """Serialize the held status and headers, choosing how the body is framed.
+
+        ``final_length`` is the whole body's size when the first body event is
+        also the last, else None. The choice, in order (RFC 9112 §6):
+
+        - 1xx, 204 and 304 responses have no body and no framing headers;
+        - the app's own ``Content-Length`` is used as it is;
+        - a body sent in one event gets ``Content-Length: <its size>``;
+        - a streamed body gets ``Transfer-Encoding: chunked`` (HTTP/1.1), or
+          is ended by closing the connection (HTTP/1.0, which has no chunks).
+
+        A HEAD response keeps the GET's headers but never has a body.
+        """
+        status = self.status
+        if not isinstance(status, int) or not 100 <= status <= 599:
+            raise ProtocolViolation(f"'status' must be an int from 100 to 599, got {status!r}")
+        headers = [("date", self.connection.settings.date.now())]
+        for name, value in self.headers:
+            name = name.lower()
+            if name == b"content-length":
+                if not value.isdigit():
+                    raise ProtocolViolation(f"invalid content-length header: {value!r}")
+                self.declared_length = int(value)
+                continue  # added back below, unless the status forbids a body
+            elif name == b"transfer-encoding":
+                continue  # the spec: servers frame the body themselves and ignore this
+            elif name == b"connection":
+                if b"close" in value.lower():
+                    self.keep_alive = False
+                continue
+            headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        no_body_status = status < 200 or status in NO_BODY_STATUSES
+        self.body_allowed = not no_body_status and self.method != "HEAD"
+        if self.declared_length is not None:
+            if not no_body_status:
+                headers.append(("content-length", str(self.declared_length)))
+        elif no_body_status:
+            pass
+        elif final_length is not None:
+            headers.append(("content-length", str(final_length)))
+        elif self.version == "HTTP/1.1":
+            headers.append(("transfer-encoding", "chunked"))
+            self.chunked = self.body_allowed
+        else:
+            self.keep_alive = False  # HTTP/1.0: the body ends where the connection does
+        if self.connection.stopping:
+            self.keep_alive = False
+        if not self.keep_alive:
+            headers.append(("connection", "close"))
+        elif self.version == "HTTP/1.0":
+            headers.append(("connection", "keep-alive"))
+        try:
+            head = format_response_head(status, headers, self.version)
+        except (ValueError, TypeError) as error:
+            raise ProtocolViolation(f"invalid response head: {error}") from None
+        self.head_sent = True
+        return head
