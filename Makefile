@@ -22,9 +22,10 @@ STAGES  := 1 2 3 4 5 6
 BASE    := http://$(HOST):$(PORT)
 
 .DEFAULT_GOAL := help
+# test-N, trace-N, exercise-N and grade-N are pattern rules: they must stay
+# off .PHONY, because make never applies a pattern rule to a phony target.
 .PHONY: help setup test lint notebooks lab bench bench-quick grade clean \
-        $(addprefix stage-,$(STAGES)) $(addprefix test-,$(STAGES)) \
-        $(addprefix trace-,$(STAGES)) $(addprefix exercise-,$(STAGES)) $(addprefix grade-,$(STAGES))
+        $(addprefix stage-,$(STAGES))
 
 help: ## List every target
 	@echo "Usage: make <target>   (variables: PORT=$(PORT) HOST=$(HOST) SERVER=own|uvicorn FORCE=1)"
