@@ -107,6 +107,8 @@ class TracedSend:
 class ASGIProbe:
     """An ASGI app that records what passes between its server and ``app``."""
 
+    __trace_name__ = "app"
+
     def __init__(self, app: Any, recorder: Recorder) -> None:
         self.app = app
         self.recorder = recorder

@@ -83,6 +83,25 @@ class Tracer:
         return self._build(request, "in process", self.recorder.steps, status, headers, body,
                            scope=probe_asgi.scope, messages=probe_asgi.messages)
 
+    def send(self, method: str = "GET", target: str = "/", *, headers: HeaderPairs = (),
+             body: bytes | str | None = None, json: Any = None) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Send one request in process without tracing it: (status, headers, body).
+
+        Use it to warm up (the first request of a process imports, caches
+        and, in stage 06, creates the database) or to set up state.
+        """
+        request = Request.make(method, target, headers=headers, body=body, json=json)
+        if self.protocol == "wsgi":
+            status, response_headers, data = call_wsgi(WSGIProbe(self.app, self.recorder), request.environ())
+            return int(status.split()[0]), response_headers, data
+        probe = ASGIProbe(self.app, self.recorder)
+
+        async def main() -> tuple[int, list[tuple[str, str]], bytes]:
+            async with lifespan(self.app, enabled=self.lifespan):
+                return await call_asgi(probe, request.scope(), request.body)
+
+        return run_in_thread(self.recorder, lambda: asyncio.run(main()))
+
     # ── Over a socket ────────────────────────────────────────────────────
 
     @contextlib.contextmanager

@@ -112,7 +112,7 @@ class Request:
             if key not in {"CONTENT_TYPE", "CONTENT_LENGTH"}:
                 key = "HTTP_" + key
             # Repeated headers are joined with a comma (RFC 9110, 5.3).
-            environ[key] = f"{environ[key]},{value}" if key in environ else value
+            environ[key] = f"{environ[key]}, {value}" if key in environ else value
         return environ
 
     def scope(self, server: tuple[str, int] = ("127.0.0.1", 8000),

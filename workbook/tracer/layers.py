@@ -24,6 +24,7 @@ Calls under the roots that no layer names are followed but not shown
 from __future__ import annotations
 
 import fnmatch
+import functools
 import inspect
 import os
 import re
@@ -58,7 +59,11 @@ class Layer:
 
     ``lane`` and ``title`` are templates: ``{cls}`` is the class of
     ``self`` (so one rule gives each middleware its own lane), ``{qualname}``
-    and ``{function}`` name the code, ``{module}`` its module.
+    and ``{function}`` name the code, ``{module}`` its module. ``call`` and
+    ``result`` describe the arguments and the outcome in words (and may
+    return ``(text, data)`` to add structured data to the step). ``source``
+    is the lane a call comes from when no shown call encloses it (the
+    server's, unless the server lane's own calls say "client").
     """
 
     kind: str
@@ -69,6 +74,7 @@ class Layer:
     result: Describe | None = None
     hide: bool = False
     external: bool = False
+    source: str = "server"
 
     def __post_init__(self) -> None:
         if isinstance(self.patterns, str):
@@ -81,7 +87,16 @@ class Layer:
 
     def matches(self, key: str) -> bool:
         """Return True if ``"module:qualname"`` matches one of the patterns."""
-        return any(fnmatch.fnmatchcase(key, pattern) for pattern in self.patterns)
+        return _compiled(self.patterns).fullmatch(key) is not None
+
+
+_COMPREHENSIONS = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>"})
+
+
+@functools.cache
+def _compiled(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """Return one regex for a layer's patterns, compiled once."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(pattern)})" for pattern in patterns))
 
 
 @dataclass
@@ -112,6 +127,10 @@ class LayerTable:
         texts = {os.path.abspath(root) for root in self.roots}
         texts |= {os.path.realpath(root) for root in self.roots}
         self._root_texts = tuple(sorted(texts))
+        # Compile every layer's patterns now: the first request should not
+        # pay for it in the middle of its timings.
+        for layer in self.layers:
+            _compiled(layer.patterns)
 
     def covers(self, filename: str) -> bool:
         """Return True if a code file lies under one of the roots."""
@@ -125,6 +144,9 @@ class LayerTable:
             return self._cache[code]
         except KeyError:
             pass
+        if code.co_name in _COMPREHENSIONS:
+            self._cache[code] = None  # a list comprehension is a line of its function
+            return None
         key = f"{module}:{code.co_qualname}"
         inside = self.covers(code.co_filename)
         found: Layer | None = None
@@ -171,7 +193,7 @@ def short(value: Any) -> str:
     >>> short(b"hello")
     "b'hello'"
     """
-    name = getattr(value, "__trace_name__", None)
+    name = getattr(type(value), "__trace_name__", None)
     if isinstance(name, str):
         return name
     if isinstance(value, dict):
@@ -181,6 +203,8 @@ def short(value: Any) -> str:
             return "scope"
         if "type" in value and isinstance(value["type"], str):
             return f"{{'type': {value['type']!r}, ...}}"
+        text = _repr.repr(value)
+        return text if len(text) <= 60 else f"{{… {len(value)} keys}}"
     if isinstance(value, (bytes, bytearray)):
         text = _repr.repr(bytes(value))
         return text if len(value) <= 40 else f"{text} ({len(value)} B)"
@@ -193,8 +217,13 @@ def short(value: Any) -> str:
         return value.__qualname__
     if callable(value) and hasattr(value, "__qualname__"):
         return f"{value.__qualname__}"
+    if type(value).__repr__ is object.__repr__:
+        return f"<{type(value).__name__}>"  # the default repr says only the class
+    text = _repr.repr(value)
+    if len(text) >= _repr.maxother and not isinstance(value, (str, list, tuple, set, frozenset)):
+        return f"{type(value).__name__}(…)"
     # Memory addresses change on every run and say nothing to a reader.
-    return _ADDRESS.sub("", _repr.repr(value))
+    return _ADDRESS.sub("", text)
 
 
 _ADDRESS = re.compile(r" (?:object )?at 0x[0-9a-fA-F]+")
@@ -212,7 +241,7 @@ def describe_args(args: Mapping[str, Any], skip: Iterable[str] = ("self", "cls")
             continue
         text = short(value)
         parts.append(text if text == name else f"{name}={text}")
-    return "(" + ", ".join(parts) + ")"
+    return "(" + ", ".join(parts) + ")" if parts else ""
 
 
 def describe_outcome(call: Call) -> str:

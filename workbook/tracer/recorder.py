@@ -217,10 +217,7 @@ class Recorder:
         module = frame.f_globals.get("__name__", "?")
         placement = self.table.place(layer, code, module, args)
         parent = self.parent_of(frame.f_back)
-        if parent is not None:
-            source = parent.lane
-        else:
-            source = CLIENT if placement.lane == SERVER else SERVER
+        source = parent.lane if parent is not None else layer.source
         call = Call(args)
         detail, data = _describe(layer.call, call, describe_args(args))
         with self._lock:

@@ -11,7 +11,7 @@ bound, ``serve()`` which blocks in the server thread, and ``stop()``.
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from typing import Any, Protocol
 
@@ -109,7 +109,11 @@ class UvicornServer:
 
 
 class RawASGIServer:
-    """Stage 04's hand-written asyncio server (``rawasgi.server.ASGIServer``)."""
+    """Stage 04's hand-written asyncio server (``rawasgi.server.ASGIServer``).
+
+    It runs its own event loop in the server thread; ``stop()`` asks it to
+    stop from that loop, as its ``request_stop`` requires.
+    """
 
     name = "rawasgi.server.ASGIServer"
 
@@ -118,23 +122,26 @@ class RawASGIServer:
 
         self._server = ASGIServer(app, host, port)
         self.address = (host, port)
-        self._started = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def serve(self) -> None:
-        self._server.serve_forever()
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            await self._server.serve()
+
+        asyncio.run(main())
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._server.request_stop)
 
     def wait_ready(self, timeout: float) -> None:
-        address = getattr(self._server, "server_address", None)
         deadline = time.monotonic() + timeout
-        while address is None or not address[1]:
+        while self._server.server_address is None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the asyncio server did not start within {timeout}s")
             time.sleep(0.01)
-            address = getattr(self._server, "server_address", None)
-        self.address = tuple(address)[:2]
+        self.address = tuple(self._server.server_address)[:2]
 
 
 SERVERS: dict[str, type] = {

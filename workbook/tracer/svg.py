@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from workbook.tracer.model import NOTE, PROTOCOL, SPAN, WIRE, Step, Trace
+from workbook.tracer.model import CLIENT, NOTE, SPAN, WIRE, Step, Trace
 
 LANE_WIDTH = 180
 GUTTER = 78
@@ -171,7 +171,9 @@ def draw_row(row: Row, y: float, x_of: dict[str, float]) -> list[str]:
     parts = [text(GUTTER - 8, y + 4, f"{row.time:.3f}", size=10, anchor="end", color="#6b7280", halo=False)]
     x1, x2 = x_of[step.source], x_of[step.lane]
     if row.leave:
-        x1, x2 = x2, x1
+        # A call that came from the client (a connection accepted) returns
+        # to no one on the client side: its end is drawn on its own lane.
+        x1, x2 = x2, (x2 if step.source == CLIENT else x1)
         label = step.error or step.result
         color, marker = (ERROR_COLOR, "error") if step.error else ("#6b7280", "call")
         dash = ' stroke-dasharray="5 3"'
@@ -190,7 +192,7 @@ def draw_row(row: Row, y: float, x_of: dict[str, float]) -> list[str]:
         kind = "wire" if step.kind == WIRE else "protocol"
         color = COLORS["server"] if step.kind == WIRE else PROTOCOL_COLOR
         marker, dash = kind, ' stroke-width="2.5"' if step.kind == WIRE else ""
-        if step.kind == PROTOCOL and step.source == step.lane:
+        if step.source == step.lane:
             dash = ' stroke-dasharray="2 2"'
     parts.append(f"<g><title>{escape(full)}</title>")
     if x1 == x2:
