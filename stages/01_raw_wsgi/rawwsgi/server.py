@@ -50,6 +50,8 @@ access_logger = logging.getLogger("rawwsgi.access")
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 #: Connections the kernel queues while the accept loop is busy.
 BACKLOG = 1024
+#: How long a refused client's remaining input is read and dropped before closing.
+LINGER_SECONDS = 1.0
 
 
 class Connection:
@@ -115,7 +117,7 @@ class Connection:
                 self._parser.feed(data)
         except HTTPError as error:
             if not self._parser.closed:
-                self._send_quietly(error_response(error.status, error.message))
+                self._refuse(error)
             return None
         except TimeoutError:
             if received:
@@ -152,6 +154,24 @@ class Connection:
         with contextlib.suppress(OSError):
             self._sock.sendall(data)
 
+    def _refuse(self, error: HTTPError) -> None:
+        """Answer a bad request with its error status, then close without losing the answer.
+
+        Closing a socket that still holds unread input makes the kernel send a
+        reset, which can destroy our response before the client reads it. So
+        stop sending, then read and drop what the client still sends, briefly.
+        """
+        self._send_quietly(error_response(error.status, error.message))
+        if error.status == 408:
+            return  # a client too slow to send its request: no reason to wait for it
+        deadline = time.monotonic() + LINGER_SECONDS
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_WR)
+            while (remaining := deadline - time.monotonic()) > 0:
+                self._sock.settimeout(remaining)
+                if not self._sock.recv(RECEIVE_SIZE):
+                    break
+
     def _send_continue(self) -> None:
         """Tell a client waiting with ``Expect: 100-continue`` to send its body."""
         if self.response is not None and not self.response.headers_sent:
@@ -174,7 +194,7 @@ class Connection:
             return False
         except HTTPError as error:  # the body was malformed, too large, or too slow
             if not response.headers_sent:
-                self._send_quietly(error_response(error.status, error.message))
+                self._refuse(error)
             return False
         except Exception:
             logger.exception('error in the app for "%s %s"', head.method, head.target)

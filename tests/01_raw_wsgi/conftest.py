@@ -1,0 +1,46 @@
+"""Stage 01's test set-up: the stage under test, and a server-in-a-thread fixture.
+
+Most server tests run :class:`rawwsgi.server.WSGIServer` in a thread of the
+test process on a free loopback port, and talk to it with real clients:
+http.client, httpx, or a raw socket when the test is about bytes that no
+polite client would send. The helpers they share are in stage01_helpers.py.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from workbook.stages import activate
+
+activate("01_raw_wsgi")
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:
+    sys.path.append(HERE)  # for stage01_helpers; appended, so it shadows nothing
+
+from rawwsgi.server import WSGIServer  # noqa: E402 -- after activate()
+from stage01_helpers import App  # noqa: E402
+
+# ── A server in a thread ─────────────────────────────────────────────────────
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., WSGIServer]]:
+    """Start ``WSGIServer(app, "127.0.0.1", 0, **options)`` in a thread; stop it afterwards."""
+    running: list[tuple[WSGIServer, threading.Thread]] = []
+
+    def start(app: App, **options: object) -> WSGIServer:
+        server = WSGIServer(app, "127.0.0.1", 0, **options)  # type: ignore[arg-type]
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        return server
+
+    yield start
+    for server, thread in running:
+        server.shutdown(timeout=2)
+        thread.join(5)
