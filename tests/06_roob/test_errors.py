@@ -9,11 +9,10 @@ from __future__ import annotations
 import logging
 
 import pytest
-from webob import Request, Response
-
 from roob.common_handlers import GENERIC_ERROR_MESSAGE
 from roob.framework import Roob
 from roob.middlewares import ErrorHandlerMiddleware
+from webob import Request, Response
 
 SECRET = "password=hunter2 in /srv/app/settings.py"
 

@@ -7,11 +7,17 @@ routes only, so they run no class-based view, middleware or service code.
 from __future__ import annotations
 
 import pytest
-from webob import Request, Response
-
 from roob.framework import Roob
-from roob.helpers import Route, RouteNode, RouteTable, compile_segment, normalize_request_url, split_path
+from roob.helpers import (
+    Route,
+    RouteNode,
+    RouteTable,
+    compile_segment,
+    normalize_request_url,
+    split_path,
+)
 from roob.routing_manager import RouteManager
+from webob import Request, Response
 
 #: The chapter's three product paths plus a few shapes the chapter does not use.
 ROUTES = [
@@ -295,8 +301,8 @@ def test_split_path(path, segments):
 
 def test_the_compiled_tree_is_visible(database):
     """The sample app's route tree reads as the chapter's three routes."""
-    from core import app
     import core.main  # noqa: F401  (registers the routes)
+    from core import app
 
     assert app.routing_manager.table.describe() == "\n".join([
         "/api",

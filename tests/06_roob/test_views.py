@@ -7,9 +7,8 @@ tiny apps (no middleware, no service code).
 from __future__ import annotations
 
 import pytest
-from webob import Request, Response
-
 from roob.framework import Roob
+from webob import Request, Response
 
 
 class Product:

@@ -13,11 +13,12 @@ routes on ``app``.
 
 from __future__ import annotations
 
+from roob.framework import Roob
+from roob.middlewares import ErrorHandlerMiddleware
+
 from core.data import inventory
 from core.database import Database
 from core.settings import database_path, debug_mode
-from roob.framework import Roob
-from roob.middlewares import ErrorHandlerMiddleware
 
 # Create the framework instance
 app = Roob()

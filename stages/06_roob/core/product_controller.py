@@ -14,6 +14,7 @@ the ``{category}`` one: a placeholder with a type is tried first.
 
 from __future__ import annotations
 
+from roob.constants import HttpStatus
 from webob import Request, Response
 
 from core import app, database
@@ -24,7 +25,6 @@ from core.service.product_service import (
     ProductService,
     not_found,
 )
-from roob.constants import HttpStatus
 
 #: A product's JSON is a few dozen bytes; refuse bodies far beyond that
 #: before reading them into memory.

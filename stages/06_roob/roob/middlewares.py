@@ -16,7 +16,7 @@ from webob import Request
 from roob.common_handlers import CommonHandlers
 
 if TYPE_CHECKING:
-    from rawwsgi.protocol import Environ, ExcInfo, Headers, StartResponse, WSGIApp, Write
+    from rawwsgi.protocol import Environ, ExcInfo, Headers, StartResponse, Write, WSGIApp
 
 logger = logging.getLogger("roob")
 
