@@ -211,7 +211,7 @@ class Recorder:
             return details
         error = excinfo.value
         text = str(error)
-        details["check"] = self.failing_check(excinfo)
+        details["check"] = self.failing_check(item, excinfo)
         timeout = TIMEOUT.search(text)
         stub = STUB_MESSAGE.match(text) if isinstance(error, NotImplementedError) else None
         if timeout:
@@ -241,6 +241,8 @@ class Recorder:
                 details["message"] = line or "an assertion failed"
         elif isinstance(error, pytest.fail.Exception):
             details["message"] = first_line(text) or "the test failed"
+            if (details["check"] or "").startswith("pytest.fail("):
+                details["check"] = None  # the message already says it
         else:
             details["kind"] = "exception"
             where = self.stage_location(excinfo)
@@ -251,17 +253,21 @@ class Recorder:
             details["not_written"] = self.stub_mentioned(error, report)
         return details
 
-    def failing_check(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
-        """Return the source of the test statement that failed (``assert ...``)."""
-        for entry in reversed(excinfo.traceback):
-            path = Path(str(entry.path))
-            if self.is_test_file(path):
-                try:
-                    statement = " ".join(line.strip() for line in str(entry.statement).splitlines())
-                except Exception:
-                    return None
-                return statement if len(statement) <= REPR_LIMIT else statement[:REPR_LIMIT - 1] + "…"
-        return None
+    def failing_check(self, item: pytest.Item,
+                      excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
+        """Return the source of the statement that failed: in the test itself if it is there,
+        else in the suite's helpers (a fixture or conftest function)."""
+        entries = list(reversed(excinfo.traceback))
+        own = Path(str(item.path)).resolve()
+        chosen = next((entry for entry in entries if Path(str(entry.path)).resolve() == own), None)
+        chosen = chosen or next((entry for entry in entries if self.is_test_file(Path(str(entry.path)))), None)
+        if chosen is None:
+            return None
+        try:
+            statement = " ".join(line.strip() for line in str(chosen.statement).splitlines())
+        except Exception:
+            return None
+        return statement if len(statement) <= REPR_LIMIT else statement[:REPR_LIMIT - 1] + "…"
 
     def is_test_file(self, path: Path) -> bool:
         try:

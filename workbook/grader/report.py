@@ -211,7 +211,11 @@ class Style:
 
 def render(report: Report, *, graded_path: str, suite_path: str, style: Style | None = None,
            verbose: bool = False) -> str:
-    """Return the learner's report: a score table, then each failure explained."""
+    """Return the learner's report: a score table, then each failure explained.
+
+    Places in the code are shown under ``graded_path``, so a terminal or an
+    editor can open them.
+    """
     style = style or Style(io.StringIO())
     lines = [style(f"Stage {report.stage}: {graded_path}", "bold")
              + style(f"   (tests: {suite_path})", "dim"), ""]
@@ -229,7 +233,7 @@ def render(report: Report, *, graded_path: str, suite_path: str, style: Style | 
         lines += [f"    {line}" for line in error["message"].splitlines()]
     failing = [exercise for exercise in report.exercises if exercise.failed]
     for exercise in failing:
-        lines += ["", *explain(exercise, style, verbose)]
+        lines += ["", *explain(exercise, style, verbose, graded_path)]
     lines.append("")
     if report.all_passed():
         lines.append(style("Every test passes. Well done.", "green", "bold"))
@@ -258,29 +262,42 @@ def table_line(exercise: Exercise, width: int, style: Style) -> str:
     return f"  {exercise.id:<6} {title:<{width}} {counts}{percent(exercise.score):>6}  {style(mark, color)}"
 
 
-def explain(exercise: Exercise, style: Style, verbose: bool) -> list[str]:
-    """Return the failures of one exercise, each with rule, expected/got and request."""
+def explain(exercise: Exercise, style: Style, verbose: bool, root: str) -> list[str]:
+    """Return the failures of one exercise, each with rule, expected/got and request.
+
+    Failures that only hit an unwritten exercise's stub are summed up in one
+    line: the learner's next step is that exercise, not each of its tests.
+    """
     heading = ("Whole-stage tests" if exercise.id == STAGE_BUCKET
                else f"Exercise {exercise.id}: {exercise.title}")
     lines = [style(heading, "bold")]
     if exercise.location and exercise.id != STAGE_BUCKET:
         lines.append(style(f"  write it in {exercise.location}", "dim"))
     failures = exercise.named("failed")
-    if exercise.unwritten() and not verbose:
-        lines.append(f"  not written yet: {len(failures)} test(s) wait for it, e.g.")
-        failures = failures[:1]
-    shown = failures if verbose else failures[:SHOWN_FAILURES]
+    stubbed = [test for test in failures if test.details.get("not_written")]
+    others = [test for test in failures if not test.details.get("not_written")]
+    shown = others if verbose else others[:SHOWN_FAILURES]
+    if stubbed and not shown:
+        shown = stubbed[:1]
     for test in shown:
-        lines += explain_test(test, style)
-    if len(failures) > len(shown):
-        lines.append(style(f"  … and {len(failures) - len(shown)} more failing test(s) "
-                           f"(--verbose shows all)", "dim"))
+        lines += explain_test(test, style, root)
+    hidden = [test for test in others if test not in shown]
+    if hidden:
+        lines.append(style(f"  … and {len(hidden)} more failing test(s) (--verbose shows all)", "dim"))
+    waiting = [test for test in stubbed if test not in shown]
+    if waiting:
+        counts: dict[str, int] = {}
+        for test in waiting:
+            counts[test.details["not_written"]] = counts.get(test.details["not_written"], 0) + 1
+        named = ", ".join(f"{exercise_id} ({count})" for exercise_id, count in sorted(counts.items()))
+        prefix = "… and " if shown else ""
+        lines.append(f"  {prefix}{len(waiting)} more test(s) stop at an exercise not written yet: {named}")
     if exercise.hint:
         lines.append(style(f"  hint: {exercise.hint}", "yellow"))
     return lines
 
 
-def explain_test(test: TestResult, style: Style) -> list[str]:
+def explain_test(test: TestResult, style: Style, root: str) -> list[str]:
     details = test.details
     lines = [f"  {style('✘', 'red')} {test.name}"]
     if details.get("kind") == "not_loaded":
@@ -295,7 +312,7 @@ def explain_test(test: TestResult, style: Style) -> list[str]:
     elif details.get("got"):
         lines.append(f"      got:      {details['got']}")
         if details.get("where"):
-            lines.append(f"      at:       {details['where']}")
+            lines.append(f"      at:       {root}/{details['where']}")
     if details.get("message") and details.get("message") not in {
             details.get("got"), f"expected {details.get('expected')}, got {details.get('got')}",
             f"{details.get('got')} (at {details.get('where')})"}:
