@@ -255,7 +255,13 @@ def describe_outcome(call: Call) -> str:
 
 def describe_error(error: BaseException) -> str:
     """Return ``raised KeyError: 'x'`` for an exception."""
-    message = str(error)
+    # An HTTP error class often keeps (status, message): say "404 no route ..."
+    # rather than the tuple its str() would give.
+    status, text = getattr(error, "status", None), getattr(error, "message", None)
+    if isinstance(text, str):
+        message = f"{status} {text}" if isinstance(status, int) else text
+    else:
+        message = str(error)
     if len(message) > 90:
         message = message[:89] + "…"
     return f"raised {type(error).__name__}" + (f": {message}" if message else "")

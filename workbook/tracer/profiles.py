@@ -100,7 +100,7 @@ def describe_status(call: Call) -> Described:
     value = call.value
     if value is None:
         return ""
-    status = getattr(value, "status", None) or getattr(value, "status_line", None)
+    status = getattr(value, "status_line", None) or getattr(value, "status", None)
     if status is None:
         return short(value)
     return f"{type(value).__name__} {status}"
@@ -410,6 +410,11 @@ def profile(stage: int | str) -> StageProfile:
     return PROFILES[number]
 
 
+def prepared(chosen: StageProfile) -> contextlib.AbstractContextManager[None]:
+    """Return the context the stage's modules must be imported in (stage 06: its database)."""
+    return chosen.prepare() if chosen.prepare is not None else contextlib.nullcontext()
+
+
 def package_root(name: str) -> Path:
     """Return the folder of an imported package, or the file of a module."""
     module = importlib.import_module(name)
@@ -425,14 +430,31 @@ def stage_tracer(stage: int | str) -> Tracer:
     """
     chosen = profile(stage)
     activate(chosen.stage)
-    preparing = chosen.prepare() if chosen.prepare is not None else contextlib.nullcontext()
-    with preparing:
+    with prepared(chosen):
         module_name, _, attribute = chosen.app.partition(":")
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
             raise LookupError(f"stage {chosen.stage} cannot be traced: {error}") from error
         app = getattr(module, attribute)
-    roots = [package_root(name) for name in chosen.packages]
+        roots = [package_root(name) for name in chosen.packages]
     table = LayerTable(chosen.layers, roots=roots, lane_titles=chosen.lane_titles)
     return Tracer(app, table, protocol=chosen.protocol, stage=chosen.stage, server=chosen.server)
+
+
+def tracer_for(stage: int | str, app: object, *, layers: tuple[Layer, ...] = (),
+               roots: tuple[str | Path, ...] = (), server: str | None = None) -> Tracer:
+    """Return a tracer for an app of your own built on a stage's framework.
+
+    The stage's layer table still applies, with ``layers`` tried first and
+    ``roots`` (your app's files) followed too: a tiny app with a failing
+    handler shows where the stage's own layers catch the failure.
+    """
+    chosen = profile(stage)
+    activate(chosen.stage)
+    with prepared(chosen):
+        package_roots = [package_root(name) for name in chosen.packages]
+    table = LayerTable((*layers, *chosen.layers), roots=[*package_roots, *roots],
+                       lane_titles=chosen.lane_titles)
+    return Tracer(app, table, protocol=chosen.protocol, stage=chosen.stage,
+                  server=server or chosen.server)

@@ -249,17 +249,18 @@ class Recorder:
         if isinstance(error, GeneratorExit):
             step.result = "closed"
             return
-        text, data = _describe(layer.result, call, describe_outcome(call))
         if error is not None:
-            step.error = text if layer.result is not None else describe_outcome(call)
-            step.data["error"] = f"{type(error).__name__}: {error}"
-        else:
-            step.result = text
-            if value is not None:
-                # The deepest call that returned an object made it: a body
-                # list is drawn as coming from the handler, not the wrapper.
-                self._origins.setdefault(id(value), (step.lane, value))
+            # Describers speak of results; an exception is told the same way everywhere.
+            step.error = describe_outcome(call)
+            step.data["error"] = step.error.removeprefix("raised ")
+            return
+        text, data = _describe(layer.result, call, describe_outcome(call))
+        step.result = text
         step.data.update(data)
+        if value is not None:
+            # The deepest call that returned an object made it: a body list
+            # is drawn as coming from the handler, not from the wrapper.
+            self._origins.setdefault(id(value), (step.lane, value))
 
     def origin_lane(self, value: Any) -> str | None:
         """Return the lane of the layer that produced ``value``, if known.

@@ -1,0 +1,394 @@
+"""The tracer's engine, on small WSGI and ASGI apps declared here.
+
+Each app is a few functions in this file; the layer table puts them in
+lanes. The tests check what the recorder saw: spans in call order with
+the right parents, results and errors, protocol events with their data,
+generator and coroutine bodies, threads of a real server, and the bytes on
+the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from wsgiref.validate import validator
+
+import pytest
+
+from workbook.tracer import PROTOCOL, SPAN, WIRE, Layer, LayerTable, Trace, Tracer
+
+HERE = __file__
+
+
+# ── A tiny WSGI app: two middlewares, a router function, handlers ────────────
+
+
+class Outer:
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        return self.app(environ, start_response)
+
+
+class Guard:
+    """Answer 500 when the app raises (the error middleware of this file)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        try:
+            return self.app(environ, start_response)
+        except Exception:
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
+                           sys.exc_info())
+            return [b"error"]
+
+
+def lookup(path):
+    return {"/hello": hello, "/stream": stream, "/boom": boom}.get(path)
+
+
+def dispatch(environ, start_response):
+    handler = lookup(environ["PATH_INFO"])
+    if handler is None:
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found"]
+    return handler(environ, start_response)
+
+
+def hello(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+    return [b"hello"]
+
+
+def stream(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    yield b"one "
+    yield b"two"
+
+
+def boom(environ, start_response):
+    raise ValueError("kaput")
+
+
+WSGI_TABLE_LAYERS = (
+    Layer("middleware", ("*:Outer.__call__", "*:Guard.__call__"), lane="{cls}"),
+    Layer("router", ("*:dispatch", "*:lookup"), lane="router"),
+    Layer("handler", ("*:hello", "*:stream", "*:boom"), lane="handler"),
+)
+
+
+def wsgi_tracer(app=None) -> Tracer:
+    table = LayerTable(WSGI_TABLE_LAYERS, roots=[HERE])
+    return Tracer(app or Outer(Guard(dispatch)), table, protocol="wsgi", stage="engine")
+
+
+def spans(trace: Trace) -> list[tuple[str, str]]:
+    """Return (lane, title) of each span, in the order the calls began."""
+    return [(step.lane, step.title) for step in trace.steps if step.kind == SPAN]
+
+
+# ── Spans ─────────────────────────────────────────────────────────────────────
+
+
+def test_spans_follow_the_call_order_through_every_layer():
+    """A request is seen entering each middleware, the router and the handler, in order."""
+    trace = wsgi_tracer().trace("GET", "/hello")
+    assert spans(trace) == [
+        ("Outer", "Outer.__call__"), ("Guard", "Guard.__call__"), ("router", "dispatch"),
+        ("router", "lookup"), ("handler", "hello"),
+    ]
+
+
+def test_each_span_knows_its_parent_and_the_lane_it_was_called_from():
+    """A span's parent is the call it happened in; its source is that call's lane."""
+    trace = wsgi_tracer().trace("GET", "/hello")
+    guard, dispatch_span = trace.span("Guard.__call__"), trace.span("dispatch")
+    assert (dispatch_span.parent, dispatch_span.source, dispatch_span.depth) == (guard.index, "Guard", 2)
+
+
+def test_a_span_records_what_it_returned():
+    """The router's return value is the span's result, in words."""
+    trace = wsgi_tracer().trace("GET", "/hello")
+    assert trace.span("lookup").result == "hello"
+
+
+def test_a_span_lasts_from_its_call_to_its_return():
+    """A caller's span encloses its callee's: it starts before and ends after."""
+    trace = wsgi_tracer().trace("GET", "/hello")
+    outer, handler = trace.span("Outer.__call__"), trace.span("hello")
+    assert outer.start <= handler.start and handler.end <= outer.end
+
+
+def test_lanes_appear_in_the_order_the_request_reached_them():
+    """The diagram's lanes are ordered by first arrival: server, outer middleware inward."""
+    trace = wsgi_tracer().trace("GET", "/hello")
+    assert [lane.name for lane in trace.lanes] == ["server", "Outer", "Guard", "router", "handler"]
+
+
+def test_an_exception_is_recorded_on_every_span_it_leaves():
+    """A handler's exception marks the handler and each layer it passes, up to the one that catches it."""
+    trace = wsgi_tracer().trace("GET", "/boom")
+    errors = {step.title: step.error for step in trace.spans()}
+    assert (errors["boom"], errors["dispatch"], errors["Guard.__call__"]) == (
+        "raised ValueError: kaput", "raised ValueError: kaput", "")
+
+
+def test_the_layer_that_catches_an_exception_answers():
+    """The error middleware's start_response (with exc_info) is the one the server gets."""
+    trace = wsgi_tracer().trace("GET", "/boom")
+    calls = [step for step in trace.steps if step.title == "start_response"]
+    assert [(step.source, step.data["status"]) for step in calls] == [("Guard", "500 Internal Server Error")]
+    assert calls[0].data["exc_info"] == "ValueError('kaput')"
+
+
+def test_an_app_that_raises_to_the_in_process_server_gets_a_500():
+    """With no error middleware, the in-process server answers 500 and notes why."""
+    trace = wsgi_tracer(app=Outer(dispatch)).trace("GET", "/boom")
+    notes = [step.detail for step in trace.steps if step.title == "500"]
+    assert (trace.status, notes) == (500, ["the app raised ValueError: kaput; the server answers 500"])
+
+
+# ── The WSGI protocol ─────────────────────────────────────────────────────────
+
+
+def test_start_response_is_an_arrow_from_the_calling_layer_to_the_server():
+    """start_response is recorded with its status and headers, from the handler's lane."""
+    trace = wsgi_tracer().trace("GET", "/hello")
+    (call,) = [step for step in trace.steps if step.title == "start_response"]
+    assert (call.kind, call.source, call.lane, call.data["status"]) == (PROTOCOL, "handler", "server", "200 OK")
+    assert call.data["headers"] == [["Content-Type", "text/plain"], ["Content-Length", "5"]]
+
+
+def test_the_environ_the_app_saw_is_kept_in_full():
+    """The trace holds the environ the app was called with, file objects named."""
+    trace = wsgi_tracer().trace("GET", "/hello?x=1")
+    assert (trace.environ["PATH_INFO"], trace.environ["QUERY_STRING"]) == ("/hello", "x=1")
+    assert trace.environ["wsgi.input"] == "<_io.BytesIO>"
+
+
+def test_a_generator_body_runs_when_the_server_iterates_it():
+    """A generator handler's span starts after the app returned, called by the server."""
+    trace = wsgi_tracer().trace("GET", "/stream")
+    handler, outer = trace.span("stream"), trace.span("Outer.__call__")
+    assert (handler.source, handler.start > outer.end, trace.response_body) == ("server", True, b"one two")
+
+
+def test_each_body_chunk_is_an_event_from_the_layer_that_made_it():
+    """Body chunks are events from the generator's lane, in order."""
+    trace = wsgi_tracer().trace("GET", "/stream")
+    chunks = [(step.source, step.data["bytes"]) for step in trace.steps if step.title == "body"]
+    assert chunks == [("handler", b"one "), ("handler", b"two")]
+
+
+def test_the_in_process_environ_passes_the_wsgi_validator():
+    """The environ the tracer builds satisfies wsgiref.validate (PEP 3333)."""
+    trace = wsgi_tracer(app=validator(Outer(dispatch))).trace("POST", "/hello", body=b"x=1",
+                                                              headers={"Content-Type": "text/plain"})
+    assert trace.status == 200
+
+
+# ── The layer table ───────────────────────────────────────────────────────────
+
+
+def test_calls_no_layer_names_are_followed_but_not_shown():
+    """With others="hide", an unnamed function is not a step; its callees still are."""
+    table = LayerTable([Layer("handler", "*:hello")], roots=[HERE])
+    trace = Tracer(Outer(dispatch), table, protocol="wsgi").trace("GET", "/hello")
+    assert spans(trace) == [("handler", "hello")]
+
+
+def test_others_show_puts_unnamed_calls_in_a_lane_named_by_module():
+    """With others="show", every call under the roots is a step."""
+    table = LayerTable([Layer("handler", "*:hello")], roots=[HERE], others="show")
+    trace = Tracer(dispatch, table, protocol="wsgi").trace("GET", "/hello")
+    assert [title for _, title in spans(trace)] == ["dispatch", "lookup", "hello"]
+
+
+def test_code_outside_the_roots_is_never_shown_unless_external():
+    """A pattern that matches library code shows it only when the layer says external=True."""
+    import json as library
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return [library.dumps({"a": 1}).encode()]
+
+    plain = LayerTable([Layer("library", "json:dumps")], roots=[HERE])
+    external = LayerTable([Layer("library", "json:dumps", external=True)], roots=[HERE])
+    shown = [spans(Tracer(app, table, protocol="wsgi").trace()) for table in (plain, external)]
+    assert shown == [[], [("library", "dumps")]]
+
+
+def test_a_layer_pattern_must_name_module_and_function():
+    """A pattern without a colon is a configuration error."""
+    with pytest.raises(ValueError, match="module:qualname"):
+        Layer("handler", "hello")
+
+
+def test_the_recorder_is_removed_after_a_trace():
+    """Tracing leaves no trace function installed in the calling thread or for new threads."""
+    wsgi_tracer().trace("GET", "/hello")
+    assert (sys.gettrace(), threading.gettrace()) == (None, None)
+
+
+# ── ASGI: messages and coroutines ─────────────────────────────────────────────
+
+
+class Timing:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        async def timed_send(message):
+            await send(message)
+
+        await self.app(scope, receive, timed_send)
+
+
+async def read_all(receive):
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
+async def echo_json(scope, receive, send):
+    if scope["type"] == "lifespan":
+        message = await receive()
+        await send({"type": "lifespan.startup.complete"})
+        message = await receive()
+        if message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+        return
+    data = json.loads(await read_all(receive))
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": json.dumps(data).encode()})
+
+
+def asgi_tracer() -> Tracer:
+    table = LayerTable([
+        Layer("middleware", "*:Timing.*", lane="Timing"),
+        Layer("handler", ("*:echo_json", "*:read_all"), lane="handler"),
+    ], roots=[HERE])
+    return Tracer(Timing(echo_json), table, protocol="asgi", stage="engine")
+
+
+def test_asgi_receive_and_send_are_events_with_their_messages():
+    """Each receive and send is recorded with its message, in order."""
+    trace = asgi_tracer().trace("POST", "/echo", json={"a": 1})
+    events = [(step.title, step.source, step.lane) for step in trace.steps if step.kind == PROTOCOL]
+    assert events == [
+        ("receive http.request", "server", "handler"),
+        ("send http.response.start", "Timing", "server"),
+        ("send http.response.body", "Timing", "server"),
+    ]
+
+
+def test_asgi_messages_are_kept_in_full():
+    """The trace keeps every message that crossed, with its direction."""
+    trace = asgi_tracer().trace("POST", "/echo", json={"a": 1})
+    assert [(m["direction"], m["type"]) for m in trace.messages] == [
+        ("receive", "http.request"), ("send", "http.response.start"), ("send", "http.response.body")]
+    assert trace.messages[0]["body"] == b'{"a": 1}'
+
+
+def test_a_coroutine_span_stays_open_across_its_awaits():
+    """A coroutine that awaits is one span, from its first call to its return."""
+    trace = asgi_tracer().trace("POST", "/echo", json={"a": 1})
+    handler = trace.span("echo_json")
+    sends = [step for step in trace.steps if step.title.startswith("send ")]
+    assert [handler.start < send.start < handler.end for send in sends] == [True, True]
+    assert len(trace.spans("echo_json")) == 1
+
+
+def test_the_asgi_scope_is_kept_in_full():
+    """The trace holds the scope the app was called with."""
+    trace = asgi_tracer().trace("POST", "/echo?x=1", json={"a": 1})
+    assert (trace.scope["path"], trace.scope["query_string"], trace.scope["method"]) == ("/echo", b"x=1", "POST")
+
+
+def test_an_asgi_app_that_raises_gets_a_500_from_the_in_process_server():
+    """Bad JSON makes the handler raise; the error is on its span and the answer is 500."""
+    trace = asgi_tracer().trace("POST", "/echo", body=b"{bad")
+    assert (trace.status, trace.span("echo_json").error.startswith("raised JSONDecodeError")) == (500, True)
+
+
+# ── Over a real socket ────────────────────────────────────────────────────────
+
+
+def test_a_socket_trace_records_the_bytes_both_ways():
+    """Over a socket, the request and response bytes are wire steps at both ends of the trace."""
+    with wsgi_tracer().serve() as server:
+        trace = server.trace("GET", "/hello")
+    wires = [step for step in trace.steps if step.kind == WIRE]
+    assert [(step.source, step.lane) for step in wires] == [("client", "server"), ("server", "client")]
+    assert trace.request_bytes.startswith(b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1:")
+    assert trace.response_bytes.startswith(b"HTTP/1.0 200 OK\r\n") and trace.response_body == b"hello"
+
+
+def test_a_socket_trace_follows_the_server_thread():
+    """The layers ran in the server's thread and are recorded there, in order."""
+    with wsgi_tracer().serve() as server:
+        trace = server.trace("GET", "/hello")
+    assert spans(trace)[0] == ("Outer", "Outer.__call__")
+    assert trace.span("hello").thread != "client"
+
+
+def test_a_live_server_traces_one_request_at_a_time():
+    """Two traces on one server each hold only their own request."""
+    with wsgi_tracer().serve() as server:
+        first, second = server.trace("GET", "/hello"), server.trace("GET", "/nope")
+    assert (first.status, second.status) == (200, 404)
+    assert [title for _, title in spans(second)] == ["Outer.__call__", "Guard.__call__", "dispatch", "lookup"]
+
+
+def test_an_asgi_app_over_a_socket_is_traced_under_uvicorn():
+    """uvicorn in a thread: the same events as in process, plus the bytes."""
+    with asgi_tracer().serve() as server:
+        trace = server.trace("POST", "/echo", json={"a": 1})
+    assert (trace.status, trace.response_body) == (200, b'{"a": 1}')
+    assert [step.title for step in trace.steps if step.kind == PROTOCOL] == [
+        "receive http.request", "send http.response.start", "send http.response.body"]
+
+
+# ── Renderings ────────────────────────────────────────────────────────────────
+
+
+def test_the_timeline_has_a_line_per_step_and_the_outcomes():
+    """The text timeline names each layer, nests calls and shows errors."""
+    text = wsgi_tracer().trace("GET", "/boom").timeline(width=200)
+    assert "GET /boom -> 500 Internal Server Error" in text.splitlines()[0]
+    assert "    Guard → router: dispatch(environ, start_response)" in text
+    assert "✗ raised ValueError: kaput" in text
+
+
+def test_the_svg_is_well_formed_and_has_a_column_per_lane():
+    """The diagram parses as XML and titles every lane."""
+    from xml.etree import ElementTree
+
+    trace = wsgi_tracer().trace("GET", "/hello")
+    root = ElementTree.fromstring(trace.svg())
+    texts = [element.text for element in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert all(lane.title in texts for lane in trace.lanes)
+
+
+def test_the_json_rendering_round_trips_and_keeps_the_steps():
+    """The JSON holds every step with its timing, and bytes as text."""
+    trace = wsgi_tracer().trace("GET", "/hello")
+    data = json.loads(trace.to_json())
+    assert [step["title"] for step in data["steps"]] == [step.title for step in trace.steps]
+    assert (data["response_body"], data["status"]) == ("hello", 200)
+    assert all(step["duration"] is None or step["duration"] >= 0 for step in data["steps"])
+
+
+def test_no_rendering_shows_a_memory_address():
+    """Addresses change on every run: the renderings leave them out."""
+    trace = wsgi_tracer().trace("GET", "/stream")
+    assert " at 0x" not in trace.timeline(width=300) + trace.to_json() + trace.svg()
