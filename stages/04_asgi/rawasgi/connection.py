@@ -279,6 +279,7 @@ class HTTPConnection:
         """Answer a request the server will not serve (400, 408, 413, 414, 431, 501, 505)."""
         self.settings.logger.info("Refused a request from %s: %s %s",
                                   self.client, status, message)
+        self.idle = False
         self.linger = True
         await self.write_quietly(error_response(status, message))
 
@@ -298,16 +299,18 @@ class HTTPConnection:
         a request we shut our sending side, read whatever is left for a moment,
         and only then close.
         """
+        self.idle = False
         writer = self.writer
-        if self.linger and not writer.is_closing() and writer.can_write_eof():
-            try:
+        try:
+            if self.linger and not writer.is_closing() and writer.can_write_eof():
                 writer.write_eof()
                 async with asyncio.timeout(LINGER_SECONDS):
                     while await self.reader.read(READ_SIZE):
                         pass
-            except (OSError, TimeoutError):
-                pass
-        writer.close()
+        except (OSError, TimeoutError):
+            pass
+        finally:
+            writer.close()  # even when a shutdown cancels the lingering
         try:
             async with asyncio.timeout(self.settings.timeout):
                 await writer.wait_closed()
