@@ -302,7 +302,8 @@ def plot_all(results: dict[str, Any], folder: Path) -> list[Path]:
 
 
 def grouped_bars(axes: Any, labels: list[str], series: dict[str, list[float]],
-                 errors: dict[str, list[tuple[float, float]]] | None = None) -> None:
+                 errors: dict[str, list[tuple[float, float]]] | None = None,
+                 label_format: str = "") -> None:
     """Draw one group of bars per label, one bar per series key."""
     width = 0.8 / max(len(series), 1)
     for index, (name, values) in enumerate(series.items()):
@@ -312,8 +313,25 @@ def grouped_bars(axes: Any, labels: list[str], series: dict[str, list[float]],
             low_high = errors[name]
             bounds = [[max(0.0, value - low) for value, (low, _) in zip(values, low_high, strict=True)],
                       [max(0.0, high - value) for value, (_, high) in zip(values, low_high, strict=True)]]
-        axes.bar(positions, values, width, label=name, yerr=bounds, capsize=2)
+        bars = axes.bar(positions, values, width, label=name, yerr=bounds, capsize=2)
+        if label_format:
+            axes.bar_label(bars, fmt=label_format, fontsize=6, padding=1)
     axes.set_xticks(range(len(labels)), labels, rotation=20, ha="right")
+
+
+def plain_log_ticks(axis: Any) -> None:
+    """Label a log axis 0.5, 1, 10, 1000 rather than 5x10^-1, 10^0, 10^1, 10^3."""
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    axis.set_major_formatter(plain)
+    axis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}" if str(round(value, 6))[0] in "25" else ""))
+
+
+def hide_unused(grid: Any, used: int) -> None:
+    """Hide the panels of a grid that no scenario filled (a run with --only)."""
+    for axes in list(grid.flat)[used:]:
+        axes.set_visible(False)
 
 
 def plot_throughput(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
@@ -333,12 +351,13 @@ def plot_throughput(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
                 else:
                     series[endpoint].append(0.0)
                     errors[endpoint].append((0.0, 0.0))
-        grouped_bars(axes, labels, series, errors)
+        grouped_bars(axes, labels, series, errors, label_format="%.2f")
         axes.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
         base_label = scenario["targets"][scenario["baseline"]]["label"]
         axes.set_title(f"{scenario['title']} (x {base_label})")
         axes.set_ylabel(f"throughput / {base_label}")
         axes.legend(fontsize=8)
+    hide_unused(grid, len(results["scenarios"]))
     figure.suptitle("Requests per second relative to the baseline (median; bars: min-max)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -360,9 +379,11 @@ def plot_latency(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
                 series[p].append(entry["latency_ms"][p] if entry else 0.0)
         grouped_bars(axes, labels, series)
         axes.set_yscale("log")
+        plain_log_ticks(axes.yaxis)
         axes.set_title(f"{scenario['title']}: {scenario['endpoints'][endpoint]}")
         axes.set_ylabel("latency (ms, log scale)")
         axes.legend(fontsize=8)
+    hide_unused(grid, len(results["scenarios"]))
     connections = results["settings"]["connections"]
     figure.suptitle(f"Latency percentiles at {connections} connections (median of the rounds)")
     figure.tight_layout()
@@ -385,6 +406,8 @@ def plot_routers(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
                       linestyle="-" if entry["ours"] else "--", label=entry["label"])
         axes.set_xscale("log")
         axes.set_yscale("log")
+        plain_log_ticks(axes.xaxis)
+        plain_log_ticks(axes.yaxis)
         axes.set_xlabel("routes registered")
         axes.set_title(f"Lookup of {title}")
         axes.grid(True, which="both", linewidth=0.3)

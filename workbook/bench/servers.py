@@ -60,7 +60,8 @@ def stage01_server(app: str, port: int) -> list[str]:
 
 
 def stage04_server(app: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "rawasgi.server", app, "--host", LOOPBACK, "--port", str(port)]
+    return [sys.executable, "-m", "rawasgi.server", app, "--host", LOOPBACK, "--port", str(port),
+            "--log-level", "warning"]
 
 
 def wsgiref_server(app: str, port: int) -> list[str]:
