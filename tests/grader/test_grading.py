@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from workbook.grader import cli
-from workbook.grader.report import build_report, render, to_json
+from workbook.grader.report import Style, build_report, render, to_json
 from workbook.grader.runner import Run, Suite, grade_run
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -205,3 +205,27 @@ def test_grading_an_unstarted_stage_says_how_to_start(tmp_path: Path, monkeypatc
     assert "make exercise-2 writes your starter" in capsys.readouterr().err
     assert cli.main("grade", ["--all"]) == 2
     assert "start one with make exercise-1" in capsys.readouterr().err
+
+
+def test_instructor_json_from_the_command_matches_the_golden_file(tmp_path: Path) -> None:
+    """grade STAGE PATH --json writes the same report for a folder of any name."""
+    output = tmp_path / "report.json"
+    options = cli.grade_parser().parse_args(
+        ["90", str(SUBMISSIONS / "alice"), "--json", str(output)])
+    assert cli.grade_submission(SUITE, options) == 1
+    assert json.loads(output.read_text()) == json.loads(GOLDEN.read_text(encoding="utf-8"))
+
+
+def test_colors_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Colors are used on a terminal, unless NO_COLOR is set; never in a pipe or file."""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert Style(Terminal())("✔", "green") == "\033[32m✔\033[0m"
+    assert Style(io.StringIO())("✔", "green") == "✔"
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert Style(Terminal())("✔", "green") == "✔"

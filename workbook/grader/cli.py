@@ -30,7 +30,7 @@ import traceback
 from pathlib import Path
 
 from workbook.grader.cutter import cut_problems, write_copy
-from workbook.grader.regions import RegionError, scan
+from workbook.grader.regions import Region, RegionError, scan
 from workbook.grader.report import Report, Style, build_report, render, to_csv, to_json
 from workbook.grader.runner import (
     DEFAULT_TIMEOUT,
@@ -147,8 +147,8 @@ def next_steps(suite: Suite, target: Path) -> str:
     lines += ["",
               f"The task text and a hint sit in each region; {shown(suite.reference / 'README.md')} "
               f"explains them (section \"Exercises\").",
-              f"Grade your copy:   make grade-{number}     "
-              f"(python -m workbook grade {number} --only {regions[0].id}: just one exercise)"]
+              f"Grade your copy:   make grade-{number}",
+              f"One exercise:      .venv/bin/python -m workbook grade {number} --only {regions[0].id}"]
     return "\n".join(lines)
 
 
@@ -188,6 +188,7 @@ def grade_command(args: list[str]) -> int:
     if not options.stage:
         parser.error("give a stage number (e.g. grade 2), or --all")
     suite = suite_of(options.stage)
+    only_ids(options, suite)  # a wrong id is reported before any grading starts
     if options.batch:
         if options.path:
             parser.error("give either PATH or --batch DIR, not both")
@@ -232,12 +233,16 @@ def grade(suite: Suite, folder: Path, submission: str, options: argparse.Namespa
     return build_report(suite.name, submission, regions, run, learner_locations(folder, regions))
 
 
-def learner_locations(folder: Path, regions: list) -> dict[str, str]:
-    """Return where each exercise sits in the graded copy (markers kept), for display."""
-    found, _ = scan(folder)
-    known = {region.id for region in regions}
-    return {region.id: f"{shown(folder / region.path)}:{region.start}"
-            for region in found if region.id in known}
+def learner_locations(folder: Path, regions: list[Region]) -> dict[str, str]:
+    """Return where each exercise sits in the graded copy, for display.
+
+    The line comes from the copy's own markers; if the learner removed them,
+    the file alone is named.
+    """
+    found = {region.id: region for region in scan(folder)[0]}
+    return {region.id: (f"{shown(folder / found[region.id].path)}:{found[region.id].start}"
+                        if region.id in found else shown(folder / region.path))
+            for region in regions}
 
 
 class Progress:
