@@ -167,13 +167,13 @@ def to_json(report: Report) -> dict[str, Any]:
 
 def csv_columns(regions: list[Region]) -> list[str]:
     return ["submission", "status", *(region.id for region in regions), STAGE_BUCKET,
-            "score", "passed", "tests", "note"]
+            "score", "passed", "graded", "note"]
 
 
 def csv_row(report: Report) -> dict[str, Any]:
     row: dict[str, Any] = {"submission": report.submission, "status": report.status,
                            "score": report.score, "passed": report.passed,
-                           "tests": report.graded, "note": report.note or ""}
+                           "graded": report.graded, "note": report.note or ""}
     for exercise in report.exercises:
         row[exercise.id] = "" if exercise.score is None else exercise.score
     return row
