@@ -12,6 +12,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -61,18 +62,27 @@ class Server:
 
 @contextlib.contextmanager
 def serving(argv: list[str], port: int, database: Path, **env: str) -> Iterator[Server]:
-    """Run a server command in the stage folder on its own database until the block ends."""
+    """Run a server command in the stage folder on its own database until the block ends.
+
+    A thread drains the server's output while it runs: a server that logs a
+    lot (a traceback per failing request) must never block on a full pipe.
+    """
     environment = subprocess_env(STAGE, ROOB_DB=str(database), **env)
     server = Server(f"http://127.0.0.1:{port}")
-    output = None
+    chunks: list[bytes] = []
+    reader = None
     try:
         with server_process(argv, port, cwd=stage_dir(STAGE), env=environment) as process:
             output = process.stdout
+            reader = threading.Thread(target=lambda: chunks.extend(iter(output.readline, b"")),
+                                      daemon=True)
+            reader.start()
             yield server
     finally:
-        if output is not None:
-            server.log = output.read().decode(errors="replace")
+        if reader is not None:
+            reader.join(timeout=10)
             output.close()
+        server.log = b"".join(chunks).decode(errors="replace")
 
 
 def gunicorn(port: int, *options: str, app: str = "core.main:app") -> list[str]:
