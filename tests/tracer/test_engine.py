@@ -271,17 +271,20 @@ async def echo_json(scope, receive, send):
     await send({"type": "http.response.body", "body": json.dumps(data).encode()})
 
 
-def asgi_tracer() -> Tracer:
+@pytest.fixture
+def asgi_tracer():
+    """A tracer for the ASGI app above; closed (lifespan shutdown, loop stopped) after the test."""
     table = LayerTable([
         Layer("middleware", "*:Timing.*", lane="Timing"),
         Layer("handler", ("*:echo_json", "*:read_all"), lane="handler"),
     ], roots=[HERE])
-    return Tracer(Timing(echo_json), table, protocol="asgi", stage="engine")
+    with Tracer(Timing(echo_json), table, protocol="asgi", stage="engine") as tracer:
+        yield tracer
 
 
-def test_asgi_receive_and_send_are_events_with_their_messages():
+def test_asgi_receive_and_send_are_events_with_their_messages(asgi_tracer):
     """Each receive and send is recorded with its message, in order."""
-    trace = asgi_tracer().trace("POST", "/echo", json={"a": 1})
+    trace = asgi_tracer.trace("POST", "/echo", json={"a": 1})
     events = [(step.title, step.source, step.lane) for step in trace.steps if step.kind == PROTOCOL]
     assert events == [
         ("receive http.request", "server", "handler"),
@@ -290,33 +293,56 @@ def test_asgi_receive_and_send_are_events_with_their_messages():
     ]
 
 
-def test_asgi_messages_are_kept_in_full():
+def test_asgi_messages_are_kept_in_full(asgi_tracer):
     """The trace keeps every message that crossed, with its direction."""
-    trace = asgi_tracer().trace("POST", "/echo", json={"a": 1})
+    trace = asgi_tracer.trace("POST", "/echo", json={"a": 1})
     assert [(m["direction"], m["type"]) for m in trace.messages] == [
         ("receive", "http.request"), ("send", "http.response.start"), ("send", "http.response.body")]
     assert trace.messages[0]["body"] == b'{"a": 1}'
 
 
-def test_a_coroutine_span_stays_open_across_its_awaits():
+def test_a_coroutine_span_stays_open_across_its_awaits(asgi_tracer):
     """A coroutine that awaits is one span, from its first call to its return."""
-    trace = asgi_tracer().trace("POST", "/echo", json={"a": 1})
+    trace = asgi_tracer.trace("POST", "/echo", json={"a": 1})
     handler = trace.span("echo_json")
     sends = [step for step in trace.steps if step.title.startswith("send ")]
     assert [handler.start < send.start < handler.end for send in sends] == [True, True]
     assert len(trace.spans("echo_json")) == 1
 
 
-def test_the_asgi_scope_is_kept_in_full():
+def test_the_asgi_scope_is_kept_in_full(asgi_tracer):
     """The trace holds the scope the app was called with."""
-    trace = asgi_tracer().trace("POST", "/echo?x=1", json={"a": 1})
+    trace = asgi_tracer.trace("POST", "/echo?x=1", json={"a": 1})
     assert (trace.scope["path"], trace.scope["query_string"], trace.scope["method"]) == ("/echo", b"x=1", "POST")
 
 
-def test_an_asgi_app_that_raises_gets_a_500_from_the_in_process_server():
+def test_an_asgi_app_that_raises_gets_a_500_from_the_in_process_server(asgi_tracer):
     """Bad JSON makes the handler raise; the error is on its span and the answer is 500."""
-    trace = asgi_tracer().trace("POST", "/echo", body=b"{bad")
+    trace = asgi_tracer.trace("POST", "/echo", body=b"{bad")
     assert (trace.status, trace.span("echo_json").error.startswith("raised JSONDecodeError")) == (500, True)
+
+
+def test_the_in_process_asgi_server_runs_the_lifespan_once_around_all_requests():
+    """Startup before the first request, shutdown at close(), never recorded in a trace."""
+    events = []
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                events.append(message["type"])
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    table = LayerTable([Layer("handler", "*:*.<locals>.app", title="{function}")], roots=[HERE])
+    with Tracer(app, table, protocol="asgi") as tracer:
+        first, second = tracer.trace(), tracer.trace()
+        assert events == ["lifespan.startup"]
+    assert events == ["lifespan.startup", "lifespan.shutdown"]
+    assert [len(trace.spans("app")) for trace in (first, second)] == [1, 1]
 
 
 # ── Over a real socket ────────────────────────────────────────────────────────
@@ -348,13 +374,22 @@ def test_a_live_server_traces_one_request_at_a_time():
     assert [title for _, title in spans(second)] == ["Outer.__call__", "Guard.__call__", "dispatch", "lookup"]
 
 
-def test_an_asgi_app_over_a_socket_is_traced_under_uvicorn():
+def test_an_asgi_app_over_a_socket_is_traced_under_uvicorn(asgi_tracer):
     """uvicorn in a thread: the same events as in process, plus the bytes."""
-    with asgi_tracer().serve() as server:
+    with asgi_tracer.serve() as server:
         trace = server.trace("POST", "/echo", json={"a": 1})
     assert (trace.status, trace.response_body) == (200, b'{"a": 1}')
     assert [step.title for step in trace.steps if step.kind == PROTOCOL] == [
         "receive http.request", "send http.response.start", "send http.response.body"]
+
+
+def test_any_bytes_can_be_sent_and_traced():
+    """trace_bytes sends bytes as they are; wsgiref answers a one-word request line HTTP/0.9 style."""
+    with wsgi_tracer().serve() as server:
+        trace = server.trace_bytes(b"NONSENSE\r\n\r\n")
+    assert (trace.spans(), trace.request_bytes) == ([], b"NONSENSE\r\n\r\n")
+    # No status line comes back (HTTP/0.9 had none), so there is no status to read.
+    assert (trace.status, trace.summary().splitlines()[-1]) == (None, "  no HTTP response came back")
 
 
 # ── Renderings ────────────────────────────────────────────────────────────────
@@ -392,3 +427,25 @@ def test_no_rendering_shows_a_memory_address():
     """Addresses change on every run: the renderings leave them out."""
     trace = wsgi_tracer().trace("GET", "/stream")
     assert " at 0x" not in trace.timeline(width=300) + trace.to_json() + trace.svg()
+
+
+def test_the_summary_says_where_an_exception_was_raised_and_caught():
+    """summary(): the raising layer, the catching layer and the answer, in time order."""
+    lines = wsgi_tracer().trace("GET", "/boom").summary().splitlines()
+    assert lines[1:] == [
+        "  raised    handler: boom: ValueError: kaput",
+        "  caught    Guard: Guard.__call__",
+        "  answered  Guard: start_response  '500 Internal Server Error', 1 header, exc_info=ValueError",
+    ]
+
+
+def test_the_summary_shows_the_routers_decision():
+    """summary(): a step that recorded a match is the router's decision."""
+    def decide(call):
+        return f"matched {call.value.__name__}", {"match": "full"}
+
+    table = LayerTable([Layer("router", "*:lookup", result=decide), Layer("handler", "*:hello")],
+                       roots=[HERE])
+    lines = Tracer(dispatch, table, protocol="wsgi").trace("GET", "/hello").summary().splitlines()
+    assert lines[1:] == ["  decided   router: lookup -> matched hello",
+                         "  answered  handler: start_response  '200 OK', 2 headers"]

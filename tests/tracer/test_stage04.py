@@ -11,7 +11,8 @@ MIDDLEWARE = ["AccessLog", "ServerErrors", "BodyLimit"]
 
 @pytest.fixture(scope="module")
 def tracer():
-    return stage_tracer(4)
+    with stage_tracer(4) as tracer:
+        yield tracer
 
 
 def matches(trace):

@@ -14,7 +14,8 @@ HERE = __file__
 
 @pytest.fixture(scope="module")
 def tracer():
-    return stage_tracer(5)
+    with stage_tracer(5) as tracer:
+        yield tracer
 
 
 def test_a_new_task_goes_middleware_framework_router_handler_response(tracer, read):
@@ -80,8 +81,9 @@ def test_a_handler_exception_becomes_a_500_in_respond(read):
     async def fail(request):
         raise RuntimeError("the handler fails on purpose")
 
-    tracer = tracer_for(5, app, layers=(Layer("handler", "*:*fail", title="{function}"),), roots=(HERE,))
-    trace = tracer.trace("GET", "/fail")
+    with tracer_for(5, app, layers=(Layer("handler", "*:*fail", title="{function}"),),
+                    roots=(HERE,)) as tracer:
+        trace = tracer.trace("GET", "/fail")
     assert trace.span("fail").error == "raised RuntimeError: the handler fails on purpose"
     assert (trace.span("Bare._respond").result, read.statuses_sent(trace)) == ("JSONResponse 500", [500])
     assert json.loads(trace.response_body) == {"error": "internal server error"}

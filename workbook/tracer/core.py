@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from workbook.tracer.asgi import ASGIProbe, call_asgi
-from workbook.tracer.http import Exchange, HeaderPairs, Request, exchange, parse_response
+from workbook.tracer.http import Exchange, HeaderPairs, Request, Response, exchange, parse_response
 from workbook.tracer.layers import LayerTable
 from workbook.tracer.model import CLIENT, SERVER, WIRE, Step, Trace
 from workbook.tracer.recorder import Recorder
@@ -45,6 +45,7 @@ class Tracer:
         self.server = server or ("wsgiref" if protocol == "wsgi" else "uvicorn")
         self.lifespan = lifespan
         self.recorder = Recorder(table)
+        self._event_loop: EventLoopThread | None = None
 
     # ── In process ───────────────────────────────────────────────────────
 
@@ -69,18 +70,14 @@ class Tracer:
             return self._build(request, "in process", steps, status, headers, body,
                                environ=probe.environ)
         probe_asgi = ASGIProbe(self.app, self.recorder)
-
-        async def main() -> tuple[int, list[tuple[str, str]], bytes]:
-            async with lifespan(self.app, enabled=self.lifespan):
-                scope = request.scope()
-                self.recorder.arm()
-                try:
-                    return await call_asgi(probe_asgi, scope, request.body)
-                finally:
-                    self.recorder.disarm()
-
-        status, headers, body = run_in_thread(self.recorder, lambda: asyncio.run(main()))
-        return self._build(request, "in process", self.recorder.steps, status, headers, body,
+        scope = request.scope()
+        loop = self._loop()  # started (and the lifespan run) before recording begins
+        self.recorder.arm()
+        try:
+            status, headers, body = loop.run(call_asgi(probe_asgi, scope, request.body))
+        finally:
+            steps = self.recorder.disarm()
+        return self._build(request, "in process", steps, status, headers, body,
                            scope=probe_asgi.scope, messages=probe_asgi.messages)
 
     def send(self, method: str = "GET", target: str = "/", *, headers: HeaderPairs = (),
@@ -95,12 +92,29 @@ class Tracer:
             status, response_headers, data = call_wsgi(WSGIProbe(self.app, self.recorder), request.environ())
             return int(status.split()[0]), response_headers, data
         probe = ASGIProbe(self.app, self.recorder)
+        return self._loop().run(call_asgi(probe, request.scope(), request.body))
 
-        async def main() -> tuple[int, list[tuple[str, str]], bytes]:
-            async with lifespan(self.app, enabled=self.lifespan):
-                return await call_asgi(probe, request.scope(), request.body)
+    def _loop(self) -> EventLoopThread:
+        """Return the event loop of the in-process ASGI requests, started on first use.
 
-        return run_in_thread(self.recorder, lambda: asyncio.run(main()))
+        Like a server, it runs the app's lifespan startup once, before the
+        first request, and its shutdown when the tracer is closed.
+        """
+        if self._event_loop is None:
+            self._event_loop = EventLoopThread(self.recorder, self.app if self.lifespan else None)
+        return self._event_loop
+
+    def close(self) -> None:
+        """Run the ASGI app's lifespan shutdown and stop the in-process event loop."""
+        if self._event_loop is not None:
+            self._event_loop.close()
+            self._event_loop = None
+
+    def __enter__(self) -> Tracer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # ── Over a socket ────────────────────────────────────────────────────
 
@@ -109,6 +123,14 @@ class Tracer:
         """Run the app under a real server in a thread until the block ends."""
         with LiveServer(self, host, port) as live:
             yield live
+
+    def start_server(self, host: str = "127.0.0.1", port: int = 0) -> LiveServer:
+        """Start the app under a real server in a thread; call ``stop()`` when done.
+
+        For a notebook, where the server lives across cells; elsewhere
+        prefer ``with tracer.serve() as server:``.
+        """
+        return LiveServer(self, host, port).__enter__()
 
     # ── Assembling the trace ─────────────────────────────────────────────
 
@@ -165,12 +187,18 @@ class LiveServer:
             raise
         return self
 
+    def stop(self) -> None:
+        """Stop the server and wait for its thread to end."""
+        self.__exit__(None, None, None)
+
     def __exit__(self, *exc_info: object) -> None:
+        if self._thread is None:
+            return  # stopped already
         try:
             self.handle.stop()
-            if self._thread is not None:
-                self._thread.join(timeout=10)
+            self._thread.join(timeout=10)
         finally:
+            self._thread = None
             threading.settrace(self._previous_trace)
 
     def trace(self, method: str = "GET", target: str = "/", *, headers: HeaderPairs = (),
@@ -181,8 +209,16 @@ class LiveServer:
 
     def trace_request(self, request: Request) -> Trace:
         """Trace a :class:`Request` sent as bytes to the live server."""
+        return self._trace_exchange(request, request.raw(f"{self.host}:{self.port}"))
+
+    def trace_bytes(self, data: bytes) -> Trace:
+        """Send any bytes at all (a malformed request, say) and trace what the server does."""
+        line = data.partition(b"\r\n")[0]
+        request = Request("bytes", repr(line), [], b"")
+        return self._trace_exchange(request, data)
+
+    def _trace_exchange(self, request: Request, data: bytes) -> Trace:
         recorder = self.recorder
-        data = request.raw(f"{self.host}:{self.port}")
         recorder.arm()
         try:
             result = exchange(self.host, self.port, data, clock=recorder.clock)
@@ -191,13 +227,16 @@ class LiveServer:
         finally:
             steps = recorder.disarm()
         steps = steps + wire_steps(recorder, result, len(steps))
-        response = parse_response(result.received)
+        try:
+            response = parse_response(result.received)
+        except ValueError:  # the server closed without a (whole) response
+            response = Response(0, "", [], b"")
         extra: dict[str, Any]
         if self.tracer.protocol == "wsgi":
             extra = {"environ": self.probe.environ}
         else:
             extra = {"scope": self.probe.scope, "messages": self.probe.messages}
-        trace = self.tracer._build(request, f"socket, {self.handle.name}", steps, response.status,
+        trace = self.tracer._build(request, f"socket, {self.handle.name}", steps, response.status or None,
                                    response.headers, response.body,
                                    request_bytes=result.sent, response_bytes=result.received, **extra)
         return trace
@@ -254,6 +293,40 @@ def run_in_thread(recorder: Recorder, work: Callable[[], Any]) -> Any:
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+class EventLoopThread:
+    """One event loop, in a thread of its own, for the in-process ASGI requests.
+
+    The recorder is installed in the thread; it records only while armed.
+    ``app``, if given, gets its lifespan startup now and its shutdown at
+    ``close()``, as under a server.
+    """
+
+    def __init__(self, recorder: Recorder, app: Any = None) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=recorder.run_in_thread(self._run),
+                                        name="traced event loop", daemon=True)
+        self._thread.start()
+        self._lifespan = lifespan(app, enabled=app is not None)
+        self.run(self._lifespan.__aenter__())
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_forever()
+
+    def run(self, coroutine: Any) -> Any:
+        """Run a coroutine on the loop and return its result (or raise its error)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def close(self) -> None:
+        """Shut the app's lifespan down, then stop the loop and its thread."""
+        try:
+            self.run(self._lifespan.__aexit__(None, None, None))
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._loop.close()
 
 
 @contextlib.asynccontextmanager

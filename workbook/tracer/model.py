@@ -88,7 +88,7 @@ class Trace:
     transport: str  # "in process" or "socket"
     lanes: list[Lane] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
-    status: int | None = None
+    status: int | None = None  # None: no (whole) response came back
     response_headers: list[tuple[str, str]] = field(default_factory=list)
     response_body: bytes = b""
     request_bytes: bytes = b""
@@ -137,7 +137,7 @@ class Trace:
         from http import HTTPStatus
 
         if self.status is None:
-            return "no response"
+            return "no HTTP response"
         try:
             return f"{self.status} {HTTPStatus(self.status).phrase}"
         except ValueError:
@@ -148,6 +148,17 @@ class Trace:
         """Return the one-line summary: request, response, transport, time."""
         return (f"{self.method} {self.target} -> {self.reason}   "
                 f"[{self.stage}, {self.transport}, {self.total:.3f} ms]")
+
+    def summary(self) -> str:
+        """Return where the request went in a few lines: decisions, errors, the answer.
+
+        The router's decision (any step that recorded a ``match``), where
+        an exception was raised and which layer caught it, and the status
+        the app sent: the lines to read first when a request fails.
+        """
+        from workbook.tracer.text import render_summary
+
+        return render_summary(self)
 
     # ── The three renderings ─────────────────────────────────────────────
 

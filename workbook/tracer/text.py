@@ -82,3 +82,33 @@ def render_wire(trace: Trace, *, limit: int = 2048) -> str:
         more = f"\n    … {len(data) - limit} more bytes" if len(data) > limit else ""
         parts.append(f"{title} ({len(data)} B):\n{shown}{more}")
     return "\n\n".join(parts)
+
+
+def render_summary(trace: Trace) -> str:
+    """Return the decisions, the errors and the response of a trace, in time order."""
+    steps = trace.steps
+    events: list[tuple[float, str]] = []
+    decisions = [step for step in steps if step.kind == SPAN and "match" in step.data]
+    # A router that tries routes one by one decides "no" many times: the
+    # decision is the route that matched, or else the last "no".
+    chosen = [step for step in decisions if step.data["match"] != "none"] or decisions[-1:]
+    for step in chosen:
+        events.append((step.end or step.start, f"decided   {step.lane}: {step.title} -> {step.result}"))
+    for step in steps:
+        if step.kind == SPAN and step.error:
+            end = step.end if step.end is not None else step.start
+            if not any(child.error for child in trace.children(step)):
+                events.append((end, f"raised    {step.lane}: {step.title}: {step.error.removeprefix('raised ')}"))
+            parent = steps[step.parent] if step.parent is not None else None
+            if parent is None:
+                events.append((end, "caught    nowhere: the exception reached the server"))
+            elif not parent.error:
+                events.append((end, f"caught    {parent.lane}: {parent.title}"))
+        elif step.title in {"start_response", "send http.response.start"}:
+            events.append((step.start, f"answered  {step.source}: {step.title}  {step.detail}"))
+        elif step.kind == NOTE and step.title == "500":
+            events.append((step.start, f"answered  server: {step.detail}"))
+    lines = [trace.headline] + ["  " + text for _, text in sorted(events, key=lambda event: event[0])]
+    if trace.status is None:
+        lines.append("  no HTTP response came back")
+    return "\n".join(lines)
