@@ -435,7 +435,7 @@ def plot_soak(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
                      color=line.get_color(), alpha=0.08)
     axes.set_xlabel("seconds into the soak")
     axes.set_ylabel("server RSS (MiB)")
-    axes.set_title("Soak: memory stays inside the 10% band around its post-warm-up value")
+    axes.set_title("Soak: server memory, and a 10% band around its post-warm-up value")
     if axes.get_legend_handles_labels()[0]:
         axes.legend(fontsize=8)
     figure.tight_layout()
