@@ -208,6 +208,34 @@ STAGE_2 = StageProfile(
 )
 
 
+# ── Stage 03: the middleware onion ───────────────────────────────────────────
+
+ONION = ("AccessLog", "RequestID", "ErrorHandler", "CORS", "Gzip", "BasicAuth")
+
+STAGE_3 = StageProfile(
+    stage="03_middleware",
+    protocol="wsgi",
+    app="onion.example:app",
+    packages=("onion", "wsgirouter", "rawwsgi"),
+    layers=(
+        *RAWWSGI_SERVER_BRIEF,
+        # Each middleware's methods, and the functions it defines inside them
+        # (a start_response or a body generator of its own), in its own lane.
+        Layer("middleware", tuple(f"onion.*:{name}.*" for name in ONION), lane="{cls}"),
+        Layer("middleware", ("onion.gzip:PendingResponse.*", "onion.gzip:compress_*",
+                             "onion.gzip:accepts_gzip"), lane="Gzip"),
+        Layer("middleware", "onion.request_id:new_id", lane="RequestID"),
+        Layer("handler", ("onion.example:boom", "onion.example:boom_stream",
+                          "onion.example:boom_stream.<locals>.lines"), lane="handler", title="{function}"),
+        *ROUTER_LAYERS,
+    ),
+    request=Request.make("GET", "/books", headers=[("Accept-Encoding", "gzip")]),
+    warmup=Request.make("GET", "/books/1"),
+    server="rawwsgi",
+    question="Six middlewares wrap the books API: in which order does a request pass them, and the response pass back?",
+)
+
+
 # ── Stage 04: raw ASGI, its router and middleware ────────────────────────────
 
 RAWASGI_SERVER = (
@@ -396,7 +424,7 @@ STAGE_6 = StageProfile(
     prepare=roob_database,
 )
 
-PROFILES: dict[int, StageProfile] = {1: STAGE_1, 2: STAGE_2, 4: STAGE_4, 5: STAGE_5, 6: STAGE_6}
+PROFILES: dict[int, StageProfile] = {1: STAGE_1, 2: STAGE_2, 3: STAGE_3, 4: STAGE_4, 5: STAGE_5, 6: STAGE_6}
 
 
 # ── From a profile to a tracer ───────────────────────────────────────────────
