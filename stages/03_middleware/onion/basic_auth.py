@@ -50,7 +50,9 @@ class BasicAuth:
                 ("WWW-Authenticate", f'Basic realm="{self.realm}", charset="UTF-8"'),
             ])
             return [CHALLENGE_BODY]
-        environ["REMOTE_USER"] = user  # the CGI name for "who is asking"
+        # REMOTE_USER is the CGI name for "who is asking". Like every CGI value in the
+        # environ (PEP 3333) it holds bytes in latin-1 clothing: here, the name's UTF-8.
+        environ["REMOTE_USER"] = user.encode("utf-8").decode("latin-1")
         return self.app(environ, start_response)
 
     def authenticate(self, authorization: str) -> str | None:

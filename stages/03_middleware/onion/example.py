@@ -35,10 +35,11 @@ from rawwsgi.protocol import WSGIApp
 from wsgirouter.example import create_app
 from wsgirouter.request import Request
 from wsgirouter.response import Response
+from wsgirouter.router import Router
 
 from onion.access_log import AccessLog
 from onion.basic_auth import BasicAuth
-from onion.compose import build
+from onion.compose import Layer, build
 from onion.cors import CORS
 from onion.errors import ErrorHandler
 from onion.gzip import Gzip
@@ -61,13 +62,9 @@ def boom_stream(request: Request) -> Response:
     return Response(lines(), content_type="text/plain; charset=utf-8")
 
 
-def create_stack(*, debug: bool = False, password: str = "secret") -> WSGIApp:
-    """Return the books API (with the two failing routes) wrapped in every layer."""
-    api = create_app()
-    api.add("/boom", boom, methods=["GET"])
-    api.add("/boom/stream", boom_stream, methods=["GET"])
-    return build(
-        api,
+def middleware(*, debug: bool = False, password: str = "secret") -> list[Layer]:
+    """Return the layers of the onion, outermost first (see the module docstring)."""
+    return [
         AccessLog,
         RequestID,
         partial(ErrorHandler, debug=debug),
@@ -76,7 +73,20 @@ def create_stack(*, debug: bool = False, password: str = "secret") -> WSGIApp:
                 expose_headers=["X-Request-ID", "Location"]),
         partial(Gzip, minimum_size=200),
         partial(BasicAuth, users={"admin": password}, exempt_methods=("GET", "HEAD", "OPTIONS")),
-    )
+    ]
+
+
+def create_api() -> Router:
+    """Return stage 02's books API with the two routes that fail on purpose."""
+    api = create_app()
+    api.add("/boom", boom, methods=["GET"])
+    api.add("/boom/stream", boom_stream, methods=["GET"])
+    return api
+
+
+def create_stack(*, debug: bool = False, password: str = "secret") -> WSGIApp:
+    """Return the API wrapped in every layer."""
+    return build(create_api(), *middleware(debug=debug, password=password))
 
 
 app = create_stack(debug=os.environ.get("ONION_DEBUG") == "1",

@@ -1,0 +1,94 @@
+"""The example stack over a real socket: on stage 01's own server and on gunicorn."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from stage03_helpers import SERVERS, server_argv
+
+from workbook.stages import stage_dir, subprocess_env
+from workbook.testing import free_port, server_process
+
+ADMIN = {"Authorization": "Basic " + base64.b64encode(b"admin:secret").decode()}
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def client(stack_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack_url, timeout=10) as client:
+        yield client
+
+
+def test_list_is_gzipped_with_a_request_id(client: httpx.Client, sent) -> None:
+    """GET /books with Accept-Encoding: gzip is compressed, and carries an X-Request-ID."""
+    sent("GET", f"{client.base_url}/books", headers={"Accept-Encoding": "gzip"})
+    response = client.get("/books", headers={"Accept-Encoding": "gzip"})
+    assert (response.status_code, response.headers["content-encoding"],
+            len(response.json()["books"]) >= 3,
+            re.fullmatch("[0-9a-f]{32}", response.headers["x-request-id"]) is not None) == (
+        200, "gzip", True, True)
+
+
+def test_write_needs_credentials(client: httpx.Client, sent) -> None:
+    """POST without credentials is a 401 with WWW-Authenticate; with them, a 201."""
+    body = json.dumps({"title": "The Dispossessed", "author": "Ursula K. Le Guin"})
+    sent("POST", f"{client.base_url}/books", headers=JSON, body=body)
+    refused = client.post("/books", content=body, headers=JSON)
+    created = client.post("/books", content=body, headers={**JSON, **ADMIN})
+    assert (refused.status_code, refused.headers["www-authenticate"], created.status_code) == (
+        401, 'Basic realm="onion", charset="UTF-8"', 201)
+
+
+def test_bad_input_gets_clear_4xx(client: httpx.Client, sent) -> None:
+    """Through the stack: invalid JSON 400 with a message, unknown route 404, wrong method 405."""
+    sent("POST", f"{client.base_url}/books", headers={**JSON, **ADMIN}, body="{")
+    invalid = client.post("/books", content=b"{", headers={**JSON, **ADMIN})
+    unknown = client.get("/authors")
+    wrong = client.patch("/books/1", headers=ADMIN)
+    assert (invalid.status_code, invalid.json()["error"][:13], unknown.status_code,
+            wrong.status_code, wrong.headers["allow"]) == (
+        400, "invalid JSON:", 404, 405, "DELETE, GET, HEAD, OPTIONS, PUT")
+
+
+def test_preflight_is_answered(client: httpx.Client, sent) -> None:
+    """A browser's preflight from the allowed origin gets 200 with the CORS headers."""
+    headers = {"Origin": "http://localhost:3000", "Access-Control-Request-Method": "PUT"}
+    sent("OPTIONS", f"{client.base_url}/books/1", headers=headers)
+    response = client.options("/books/1", headers=headers)
+    assert (response.status_code, response.headers["access-control-allow-origin"]) == (
+        200, "http://localhost:3000")
+
+
+def test_handler_bug_is_a_generic_500(client: httpx.Client, sent) -> None:
+    """/boom is a 500 whose body says nothing about the bug."""
+    sent("GET", f"{client.base_url}/boom")
+    response = client.get("/boom")
+    assert (response.status_code, response.text) == (500, "Internal Server Error\n")
+
+
+def test_bug_mid_stream_cuts_the_connection(client: httpx.Client, sent) -> None:
+    """/boom/stream fails after its first chunk: the server cuts the response short."""
+    sent("GET", f"{client.base_url}/boom/stream")
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.get("/boom/stream", headers={"Accept-Encoding": "identity"})
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_access_log_line_reaches_the_server_log(server: str, sent) -> None:
+    """The access-log line goes to wsgi.errors: the server's own log (stderr)."""
+    port = free_port()
+    argv = server_argv(server, "onion.example:app", port)
+    with server_process(argv, port, cwd=stage_dir("03_middleware"),
+                        env=subprocess_env("03_middleware")) as process:
+        url = f"http://127.0.0.1:{port}/books/1"
+        sent("GET", url, headers={"X-Request-ID": "find-me-42"})
+        httpx.get(url, headers={"X-Request-ID": "find-me-42"}, timeout=10)
+    assert process.stdout is not None
+    with process.stdout:  # the server has stopped: its whole log is in the pipe
+        output = process.stdout.read().decode()
+    assert re.search(r"GET /books/1 200 \d+B [\d.]+ms id=find-me-42", output), output
