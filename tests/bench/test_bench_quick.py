@@ -76,6 +76,18 @@ def test_soak_measures_memory_and_errors(results: dict[str, Any], target: str) -
     assert soak["rss_after_warmup_kib"] > 0 and soak["rss_after_kib"] > 0
 
 
+FRAMEWORKS = [(s, t) for s, t in TARGETS if s in {"asgi", "wsgi"}]
+
+
+@pytest.mark.timeout(QUICK_TIMEOUT)
+@pytest.mark.parametrize(("scenario", "target"), FRAMEWORKS, ids=[f"{s}-{t}" for s, t in FRAMEWORKS])
+def test_framework_cost_is_timed_in_process(results: dict[str, Any], scenario: str, target: str) -> None:
+    """Every framework app is also called in process, each endpoint answering 200."""
+    entry = results["inprocess"][scenario]["targets"][target]
+    assert entry.get("error") is None
+    assert sorted(entry["endpoints"]) == sorted(results["scenarios"][scenario]["endpoints"])
+
+
 @pytest.mark.timeout(QUICK_TIMEOUT)
 @pytest.mark.parametrize("router", [router.key for router in ROUTERS])
 def test_router_scaling_times_every_size(results: dict[str, Any], router: str) -> None:

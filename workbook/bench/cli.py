@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workbook.bench import report, routers
+from workbook.bench import inprocess, report, routers
 from workbook.bench.load import (
     CLIENT_CORES,
     INSTALL_WRK,
@@ -33,6 +33,7 @@ from workbook.bench.servers import log_folder
 from workbook.stages import REPO
 
 RESULTS = REPO / "bench" / "results"
+PARTS = ["soak", "inprocess", "routers"]
 CHAPTER = REPO / "bench" / "README.md"
 GOALS_START, GOALS_END = "<!-- goals:start -->", "<!-- goals:end -->"
 
@@ -43,7 +44,7 @@ def parse(args: list[str]) -> argparse.Namespace:
                         help="every scenario once, tiny durations: checks the harness, not the goals")
     parser.add_argument("--out", type=Path, help="results folder (default: bench/results, "
                         "or a temporary folder with --quick)")
-    parser.add_argument("--only", nargs="+", choices=[s.key for s in SCENARIOS] + ["soak", "routers"],
+    parser.add_argument("--only", nargs="+", choices=[s.key for s in SCENARIOS] + PARTS,
                         help="run only these parts")
     parser.add_argument("--client", choices=["wrk", "python"], default="wrk",
                         help="load client (default wrk; --quick falls back to python without it)")
@@ -89,13 +90,14 @@ def main(command: str, args: list[str]) -> int:
 
 def measure(settings: Settings, client: Client, options: argparse.Namespace) -> dict[str, Any]:
     """Run every selected part; return the results dictionary."""
-    wanted = set(options.only or [s.key for s in SCENARIOS] + ["soak", "routers"])
+    wanted = set(options.only or [s.key for s in SCENARIOS] + PARTS)
     pinning = (f"taskset: servers on core {SERVER_CORES}, load client on core {CLIENT_CORES}"
                if can_pin() else "none (taskset missing or a single core)")
     results: dict[str, Any] = {
         "machine": report.machine(client.version(), pinning),
         "settings": {**settings.as_json(), "client": client.name},
-        "notes": list(options.note), "scenarios": {}, "soak": {}, "routers": {}, "failures": [],
+        "notes": list(options.note), "scenarios": {}, "soak": {}, "inprocess": {}, "routers": {},
+        "failures": [],
     }
     failures: list[str] = results["failures"]
     started = time.monotonic()
@@ -107,6 +109,14 @@ def measure(settings: Settings, client: Client, options: argparse.Namespace) -> 
         if "soak" in wanted:
             for target in SOAK_TARGETS:
                 results["soak"][target.key] = run_soak(target, settings, client, logs, failures, say)
+    if "inprocess" in wanted:
+        say("Framework cost per request, in process")
+        results["inprocess"] = inprocess.measure(budget=settings.router_budget * 2,
+                                                 repeat=settings.router_repeat)
+        for scenario in results["inprocess"].values():
+            for key, entry in scenario["targets"].items():
+                if "error" in entry:
+                    failures.append(f"in process {key}: {entry['error']}")
     if "routers" in wanted:
         say("Router scaling, in process")
         routers.activate_stages()

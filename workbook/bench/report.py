@@ -212,6 +212,24 @@ def scenario_table(scenario: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def inprocess_table(scenario: dict[str, Any]) -> str:
+    """Return microseconds per request of each framework, and the extra over the raw app."""
+    endpoints = scenario["endpoints"]
+    raw = scenario["targets"].get(scenario["baseline"], {}).get("endpoints", {})
+    head = ["Target"] + [f"`{key}` us" for key in endpoints] + [f"`{key}` + us over raw" for key in endpoints]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for entry in scenario["targets"].values():
+        if "error" in entry:
+            lines.append(f"| {entry['label']} | " + " | ".join(["-"] * (len(head) - 2))
+                         + f" | {entry['error']} |")
+            continue
+        timed = entry["endpoints"]
+        cells = [entry["label"]] + [f"{timed[key]:.1f}" for key in endpoints]
+        cells += [f"{timed[key] - raw[key]:+.1f}" if key in raw else "-" for key in endpoints]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def router_table(routers: dict[str, Any]) -> str:
     sizes = ["10", "100", "1000"]
     head = ["Router"] + [f"{size} routes: hit / miss us" for size in sizes]
@@ -274,6 +292,11 @@ def markdown(results: dict[str, Any]) -> str:
     parts += ["", "## Goals", "", goals_table(results["goals"])]
     for scenario in results["scenarios"].values():
         parts += ["", f"## {scenario['title']}", "", f"{scenario['about']}.", "", scenario_table(scenario)]
+    for scenario in results.get("inprocess", {}).values():
+        parts += ["", f"## {scenario['title']}: cost per request in process", "",
+                  "Microseconds per request with no server and no socket: the app called in a "
+                  "loop with a ready-made environ or scope (best of the loops).", "",
+                  inprocess_table(scenario)]
     parts += ["", "## Router scaling (in process)", "",
               "Microseconds per lookup of the last-registered dynamic route (hit) and of a path "
               "no route matches (miss); our routers in bold.", "", router_table(results["routers"])]
