@@ -47,6 +47,7 @@ def notebook_paths(names: list[str] | None = None) -> list[Path]:
 def scrub_text(text: str) -> str:
     """Replace this machine's paths in an output with ones relative to the repo."""
     text = text.replace(str(REPO) + os.sep, "").replace(str(REPO), ".")
+    text = re.sub(r"/tmp/ipykernel_\d+/\d+\.py", "<notebook cell>", text)
     return re.sub(r"/tmp/[\w.-]*roob-trace-\w+", "<temporary folder>", text)
 
 
@@ -76,6 +77,8 @@ def execute(path: Path, *, timeout: int = CELL_TIMEOUT) -> Any:
     client = NotebookClient(
         notebook, timeout=timeout, kernel_name=KERNEL, record_timing=False,
         resources={"metadata": {"path": str(path.parent)}},
+        # The kernel's own start-up chatter (it listens on loopback TCP) is not news.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
     client.execute()
     scrub(notebook)

@@ -259,7 +259,7 @@ STAGE_4 = StageProfile(
         Layer("handler", ("rawasgi.example:*", "rawasgi.apps:echo", "rawasgi.apps:hello",
                           "rawasgi.apps:read_body", "rawasgi.apps:not_found"), lane="handler",
               title="{function}"),
-        Layer("handler", "rawasgi.responses:send_*", lane="handler", title="{function}"),
+        Layer("framework", "rawasgi.responses:send_*", lane="responses", title="{function}"),
     ),
     request=Request.make("POST", "/echo", body="hello", headers=[("Content-Type", "text/plain")]),
     server="rawasgi",

@@ -94,10 +94,16 @@ def render_summary(trace: Trace) -> str:
     chosen = [step for step in decisions if step.data["match"] != "none"] or decisions[-1:]
     for step in chosen:
         events.append((step.end or step.start, f"decided   {step.lane}: {step.title} -> {step.result}"))
+    kinds = {lane.name: lane.kind for lane in trace.lanes}
     for step in steps:
+        if (step.kind == SPAN and kinds.get(step.lane) == "handler" and step.source != step.lane
+                and not step.title.endswith("__init__")):
+            events.append((step.start, f"handled   {step.lane}: {step.title}"))
         if step.kind == SPAN and step.error:
             end = step.end if step.end is not None else step.start
-            if not any(child.error for child in trace.children(step)):
+            # Raised here: no call inside it let this same error out (a layer
+            # that turns one exception into another raises the new one).
+            if not any(child.error == step.error for child in trace.children(step)):
                 events.append((end, f"raised    {step.lane}: {step.title}: {step.error.removeprefix('raised ')}"))
             parent = steps[step.parent] if step.parent is not None else None
             if parent is None:
