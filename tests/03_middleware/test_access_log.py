@@ -98,6 +98,31 @@ def test_exc_info_is_passed_on_and_the_final_status_logged() -> None:
 
 
 @pytest.mark.exercise("3.2")
+def test_replacement_refused_by_the_server_keeps_the_status_sent() -> None:
+    """If the server re-raises a late exc_info call, the log keeps the status that went out."""
+    def late_failure(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield b"sent"
+        try:
+            raise ValueError("too late")
+        except ValueError as error:
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
+                           (ValueError, error, error.__traceback__))
+
+    def server_start_response(status: str, headers: Any, exc_info: Any = None) -> Callable[..., Any]:
+        if exc_info is not None:
+            raise exc_info[1]  # the headers are out: PEP 3333 says re-raise
+        return lambda data: None
+
+    environ = make_environ("GET", "/late")
+    result = AccessLog(late_failure, clock=ticking(0.0, 0.0))(environ, server_start_response)
+    with pytest.raises(ValueError):
+        list(result)
+    result.close()  # type: ignore[attr-defined]
+    assert environ["wsgi.errors"].getvalue() == "GET /late 200 4B 0.0ms aborted\n"
+
+
+@pytest.mark.exercise("3.2")
 def test_app_that_raises_is_logged_and_the_error_goes_on() -> None:
     """An app that raises before returning is logged with status "-" and the error re-raised."""
     def broken(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -27,9 +27,9 @@ def stack() -> Any:
 
 
 def test_layers_are_in_the_documented_order() -> None:
-    """The stack is AccessLog, RequestID, ErrorHandler, CORS, Gzip, BasicAuth, then the router."""
+    """The stack is AccessLog, RequestID, CORS, ErrorHandler, Gzip, BasicAuth, then the router."""
     assert layers(build(create_api(), *middleware())) == [
-        "AccessLog", "RequestID", "ErrorHandler", "CORS", "Gzip", "BasicAuth", "Router"]
+        "AccessLog", "RequestID", "CORS", "ErrorHandler", "Gzip", "BasicAuth", "Router"]
 
 
 def test_list_is_compressed_with_an_id_and_logged(stack: Any) -> None:
@@ -80,6 +80,12 @@ def test_handler_bug_is_a_generic_500_logged_with_the_id(stack: Any) -> None:
             reply.errors.splitlines()[-1].startswith("GET /boom 500 22B")) == (True, True)
 
 
+def test_500_carries_cors_headers(stack: Any) -> None:
+    """CORS sits outside the error handler: a page from the allowed origin can read the 500."""
+    reply = call(stack, "GET", "/boom", headers=[("Origin", FRONTEND_ORIGIN)])
+    assert (reply.status, reply.header("Access-Control-Allow-Origin")) == (500, FRONTEND_ORIGIN)
+
+
 @pytest.mark.filterwarnings("ignore:Content-Length and the number of bytes:Warning")
 def test_bug_mid_stream_cuts_the_response_and_logs_it_aborted() -> None:
     """/boom/stream fails after its first chunk: the server gets the exception; the log says so."""
@@ -89,7 +95,9 @@ def test_bug_mid_stream_cuts_the_response_and_logs_it_aborted() -> None:
     log = environ["wsgi.errors"]
     with pytest.raises(RuntimeError, match="a bug while streaming"):
         run(build(LintMiddleware(create_api()), *middleware()), environ)
-    assert log.getvalue().splitlines()[-1].endswith("aborted")
+    line = log.getvalue().splitlines()[-1]
+    # The 500 came too late: the status sent, and logged, is still the 200.
+    assert (line.startswith("GET /boom/stream 200 17B"), line.endswith("aborted")) == (True, True)
 
 
 def test_close_reaches_the_app_through_every_layer() -> None:

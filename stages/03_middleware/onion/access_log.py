@@ -60,9 +60,10 @@ class AccessLog:
         """Pass the request on; count the response; log it when it is closed."""
         # EXERCISE 3.2: Log a response once it is finished
         # Record the start time (self.clock()). Call self.app with a start_response of your
-        # own that notes the status code (the first three characters of the status), calls
-        # the real start_response with the same three arguments (exc_info included!) and
-        # returns a write() that counts the bytes it is given before passing them on.
+        # own that calls the real start_response with the same three arguments (exc_info
+        # included!), then notes the status code (its first three characters: note it after
+        # the call, which raises if the server refuses a late replacement), and returns a
+        # write() that counts the bytes it is given before passing them on.
         # Return a ClosingIterator over a generator that counts each chunk of the app's body,
         # with inner=the app's body and on_close=a function that calls
         # self.log(environ, exchange, milliseconds). Mark the exchange aborted if iterating
@@ -73,8 +74,10 @@ class AccessLog:
 
         def logging_start_response(status: str, headers: Headers,
                                    exc_info: ExcInfo | None = None) -> Write:
-            exchange.status = status[:3]
             write = start_response(status, headers, exc_info)
+            # Noted only once the server took it: with exc_info, a server that has already
+            # sent the headers re-raises instead, and the status sent is still the old one.
+            exchange.status = status[:3]
 
             def counting_write(data: bytes) -> object:
                 exchange.sent += len(data)

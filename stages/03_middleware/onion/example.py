@@ -1,7 +1,7 @@
 """Stage 02's books API, wrapped in the middleware onion.
 
-    request  -> AccessLog -> RequestID -> ErrorHandler -> CORS -> Gzip -> BasicAuth -> router
-    response <- AccessLog <- RequestID <- ErrorHandler <- CORS <- Gzip <- BasicAuth <- router
+    request  -> AccessLog -> RequestID -> CORS -> ErrorHandler -> Gzip -> BasicAuth -> router
+    response <- AccessLog <- RequestID <- CORS <- ErrorHandler <- Gzip <- BasicAuth <- router
 
 Why this order, from the outside in:
 
@@ -10,10 +10,14 @@ Why this order, from the outside in:
   saved, the id the request-id layer chose (it reads it from the environ
   when the response is closed).
 * ``RequestID`` next, so even an error page carries the id.
-* ``ErrorHandler`` around everything that can fail, middleware included.
-* ``CORS`` outside ``BasicAuth``: a browser's preflight carries no
-  credentials and must be answered, and a 401 needs CORS headers too, or
-  the page cannot read it.
+* ``CORS`` outside the error handler, so that a 500 carries the CORS
+  headers too: without them a browser reports a CORS failure and hides
+  the 500 from the page. And outside ``BasicAuth``: a browser's preflight
+  carries no credentials and must be answered, and a 401 needs CORS headers
+  too, or the page cannot read it.
+* ``ErrorHandler`` around everything that can really fail: the app, the
+  compression, the authentication. (The three layers outside it only add
+  headers; an exception there reaches the server, which answers 500.)
 * ``Gzip`` around the app's responses (and the small 401, which it leaves
   alone: too small to be worth it).
 * ``BasicAuth`` last: only writes need a password (GET, HEAD and OPTIONS
@@ -67,10 +71,10 @@ def middleware(*, debug: bool = False, password: str = "secret") -> list[Layer]:
     return [
         AccessLog,
         RequestID,
-        partial(ErrorHandler, debug=debug),
         partial(CORS, allow_origins=[FRONTEND_ORIGIN],
                 allow_headers=["Content-Type", "Authorization", "X-Request-ID"],
                 expose_headers=["X-Request-ID", "Location"]),
+        partial(ErrorHandler, debug=debug),
         partial(Gzip, minimum_size=200),
         partial(BasicAuth, users={"admin": password}, exempt_methods=("GET", "HEAD", "OPTIONS")),
     ]
