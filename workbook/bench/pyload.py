@@ -76,12 +76,15 @@ async def connection(host: str, port: int, requests: list[bytes], deadline: floa
     count = 0
     writer: asyncio.StreamWriter | None = None
     reader: asyncio.StreamReader | None = None
-    while time.perf_counter() < deadline:
+    # At least one request per connection, however late it starts: a loaded
+    # machine may take the whole of a very short run just to start this process.
+    while count == 0 or time.perf_counter() < deadline:
         if writer is None:
             try:
                 reader, writer = await asyncio.open_connection(host, port, limit=HEADER_LIMIT)
             except OSError:
                 tally.errors["connect"] += 1
+                count += 1
                 await asyncio.sleep(0.01)
                 continue
         request = requests[count % len(requests)]
