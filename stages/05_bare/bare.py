@@ -383,9 +383,7 @@ class Response:
         content_type: str | None = "text/plain; charset=utf-8",
     ) -> None:
         self.status = status
-        self.raw_headers: RawHeaders = []
-        if content_type is not None:
-            self.raw_headers.append(content_type_header(content_type))
+        self.raw_headers: RawHeaders = [] if content_type is None else [content_type_header(content_type)]
         if headers:
             for name, value in headers.items():
                 self.set_header(name, value)
@@ -460,12 +458,17 @@ class Response:
         return f"<{type(self).__name__} {self.status}, {len(self.body)} bytes>"
 
 
+# PERF: json.dumps with any option builds a new encoder per call (several µs);
+# one encoder, made once, is reused for every response.
+_JSON_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
+
+
 class JSONResponse(Response):
     """A response whose body is ``data`` as JSON (anything unknown sent as str)."""
 
     def __init__(self, data: Any, status: int = 200, **kwargs: Any) -> None:
         super().__init__(
-            body=json.dumps(data, default=str, separators=(",", ":")),
+            body=_JSON_ENCODER.encode(data),
             status=status,
             content_type="application/json",
             **kwargs,
@@ -756,7 +759,6 @@ class Router:
         The endpoint is set for Match.FULL, the allowed methods for
         Match.PARTIAL. A HEAD request is served by the GET endpoint.
         """
-        partial: list[RouteNode] = []
         node = self.static.get(path)
         if node is not None:
             endpoint = node.endpoints.get(method)
@@ -764,7 +766,9 @@ class Router:
                 endpoint = node.endpoints.get("GET")
             if endpoint is not None:
                 return Match.FULL, endpoint, {}, node.allowed
-            partial.append(node)  # a dynamic route may still take this method
+            partial = [node]  # a dynamic route may still take this method
+        else:
+            partial = []
         params: dict[str, Any] = {}
         endpoint = self.search(self.root, path.split("/"), 1, method, params, partial)
         if endpoint is not None:
@@ -973,7 +977,7 @@ class WebSocket:
         await self._send_message({"type": "websocket.send", "bytes": data})
 
     async def send_json(self, data: Any) -> None:
-        await self.send_text(json.dumps(data, default=str))
+        await self.send_text(json.dumps(data, default=str))  # the chapter's spacing: {"a": 1}
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection; do nothing if it is closed or the client left.
