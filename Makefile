@@ -73,7 +73,7 @@ else
 endif
 
 stage-5: $(STAMP) ## Stage 05: bare's example app (tasks API + WebSocket) under uvicorn
-	$(call banner,05,curl -X POST $(BASE)/tasks -H 'Content-Type: application/json' -d '{"title": "Built with bare"}')
+	$(call banner,05,curl -X POST $(BASE)/tasks -H 'Content-Type: application/json' -d '{\"title\": \"Built with bare\"}')
 	@cd stages/$(STAGE_5) && ../../$(VENV)/bin/uvicorn example_app:app --host $(HOST) --port $(PORT)
 
 stage-6: $(STAMP) ## Stage 06: roob's product API under gunicorn
