@@ -430,9 +430,10 @@ def test_no_rendering_shows_a_memory_address():
 
 
 def test_the_summary_says_where_an_exception_was_raised_and_caught():
-    """summary(): the raising layer, the catching layer and the answer, in time order."""
+    """summary(): the handler, where it raised, the layer that caught it, the answer, in order."""
     lines = wsgi_tracer().trace("GET", "/boom").summary().splitlines()
     assert lines[1:] == [
+        "  handled   handler: boom",
         "  raised    handler: boom: ValueError: kaput",
         "  caught    Guard: Guard.__call__",
         "  answered  Guard: start_response  '500 Internal Server Error', 1 header, exc_info=ValueError",
@@ -448,4 +449,50 @@ def test_the_summary_shows_the_routers_decision():
                        roots=[HERE])
     lines = Tracer(dispatch, table, protocol="wsgi").trace("GET", "/hello").summary().splitlines()
     assert lines[1:] == ["  decided   router: lookup -> matched hello",
+                         "  handled   handler: hello",
                          "  answered  handler: start_response  '200 OK', 2 headers"]
+
+
+def test_the_summary_names_each_layer_that_raised_a_new_exception():
+    """A layer that turns one exception into another is where the new one was raised."""
+    def low():
+        raise ValueError("low")
+
+    def high(environ, start_response):
+        try:
+            low()
+        except ValueError as error:
+            raise LookupError("high") from error
+
+    table = LayerTable([Layer("handler", ("*:*.<locals>.low", "*:*.<locals>.high"), title="{function}")],
+                       roots=[HERE])
+    lines = Tracer(high, table, protocol="wsgi").trace().summary().splitlines()
+    assert [line for line in lines if line.startswith("  raised")] == [
+        "  raised    handler: low: ValueError: low", "  raised    handler: high: LookupError: high"]
+    assert "  caught    nowhere: the exception reached the server" in lines
+
+
+def test_the_wire_rendering_shows_the_head_lines_and_a_text_body():
+    """render_wire: one line per header with its CRLF, then the body as text."""
+    from workbook.tracer.text import render_wire
+
+    with wsgi_tracer().serve() as server:
+        text = render_wire(server.trace("GET", "/hello"))
+    assert "    GET /hello HTTP/1.1\\r\\n\n" in text
+    assert text.endswith("    \\r\\n\n    hello")
+
+
+def test_the_wire_rendering_escapes_a_binary_body():
+    """render_wire: a body that is not text (gzip) is shown as escaped bytes, not noise."""
+    import gzip
+
+    from workbook.tracer.text import render_wire
+
+    def zipped(environ, start_response):
+        start_response("200 OK", [("Content-Encoding", "gzip")])
+        return [gzip.compress(b"hello", mtime=0)]
+
+    table = LayerTable([], roots=[HERE])
+    with Tracer(zipped, table, protocol="wsgi").serve() as server:
+        text = render_wire(server.trace())
+    assert "(binary, 25 B, shown escaped)\n    \\x1f\\x8b\\x08" in text

@@ -23,7 +23,7 @@ def matches(trace):
 def test_a_request_passes_each_middleware_then_the_router_then_the_handler(tracer, read):
     """POST /echo: AccessLog, ServerErrors, BodyLimit, Router, then echo, in that order."""
     trace = tracer.trace("POST", "/echo", body="hello", headers={"Content-Type": "text/plain"})
-    assert read.lanes_reached(trace) == ["server", *MIDDLEWARE, "Router", "handler"]
+    assert read.lanes_reached(trace) == ["server", *MIDDLEWARE, "Router", "handler", "responses"]
     assert (trace.status, trace.response_body) == (200, b"hello")
 
 
@@ -42,14 +42,14 @@ def test_the_body_arrives_through_the_body_limit_middleware(tracer):
 
 
 def test_the_response_passes_back_out_through_every_middleware(tracer):
-    """Each send goes handler -> BodyLimit -> ServerErrors -> AccessLog -> server."""
+    """Each send goes from the response helper through BodyLimit, ServerErrors, AccessLog to the server."""
     trace = tracer.trace("POST", "/echo", body="hello", headers={"Content-Type": "text/plain"})
     start = next(step for step in trace.steps if step.title == "send http.response.start")
     chain, step = [], start
     while step.parent is not None:
         step = trace.steps[step.parent]
         chain.append(step.lane)
-    assert chain[:4] == ["AccessLog", "ServerErrors", "BodyLimit", "handler"]
+    assert chain[:5] == ["AccessLog", "ServerErrors", "BodyLimit", "responses", "handler"]
 
 
 def test_an_unknown_path_is_answered_404_by_the_router(tracer, read):

@@ -86,12 +86,13 @@ def main(command: str, args: list[str]) -> int:
         # One untraced request first: a process's first request pays for
         # imports, caches and (stage 06) creating its database.
         warmup = chosen.warmup
-        tracer.send(warmup.method, warmup.target, headers=warmup.headers, body=warmup.body)
-        if options.wire:
-            with tracer.serve() as server:
-                trace = server.trace_request(request)
-        else:
-            trace = tracer.trace_request(request)
+        with tracer:  # closing it runs an ASGI app's lifespan shutdown
+            tracer.send(warmup.method, warmup.target, headers=warmup.headers, body=warmup.body)
+            if options.wire:
+                with tracer.serve() as server:
+                    trace = server.trace_request(request)
+            else:
+                trace = tracer.trace_request(request)
     if options.svg is not None:
         options.svg.write_text(trace.svg(), encoding="utf-8")
     if options.json:

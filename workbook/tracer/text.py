@@ -71,17 +71,39 @@ def response_summary(trace: Trace) -> str:
 
 
 def render_wire(trace: Trace, *, limit: int = 2048) -> str:
-    """Return the bytes that crossed the socket, both ways, as readable text."""
+    """Return the bytes that crossed the socket, both ways, as readable text.
+
+    The head is shown line by line with its ``\\r\\n``; a body that is
+    not text (gzip, say) is shown as escaped bytes rather than as noise.
+    """
     if not trace.request_bytes and not trace.response_bytes:
         return "(in process: no bytes crossed a socket)"
     parts = []
     for title, data in (("client → server", trace.request_bytes), ("server → client", trace.response_bytes)):
-        text = data[:limit].decode("latin-1")
-        shown = "\n".join("    " + line.replace("\r", "\\r").replace("\n", "\\n")
-                          for line in text.splitlines(keepends=True))
+        head, found, body = data[:limit].partition(b"\r\n\r\n")
+        lines = [line + "\\r\\n" for line in head.decode("latin-1").split("\r\n")]
+        if found:
+            lines.append("\\r\\n")
+            lines += body_lines(body)
         more = f"\n    … {len(data) - limit} more bytes" if len(data) > limit else ""
+        shown = "\n".join("    " + line for line in lines if line)
         parts.append(f"{title} ({len(data)} B):\n{shown}{more}")
     return "\n\n".join(parts)
+
+
+def body_lines(body: bytes, width: int = 128) -> list[str]:
+    """Return a body as lines: text as it reads, anything else as escaped bytes."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and all(char.isprintable() or char in "\r\n\t" for char in text):
+        return [line.replace("\r", "\\r").replace("\n", "\\n")
+                for line in text.splitlines(keepends=True)]
+    # Cut the bytes, not their escaped text, so no "\\x8b" is split in two.
+    step = max(width // 4, 8)
+    return [f"(binary, {len(body)} B, shown escaped)"] + [
+        bytes_text(body[index:index + step]) for index in range(0, len(body), step)]
 
 
 def render_summary(trace: Trace) -> str:
