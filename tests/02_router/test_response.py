@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from stage02_helpers import call, make_environ
-from wsgirouter.response import Response, check_header
+from wsgirouter.response import HTTPError, Response, check_header
 
 # ── Headers are checked, never sent unsafe ───────────────────────────────────
 
@@ -178,3 +178,8 @@ def test_result_is_a_list_not_bare_bytes() -> None:
     """The body is returned as a list of bytes, never as a bare bytes object."""
     result = Response(b"abc")(make_environ(), lambda status, headers, exc_info=None: None)
     assert result == [b"abc"]
+
+
+def test_http_error_without_message_uses_the_reason_phrase() -> None:
+    """HTTPError(404) says "Not Found"; a status with no standard phrase says "Unknown"."""
+    assert (HTTPError(404).message, HTTPError(499).message) == ("Not Found", "Unknown")

@@ -58,6 +58,14 @@ def check_header(name: str, value: str) -> None:
         ) from None
 
 
+def reason_phrase(status: int) -> str:
+    """Return the standard reason phrase of a status ("Not Found"), or "Unknown"."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
 def has_no_body(status: int) -> bool:
     """Return True for the statuses whose responses never carry a body."""
     return 100 <= status < 200 or status in (204, 304)
@@ -74,7 +82,7 @@ class HTTPError(Exception):
     def __init__(self, status: int, message: str | None = None,
                  headers: Iterable[tuple[str, str]] = ()) -> None:
         self.status = status
-        self.message = message if message is not None else HTTPStatus(status).phrase
+        self.message = message if message is not None else reason_phrase(status)
         self.headers: Headers = list(headers)
         super().__init__(status, self.message)
 
@@ -130,11 +138,7 @@ class Response:
     @property
     def status_line(self) -> str:
         """Return the WSGI status string, e.g. ``"404 Not Found"``."""
-        try:
-            reason = HTTPStatus(self.status).phrase
-        except ValueError:
-            reason = "Unknown"
-        return f"{self.status} {reason}"
+        return f"{self.status} {reason_phrase(self.status)}"
 
     def add_header(self, name: str, value: str) -> None:
         """Add a header line, keeping any others of the same name."""

@@ -376,6 +376,8 @@ class Router:
 
     def __init__(self, *, converters: Mapping[str, Converter] | None = None,
                  json_errors: bool = False, max_body: int = DEFAULT_MAX_BODY) -> None:
+        if max_body < 0:
+            raise ValueError(f"max_body must be >= 0, not {max_body}")
         self.converters: Mapping[str, Converter] = {**CONVERTERS, **(converters or {})}
         self.json_errors = json_errors
         self.max_body = max_body
