@@ -16,8 +16,9 @@ Three details make this work for real servers:
   a server thread can keep it installed between requests.
 * Coroutines. A coroutine "returns" to the event loop at every ``await``
   that suspends, and is "called" again when resumed. The instruction the
-  frame stopped on tells them apart: ``YIELD_VALUE`` is a suspension,
-  ``RETURN_VALUE`` a real return, anything else an exception unwinding.
+  frame stopped on tells them apart: ``YIELD_VALUE`` (or, from Python
+  3.13, the ``RESUME`` after it) is a suspension, ``RETURN_VALUE`` a real
+  return, anything else an exception unwinding.
   A span stays open across suspensions, so its duration is wall time.
 * Parents. A span's parent is the nearest frame up the *call chain*
   (``frame.f_back``) that has an open span, not the last span opened: with
@@ -202,9 +203,11 @@ class Recorder:
             if not isinstance(error, _PLUMBING):
                 self._pending[frame] = error
         elif event == "return":
-            opcode, _ = _opcode(frame)
-            if opcode in _YIELD:
-                return self._local  # suspended, not finished
+            opcode, argument = _opcode(frame)
+            # Suspended, not finished: 3.11 and 3.12 stop on the YIELD_VALUE,
+            # 3.13 already on the RESUME that will continue after it.
+            if opcode in _YIELD or (opcode == _RESUME and argument & 3):
+                return self._local
             error = None if opcode in _RETURN else self._pending.get(frame)
             self._leave(frame, arg if error is None else None, error)
         return self._local
