@@ -1,0 +1,77 @@
+"""``python -m workbook trace``: the command line that ``make trace-N`` runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from xml.etree import ElementTree
+
+import pytest
+
+from workbook.stages import REPO, STAGES, stage_dir
+from workbook.tracer.cli import main
+
+
+def test_a_request_given_on_the_command_line_is_traced(capsys):
+    """trace 2 GET /books/1 prints the question, the timeline and the response."""
+    assert main("trace", ["2", "GET", "/books/1", "--width", "200"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Stage 02_router: ")
+    assert "GET /books/1 -> 200 OK   [02_router, in process" in out
+    assert "↳ FULL: /books/{id:int} -> get_book, params {'id': 1}" in out
+
+
+def test_json_prints_the_trace_as_json_only(capsys):
+    """--json prints one JSON document: the trace, nothing else on stdout."""
+    assert main("trace", ["4", "GET", "/hello/ada", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["stage"], data["status"], data["response_body"]) == ("04_asgi", 200, "Hello, ada!\\n")
+
+
+def test_svg_writes_the_sequence_diagram(tmp_path, capsys):
+    """--svg FILE writes a well-formed SVG beside the printed timeline."""
+    target = tmp_path / "trace.svg"
+    assert main("trace", ["1", "--svg", str(target)]) == 0
+    assert ElementTree.parse(target).getroot().tag == "{http://www.w3.org/2000/svg}svg"
+    assert f"sequence diagram written to {target}" in capsys.readouterr().out
+
+
+def test_wire_sends_the_request_over_a_socket_and_prints_the_bytes(capsys):
+    """--wire runs the stage's server in a thread and shows both directions' bytes."""
+    assert main("trace", ["1", "GET", "/", "--wire", "--width", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "[01_raw_wsgi, socket, rawwsgi.server.WSGIServer" in out
+    assert "client → server (" in out and "    HTTP/1.1 200 OK\\r\\n" in out
+
+
+def test_a_json_body_gets_its_content_type(capsys):
+    """--body with JSON is sent with Content-Type: application/json."""
+    assert main("trace", ["5", "POST", "/tasks", "--body", '{"title": "cli"}', "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["status"], [b"content-type", b"application/json"] in [
+        [name.encode(), value.encode()] for name, value in data["scope"]["headers"]]) == (201, True)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["7"], "no stage 7"),
+    (["2", "GET"], "give both METHOD and PATH"),
+    (["2", "--body", "x"], "--body and --header need METHOD and PATH"),
+    (["2", "GET", "/", "--header", "no colon"], "write it as 'Name: value'"),
+])
+def test_bad_arguments_are_refused_with_a_message(args, message, capsys):
+    """A wrong command line exits 2 and says what is wrong."""
+    assert main("trace", args) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("number", sorted(STAGES))
+def test_make_trace_runs_for_every_stage(number):
+    """`python -m workbook trace N` (make trace-N) succeeds and leaves no file in the stage."""
+    before = sorted(path.name for path in stage_dir(number).iterdir())
+    result = subprocess.run([sys.executable, "-m", "workbook", "trace", str(number), "--width", "120"],
+                            cwd=REPO, capture_output=True, text=True, timeout=50)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (headline,) = [line for line in result.stdout.splitlines() if f"[{STAGES[number]}, in process" in line]
+    assert " -> 2" in headline  # a 2xx answer
+    assert sorted(path.name for path in stage_dir(number).iterdir()) == before
