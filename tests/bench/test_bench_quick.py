@@ -67,6 +67,18 @@ def test_every_target_served_every_endpoint(results: dict[str, Any], scenario: s
 
 
 @pytest.mark.timeout(QUICK_TIMEOUT)
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="server CPU time is read from /proc")
+def test_server_cpu_per_request_is_recorded(results: dict[str, Any]) -> None:
+    """Each load run also records what a request cost the server in CPU time."""
+    missing = [f"{scenario}/{target}/{endpoint}"
+               for scenario, entry in results["scenarios"].items()
+               for target, measured in entry["targets"].items()
+               for endpoint, summary in measured["endpoints"].items()
+               if not summary["cpu_us_per_request"]]
+    assert missing == []
+
+
+@pytest.mark.timeout(QUICK_TIMEOUT)
 @pytest.mark.parametrize("target", [target.key for target in SOAK_TARGETS])
 def test_soak_measures_memory_and_errors(results: dict[str, Any], target: str) -> None:
     """The soak loads each target, and records its memory before and after."""

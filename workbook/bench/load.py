@@ -33,6 +33,7 @@ class LoadResult:
     seconds: float
     errors: dict[str, int]
     latency_ms: dict[str, float]
+    server_cpu_s: float | None = None  # CPU seconds the server used meanwhile, where known
 
     @property
     def rps(self) -> float:
@@ -44,8 +45,20 @@ class LoadResult:
         """Return every failed request: socket errors, timeouts and statuses >= 400."""
         return sum(self.errors.values())
 
+    @property
+    def cpu_us_per_request(self) -> float | None:
+        """Return the server's CPU microseconds per request: what a request costs it.
+
+        Unlike requests per second, this barely moves when other processes
+        compete for the CPU, so it is the steadier number on a busy machine.
+        """
+        if self.server_cpu_s is None or not self.requests:
+            return None
+        return self.server_cpu_s / self.requests * 1e6
+
     def as_json(self) -> dict[str, object]:
-        return {**asdict(self), "rps": round(self.rps, 1)}
+        return {**asdict(self), "rps": round(self.rps, 1),
+                "cpu_us_per_request": self.cpu_us_per_request}
 
 
 def parse_report(output: str) -> LoadResult:

@@ -122,9 +122,14 @@ def throughput_goal(results: dict[str, Any], goal: ThroughputGoal) -> dict[str, 
     # Rounds are interleaved, so round i of one target is comparable with round i of the other.
     rounds = [a["rps"] / b["rps"] for a, b in zip(mine["runs"], theirs["runs"], strict=False) if b["rps"]]
     spread = f" (rounds {min(rounds):.2f}-{max(rounds):.2f})" if len(rounds) > 1 else ""
-    return {**entry, "ratio": ratio, "met": ratio >= goal.factor,
+    # A second opinion that a busy machine hardly moves: what a request costs the server.
+    cpu_ratio = None
+    if mine.get("cpu_us_per_request") and theirs.get("cpu_us_per_request"):
+        cpu_ratio = theirs["cpu_us_per_request"] / mine["cpu_us_per_request"]
+    cpu = f"; by server CPU per request {cpu_ratio:.2f}x" if cpu_ratio else ""
+    return {**entry, "ratio": ratio, "cpu_ratio": cpu_ratio, "met": ratio >= goal.factor,
             "measured": f"{ratio:.2f}x{spread}: {mine['median_rps']:,.0f} vs "
-                        f"{theirs['median_rps']:,.0f} req/s"}
+                        f"{theirs['median_rps']:,.0f} req/s{cpu}"}
 
 
 def router_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -192,7 +197,8 @@ def scenario_table(scenario: dict[str, Any]) -> str:
     baseline = scenario["targets"].get(scenario["baseline"], {}).get("endpoints", {})
     head = ["Target", "Server"] + [f"`{key}` req/s (min-max)" for key in endpoints]
     head += [f"`{key}` x {scenario['targets'][scenario['baseline']]['label']}" for key in endpoints]
-    head += [f"`{endpoints[-1]}` latency p50 / p90 / p99 ms"]
+    head += [f"`{endpoints[-1]}` latency p50 / p90 / p99 ms",
+             "server CPU us/request (" + " / ".join(f"`{key}`" for key in endpoints) + ")"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for target in scenario["targets"].values():
         cells = [target["label"], target["server"]]
@@ -208,6 +214,8 @@ def scenario_table(scenario: dict[str, Any]) -> str:
         last = measured.get(endpoints[-1])
         cells.append(" / ".join(f"{last['latency_ms'][p]:.2f}" for p in ("p50", "p90", "p99"))
                      if last else "-")
+        costs = [measured.get(key, {}).get("cpu_us_per_request") for key in endpoints]
+        cells.append(" / ".join(f"{cost:.0f}" if cost else "-" for cost in costs))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

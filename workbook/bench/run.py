@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +67,11 @@ def summarize(runs: list[LoadResult]) -> dict[str, Any]:
     rates = [run.rps for run in runs]
     latency = {name: statistics.median(run.latency_ms[name] for run in runs)
                for name in runs[0].latency_ms}
+    costs = [run.cpu_us_per_request for run in runs if run.cpu_us_per_request is not None]
     return {
         "median_rps": statistics.median(rates), "min_rps": min(rates), "max_rps": max(rates),
         "latency_ms": latency, "errors": sum(run.error_count for run in runs),
+        "cpu_us_per_request": statistics.median(costs) if costs else None,
         "runs": [run.as_json() for run in runs],
     }
 
@@ -133,8 +135,13 @@ def run_scenario(scenario: Scenario, settings: Settings, client: Client, logs: P
 
         def load(cell: tuple[Target, Endpoint], seconds: float) -> LoadResult:
             target, endpoint = cell
-            url = running[target.key].base + endpoint.path
-            return client.run(url, settings.connections, seconds)
+            server = running[target.key]
+            before = servers.cpu_seconds(server.process.pid)
+            result = client.run(server.base + endpoint.path, settings.connections, seconds)
+            after = servers.cpu_seconds(server.process.pid)
+            if before is None or after is None:
+                return result
+            return replace(result, server_cpu_s=after - before)
 
         if settings.quick:
             # Accuracy does not matter here, only that every cell loads and parses.
@@ -153,7 +160,8 @@ def run_scenario(scenario: Scenario, settings: Settings, client: Client, logs: P
                     result = load(cell, settings.duration)
                     runs.setdefault((cell[0].key, cell[1].key), []).append(result)
                     say(f"  round {round_number + 1}: {cell[0].label:<32} {cell[1].key:<6} "
-                        f"{result.rps:>9,.0f} req/s  p99 {result.latency_ms['p99']:.2f} ms"
+                        f"{result.rps:>9,.0f} req/s  p99 {result.latency_ms['p99']:6.2f} ms  "
+                        f"server CPU {result.cpu_us_per_request or 0:6.1f} us/request"
                         + (f"  {result.error_count} errors" if result.error_count else ""))
         for (target_key, endpoint_key), measured in runs.items():
             results["targets"][target_key]["endpoints"][endpoint_key] = summarize(measured)

@@ -193,6 +193,23 @@ def rss_kib(pid: int) -> int:
     return total
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """Return the CPU time (user + system) used so far by a process and its descendants.
+
+    Read from /proc (Linux); None elsewhere. Children that already exited
+    are not counted, which is right for servers whose workers live on.
+    """
+    if not Path("/proc").is_dir():
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for member in descendants(pid) | {pid}:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+    return total / ticks
+
+
 def descendants(pid: int) -> set[int]:
     """Return the ids of every process below ``pid`` (gunicorn's workers, for one)."""
     parents: dict[int, list[int]] = {}
