@@ -6,9 +6,12 @@ plays the server in process; ``with tracer.serve() as server:`` starts a
 real server in a thread on a free loopback port, and ``server.trace(...)``
 sends bytes from a client socket and records both sides.
 
-Every request runs in a thread of its own with the recorder installed, so
-nothing is left installed in the caller's thread (a notebook kernel's, for
-one) and an ASGI app gets a fresh event loop even where one is running.
+In process, a WSGI request runs in a thread of its own with the recorder
+installed, so nothing is left installed in the caller's thread (a notebook
+kernel's, for one). ASGI requests run on one event loop in a thread of its
+own, as under a server: the app's lifespan starts before the first request
+and shuts down at ``tracer.close()``, and it works even where the caller
+already runs an event loop (a notebook does).
 """
 
 from __future__ import annotations
@@ -251,18 +254,15 @@ class LiveServer:
 
 def wire_steps(recorder: Recorder, result: Exchange, first: int) -> list[Step]:
     """Return the two wire steps of an exchange: the request out, the response back."""
-    def ms(reading: int) -> float:
-        return (reading - recorder._origin) / 1e6
-
     head = result.sent.partition(b"\r\n")[0].decode("latin-1")
     status_line = result.received.partition(b"\r\n")[0].decode("latin-1")
     return [
         Step(index=first, kind=WIRE, lane=SERVER, source=CLIENT, title="request bytes",
-             detail=f"{len(result.sent)} B  {head}", start=ms(result.connect_at),
-             end=ms(result.sent_at), thread="client", data={"bytes": result.sent}),
+             detail=f"{len(result.sent)} B  {head}", start=recorder.elapsed(result.connect_at),
+             end=recorder.elapsed(result.sent_at), thread="client", data={"bytes": result.sent}),
         Step(index=first + 1, kind=WIRE, lane=CLIENT, source=SERVER, title="response bytes",
-             detail=f"{len(result.received)} B  {status_line}", start=ms(result.first_byte_at),
-             end=ms(result.done_at), thread="client", data={"bytes": result.received}),
+             detail=f"{len(result.received)} B  {status_line}", start=recorder.elapsed(result.first_byte_at),
+             end=recorder.elapsed(result.done_at), thread="client", data={"bytes": result.received}),
     ]
 
 

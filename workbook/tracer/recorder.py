@@ -136,7 +136,11 @@ class Recorder:
 
     def now(self) -> float:
         """Return milliseconds since the recorder was armed."""
-        return (self.clock() - self._origin) / 1e6
+        return self.elapsed(self.clock())
+
+    def elapsed(self, reading: int) -> float:
+        """Return a reading of ``clock`` (taken by a client, say) in ms since arming."""
+        return (reading - self._origin) / 1e6
 
     def busy(self) -> bool:
         """Return True while some shown call has not returned yet."""
