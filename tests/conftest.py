@@ -1,51 +1,5 @@
-"""Shared test set-up: which stage copy is under test, and what a failure reports.
+"""Shared test set-up lives in the workbook's pytest plugin.
 
-``--stage-dir PATH`` (or ``WORKBOOK_STAGE_DIR``) grades another copy of one
-stage: its folder name (``02_router``) says which. Each ``tests/NN_name``
-folder activates its stage in its own conftest, so the whole repo's suites
-run in one pytest process against the reference copies.
+``workbook/pytest_plugin.py`` (loaded by ``-p`` in pyproject's addopts, so
+before any conftest) adds ``--stage-dir`` and the ``sent`` fixture.
 """
-
-from __future__ import annotations
-
-import os
-from pathlib import Path
-
-import pytest
-
-from workbook.stages import STAGE_DIR_VARIABLE
-from workbook.testing import curl_command
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--stage-dir", default=None, metavar="PATH",
-        help="test this copy of a stage (its folder name, e.g. 02_router, says which)",
-    )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    chosen = config.getoption("--stage-dir")
-    if chosen:
-        os.environ[STAGE_DIR_VARIABLE] = str(Path(chosen).resolve())
-
-
-class RequestLog:
-    """Record the request a test sent, so a failure can show it as a curl command."""
-
-    def __init__(self, item: pytest.Item) -> None:
-        self._item = item
-
-    def __call__(self, method: str, url: str, *, headers=(), body: bytes | str | None = None) -> str:
-        command = curl_command(method, url, headers=headers, body=body)
-        self._item.user_properties.append(("request", command))
-        return command
-
-
-@pytest.fixture
-def sent(request: pytest.FixtureRequest) -> RequestLog:
-    """Call ``sent(method, url, headers=..., body=...)`` before sending a request.
-
-    The grader prints the last recorded request beside a failure.
-    """
-    return RequestLog(request.node)

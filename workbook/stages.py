@@ -68,6 +68,11 @@ def activate(stage: int | str) -> Path:
     ``wire_up_stages.pth`` (the reference copies) unless activated here too.
     """
     folder = stage_dir(stage)
+    reference = str(reference_dir(stage))
+    if folder != reference_dir(stage) and reference in sys.path:
+        # A copy is under test: a module missing from it must fail to import,
+        # not fall back to the reference that the venv's .pth provides.
+        sys.path.remove(reference)
     path = str(folder)
     if path in sys.path:
         sys.path.remove(path)

@@ -8,6 +8,7 @@ to one line in a test and make sure every server is stopped afterwards.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shlex
 import signal
@@ -52,8 +53,10 @@ def server_process(argv: Sequence[str], port: int, *, cwd: str | Path | None = N
                    stop_signal: int = signal.SIGTERM) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server command in a child process until the block ends.
 
-    The child's stdout and stderr are merged into ``process.stdout`` so that a
-    test can read what the server logged after it has been stopped.
+    The child's stdout and stderr are merged into ``process.stdout``. When the
+    block ends the server is stopped and the pipe is swapped for an in-memory
+    copy of what was left in it, so a test can still read everything the
+    server logged, and no pipe is left open (a ResourceWarning otherwise).
     """
     process = subprocess.Popen(
         list(argv), cwd=cwd, env=dict(env) if env is not None else None,
@@ -65,6 +68,11 @@ def server_process(argv: Sequence[str], port: int, *, cwd: str | Path | None = N
         yield process
     finally:
         stop_process(process, stop_signal)
+        pipe = process.stdout
+        if pipe is not None and not pipe.closed:
+            remaining = pipe.read()
+            pipe.close()
+            process.stdout = io.BytesIO(remaining)  # type: ignore[assignment]
 
 
 def stop_process(process: subprocess.Popen[bytes], stop_signal: int = signal.SIGTERM,
