@@ -1,7 +1,7 @@
 # ruff: noqa
-# The chapter's bare.py, verbatim (everything below the "# bare.py" line is the
-# chapter's code block, unedited). Not the stage: the tests load it under the
-# name ``bare_chapter_copy`` to show that each flaw the stage fixes is real.
+# The chapter's bare.py, verbatim: from the "# bare.py" line down, this is the
+# chapter's code block, unedited. It is not the stage: the tests load it as
+# ``bare_chapter_copy`` to show that each flaw the stage fixes is real.
 # bare.py
 import asyncio
 import json

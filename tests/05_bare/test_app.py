@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import bare
 import pytest
 from bare import Bare, HTTPError, Request, Response
 from bare_helpers import BASE_URL, call
@@ -166,11 +165,3 @@ def test_form_reaches_the_handler() -> None:
         return await request.form()
     response = call(app_with("/", handler, ["POST"]), "POST", "/", data={"title": "Built with bare"})
     assert response.json() == {"title": ["Built with bare"]}
-
-
-def test_streaming_response_through_the_app() -> None:
-    """A StreamingResponse arrives whole, without Content-Length."""
-    async def handler(request: Request) -> bare.StreamingResponse:
-        return bare.StreamingResponse(f"line {number}\n" for number in range(3))
-    response = call(app_with("/", handler), "GET", "/")
-    assert (response.text, "content-length" in response.headers) == ("line 0\nline 1\nline 2\n", False)

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from bare import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
-from bare_helpers import Channels
+from bare import Bare, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from bare_helpers import Channels, call
 
 
 def sent_by(response: Response, **options: Any) -> list[dict[str, Any]]:
@@ -205,3 +205,13 @@ def test_streaming_error_is_raised_to_the_server() -> None:
     channels = Channels([], after={"type": "http.disconnect"})
     with pytest.raises(RuntimeError, match="stream broke"):
         asyncio.run(StreamingResponse(broken()).send(channels.send, receive=never))
+
+
+def test_streaming_response_through_the_app() -> None:
+    """A StreamingResponse arrives whole, without Content-Length."""
+    async def handler(request: Any) -> StreamingResponse:
+        return StreamingResponse(f"line {number}\n" for number in range(3))
+    app = Bare()
+    app.get("/")(handler)
+    response = call(app, "GET", "/")
+    assert (response.text, "content-length" in response.headers) == ("line 0\nline 1\nline 2\n", False)
