@@ -123,13 +123,17 @@ def test_cli_finishes_a_request_in_flight_on_sigint(tmp_path: Path) -> None:
     marker = tmp_path / "in-flight"
     port = free_port()
     env = subprocess_env(1, PYTHONPATH=f"{stage_dir(1)}:{tmp_path}")
-    results: list[bytes] = []
+    results: list[bytes | str] = []
 
     def client() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        connection.request("GET", f"/?{marker}")
-        results.append(connection.getresponse().read())
-        connection.close()
+        try:
+            connection.request("GET", f"/?{marker}")
+            results.append(connection.getresponse().read())
+        except (OSError, http.client.HTTPException) as error:
+            results.append(repr(error))
+        finally:
+            connection.close()
 
     with server_process(cli("slow_app_01:app", port), port, cwd=tmp_path, env=env,
                         stop_signal=signal.SIGINT) as process:

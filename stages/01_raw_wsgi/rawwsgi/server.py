@@ -74,8 +74,11 @@ class Connection:
                 self._parser.start_next_request()
         except Exception:
             # A bug in the server, not the app (the app's errors are handled in
-            # _respond): log it, and let this connection alone pay for it.
+            # _respond): log it, answer 500 if the client waits for an answer,
+            # and let this connection alone pay for it.
             logger.exception("unexpected error on the connection from %s:%s", *self.address)
+            if self.response is None or not self.response.headers_sent:
+                self._send_quietly(error_response(500, "Internal Server Error"))
         finally:
             with contextlib.suppress(OSError):
                 self._sock.close()
@@ -100,6 +103,7 @@ class Connection:
         is spread over packets: a client that trickles a byte every few
         seconds (slowloris) cannot hold a thread forever.
         """
+        self.response = None
         if not self._server.mark_idle(self):
             return None  # shutting down: no new requests on this connection
         deadline = time.monotonic() + self._server.timeout
