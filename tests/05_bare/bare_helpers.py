@@ -7,18 +7,13 @@ tests that use real servers start them with workbook.testing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.util
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import httpx
-
-from workbook.testing import server_process, stop_process
 
 HERE = Path(__file__).resolve().parent
 BASE_URL = "http://testserver"
@@ -93,19 +88,3 @@ def run_websocket(app: Any, path: str, incoming: list[dict[str, Any]]) -> list[d
                         after={"type": "websocket.disconnect", "code": 1000})
     asyncio.run(app(scope, channels.receive, channels.send))
     return channels.sent
-
-
-@contextlib.contextmanager
-def serving(argv: list[str], port: int, **options: Any) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a server like workbook.testing.server_process, closing its output pipe after.
-
-    ``process.output`` (set once the server has stopped) is what it printed.
-    """
-    with server_process(argv, port, **options) as process:
-        try:
-            yield process
-        finally:
-            stop_process(process)
-            if process.stdout is not None:
-                process.output = process.stdout.read().decode(errors="replace")  # type: ignore[attr-defined]
-                process.stdout.close()

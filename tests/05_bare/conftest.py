@@ -8,7 +8,6 @@ flaw the stage fixes is real, the second is the chapter's own test harness.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from types import ModuleType
 
 import pytest
 
-from workbook.stages import STAGE_DIR_VARIABLE, activate
+from workbook.stages import activate
 
 activate("05_bare")
 HERE = str(Path(__file__).resolve().parent)
@@ -24,19 +23,6 @@ if HERE not in sys.path:
     sys.path.append(HERE)  # for bare_helpers; appended, so it shadows nothing
 
 from bare_helpers import load_copy  # noqa: E402
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Activate again once ``--stage-dir`` is known.
-
-    This conftest is imported before any pytest_configure runs, so with
-    ``--stage-dir`` alone (no WORKBOOK_STAGE_DIR in the environment) the
-    activation above saw the reference. No stage module is imported yet.
-    """
-    chosen = config.getoption("--stage-dir")
-    if chosen:
-        os.environ[STAGE_DIR_VARIABLE] = str(Path(chosen).resolve())
-        activate("05_bare")
 
 
 @pytest.fixture

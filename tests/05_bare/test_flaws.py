@@ -19,12 +19,12 @@ from typing import Any
 
 import bare
 import pytest
-from bare_helpers import BASE_URL, call, run_websocket, serving
+from bare_helpers import BASE_URL, call, run_websocket
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import free_port, python_command
+from workbook.testing import free_port, python_command, server_process
 
 # The chapter fails these by a failed check, never by some unrelated crash.
 CHAPTER_FAILS = (AssertionError, pytest.fail.Exception)
@@ -251,7 +251,7 @@ SERVE_ECHO = textwrap.dedent("""
 def serve_echo(framework: ModuleType, port: int) -> Any:
     """Serve the chapter's echo handler on ``framework`` under uvicorn."""
     argv = python_command("-c", SERVE_ECHO, framework.__file__, "bare_echo_server", str(port))
-    return serving(argv, port, cwd=stage_dir("05_bare"), env=subprocess_env("05_bare"))
+    return server_process(argv, port, cwd=stage_dir("05_bare"), env=subprocess_env("05_bare"))
 
 
 def test_unknown_websocket_route_reaches_the_client_as_close_4004(framework: ModuleType, sent: Any) -> None:

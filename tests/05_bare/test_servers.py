@@ -12,12 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from bare_helpers import serving
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import free_port, python_command, venv_script
+from workbook.testing import free_port, python_command, server_process, venv_script
 
 SERVERS = {
     "uvicorn": lambda port: [venv_script("uvicorn"), "example_app:app", "--host", "127.0.0.1",
@@ -30,7 +29,7 @@ SERVERS = {
 def base(request: pytest.FixtureRequest) -> Iterator[str]:
     """Serve example_app under each server; yield its http://127.0.0.1:PORT."""
     port = free_port()
-    with serving(SERVERS[request.param](port), port, cwd=stage_dir("05_bare"),
+    with server_process(SERVERS[request.param](port), port, cwd=stage_dir("05_bare"),
                  env=subprocess_env("05_bare")):
         yield f"http://127.0.0.1:{port}"
 
@@ -149,10 +148,11 @@ RUN_AS_SCRIPT = (
 def test_python_example_app_serves_with_reload(sent: Any) -> None:
     """`python example_app.py` (app.run(reload=True)) serves the app under uvicorn's reloader."""
     port = free_port()
-    with serving(python_command("-c", RUN_AS_SCRIPT, str(port)), port, cwd=stage_dir("05_bare"),
+    with server_process(python_command("-c", RUN_AS_SCRIPT, str(port)), port, cwd=stage_dir("05_bare"),
                  env=subprocess_env("05_bare")) as process:
         sent("GET", f"http://127.0.0.1:{port}/")
         response = httpx.get(f"http://127.0.0.1:{port}/", timeout=15)
         assert response.status_code == 200
-    assert "Started reloader process" in process.output
-    assert "App started. Ready to serve." in process.output
+    output = process.stdout.read().decode()
+    assert "Started reloader process" in output
+    assert "App started. Ready to serve." in output
