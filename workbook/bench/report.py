@@ -290,7 +290,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"- Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, {info['platform']}",
         f"- Python: {info['python']}; load client: {info['load_client']}; pinning: {info['pinning']}",
         f"- Packages: {packages}",
-        f"- Load: {settings['connections']} connections, {settings['repeats']} interleaved rounds of "
+        f"- Load: {settings['connections']} connections, {settings['repeats']} interleaved "
+        f"round{'s' if settings['repeats'] != 1 else ''} of "
         f"{settings['duration']:g} s per target and endpoint after {settings['warmup']:g} s of warm-up; "
         f"medians quoted with (min-max). Load average before / after: "
         f"{info['load_average_before']} / {info.get('load_average_after')}.",
@@ -299,7 +300,8 @@ def markdown(results: dict[str, Any]) -> str:
         parts += ["", f"> **Note.** {note}"]
     parts += ["", "## Goals", "", goals_table(results["goals"])]
     for scenario in results["scenarios"].values():
-        parts += ["", f"## {scenario['title']}", "", f"{scenario['about']}.", "", scenario_table(scenario)]
+        about = scenario["about"][0].upper() + scenario["about"][1:]
+        parts += ["", f"## {scenario['title']}", "", f"{about}.", "", scenario_table(scenario)]
     for scenario in results.get("inprocess", {}).values():
         parts += ["", f"## {scenario['title']}: cost per request in process", "",
                   "Microseconds per request with no server and no socket: the app called in a "
