@@ -10,6 +10,7 @@ elsewhere then lands on every target, not on whichever ran at that moment.
 from __future__ import annotations
 
 import statistics
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -143,21 +144,33 @@ def run_scenario(scenario: Scenario, settings: Settings, client: Client, logs: P
                 return result
             return replace(result, server_cpu_s=after - before)
 
+        def attempt(cell: tuple[Target, Endpoint], seconds: float) -> LoadResult | None:
+            """Load one cell; a failed run is recorded and skipped, never fatal."""
+            try:
+                return load(cell, seconds)
+            except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as error:
+                failures.append(f"{cell[0].label} {cell[1].key}: load run failed: {error}")
+                return None
+
         if settings.quick:
             # Accuracy does not matter here, only that every cell loads and parses.
             with ThreadPoolExecutor(max_workers=QUICK_PARALLEL) as pool:
-                for cell, result in zip(cells, pool.map(lambda c: load(c, settings.duration), cells),
-                                        strict=True):
-                    runs[cell[0].key, cell[1].key] = [result]
+                outcomes = pool.map(lambda cell: attempt(cell, settings.duration), cells)
+                for cell, outcome in zip(cells, outcomes, strict=True):
+                    if outcome is not None:
+                        runs[cell[0].key, cell[1].key] = [outcome]
         else:
             for cell in cells:
                 if settings.warmup:
-                    load(cell, settings.warmup)
+                    attempt(cell, settings.warmup)
             for round_number in range(settings.repeats):
-                shift = round_number % max(len(cells), 1)
+                # Each round starts one target further along than the last.
+                shift = round_number * len(scenario.endpoints) % max(len(cells), 1)
                 for cell in cells[shift:] + cells[:shift]:
                     time.sleep(settings.pause)
-                    result = load(cell, settings.duration)
+                    result = attempt(cell, settings.duration)
+                    if result is None:
+                        continue
                     runs.setdefault((cell[0].key, cell[1].key), []).append(result)
                     say(f"  round {round_number + 1}: {cell[0].label:<32} {cell[1].key:<6} "
                         f"{result.rps:>9,.0f} req/s  p99 {result.latency_ms['p99']:6.2f} ms  "
