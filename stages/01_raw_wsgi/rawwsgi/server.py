@@ -461,7 +461,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     host, port = server.server_address
     print(f"Serving {args.app} on http://{host}:{port}/", flush=True)
-    run(server)
+    try:
+        run(server)
+    except KeyboardInterrupt:  # a second Ctrl-C while stopping: do not wait any longer
+        print("Stopped without waiting for requests in flight.", flush=True)
+        return 130
     print("Stopped.", flush=True)
     return 0
 
