@@ -232,6 +232,9 @@ def run_soak(target: Target, settings: Settings, client: Client, logs: Path,
         })
         say(f"  {soak.requests:,} requests, {soak.error_count} errors, RSS "
             f"{baseline / 1024:.1f} -> {final / 1024:.1f} MiB ({growth:+.1%})")
+    except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as error:
+        failures.append(f"soak {target.label}: load run failed: {error}")
+        result["error"] = f"load run failed: {error}"
     finally:
         servers.stop(running)
     return result
