@@ -210,6 +210,24 @@ def status_of(response: bytes) -> int:
     return int(parts[1])
 
 
+def read_response(sock: socket.socket) -> tuple[int, dict[bytes, bytes], bytes]:
+    """Read one response framed by Content-Length from a kept-alive connection."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError(f"the server closed the connection mid-response: {data!r}")
+        data += chunk
+    head = data.partition(b"\r\n\r\n")[0]
+    length = int(split_responses(head + b"\r\n\r\n")[0][1].get(b"content-length", b"0"))
+    while len(data) < len(head) + 4 + length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError(f"the server closed the connection mid-body: {data!r}")
+        data += chunk
+    return split_responses(data)[0]
+
+
 def split_responses(data: bytes) -> list[tuple[int, dict[bytes, bytes], bytes]]:
     """Split raw bytes into (status, headers, body) responses framed by Content-Length."""
     responses = []

@@ -33,8 +33,15 @@ def test_access_log_logs_one_line_per_request(caplog: pytest.LogCaptureFixture) 
 def test_access_log_logs_a_failed_request_too(caplog: pytest.LogCaptureFixture) -> None:
     """A request whose app raised is still logged, with status "-"."""
     caplog.set_level(logging.INFO, logger="rawasgi.access")
+
+    async def receive() -> dict:
+        return {"type": "http.request"}
+
+    async def send(message: dict) -> None:
+        raise AssertionError(f"nothing should be sent, got {message}")
+
     with pytest.raises(RuntimeError):
-        call(AccessLog(fail_early), http_scope())
+        asyncio.run(AccessLog(fail_early)(http_scope(), receive, send))
     assert '"GET / HTTP/1.1" - 0 ' in caplog.text
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from stage04_helpers import SERVERS, served, split_responses
+from stage04_helpers import SERVERS, read_response, served
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -97,10 +97,7 @@ def test_keep_alive_serves_two_requests_on_one_connection(base_url: str) -> None
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         for body in (b"one", b"two"):
             sock.sendall(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\n" + body)
-            data = b""
-            while not data.endswith(body):
-                data += sock.recv(4096)
-            answers.append(split_responses(data)[0])
+            answers.append(read_response(sock))
     assert [(status, data) for status, _, data in answers] == [(200, b"one"), (200, b"two")]
 
 

@@ -41,7 +41,6 @@ def echo_works(ws_url: str) -> bool:
 # ── The handshake ────────────────────────────────────────────────────────────
 
 
-@pytest.mark.exercise("4.4")
 def test_handshake_answers_101_with_the_accept_key(serve) -> None:
     """The upgrade is answered 101 with Sec-WebSocket-Accept computed from the client's key."""
     server = serve(apps.app)
