@@ -148,6 +148,7 @@ class Connection:
     # ── Writing ──
 
     def _send(self, data: bytes) -> None:
+        """Send response bytes; a client that is gone is ClientDisconnected."""
         try:
             self._sock.sendall(data)
         except OSError as error:  # reset, broken pipe, or a client that stopped reading
