@@ -157,7 +157,7 @@ def test_server_refuses_to_start_when_startup_fails(server: str, tmp_path: Path)
     process = subprocess.Popen(argv, cwd=stage_dir("05_bare"), env=env, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_for_port(port, timeout=20, process=process)
+        wait_for_port(port, timeout=10, process=process)
     except RuntimeError as exited:  # it stopped before listening: what should happen
         output = str(exited)
     else:
