@@ -62,7 +62,7 @@ def test_the_database_uses_wal_and_records_its_schema_version(database):
 
 
 def test_workers_starting_together_seed_once(tmp_path):
-    """Eight processes' worth of first requests at once create and seed the file exactly once."""
+    """Eight first requests at once, each on its own connection as each worker has, seed once."""
     path = tmp_path / "products.db"
     errors: list[BaseException] = []
     start = threading.Barrier(8)
