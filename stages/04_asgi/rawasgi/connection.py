@@ -55,6 +55,7 @@ SKIP_LIMIT = 64 * 1024
 LINGER_SECONDS = 1.0
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+SERVER_HEADER = ("server", "rawasgi")
 #: Statuses whose responses never have a body, whatever the app sends (RFC 9110 §6.4.1).
 NO_BODY_STATUSES = frozenset({204, 304})
 
@@ -91,6 +92,7 @@ class Settings:
     state: dict[str, Any]
     date: HTTPDate
     logger: logging.Logger
+    access_logger: logging.Logger
 
 
 def is_websocket_upgrade(head: RequestHead) -> bool:
@@ -154,6 +156,8 @@ class HTTPConnection:
                 if cycle is None:
                     return
                 await cycle.run()
+                if self.settings.access_logger.isEnabledFor(logging.INFO):
+                    self.log_access(cycle)
                 if not (cycle.keep_alive and not self.stopping and await self.skip_unread_body(cycle)):
                     return
                 self.parser.start_next_request()
@@ -256,6 +260,16 @@ class HTTPConnection:
                                           timeout=settings.timeout, logger=settings.logger)
         await self.websocket.run()
 
+    def log_access(self, cycle: RequestCycle) -> None:
+        """Log one line for a finished request, the way uvicorn does."""
+        scope = cycle.scope
+        target = scope["raw_path"].decode("latin-1")
+        if scope["query_string"]:
+            target += "?" + scope["query_string"].decode("latin-1")
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
+        self.settings.access_logger.info('%s - "%s %s %s" %s', client, cycle.method, target,
+                                         cycle.version, cycle.sent_status or "-")
+
     # ── Writing and closing ──
 
     async def write(self, data: bytes) -> None:
@@ -334,6 +348,7 @@ class RequestCycle:
         self.disconnected = False  # the client has gone
         # The response side.
         self.status: int | None = None  # set by http.response.start
+        self.sent_status: int | None = None  # what the client got (for the access log)
         self.headers: list[tuple[bytes, bytes]] = []
         self.head_sent = False
         self.body_allowed = True  # False for HEAD requests and 1xx / 204 / 304 responses
@@ -360,6 +375,7 @@ class RequestCycle:
             else:
                 settings.logger.exception("Exception in ASGI application (%s)", where)
             if not self.head_sent and not self.disconnected:
+                self.sent_status = 500
                 await self.connection.write_quietly(error_response(500, "Internal Server Error"))
         else:
             await self.check_complete()
@@ -378,6 +394,7 @@ class RequestCycle:
                          self.method, self.scope["path"])
             if not self.head_sent:
                 # Nothing went out yet, so the client can still be told the truth.
+                self.sent_status = 500
                 await self.connection.write_quietly(error_response(500, "Internal Server Error"))
         elif (self.declared_length is not None and self.body_allowed
               and self.body_sent != self.declared_length):
@@ -436,6 +453,7 @@ class RequestCycle:
         self.keep_alive = False
         if not self.connection.parser.closed and not self.head_sent:
             self.head_sent = True
+            self.sent_status = error.status
             await self.connection.refuse(error.status, error.message)
         return {"type": "http.disconnect"}
 
@@ -535,7 +553,7 @@ class RequestCycle:
         status = self.status
         if not isinstance(status, int) or not 100 <= status <= 599:
             raise ProtocolViolation(f"'status' must be an int from 100 to 599, got {status!r}")
-        headers = [("date", self.connection.settings.date.now())]
+        headers = [("date", self.connection.settings.date.now()), SERVER_HEADER]
         for name, value in self.headers:
             name = name.lower()
             if name == b"content-length":
@@ -575,4 +593,5 @@ class RequestCycle:
         except (ValueError, TypeError) as error:
             raise ProtocolViolation(f"invalid response head: {error}") from None
         self.head_sent = True
+        self.sent_status = status
         return head

@@ -80,7 +80,8 @@ class ASGIServer:
                                  logger=self.logger)
         self.settings = Settings(app=app, timeout=timeout, max_body=max_body,
                                  root_path=root_path, ws_max_size=ws_max_size,
-                                 state=self.state, date=HTTPDate(), logger=self.logger)
+                                 state=self.state, date=HTTPDate(), logger=self.logger,
+                                 access_logger=logging.getLogger("rawasgi.server.access"))
         self.connections: set[HTTPConnection] = set()
         #: The ``(host, port)`` the server listens on, once started (port 0 picks one).
         self.server_address: tuple[str, int] | None = None
