@@ -12,7 +12,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ import httpx
 import pytest
 
 from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import free_port, python_command, server_process, venv_script
+from workbook.testing import free_port, python_command, stop_process, venv_script, wait_for_port
 
 STAGE = "06_roob"
 READS = 50
@@ -61,28 +60,32 @@ class Server:
 
 
 @contextlib.contextmanager
-def serving(argv: list[str], port: int, database: Path, **env: str) -> Iterator[Server]:
-    """Run a server command in the stage folder on its own database until the block ends.
+def serving(argv: list[str], port: int, folder: Path, database: Path | None = None,
+            **env: str) -> Iterator[Server]:
+    """Run a server command in the stage folder until the block ends; keep its log.
 
-    A thread drains the server's output while it runs: a server that logs a
-    lot (a traceback per failing request) must never block on a full pipe.
+    The server writes its output to ``folder/server.log``, not to a pipe: a
+    server that logs a lot (a traceback per failing request) must never
+    block on a pipe nobody reads while the test runs. ``database`` defaults
+    to ``folder/products.db``.
     """
+    database = database if database is not None else folder / "products.db"
     environment = subprocess_env(STAGE, ROOB_DB=str(database), **env)
+    log_path = folder / "server.log"
     server = Server(f"http://127.0.0.1:{port}")
-    chunks: list[bytes] = []
-    reader = None
+    with open(log_path, "wb") as log_file:
+        process = subprocess.Popen(argv, cwd=stage_dir(STAGE), env=environment,
+                                   stdin=subprocess.DEVNULL, stdout=log_file,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        with server_process(argv, port, cwd=stage_dir(STAGE), env=environment) as process:
-            output = process.stdout
-            reader = threading.Thread(target=lambda: chunks.extend(iter(output.readline, b"")),
-                                      daemon=True)
-            reader.start()
-            yield server
+        try:
+            wait_for_port(port, process=process)
+        except (RuntimeError, TimeoutError) as error:
+            raise RuntimeError(f"{error}\n{log_path.read_text(errors='replace')}") from None
+        yield server
     finally:
-        if reader is not None:
-            reader.join(timeout=10)
-            output.close()
-        server.log = b"".join(chunks).decode(errors="replace")
+        stop_process(process)
+        server.log = log_path.read_text(errors="replace")
 
 
 def body_of(text: str) -> object:
@@ -109,7 +112,7 @@ def test_four_workers_share_one_database(tmp_path, sent):
     port = free_port()
     argv = gunicorn(port, "--workers", "4", "--access-logfile", "-",
                     "--access-logformat", "served-by %(p)s %(s)s")
-    with serving(argv, port, tmp_path / "products.db") as server:
+    with serving(argv, port, tmp_path) as server:
         with httpx.Client(base_url=server.base, timeout=10) as client:
             body = json.dumps({"id": 50, "product_name": "Pixel 9", "brand": "Google",
                                "category": "mobile"})
@@ -133,7 +136,7 @@ def test_the_chapter_curl_commands_under_make_stage_6(tmp_path):
     """`make stage-6`'s gunicorn command answers the chapter's curl commands as the chapter says."""
     port = free_port()
     curl = shutil.which("curl")
-    with serving(gunicorn(port), port, tmp_path / "products.db") as server:
+    with serving(gunicorn(port), port, tmp_path) as server:
         for command, status, expected in CHAPTER_COMMANDS:
             url_command = command.replace("http://localhost:8000", server.base)
             if curl is not None:
@@ -172,7 +175,7 @@ def test_the_config_file_serves_exception_handler_middleware(tmp_path):
     port = free_port()
     argv = [venv_script("gunicorn"), "-c", "gunicorn_config.py",
             "core.main:exception_handler_middleware"]
-    with serving(argv, port, tmp_path / "products.db",
+    with serving(argv, port, tmp_path,
                  ROOB_BIND=f"127.0.0.1:{port}", ROOB_WORKERS="2") as server:
         response = httpx.get(f"{server.base}/api/products/mobile", timeout=10)
     assert (response.status_code, body_of(response.text)) == (200, [S25, IPHONE])
@@ -184,7 +187,7 @@ def test_a_failure_is_a_generic_500_and_a_logged_traceback(tmp_path):
     unusable = tmp_path / "a-directory"
     unusable.mkdir()
     argv = [venv_script("gunicorn"), "-c", "gunicorn_config.py", "core.main:app"]
-    with serving(argv, port, unusable, ROOB_BIND=f"127.0.0.1:{port}",
+    with serving(argv, port, tmp_path, database=unusable, ROOB_BIND=f"127.0.0.1:{port}",
                  ROOB_WORKERS="1") as server:
         response = httpx.get(f"{server.base}/api/products", timeout=10)
     assert (response.status_code, body_of(response.text)) == (500, {"message": "Internal server error"})
@@ -197,7 +200,7 @@ def test_run_gunicorn_sh_production(tmp_path):
     """./run_gunicorn.sh production starts the API with the config file's settings."""
     port = free_port()
     argv = ["bash", "run_gunicorn.sh", "production"]
-    with serving(argv, port, tmp_path / "products.db",
+    with serving(argv, port, tmp_path,
                  ROOB_BIND=f"127.0.0.1:{port}", ROOB_WORKERS="2") as server:
         response = httpx.get(f"{server.base}/api/products/1", timeout=10)
     assert (response.status_code, body_of(response.text)) == (200, S25)
@@ -216,7 +219,7 @@ def test_run_server_py(tmp_path, debug):
     """python run_server.py serves the API on the standard library's server."""
     port = free_port()
     argv = python_command("run_server.py", "--port", str(port), *(["--debug"] if debug else []))
-    with serving(argv, port, tmp_path / "products.db") as server:
+    with serving(argv, port, tmp_path) as server:
         listed = httpx.get(f"{server.base}/api/products", timeout=10)
         missing = httpx.get(f"{server.base}/api/products/99", timeout=10)
     assert (listed.status_code, body_of(listed.text)) == (200, {"mobile": [S25, IPHONE],
