@@ -485,3 +485,21 @@ def test_bad_configuration_is_refused() -> None:
             ASGIServer(apps.app, **options)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         ASGIServer("not an app")  # type: ignore[arg-type]
+
+
+def test_apps_own_server_and_date_headers_replace_the_defaults(serve) -> None:
+    """An app that sets Server or Date gets its own header, not a second one from the server."""
+    start = {"type": "http.response.start", "status": 200,
+             "headers": [(b"server", b"mine"), (b"date", b"Thu, 01 Jan 1970 00:00:00 GMT")]}
+    server = serve(responder(start, body(b"")))
+    head = get(server.port).partition(b"\r\n\r\n")[0].lower()
+    assert (head.count(b"\r\nserver:"), head.count(b"\r\ndate:")) == (1, 1)
+    assert b"server: mine" in head
+
+
+def test_server_logs_one_access_line_per_request(serve, caplog: pytest.LogCaptureFixture) -> None:
+    """At INFO level the server logs client, request line and status for each request."""
+    caplog.set_level(logging.INFO, logger="rawasgi.server.access")
+    server = serve(apps.app)
+    httpx.get(f"{server.url}/nowhere?x=1")
+    assert '"GET /nowhere?x=1 HTTP/1.1" 404' in caplog.text

@@ -553,10 +553,13 @@ class RequestCycle:
         status = self.status
         if not isinstance(status, int) or not 100 <= status <= 599:
             raise ProtocolViolation(f"'status' must be an int from 100 to 599, got {status!r}")
-        headers = [("date", self.connection.settings.date.now()), SERVER_HEADER]
+        headers: list[tuple[str, str]] = []
+        defaults = {b"date", b"server"}  # added by the server unless the app sets its own
         for name, value in self.headers:
             name = name.lower()
-            if name == b"content-length":
+            if name in defaults:
+                defaults.discard(name)
+            elif name == b"content-length":
                 if not value.isdigit():
                     raise ProtocolViolation(f"invalid content-length header: {value!r}")
                 self.declared_length = int(value)
@@ -568,6 +571,10 @@ class RequestCycle:
                     self.keep_alive = False
                 continue
             headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        if b"server" in defaults:
+            headers.insert(0, SERVER_HEADER)
+        if b"date" in defaults:
+            headers.insert(0, ("date", self.connection.settings.date.now()))
         no_body_status = status < 200 or status in NO_BODY_STATUSES
         self.body_allowed = not no_body_status and self.method != "HEAD"
         if self.declared_length is not None:
