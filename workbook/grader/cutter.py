@@ -22,7 +22,7 @@ from workbook.grader.regions import Region
 # Files a stage folder may hold that are not part of the stage: caches, local databases.
 IGNORED = shutil.ignore_patterns(
     "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints",
-    "*.egg-info", "*.sqlite3", "*.sqlite3-journal", "*.db",
+    "*.egg-info", "*.sqlite3", "*.sqlite3-*", "*.db", "*.db-*",
 )
 
 

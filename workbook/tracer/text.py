@@ -1,6 +1,6 @@
 """Render a trace as a text timeline, one line per step, for a terminal.
 
-    POST /api/products -> 201 Created   [06_roob, in process, 0.912 ms]
+    POST /api/products -> 200 OK   [06_roob, in process, 0.912 ms]
 
          T+ms     took  step
         0.000           server: environ  24 keys: REQUEST_METHOD='POST' ...
