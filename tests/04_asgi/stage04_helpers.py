@@ -14,7 +14,7 @@ import socket
 import struct
 import subprocess
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,11 +69,6 @@ class ServerThread:
             with contextlib.suppress(RuntimeError):  # the loop may already be closed
                 self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(15)
-
-    def call(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
-        """Run a coroutine on the server's loop (for looking at its state) and return its result."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(5)
 
     @property
     def port(self) -> int:
