@@ -30,7 +30,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.utils import formatdate
 
 from rawwsgi.environ import (
@@ -423,17 +423,23 @@ def serve(app: WSGIApp, host: str = "127.0.0.1", port: int = 8000) -> None:
     run(server)
 
 
-def import_app(spec: str) -> WSGIApp:
-    """Import "package.module:name" and return the WSGI app it names."""
+def import_app(spec: str) -> Callable[..., object]:
+    """Import "package.module:name" and return the app it names.
+
+    Any callable will do: stage 04's ASGI server loads its apps with this too.
+    """
     module_name, separator, attribute = spec.partition(":")
     if not separator or not module_name or not attribute:
         raise ValueError(f"expected MODULE:APP, e.g. rawwsgi.apps:app, not {spec!r}")
     app: object = importlib.import_module(module_name)
     for name in attribute.split("."):
-        app = getattr(app, name)
+        try:
+            app = getattr(app, name)
+        except AttributeError:
+            raise AttributeError(f"module {module_name!r} has no attribute {attribute!r}") from None
     if not callable(app):
         raise TypeError(f"{spec} is not callable: {app!r}")
-    return app  # type: ignore[return-value]
+    return app
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import signal
 import sys
@@ -33,12 +32,14 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from rawwsgi.server import import_app  # stage 01's loader: an app is an app
+
 from rawasgi.connection import HTTPConnection, HTTPDate, Settings
 from rawasgi.lifespan import MODES, Lifespan, LifespanFailure
 from rawasgi.protocol import ASGIApp
 from rawasgi.websocket import DEFAULT_MAX_SIZE
 
-__all__ = ["ASGIServer", "LifespanFailure", "import_app", "main", "run"]
+__all__ = ["ASGIServer", "LifespanFailure", "main", "run"]
 
 #: The exit status when the app refuses to start (uvicorn uses the same).
 STARTUP_FAILURE_EXIT = 3
@@ -187,22 +188,6 @@ class ASGIServer:
 def run(app: ASGIApp, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
     """Serve ``app`` until Ctrl-C or SIGTERM, like ``uvicorn.run``."""
     asyncio.run(ASGIServer(app, host, port, **options).serve())
-
-
-def import_app(reference: str) -> ASGIApp:
-    """Import ``"package.module:attribute"`` and return the app it names."""
-    module_name, separator, attribute = reference.partition(":")
-    if not separator or not module_name or not attribute:
-        raise ValueError(f"expected MODULE:APP (e.g. rawasgi.apps:app), got {reference!r}")
-    target: Any = importlib.import_module(module_name)
-    for part in attribute.split("."):
-        try:
-            target = getattr(target, part)
-        except AttributeError:
-            raise AttributeError(f"module {module_name!r} has no attribute {attribute!r}") from None
-    if not callable(target):
-        raise TypeError(f"{reference} is not callable: {target!r}")
-    return target
 
 
 def main(argv: Sequence[str] | None = None) -> int:
