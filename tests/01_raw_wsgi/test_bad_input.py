@@ -141,10 +141,10 @@ def test_client_that_leaves_mid_request_does_not_hurt_the_server(serve: Serve) -
         return [b"read %d bytes" % len(data)]
 
     server = serve(reader)
-    sock = socket.create_connection(server.server_address, timeout=5)
-    sock.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nonly part")
-    assert entered.wait(5)
-    abort(sock)
+    with socket.create_connection(server.server_address, timeout=5) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nonly part")
+        assert entered.wait(5)
+        abort(sock)
     deadline = time.monotonic() + 5
     while not errors and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -169,9 +169,9 @@ def test_client_that_leaves_mid_response_does_not_hurt_the_server(serve: Serve) 
                 closed.set()  # a generator's close() runs this finally
 
     server = serve(validator(endless))
-    sock = socket.create_connection(server.server_address, timeout=5)
-    sock.sendall(b"GET /endless HTTP/1.1\r\nHost: a\r\n\r\n")
-    assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
-    abort(sock)
+    with socket.create_connection(server.server_address, timeout=5) as sock:
+        sock.sendall(b"GET /endless HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
+        abort(sock)
     assert closed.wait(5)
     assert still_serves(server)
