@@ -27,6 +27,8 @@ from workbook.stages import REPO
 
 PACKAGES = ("uvicorn", "httptools", "uvloop", "h11", "gunicorn", "starlette", "fastapi",
             "flask", "werkzeug", "bottle", "falcon", "webob", "parse", "matplotlib")
+#: Per-round ratios further apart than this factor mark a goal's ratio as noisy.
+NOISY_SPREAD = 1.5
 BUSY_LOAD = 0.5  # a 1-minute load average above this before the run: the machine was not quiet
 PLOTS = ("throughput.png", "latency.png", "routers.png", "soak.png")
 
@@ -127,9 +129,15 @@ def throughput_goal(results: dict[str, Any], goal: ThroughputGoal) -> dict[str, 
     if mine.get("cpu_us_per_request") and theirs.get("cpu_us_per_request"):
         cpu_ratio = theirs["cpu_us_per_request"] / mine["cpu_us_per_request"]
     cpu = f"; by server CPU per request {cpu_ratio:.2f}x" if cpu_ratio else ""
+    caveats = []
+    if len(rounds) > 1 and max(rounds) > NOISY_SPREAD * min(rounds):
+        caveats.append("rounds disagree: the machine was noisy")
+    if cpu_ratio and (cpu_ratio >= goal.factor) != (ratio >= goal.factor):
+        caveats.append(f"the CPU-time ratio says {'met' if cpu_ratio >= goal.factor else 'not met'}")
+    caveat = f" ({'; '.join(caveats)})" if caveats else ""
     return {**entry, "ratio": ratio, "cpu_ratio": cpu_ratio, "met": ratio >= goal.factor,
             "measured": f"{ratio:.2f}x{spread}: {mine['median_rps']:,.0f} vs "
-                        f"{theirs['median_rps']:,.0f} req/s{cpu}"}
+                        f"{theirs['median_rps']:,.0f} req/s{cpu}{caveat}"}
 
 
 def router_goals(results: dict[str, Any]) -> list[dict[str, Any]]:

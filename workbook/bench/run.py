@@ -52,7 +52,7 @@ class Settings:
         return dict(self.__dict__)
 
 
-FULL = Settings(quick=False, duration=2, repeats=5, warmup=1, connections=64,
+FULL = Settings(quick=False, duration=3, repeats=5, warmup=1, connections=64,
                 soak_warmup=5, soak_duration=30, soak_connections=64,
                 router_budget=0.05, router_repeat=5, pause=0.2)
 QUICK = Settings(quick=True, duration=1, repeats=1, warmup=0, connections=8,
