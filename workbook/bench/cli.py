@@ -68,6 +68,8 @@ def main(command: str, args: list[str]) -> int:
                                    else RESULTS)
     if options.report:
         results = json.loads((folder / "results.json").read_text())
+        results.setdefault("notes", []).extend(note for note in options.note
+                                               if note not in results["notes"])
         finish(results, folder, options)
         return 0
     client = choose_client(options)
