@@ -110,5 +110,5 @@ def test_example_app_routes_through_the_onion(caplog: pytest.LogCaptureFixture) 
     assert call(app, http_scope("GET", "/add/2/40")).body == b'{"a": 2, "b": 40, "sum": 42}'
     assert call(app, http_scope("GET", "/boom")).status == 500
     assert call(app, http_scope("POST", "/echo"), [{"type": "http.request", "body": b"123456"}]).status == 413
-    assert call(app, http_scope("DELETE", "/hello/ada")).header(b"allow") == b"GET, HEAD"
+    assert call(app, http_scope("DELETE", "/hello/ada")).header(b"allow") == b"GET, HEAD, OPTIONS"
     assert '"GET /boom HTTP/1.1" 500' in caplog.text

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from stage04_helpers import SERVERS, read_response, served
+from stage04_helpers import SERVERS, exchange, read_response, served, status_of
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -136,7 +136,24 @@ def test_example_405_has_allow(example_url: str, sent) -> None:
     """A wrong method is 405 with Allow."""
     sent("DELETE", f"{example_url}/hello/ada")
     response = httpx.delete(f"{example_url}/hello/ada")
-    assert (response.status_code, response.headers["allow"]) == (405, "GET, HEAD")
+    assert (response.status_code, response.headers["allow"]) == (405, "GET, HEAD, OPTIONS")
+
+
+def test_example_head_reaches_the_get_route_without_a_body(example_url: str, sent) -> None:
+    """HEAD on a GET route: the GET's status and Content-Length, and no body bytes, on every server."""
+    sent("HEAD", f"{example_url}/hello/ada")
+    port = int(example_url.rsplit(":", 1)[1])
+    # A raw socket, because an HTTP client never reads a body after HEAD: it would not notice one.
+    data = exchange(port, b"HEAD /hello/ada HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert (status_of(data), b"\r\ncontent-length: 12" in head.lower(), rest) == (200, True, b"")
+
+
+def test_example_options_lists_the_methods(example_url: str, sent) -> None:
+    """OPTIONS on a routed path is 200 with Allow, on every server."""
+    sent("OPTIONS", f"{example_url}/add/2/40")
+    response = httpx.options(f"{example_url}/add/2/40")
+    assert (response.status_code, response.headers["allow"]) == (200, "GET, HEAD, OPTIONS")
 
 
 def test_example_error_is_a_plain_500(example_url: str) -> None:

@@ -1,4 +1,4 @@
-"""Tracing stage 04: the ASGI onion, the router's scan, and the events both ways."""
+"""Tracing stage 04: the ASGI onion, the router's one lookup, and the events both ways."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ def tracer():
         yield tracer
 
 
-def matches(trace):
-    """Return (route, match) for each route the router tried, in order."""
-    return [(step.data["route"], step.data["match"]) for step in trace.spans("Route.matches")]
+def lookups(trace):
+    """Return the data of each decision the router took (one per request)."""
+    return [step.data for step in trace.spans("Router.lookup")]
 
 
 def test_a_request_passes_each_middleware_then_the_router_then_the_handler(tracer, read):
@@ -27,11 +27,12 @@ def test_a_request_passes_each_middleware_then_the_router_then_the_handler(trace
     assert (trace.status, trace.response_body) == (200, b"hello")
 
 
-def test_the_router_tries_routes_in_order_until_one_matches(tracer):
-    """GET /hello/ada: '/' is NONE, '/hello/{name}' is FULL with name=ada; the rest are not tried."""
+def test_the_router_decides_in_one_lookup_with_route_and_params(tracer):
+    """GET /hello/ada: one lookup in the index, FULL on /hello/{name} -> hello_name with name=ada."""
     trace = tracer.trace("GET", "/hello/ada")
-    assert matches(trace) == [("/", "none"), ("/hello/{name}", "full")]
-    assert trace.spans("Route.matches")[-1].data["params"] == {"name": "ada"}
+    assert lookups(trace) == [{"match": "full", "route": "/hello/{name}", "handler": "hello_name",
+                               "params": {"name": "ada"}}]
+    assert trace.span("Router.lookup").result == "FULL: /hello/{name} -> hello_name, params {'name': 'ada'}"
 
 
 def test_the_body_arrives_through_the_body_limit_middleware(tracer):
@@ -53,21 +54,21 @@ def test_the_response_passes_back_out_through_every_middleware(tracer):
 
 
 def test_an_unknown_path_is_answered_404_by_the_router(tracer, read):
-    """GET /nope: every route says NONE; the router itself sends 404."""
+    """GET /nope: the lookup is NONE; the router itself sends 404."""
     trace = tracer.trace("GET", "/nope")
-    assert {match for _, match in matches(trace)} == {"none"}
+    assert lookups(trace) == [{"match": "none"}]
     start = next(step for step in trace.steps if step.title == "send http.response.start")
     assert (read.statuses_sent(trace), start.parent is not None) == ([404], True)
     assert trace.steps[start.parent].lane == "AccessLog"
 
 
 def test_a_wrong_method_is_partial_and_answered_405_with_allow(tracer, read):
-    """DELETE /hello/ada: the route is PARTIAL; the router sends 405 with Allow."""
+    """DELETE /hello/ada: the lookup is PARTIAL; the router sends 405 with Allow."""
     trace = tracer.trace("DELETE", "/hello/ada")
-    assert ("/hello/{name}", "partial") in matches(trace)
+    assert lookups(trace) == [{"match": "partial", "allowed": ["GET", "HEAD", "OPTIONS"]}]
     start = next(step for step in trace.steps if step.title == "send http.response.start")
-    assert (read.statuses_sent(trace), [b"allow", b"GET, HEAD"] in [list(h) for h in start.data["message"]["headers"]]) == (
-        [405], True)
+    allow = [value for name, value in start.data["message"]["headers"] if name == b"allow"]
+    assert (read.statuses_sent(trace), allow) == ([405], [b"GET, HEAD, OPTIONS"])
 
 
 def test_a_handler_exception_is_caught_by_the_server_errors_middleware(tracer, read):
@@ -85,5 +86,5 @@ def test_over_a_socket_the_asyncio_server_reads_runs_and_writes(tracer, read):
         trace = server.trace("GET", "/add/2/40")
     titles = read.span_titles(trace)
     assert titles[:3] == ["ASGIServer._handle_connection", "HTTPConnection.read_head", "RequestCycle.run"]
-    assert trace.spans("Route.matches")[-1].data["params"] == {"a": 2, "b": 40}
+    assert [lookup["params"] for lookup in lookups(trace)] == [{"a": 2, "b": 40}]
     assert (trace.status, trace.response_body) == (200, b'{"a": 2, "b": 40, "sum": 42}')

@@ -106,17 +106,6 @@ def describe_status(call: Call) -> Described:
     return f"{type(value).__name__} {status}"
 
 
-def describe_match_tuple(call: Call) -> Described:
-    """Describe a route's ``(Match, params)``: ``FULL {'name': 'ada'}``."""
-    match, params = call.value
-    route = call.self
-    path = getattr(route, "path", "?")
-    data = {"route": path, "match": enum_name(match).lower(), "params": dict(params)}
-    if enum_name(match) == "NONE":
-        return f"{path}: NONE", data
-    return f"{path}: {enum_name(match)} params {dict(params)}", data
-
-
 # ── Stage 01: a raw WSGI app on a socket server ──────────────────────────────
 
 #: The server side of stage 01, for the stages that run on its server.
@@ -176,7 +165,9 @@ def describe_lookup(call: Call) -> Described:
         return f"FULL: {route.pattern} -> {route.name}, params {dict(lookup.params)}", data
     if match == "PARTIAL":
         allowed = list(lookup.allowed)
-        return (f"PARTIAL: {path} matches, {method} does not -> 405, Allow: {', '.join(allowed)}",
+        # The routers answer OPTIONS themselves (200 with Allow); any other method is a 405.
+        answer = "200" if method == "OPTIONS" else "405"
+        return (f"PARTIAL: {path} matches, {method} does not -> {answer}, Allow: {', '.join(allowed)}",
                 {"match": "partial", "allowed": allowed})
     return f"NONE: no route matches {path} -> 404", {"match": "none"}
 
@@ -238,6 +229,14 @@ STAGE_3 = StageProfile(
 
 # ── Stage 04: raw ASGI, its router and middleware ────────────────────────────
 
+
+def describe_scope_lookup(call: Call) -> Described:
+    """Describe stage 04's ``Router.lookup(scope)``: stage 02's ``Lookup``, for a scope."""
+    scope = call.args.get("scope") or {}
+    method = scope.get("method", "WebSocket")
+    return describe_lookup(Call({"method": method, "path": scope.get("path")}, call.value, call.error))
+
+
 RAWASGI_SERVER = (
     Layer("server", "rawasgi.server:ASGIServer._handle_connection", lane=SERVER, source=CLIENT),
     Layer("server", "rawasgi.connection:HTTPConnection.read_head", lane=SERVER, result=describe_head),
@@ -254,8 +253,7 @@ STAGE_4 = StageProfile(
         *RAWASGI_SERVER,
         Layer("middleware", "rawasgi.middleware.*:*", lane="{cls}", title="{qualname}"),
         Layer("router", "rawasgi.routing:Router.__call__", lane="Router"),
-        Layer("router", "rawasgi.routing:*Route.matches", lane="Router", title="{cls}.matches",
-              result=describe_match_tuple),
+        Layer("router", "rawasgi.routing:Router.lookup", lane="Router", result=describe_scope_lookup),
         Layer("handler", ("rawasgi.example:*", "rawasgi.apps:echo", "rawasgi.apps:hello",
                           "rawasgi.apps:read_body", "rawasgi.apps:not_found"), lane="handler",
               title="{function}"),

@@ -8,7 +8,8 @@ Serve it with either server::
 
     curl -i http://127.0.0.1:8000/hello/ada          # a path parameter
     curl -i http://127.0.0.1:8000/add/2/40           # two int parameters
-    curl -i -X DELETE http://127.0.0.1:8000/hello/ada  # 405, Allow: GET, HEAD
+    curl -i -X DELETE http://127.0.0.1:8000/hello/ada  # 405, Allow: GET, HEAD, OPTIONS
+    curl -I http://127.0.0.1:8000/hello/ada          # HEAD: the GET's headers, no body
     curl -i http://127.0.0.1:8000/boom               # 500, traceback in the log
     python -m websockets ws://127.0.0.1:8000/rooms/lobby
 

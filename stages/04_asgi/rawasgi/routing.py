@@ -1,9 +1,19 @@
 """An ASGI router: path parameters, 404, 405 with ``Allow``, and WebSocket routes.
 
-Stage 02 built a router for WSGI. The ideas carry over unchanged, only the
-calling convention differs: a route's endpoint is itself an ASGI app, the
-path parameters travel in ``scope["path_params"]``, and the router is an app
-too, so middleware can wrap it like anything else::
+Stage 02 built a router for WSGI, and its hard part, the index that finds
+the route for a path, does not care which protocol the request came by. So
+this router does not write a second one: it imports stage 02's
+(``wsgirouter.router.Router``, called ``PathIndex`` here) and fills it once,
+when the router is built. What this module adds is what ASGI changes:
+
+* a route's endpoint is itself an ASGI app, and the path parameters travel
+  to it in ``scope["path_params"]``;
+* WebSocket routes live in an index of their own, since a WebSocket is
+  routed by its path alone, and one without a route is refused (closed
+  before accept, which the server turns into a 403);
+* the path to match is the one below the app's mount point (``root_path``);
+* the router is an ASGI app too, so middleware can wrap it like anything
+  else, and it answers the ``lifespan`` scope::
 
     router = Router([
         Route("/", home),
@@ -11,65 +21,30 @@ too, so middleware can wrap it like anything else::
         WebSocketRoute("/chat/{room}", chat),
     ])
 
-Matching has three outcomes, not two (``Match``): a route can match the
-path but not the method. That PARTIAL match is what turns "no route" into
+A lookup has three outcomes, not two (``Match``): a path can match while
+the method does not. That PARTIAL match is what turns "no route" into
 "405 Method Not Allowed" with an ``Allow`` header listing what would work.
+The lookup walks stage 02's trie one path segment at a time and never tries
+the routes one by one, so it costs the same with 1,000 routes as with 10.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
-from enum import Enum
-from typing import Any
+from collections.abc import Iterable, Sequence
+
+from wsgirouter.router import Lookup, Match, parse_pattern
+from wsgirouter.router import Router as PathIndex
 
 from rawasgi.protocol import ASGIApp, Receive, Scope, Send
-from rawasgi.responses import send_text
+from rawasgi.responses import send_response, send_text
 
-#: A converter: the regex one parameter matches, and the function that converts it.
-Converter = tuple[str, Callable[[str], Any]]
+__all__ = ["BaseRoute", "Lookup", "Match", "Route", "Router", "WebSocketRoute", "complete_lifespan",
+           "route_path"]
 
-CONVERTERS: dict[str, Converter] = {
-    "str": (r"[^/]+", str),
-    "int": (r"[0-9]+", int),
-    "path": (r".*", str),
-}
-
-_PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?\}")
-
-
-class Match(Enum):
-    """How well a route fits a request."""
-
-    NONE = 0  # wrong path (or wrong scope type)
-    PARTIAL = 1  # right path, wrong method: remembered for the 405's Allow header
-    FULL = 2  # right path and method
-
-
-def compile_path(path: str) -> tuple[re.Pattern[str], dict[str, Callable[[str], Any]]]:
-    """Compile a route path to a regex and the converter of each parameter.
-
-    ``"/users/{user_id:int}"`` -> ``^/users/(?P<user_id>[0-9]+)$`` and
-    ``{"user_id": int}``. Literal text is escaped, so ``"/a.b"`` matches only
-    itself. An unknown converter or a repeated name is a ValueError.
-    """
-    if not path.startswith("/"):
-        raise ValueError(f"route path must start with '/': {path!r}")
-    pattern = "^"
-    converters: dict[str, Callable[[str], Any]] = {}
-    position = 0
-    for parameter in _PARAMETER.finditer(path):
-        name, kind = parameter.group(1), parameter.group(2) or "str"
-        if kind not in CONVERTERS:
-            raise ValueError(f"unknown converter {kind!r} in {path!r}; known: {sorted(CONVERTERS)}")
-        if name in converters:
-            raise ValueError(f"parameter {name!r} appears twice in {path!r}")
-        regex, convert = CONVERTERS[kind]
-        pattern += re.escape(path[position:parameter.start()]) + f"(?P<{name}>{regex})"
-        converters[name] = convert
-        position = parameter.end()
-    pattern += re.escape(path[position:]) + "$"
-    return re.compile(pattern), converters
+#: The method WebSocket routes are filed under in their index: the opening
+#: handshake is a GET request (RFC 6455, section 4.1), and no other method
+#: can open a WebSocket.
+HANDSHAKE = "GET"
 
 
 def route_path(scope: Scope) -> str:
@@ -82,30 +57,20 @@ def route_path(scope: Scope) -> str:
 
 
 class BaseRoute:
-    """A path pattern and the ASGI app that serves it."""
+    """A path pattern and the ASGI app that serves it.
 
-    scope_type = ""
+    The pattern is checked here, so a bad one fails on the line that wrote
+    it: it must start with ``/``, each ``{name:converter}`` fills a whole
+    segment, uses a converter stage 02 knows (``int``, ``slug``, ``str``,
+    ``path``) and a name not used before in the pattern.
+    """
 
     def __init__(self, path: str, endpoint: ASGIApp) -> None:
         if not callable(endpoint):
             raise TypeError(f"endpoint for {path!r} must be an ASGI app, got {endpoint!r}")
+        parse_pattern(path)  # raises ValueError for a pattern the index would refuse
         self.path = path
         self.endpoint = endpoint
-        self.regex, self.converters = compile_path(path)
-
-    def match_path(self, scope: Scope) -> dict[str, Any] | None:
-        """Return the converted path parameters, or None if the path does not match."""
-        if scope["type"] != self.scope_type:
-            return None
-        found = self.regex.match(route_path(scope))
-        if found is None:
-            return None
-        return {name: self.converters[name](value) for name, value in found.groupdict().items()}
-
-    def matches(self, scope: Scope) -> tuple[Match, dict[str, Any]]:
-        """Return how well this route fits the request, and its path parameters."""
-        params = self.match_path(scope)
-        return (Match.NONE, {}) if params is None else (Match.FULL, params)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path!r}, {getattr(self.endpoint, '__name__', self.endpoint)})"
@@ -114,75 +79,96 @@ class BaseRoute:
 class Route(BaseRoute):
     """An HTTP route: a path, an endpoint, and the methods it answers.
 
-    A route that answers GET also answers HEAD: the server drops the body.
+    A route that answers GET also answers HEAD (the index serves HEAD with
+    the GET route when no route takes HEAD itself; the server drops the
+    body), and OPTIONS on its path is answered with ``Allow``.
     """
-
-    scope_type = "http"
 
     def __init__(self, path: str, endpoint: ASGIApp, *,
                  methods: Iterable[str] = ("GET",)) -> None:
         super().__init__(path, endpoint)
+        if isinstance(methods, str):
+            raise TypeError(f"methods is a list of strings: methods=[{methods!r}]")
         self.methods = frozenset(method.upper() for method in methods)
         if not self.methods:
             raise ValueError(f"route {path!r} needs at least one method")
-        if "GET" in self.methods:
-            self.methods |= {"HEAD"}
-
-    def matches(self, scope: Scope) -> tuple[Match, dict[str, Any]]:
-        """Return FULL for path and method, PARTIAL for path only, else NONE."""
-        params = self.match_path(scope)
-        if params is None:
-            return Match.NONE, {}
-        if scope["method"] in self.methods:
-            return Match.FULL, params
-        return Match.PARTIAL, params
 
 
 class WebSocketRoute(BaseRoute):
     """A WebSocket route: WebSockets have a path but no method."""
 
-    scope_type = "websocket"
-
 
 class Router:
-    """Send each request to the first route that fits; else 404, 405 or a refused socket.
+    """Send each request to the route its method and path select; else 404, 405 or a refusal.
 
-    Lifespan events go to ``lifespan`` (an ASGI app) if given; otherwise the
-    router completes startup and shutdown itself, so it runs on servers
-    that insist on the lifespan protocol.
+    The routes are indexed once, here: HTTP routes in one ``PathIndex``
+    (stage 02's trie), WebSocket routes in another. Registering the same
+    method and pattern twice is a ValueError, not a route that can never be
+    reached. Lifespan events go to ``lifespan`` (an ASGI app) if given;
+    otherwise the router completes startup and shutdown itself, so it runs
+    on servers that insist on the lifespan protocol.
     """
 
     def __init__(self, routes: Sequence[BaseRoute], *, lifespan: ASGIApp | None = None) -> None:
-        for route in routes:
-            if not isinstance(route, BaseRoute):
-                raise TypeError(f"routes must be Route or WebSocketRoute, got {route!r}")
-        self.routes = list(routes)
+        self.routes = tuple(routes)  # a tuple: the index is built once, from these
         self.lifespan = lifespan
+        self.http = PathIndex()
+        self.websocket = PathIndex()
+        for route in self.routes:
+            if isinstance(route, Route):
+                index, methods = self.http, sorted(route.methods)
+            elif isinstance(route, WebSocketRoute):
+                index, methods = self.websocket, [HANDSHAKE]
+            else:
+                raise TypeError(f"routes must be Route or WebSocketRoute, got {route!r}")
+            try:
+                index.add(route.path, route.endpoint, methods=methods)
+            except ValueError as error:
+                raise ValueError(f"cannot add {route!r}: {error}") from None
+
+    def lookup(self, scope: Scope) -> Lookup:
+        """Find the route for an ``http`` or ``websocket`` scope: FULL, PARTIAL or NONE.
+
+        A FULL lookup carries the route (``lookup.route.handler`` is the
+        endpoint) and the converted parameters; a PARTIAL one, the methods
+        the path does take (``lookup.allowed``, for ``Allow``).
+        """
+        if scope["type"] == "websocket":
+            return self.websocket.lookup(HANDSHAKE, route_path(scope))
+        return self.http.lookup(scope["method"], route_path(scope))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Dispatch one connection: lifespan, or the best route for its path."""
-        if scope["type"] == "lifespan":
+        """Dispatch one connection: lifespan, or the route for its method and path."""
+        kind = scope["type"]
+        if kind == "lifespan":
             await (self.lifespan or complete_lifespan)(scope, receive, send)
             return
-        allowed: set[str] = set()
-        for route in self.routes:
-            match, params = route.matches(scope)
-            if match is Match.FULL:
-                scope["path_params"] = params
-                await route.endpoint(scope, receive, send)
-                return
-            if match is Match.PARTIAL and isinstance(route, Route):
-                # The path is right but the method is not: keep looking (another
-                # route may take this method), and remember it for Allow.
-                allowed |= route.methods
-        if scope["type"] == "websocket":
+        if kind not in ("http", "websocket"):
+            # The ASGI spec: an app raises on a scope type it does not know.
+            raise ValueError(f"the router does not handle {kind!r} scopes")
+        lookup = self.lookup(scope)
+        if lookup.match is Match.FULL:
+            assert lookup.route is not None  # FULL always carries its route
+            scope["path_params"] = lookup.params
+            await lookup.route.handler(scope, receive, send)
+        elif kind == "websocket":
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": 1000})  # before accept: a 403
-        elif allowed:
-            await send_text(send, 405, f"Method Not Allowed: {scope['method']}\n",
-                            headers=[(b"allow", ", ".join(sorted(allowed)).encode("ascii"))])
+        elif lookup.match is Match.PARTIAL:
+            allow = [(b"allow", ", ".join(lookup.allowed).encode("ascii"))]
+            if scope["method"] == "OPTIONS":
+                # No route takes OPTIONS itself: answer it for the path (RFC 9110, 9.3.7).
+                await send_response(send, 200, b"", headers=allow)
+            else:
+                await send_text(send, 405, f"Method Not Allowed: {scope['method']}\n", headers=allow)
         else:
             await send_text(send, 404, f"Not Found: {scope['path']}\n")
+
+    def describe(self) -> str:
+        """Return both compiled indexes as text, as stage 02's ``describe`` draws them."""
+        return (f"HTTP routes\n{self.http.describe()}\n\n"
+                f"WebSocket routes (filed under {HANDSHAKE}, the handshake's method)\n"
+                f"{self.websocket.describe()}")
 
 
 async def complete_lifespan(scope: Scope, receive: Receive, send: Send) -> None:
