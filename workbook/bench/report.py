@@ -29,8 +29,10 @@ PACKAGES = ("uvicorn", "httptools", "uvloop", "h11", "gunicorn", "starlette", "f
             "flask", "werkzeug", "bottle", "falcon", "webob", "parse", "matplotlib")
 #: Per-round ratios further apart than this factor mark a goal's ratio as noisy.
 NOISY_SPREAD = 1.5
-BUSY_LOAD = 0.5
-BUSY_PREFIX = "The machine was loaded during this run"  # a 1-minute load average above this before the run: the machine was not quiet
+#: A 1-minute load average above this many cores' worth of work before the run
+#: means something else was running: the machine was not quiet.
+BUSY_LOAD_PER_CORE = 0.5
+BUSY_PREFIX = "The machine was loaded during this run"
 PLOTS = ("throughput.png", "latency.png", "routers.png", "soak.png")
 
 
@@ -94,11 +96,16 @@ def git_commit() -> str:
 
 
 def busy_note(info: dict[str, Any]) -> str | None:
-    """Return a warning if the machine was busy before or during the run."""
-    loads = [info.get("load_average_before"), info.get("load_average_after")]
-    peak = max((values[0] for values in loads if values), default=0.0)
-    if peak > BUSY_LOAD:
-        return (f"{BUSY_PREFIX} (1-minute load average up to {peak:.2f} on {info['cores']} "
+    """Return a warning if something else kept the machine busy when the run began.
+
+    Only the load *before* the run says so: during and after it, the server
+    and wrk keep every core busy themselves, so the load average after the
+    run is about the core count on any machine, quiet or not.
+    """
+    before = info.get("load_average_before")
+    peak = before[0] if before else 0.0
+    if peak > BUSY_LOAD_PER_CORE * info["cores"]:
+        return (f"{BUSY_PREFIX} (1-minute load average {peak:.2f} before it, on {info['cores']} "
                 "cores): absolute numbers may be low and noisy; ratios within a scenario hold "
                 "better, because its targets were loaded in interleaved rounds, and the server "
                 "CPU time per request hardly depends on the load.")
