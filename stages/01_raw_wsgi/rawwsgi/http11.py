@@ -421,12 +421,16 @@ class RequestParser:
     def _read_length_body(self) -> Body | NeedData:
         if not self._buffer:
             return self._incomplete()
+        return self._take_body(then=_END)
+
+    def _take_body(self, then: str) -> Body:
+        """Take what the buffer holds of the ``_remaining`` body bytes; ``then`` when all are in."""
         size = min(self._remaining, len(self._buffer))
         data = bytes(self._buffer[:size])
         del self._buffer[:size]
         self._remaining -= size
         if self._remaining == 0:
-            self._state = _END
+            self._state = then
         return Body(data)
 
     # ── A chunked body (RFC 9112 §7.1) ──
@@ -442,13 +446,7 @@ class RequestParser:
             elif state == _CHUNK_DATA:
                 if not self._buffer:
                     return self._incomplete()
-                size = min(self._remaining, len(self._buffer))
-                data = bytes(self._buffer[:size])
-                del self._buffer[:size]
-                self._remaining -= size
-                if self._remaining == 0:
-                    self._state = _CHUNK_END
-                return Body(data)
+                return self._take_body(then=_CHUNK_END)
             elif state == _CHUNK_END:
                 if len(self._buffer) < 2:
                     return self._incomplete()
