@@ -46,7 +46,7 @@ from rawwsgi.http11 import (
 from rawasgi.protocol import ASGIApp, Message
 from rawasgi.scopes import build_http_scope, build_websocket_scope
 from rawasgi.websocket import WEBSOCKET_VERSION, is_valid_client_key
-from rawasgi.websocket_session import ClientDisconnected, WebSocketSession
+from rawasgi.websocket_session import ClientDisconnected, WebSocketSession, write_flushed
 
 READ_SIZE = 65536
 #: How much of a body the app did not read we skip to keep the connection; more closes it.
@@ -274,13 +274,7 @@ class HTTPConnection:
 
     async def write(self, data: bytes) -> None:
         """Write and flush; raise ClientDisconnected if the client has gone."""
-        if self.writer.is_closing():
-            raise ClientDisconnected("the client closed the connection")
-        self.writer.write(data)
-        try:
-            await self.writer.drain()
-        except ConnectionError as error:
-            raise ClientDisconnected(str(error)) from error
+        await write_flushed(self.writer, data)
 
     async def write_quietly(self, data: bytes) -> None:
         """Write if the client is still there; if not, there is nobody to tell."""

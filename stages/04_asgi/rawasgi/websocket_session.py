@@ -48,6 +48,21 @@ class ClientDisconnected(OSError):
     """``send()`` was called on a connection that is already closed (ASGI spec 2.4)."""
 
 
+async def write_flushed(writer: asyncio.StreamWriter, data: bytes) -> None:
+    """Write and flush; raise ClientDisconnected if the client has gone.
+
+    Both halves of a connection write through this: HTTP responses
+    (:class:`rawasgi.connection.HTTPConnection`) and WebSocket frames.
+    """
+    if writer.is_closing():
+        raise ClientDisconnected("the client closed the connection")
+    writer.write(data)
+    try:
+        await writer.drain()
+    except ConnectionError as error:
+        raise ClientDisconnected(str(error)) from error
+
+
 class State(Enum):
     """Where the WebSocket is in its life."""
 
@@ -175,13 +190,7 @@ class WebSocketSession:
 
     async def _write(self, data: bytes) -> None:
         """Write and flush, raising ClientDisconnected if the client is gone."""
-        if self.writer.is_closing():
-            raise ClientDisconnected("the client closed the connection")
-        self.writer.write(data)
-        try:
-            await self.writer.drain()
-        except ConnectionError as error:
-            raise ClientDisconnected(str(error)) from error
+        await write_flushed(self.writer, data)
 
     async def _write_quietly(self, data: bytes) -> None:
         """Write if the client is still there; a gone client is fine here."""
