@@ -203,6 +203,16 @@ class Request:
         self._cookies: dict[str, str] | None = None
 
     @property
+    def scope(self) -> Scope:
+        """The ASGI scope this request reads (middleware may leave values in it)."""
+        return self._scope
+
+    @property
+    def receive(self) -> Receive:
+        """The ASGI receive channel, for code that reads the body as a stream."""
+        return self._receive
+
+    @property
     def method(self) -> str:
         return self._scope["method"]
 
