@@ -36,7 +36,17 @@ import enum
 import types
 import uuid
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import (
+    Any,
+    Literal,
+    NotRequired,
+    Required,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 from bare import Bare, Endpoint, HTMLResponse, JSONResponse, Request, Response, RouteNode, compile_path
 
@@ -71,6 +81,20 @@ def _is_typeddict(annotation: Any) -> bool:
         hasattr(annotation, "__required_keys__")
 
 
+def _typeddict_required(annotation: Any) -> list[str]:
+    """Return a TypedDict's required keys, reading NotRequired / Required from the hints.
+
+    ``__required_keys__`` misses them when annotations are strings (``from
+    __future__ import annotations``) before Python 3.12, so they are read here.
+    """
+    required = []
+    for key, hint in get_type_hints(annotation, include_extras=True).items():
+        origin = get_origin(hint)
+        if origin is Required or (origin is not NotRequired and annotation.__total__):
+            required.append(key)
+    return sorted(required)
+
+
 def json_schema(annotation: Any, components: dict[str, Any]) -> dict[str, Any]:
     """Return the JSON Schema of a type; named types go into ``components`` once.
 
@@ -83,7 +107,7 @@ def json_schema(annotation: Any, components: dict[str, Any]) -> dict[str, Any]:
     # Scalars come from _SCALARS; Any is {}. A dataclass or TypedDict gets a $ref to
     # "#/components/schemas/<Name>", and, the first time, components[Name] = an object
     # schema with "properties" from get_type_hints (each through json_schema) and
-    # "required" (dataclass fields without a default; a TypedDict's __required_keys__).
+    # "required" (dataclass fields without a default; a TypedDict's, from _typeddict_required).
     # list/set/tuple[X, ...] are arrays of X, dict[str, X] objects with additionalProperties,
     # X | Y (and Optional) anyOf, Literal an enum, an Enum subclass an enum of its values.
     # Anything else: TypeError.
@@ -101,7 +125,7 @@ def json_schema(annotation: Any, components: dict[str, Any]) -> dict[str, Any]:
             components[name] = {}  # placeholder: a self-reference ends here
             hints = get_type_hints(annotation)
             if _is_typeddict(annotation):
-                required = sorted(annotation.__required_keys__)
+                required = _typeddict_required(annotation)
             else:
                 required = [f.name for f in dataclasses.fields(annotation)
                             if f.default is dataclasses.MISSING
