@@ -153,7 +153,7 @@ def create_app(upload_dir: str | os.PathLike[str] | None = None, *, secret: str 
                 raise HTTPError(400, "choose a file to upload")
             saved = uploads_sent[0].save(uploads)
             return page(request, "upload.html", saved=saved.name, size=saved.stat().st_size,
-                        files=stored_files())
+                        note=form.get_first("note"), files=stored_files())
         finally:
             form.close()
 
