@@ -72,9 +72,14 @@ else
 	@cd stages/$(STAGE_4) && ../../$(PY) -m rawasgi.server rawasgi.apps:app --host $(HOST) --port $(PORT)
 endif
 
-stage-5: $(STAMP) ## Stage 05: bare's example app (tasks API + WebSocket) under uvicorn
+stage-5: $(STAMP) ## Stage 05: bare's example app under uvicorn (APP=site: the example site)
+ifeq ($(APP),site)
+	$(call banner,05,open $(BASE)/ in a browser and sign in as ada / lovelace)
+	@cd stages/$(STAGE_5) && ../../$(VENV)/bin/uvicorn site_app:app --host $(HOST) --port $(PORT)
+else
 	$(call banner,05,curl -X POST $(BASE)/tasks -H 'Content-Type: application/json' -d '{\"title\": \"Built with bare\"}')
 	@cd stages/$(STAGE_5) && ../../$(VENV)/bin/uvicorn example_app:app --host $(HOST) --port $(PORT)
+endif
 
 stage-6: $(STAMP) ## Stage 06: roob's product API under gunicorn
 	$(call banner,06,curl $(BASE)/api/products)
