@@ -48,7 +48,16 @@ from typing import (
     get_type_hints,
 )
 
-from bare import Bare, Endpoint, HTMLResponse, JSONResponse, Request, Response, RouteNode, compile_path
+from bare import (
+    Bare,
+    Endpoint,
+    HTMLResponse,
+    JSONResponse,
+    Request,
+    Response,
+    RouteNode,
+    compile_path,
+)
 
 __all__ = ["add_openapi", "describe", "json_schema", "openapi_document"]
 

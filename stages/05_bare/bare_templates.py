@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import jinja2
-
 from bare import HTMLResponse, HTTPError, Request
 
 __all__ = ["Templates"]

@@ -7,10 +7,9 @@ import logging
 from typing import Any
 
 import pytest
-from bare_helpers import Channels, call, http_scope
-
 from bare import Bare, HTTPError, Request
 from bare_errors import ErrorPages, prefers_html, quality
+from bare_helpers import Channels, call, http_scope
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 

@@ -15,12 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bare_helpers import Channels, body_events, call, http_scope
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
-from python_multipart.multipart import MultipartParser as OracleParser
-from python_multipart.multipart import parse_options_header as oracle_options
-
 from bare import Bare, HTTPError, Request
 from bare_forms import (
     Form,
@@ -34,6 +28,11 @@ from bare_forms import (
     read_form,
     safe_filename,
 )
+from bare_helpers import Channels, body_events, call, http_scope
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from python_multipart.multipart import MultipartParser as OracleParser
+from python_multipart.multipart import parse_options_header as oracle_options
 
 settings.register_profile("bare-forms", max_examples=120, derandomize=True, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -41,6 +40,9 @@ settings.register_profile("bare-forms-long", max_examples=5000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 PROFILE = settings.get_profile(
     "bare-forms-long" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "bare-forms")
+
+
+DEFAULT_LIMITS = FormLimits()
 
 
 def multipart_body(parts: list[tuple[list[tuple[str, str]], bytes]], boundary: str,
@@ -64,7 +66,7 @@ def field(name: str, content: bytes, filename: str | None = None,
     return headers, content
 
 
-def ours(body: bytes, boundary: str, cuts: list[int] = (), limits: FormLimits = FormLimits()
+def ours(body: bytes, boundary: str, cuts: list[int] = (), limits: FormLimits = DEFAULT_LIMITS
          ) -> list[tuple[tuple[tuple[str, str], ...], bytes]]:
     """Parse with bare_forms, fed in pieces cut at ``cuts``; return (headers, content) per part."""
     parser = MultipartParser(boundary.encode(), limits)
@@ -277,7 +279,7 @@ def test_safe_filename_always_stays_in_its_folder(name: str) -> None:
 
 # ── read_form over ASGI ───────────────────────────────────────────────────────
 
-def read(body: bytes, content_type: str, limits: FormLimits = FormLimits(),
+def read(body: bytes, content_type: str, limits: FormLimits = DEFAULT_LIMITS,
          chunk: int = 7) -> Form:
     chunks = [body[i:i + chunk] for i in range(0, len(body), chunk)] or [b""]
     headers = [(b"content-type", content_type.encode())]

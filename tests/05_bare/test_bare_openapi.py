@@ -9,11 +9,10 @@ import uuid
 from typing import Any, Literal, NotRequired, TypedDict
 
 import pytest
-from bare_helpers import call
-from openapi_spec_validator import validate
-
 from bare import Bare, HTMLResponse, Request
+from bare_helpers import call
 from bare_openapi import add_openapi, describe, json_schema, openapi_document
+from openapi_spec_validator import validate
 
 
 @dataclasses.dataclass

@@ -10,12 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+from bare import Bare, Request
 from bare_helpers import BASE_URL
+from bare_sessions import SessionMiddleware, session, sign, unsign
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from bare import Bare, Request
-from bare_sessions import SessionMiddleware, session, sign, unsign
 
 KEY = "k" * 32
 OLD_KEY = "o" * 32

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bare_helpers import Channels, call
-
 from bare import Bare
+from bare_helpers import Channels, call
 from bare_static import FileResponse, StaticFiles, parse_range, resolve_path
 
 SECRET = b"the secret outside the root"

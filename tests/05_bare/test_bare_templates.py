@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bare_helpers import call
-
 from bare import Bare, HTTPError, Request
+from bare_helpers import call
 from bare_templates import Templates
 
 
