@@ -31,7 +31,7 @@ import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 
-from bare import ASGIApp, Headers, Receive, Response, Scope, Send
+from bare import ASGIApp, Headers, Message, Receive, Response, Scope, Send
 
 __all__ = ["FileResponse", "StaticFiles", "parse_range", "resolve_path"]
 
@@ -275,12 +275,23 @@ class StaticFiles:
             url_path = urllib.parse.quote(scope["path"], safe="/")
         remainder = url_path[len(self.prefix) + 1:] if url_path.startswith(self.prefix + "/") else ""
         file = resolve_path(self.root, remainder) if remainder else None
+        not_found = Response("not found", 404)
         if file is None:
-            response = Response("not found", 404)
-        else:
-            try:
-                response = file_response(file, Headers(scope.get("headers", ())),
-                                         chunk_size=self.chunk_size)
-            except OSError:  # gone, or unreadable, between the check and the stat
-                response = Response("not found", 404)
-        await response.send(send, head=method == "HEAD")
+            await not_found.send(send, head=method == "HEAD")
+            return
+        started = False
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            response = file_response(file, Headers(scope.get("headers", ())),
+                                     chunk_size=self.chunk_size)
+            await response.send(send_and_note, head=method == "HEAD")
+        except OSError:
+            if started:
+                raise  # mid-body: too late for another answer; the server ends the connection
+            # Gone or unreadable between the check and the open: as if it were never there.
+            await not_found.send(send, head=method == "HEAD")

@@ -260,6 +260,19 @@ def test_file_is_streamed_in_chunks(tmp_path: Path) -> None:
     assert b"".join(bodies) == big.read_bytes()
 
 
+def test_file_that_cannot_be_opened_fails_before_the_headers(tmp_path: Path) -> None:
+    # The file is opened before the start event: a vanished file is an error the
+    # caller can still answer (StaticFiles answers 404), not a response cut short.
+    gone = tmp_path / "gone.txt"
+    gone.write_bytes(b"soon gone")
+    response = FileResponse(gone)
+    gone.unlink()
+    channels = Channels([], after={"type": "http.disconnect"})
+    with pytest.raises(FileNotFoundError):
+        asyncio.run(response.send(channels.send))
+    assert channels.sent == []
+
+
 def test_missing_directory_is_a_value_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="does not exist"):
         StaticFiles(None, directory=tmp_path / "nope")
