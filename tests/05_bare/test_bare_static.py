@@ -13,8 +13,19 @@ import pytest
 from bare import Bare
 from bare_helpers import Channels, call
 from bare_static import FileResponse, StaticFiles, parse_range, resolve_path
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 SECRET = b"the secret outside the root"
+
+settings.register_profile("bare-static", max_examples=200, derandomize=True, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.function_scoped_fixture])
+settings.register_profile("bare-static-long", max_examples=5000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.function_scoped_fixture])
+PROFILE = settings.get_profile(
+    "bare-static-long" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "bare-static")
 CSS = b"body { color: red; }\n"
 
 
@@ -102,6 +113,22 @@ def test_traversal_in_any_form_is_404(app: Bare, raw_path: bytes) -> None:
     # Every way out of the root (or into nothing) is the same 404: no secret, no 500.
     status, _, body = raw_get(app, raw_path)
     assert status == 404, raw_path
+    assert SECRET not in body
+
+
+PIECES = st.sampled_from(["..", ".", "%2e%2e", "%2E.", "%2f", "%2F", "%5c", "\\", "%00", "/",
+                          "//", "css", "site.css", "secret.txt", "escape", "inside", "data.bin",
+                          "C:", "%c0%af", "%ff", "~", ""])
+
+
+@PROFILE
+@given(st.lists(PIECES, max_size=8).map("".join))
+def test_any_path_is_a_file_under_the_root_or_404(root: Path, app: Bare, tail: str) -> None:
+    # Whatever the path, the answer is 404, or 200 with the bytes of a file inside the root.
+    status, _, body = raw_get(app, b"/static/" + tail.encode())
+    inside = {path.read_bytes() for path in root.rglob("*") if path.is_file()}
+    assert status in (200, 404)
+    assert status == 404 or body in inside
     assert SECRET not in body
 
 
