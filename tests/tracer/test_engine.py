@@ -482,8 +482,8 @@ def test_the_wire_rendering_shows_the_head_lines_and_a_text_body():
     assert text.endswith("    \\r\\n\n    hello")
 
 
-def test_the_wire_rendering_escapes_a_binary_body():
-    """render_wire: a body that is not text (gzip) is shown as escaped bytes, not noise."""
+def test_the_wire_rendering_names_a_binary_body():
+    """render_wire: a gzip body is named by its kind and size (and its text once unzipped), not dumped."""
     import gzip
 
     from workbook.tracer.text import render_wire
@@ -495,4 +495,12 @@ def test_the_wire_rendering_escapes_a_binary_body():
     table = LayerTable([], roots=[HERE])
     with Tracer(zipped, table, protocol="wsgi").serve() as server:
         text = render_wire(server.trace())
-    assert "(binary, 25 B, shown escaped)\n    \\x1f\\x8b\\x08" in text
+    assert "(25 bytes of gzip (5 B once unzipped): hello)" in text and "\\x8b" not in text
+
+
+def test_a_body_that_is_not_text_is_named_by_its_size():
+    """body_preview: bytes that are neither text nor gzip read as 'N bytes of binary data'."""
+    from workbook.tracer.text import body_preview
+
+    assert body_preview(bytes(range(256))) == "256 bytes of binary data"
+    assert body_preview(b"\x1f\x8b broken", "gzip") == "9 bytes of gzip (truncated or invalid)"
