@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import textwrap
 from typing import TYPE_CHECKING
 
 from workbook.tracer.http import dechunk
@@ -230,10 +231,11 @@ def render_beside(result: SideBySide, *, width: int = 120) -> str:
         lines += [rule, f"{measured.side.name}", rule, measured.trace.timeline(width=width), ""]
     lines += [rule, "The map: our layer beside theirs (self time in ms, median)", rule]
     for our_layer, their_layer, same, they_also, our_ms, their_ms in map_rows(result):
-        lines.append(clip(f"{our_ms:>8} ms  ours:   {our_layer}", width))
-        lines.append(clip(f"{their_ms:>8} ms  theirs: {their_layer}", width))
-        lines.append(clip(f"{'':12}  same:   {same}", width))
-        lines.append(clip(f"{'':12}  they also: {they_also}", width))
+        lines.append(clip(f"{our_ms:>8} ms  {'ours:':<11}{our_layer}", width))
+        lines.append(clip(f"{their_ms:>8} ms  {'theirs:':<11}{their_layer}", width))
+        for name, words in (("same:", same), ("they also:", they_also)):
+            lines += textwrap.wrap(words, max(width, 40), initial_indent=f"{'':14}{name:<11}",
+                                   subsequent_indent=" " * 25)
         lines.append("")
     lines.append(cost_line(result))
     return "\n".join(lines)
