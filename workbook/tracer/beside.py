@@ -99,6 +99,8 @@ class Comparison:
     request: Request
     warmup: Request
     wire: bool = True  # over a socket by default (the servers are part of the story)
+    status: int = 200  # what both sides answer (101 for a WebSocket handshake)
+    cost: Request | None = None  # the in-process request that measures the tracer (default: request)
 
 
 def our_side(stage: StageProfile, *, server: str | None = None, layers: tuple[Layer, ...] = ()) -> Side:
@@ -350,6 +352,53 @@ ROWS_04 = (
            theirs=("AccessLog:*", "ServerErrors:*", "BodyLimit:*", "Router:*", "handler:*", "responses:*")),
 )
 
+#: Stage 04's WebSocket side of the server, shown for the handshake comparison.
+RAWASGI_WEBSOCKET = (
+    Layer("server", "rawasgi.connection:HTTPConnection.serve_websocket", lane=SERVER),
+    Layer("server", "rawasgi.connection:websocket_handshake_problem", lane=SERVER, title="check the handshake"),
+    Layer("server", "rawasgi.websocket:accept_key", lane="websocket", title="accept_key (RFC 6455, 4.2.2)"),
+    Layer("server", ("rawasgi.websocket_session:WebSocketSession.run",
+                     "rawasgi.websocket_session:WebSocketSession.receive",
+                     "rawasgi.websocket_session:WebSocketSession.send",
+                     "rawasgi.websocket_session:WebSocketSession._accept"), lane="websocket"),
+)
+
+UVICORN_WEBSOCKET = (
+    library("server", "uvicorn.protocols.http.h11_impl:H11Protocol.handle_websocket_upgrade", SERVER),
+    library("server", ("uvicorn.protocols.websockets.wsproto_impl:WSProtocol.data_received",
+                       "uvicorn.protocols.websockets.wsproto_impl:WSProtocol.handle_events",
+                       "uvicorn.protocols.websockets.wsproto_impl:WSProtocol.handle_connect",
+                       "uvicorn.protocols.websockets.wsproto_impl:WSProtocol.run_asgi",
+                       "uvicorn.protocols.websockets.wsproto_impl:WSProtocol.receive",
+                       "uvicorn.protocols.websockets.wsproto_impl:WSProtocol.send"), "websocket"),
+    library("server", ("wsproto:WSConnection.receive_data", "wsproto:WSConnection.send"), "wsproto",
+            title="wsproto.{qualname}"),
+)
+
+#: A WebSocket opening handshake (RFC 6455, 4.1), the key from the RFC's own example.
+HANDSHAKE = Request.make("GET", "/rooms/lobby", headers=[
+    ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+    ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Sec-WebSocket-Version", "13")])
+
+ROWS_04_WEBSOCKET = (
+    MapRow("HTTPConnection.serve_websocket: check the handshake", "H11Protocol.handle_websocket_upgrade, "
+           "then wsproto", "an upgrade request is checked (RFC 6455, 4.2.1) and handed to a WebSocket "
+           "protocol on the same connection",
+           "swaps the asyncio Protocol on the transport (h11 to wsproto) and replays the head to it",
+           ours=("server:HTTPConnection.serve_websocket", "server:check the handshake"),
+           theirs=("server:*handle_websocket_upgrade", "wsproto:*receive_data")),
+    MapRow("WebSocketSession.run / receive / send", "WSProtocol.run_asgi / receive / send",
+           "websocket.connect in, websocket.accept out, then messages both ways",
+           "wsproto keeps the protocol state; keep-alive pings on a timer",
+           ours=("websocket:WebSocketSession.*",), theirs=("websocket:WSProtocol.*",)),
+    MapRow("accept_key + _accept: the 101 response", "wsproto WSConnection.send(AcceptConnection)",
+           "Sec-WebSocket-Accept = base64(SHA-1(key + GUID)) in a 101 Switching Protocols",
+           "permessage-deflate negotiation (RFC 7692), subprotocol choice",
+           ours=("websocket:accept_key*",), theirs=("wsproto:*send",)),
+    MapRow("the app: Router, the room handler", "the same app", "the same ASGI app", "",
+           ours=("Router:*", "handler:*"), theirs=("Router:*", "handler:*")),
+)
+
 # ── 05: bare beside Starlette ────────────────────────────────────────────────
 
 STARLETTE = (
@@ -446,7 +495,11 @@ COMPARISONS: dict[int, tuple[Comparison, ...]] = {
     4: (Comparison(4, "uvicorn", our_side(STAGE_4),
                    Side("uvicorn", STAGE_4.app, STAGE_4, (*UVICORN_H11, *STAGE_4.layers[4:]),
                         STAGE_4.packages, "uvicorn-h11"),
-                   ROWS_04, STAGE_4.request, STAGE_4.request),),
+                   ROWS_04, STAGE_4.request, STAGE_4.request),
+        Comparison(4, "uvicorn WebSocket", our_side(STAGE_4, layers=RAWASGI_WEBSOCKET),
+                   Side("uvicorn WebSocket", STAGE_4.app, STAGE_4,
+                        (*UVICORN_WEBSOCKET, *UVICORN_H11, *STAGE_4.layers[4:]), STAGE_4.packages, "uvicorn-h11"),
+                   ROWS_04_WEBSOCKET, HANDSHAKE, STAGE_4.request, status=101, cost=STAGE_4.request)),
     5: (Comparison(5, "Starlette", our_side(STAGE_5),
                    Side("Starlette", "workbook.tracer.peers.starlette_tasks:app", STAGE_5,
                         (*UVICORN_AUTO, *STARLETTE), ("workbook.tracer.peers",), "uvicorn"),
@@ -555,7 +608,7 @@ def measure(side: Side, comparison: Comparison, *, wire: bool, repeat: int, cost
     with side_tracer(side) as tracer:
         warmup = comparison.warmup
         tracer.send(warmup.method, warmup.target, headers=warmup.headers, body=warmup.body)
-        untraced, traced = tracer_cost(tracer, request, cost_repeat)
+        untraced, traced = tracer_cost(tracer, comparison.cost or request, cost_repeat)
         with silenced():  # the apps' own log lines: not part of the comparison
             if wire:
                 with tracer.serve() as server:

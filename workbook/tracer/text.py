@@ -216,7 +216,8 @@ def cost_line(result: SideBySide) -> str:
     """Return the tracer's cost on each side: the request in process, untraced and traced."""
     parts = [f"{measured.side.name}: {measured.untraced_ms:.3f} ms untraced, {measured.traced_ms:.3f} ms traced"
              for measured in (result.ours, result.theirs)]
-    return ("Tracer cost (the request in process, median): " + "; ".join(parts)
+    request = result.comparison.cost or result.comparison.request
+    return (f"Tracer cost ({request.method} {request.target} in process, median): " + "; ".join(parts)
             + ". Layer times include the tracer's few microseconds per shown call.")
 
 
