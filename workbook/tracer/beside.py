@@ -263,7 +263,7 @@ ROWS_02 = (
            "path parameters converted ({id:int} / <int:id>), 404 and 405 with Allow",
            "host and subdomain matching, redirects to the canonical URL (strict slashes), "
            "converters for uuid, path, any",
-           ours=("Router:Router.lookup",), theirs=("Map:*",)),
+           ours=("Router:*lookup",), theirs=("Map:*",)),
     MapRow("Router.__call__ / dispatch", "the app function (Flask does this in wsgi_app)",
            "call the handler with the parameters; an HTTP error becomes a response",
            "HTTPException is itself a WSGI app (error(environ, start_response))",
