@@ -9,6 +9,7 @@ a real run of each comparison must reach every layer its map names.
 from __future__ import annotations
 
 import fnmatch
+import json
 
 import pytest
 
@@ -106,3 +107,32 @@ def test_the_map_table_renders_as_markdown():
     assert lines[0].startswith("| stage 02 | Werkzeug |")
     assert len([line for line in lines if line.startswith("| ")]) == 1 + len(result.comparison.rows)
     assert lines[-1].startswith("Tracer cost")
+
+
+HTTP_COMPARISONS = [comparison for comparison in EVERY_COMPARISON if comparison.status == 200]
+
+
+@pytest.mark.parametrize("comparison", HTTP_COMPARISONS, ids=[f"{c.stage}-{c.system}" for c in HTTP_COMPARISONS])
+def test_the_other_transport_works_too(comparison):
+    """Each HTTP comparison runs in process and over a real socket: here, the one it does not default to."""
+    result = beside(comparison.stage, comparison.system, wire=not comparison.wire, repeat=1, cost_repeat=1)
+    assert result.transport == ("in process" if comparison.wire else "socket")
+    for measured in (result.ours, result.theirs):
+        assert 200 <= (measured.trace.status or 0) < 300, measured.trace.timeline(width=200)
+    if not comparison.wire:
+        assert result.theirs.trace.response_bytes.startswith(b"HTTP/1.1 2")
+
+
+def test_beside_writes_both_diagrams_and_json(tmp_path, capsys):
+    """--svg FILE writes ours to FILE and theirs beside it; --json prints both traces and the map."""
+    from xml.etree import ElementTree
+
+    target = tmp_path / "trace.svg"
+    assert main("trace", ["2", "--beside", "--svg", str(target)]) == 0
+    for path in (target, tmp_path / "trace-beside.svg"):
+        assert ElementTree.parse(path).getroot().get("role") == "img"
+    capsys.readouterr()
+    assert main("trace", ["2", "--beside", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["ours"]["stage"], data["theirs"]["stage"]) == ("stage 02", "Werkzeug")
+    assert data["map"][0]["theirs"].startswith("Map.bind_to_environ")
