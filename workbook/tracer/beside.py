@@ -17,8 +17,10 @@ resolves every pattern against the installed code, so an upgrade that
 renames a function fails by name instead of drawing a thinner trace.
 
 Times in the map are *self* times (a call's duration less that of the shown
-calls inside it), the median of a few traced requests. Every shown call
-also carries the tracer's own cost; :func:`tracer_cost` measures it.
+calls inside it), the median of a few traced requests. They include the
+tracer's own cost (its hook runs on every Python call, shown or not), which
+:func:`tracer_cost` measures: the same request in process, untraced and
+traced.
 """
 
 from __future__ import annotations

@@ -218,7 +218,9 @@ def cost_line(result: SideBySide) -> str:
              for measured in (result.ours, result.theirs)]
     request = result.comparison.cost or result.comparison.request
     return (f"Tracer cost ({request.method} {request.target} in process, median): " + "; ".join(parts)
-            + ". Layer times include the tracer's few microseconds per shown call.")
+            + ". Every Python call pays for the trace hook, shown or not, so the layer times are "
+            "inflated by about the same factor on both sides: compare them with each other, "
+            "not with the untraced time.")
 
 
 def render_beside(result: SideBySide, *, width: int = 120) -> str:
