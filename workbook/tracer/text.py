@@ -229,10 +229,10 @@ def render_beside(result: SideBySide, *, width: int = 120) -> str:
     ours, theirs = result.ours, result.theirs
     rule = "─" * min(width, 100)
     lines = [f"{ours.side.name} beside {theirs.side.name}: {comparison.request.method} "
-             f"{comparison.request.target} ({result.transport}, median of {len(ours.traces)} traces)", ""]
+             f"{comparison.request.target} ({result.transport}, {len(ours.traces)} traces each)", ""]
     for measured in (ours, theirs):
         lines += [rule, f"{measured.side.name}", rule, measured.trace.timeline(width=width), ""]
-    lines += [rule, "The map: our layer beside theirs (self time in ms, median)", rule]
+    lines += [rule, "The map: our layer beside theirs (self time in ms, the least of the traces)", rule]
     for our_layer, their_layer, same, they_also, our_ms, their_ms in map_rows(result):
         lines.append(clip(f"{our_ms:>8} ms  {'ours:':<11}{our_layer}", width))
         lines.append(clip(f"{their_ms:>8} ms  {'theirs:':<11}{their_layer}", width))
