@@ -9,6 +9,7 @@ a real run of each comparison must reach every layer its map names.
 from __future__ import annotations
 
 import fnmatch
+import importlib
 import json
 
 import pytest
@@ -36,11 +37,16 @@ OURS = sorted({pattern for profile in PROFILES.values() for pattern in patterns(
 
 @pytest.fixture(scope="module", autouse=True)
 def every_stage_importable():
-    """Put every reference stage on the path, as the tracer does for each."""
+    """Put every reference stage on the path and import its app, as the tracer does.
+
+    Finding ``core.product_controller`` imports the ``core`` package: it must
+    happen inside the stage's ``prepared`` context, or ``core`` would keep
+    the stage's own ``products.db`` for every later test in this process.
+    """
     for profile in PROFILES.values():
         activate(profile.stage)
         with prepared(profile):
-            pass
+            importlib.import_module(profile.app.partition(":")[0])
 
 
 @pytest.mark.parametrize("pattern, system", PRODUCTION, ids=[f"{system}:{pattern}" for pattern, system in PRODUCTION])
@@ -136,3 +142,13 @@ def test_beside_writes_both_diagrams_and_json(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert (data["ours"]["stage"], data["theirs"]["stage"]) == ("stage 02", "Werkzeug")
     assert data["map"][0]["theirs"].startswith("Map.bind_to_environ")
+
+
+def test_the_resolver_leaves_stage_06_on_a_throwaway_database():
+    """Resolving core.* patterns imported core inside the tracer's context: its database is temporary."""
+    import sys
+
+    from workbook.stages import stage_dir
+
+    database = sys.modules["core"].database.path
+    assert stage_dir(6) not in database.resolve().parents
