@@ -36,7 +36,7 @@ help: ## List every target
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,notebooks,bench]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,notebooks,bench,beside]'
 	@# Stages 02-04 import the stages before them: put 01-04 on the venv's path.
 	@$(PY) -c "import pathlib, sysconfig; root = pathlib.Path.cwd(); \
 	  lines = [str(root / 'stages' / d) for d in ('01_raw_wsgi', '02_router', '03_middleware', '04_asgi')]; \
@@ -96,8 +96,8 @@ test-%: $(STAMP) ## test-N: run stage N's suite only (e.g. make test-2)
 lint: $(STAMP) ## Lint the whole repo with ruff
 	$(VENV)/bin/ruff check .
 
-trace-%: $(STAMP) ## trace-N: trace one representative request through stage N's layers
-	$(PY) -m workbook trace $*
+trace-%: $(STAMP) ## trace-N: trace one request through stage N's layers (BESIDE=1: beside its production twin)
+	$(PY) -m workbook trace $* $(if $(BESIDE),--beside)
 
 notebooks: $(STAMP) ## Re-execute every notebook in place (outputs are committed)
 	$(PY) -m workbook notebooks

@@ -51,6 +51,10 @@ class StageProfile:
     warmup: Request = field(default_factory=Request)
     lane_titles: dict[str, str] = field(default_factory=dict)
     prepare: Callable[[], contextlib.AbstractContextManager[None]] | None = None
+    #: True where the stage teaches the server: ``make trace-N`` then sends
+    #: the request over a socket, so the parser, the environ or scope
+    #: building and the writes are in the trace (stages 01 and 04).
+    wire: bool = False
 
 
 # ── Describers shared by the stages ──────────────────────────────────────────
@@ -147,6 +151,7 @@ STAGE_1 = StageProfile(
                          headers=[("Content-Type", "text/plain")]),
     server="rawwsgi",
     question="What happens between the bytes a client sends and the call app(environ, start_response)?",
+    wire=True,
 )
 
 
@@ -262,6 +267,7 @@ STAGE_4 = StageProfile(
     request=Request.make("POST", "/echo", body="hello", headers=[("Content-Type", "text/plain")]),
     server="rawasgi",
     question="Where a WSGI app returned a finished body, an ASGI app talks: which events cross between server and app, and through which layers?",
+    wire=True,
 )
 
 
