@@ -22,8 +22,8 @@ from typing import Any
 
 from rawwsgi.protocol import Environ, Headers, StartResponse
 
-# RFC 9110 section 5.1: a field name is a token.
-TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+from wsgirouter.trie import TOKEN  # RFC 9110 section 5.1: a field name is a token
+
 # RFC 9110 section 5.5: a field value is visible characters, spaces and tabs.
 # Any other control character (CR, LF and NUL above all) is refused.
 FORBIDDEN_IN_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -122,8 +122,15 @@ class Response:
 
     @classmethod
     def json(cls, data: Any, status: int = 200, headers: Iterable[tuple[str, str]] = ()) -> Response:
-        """Return ``data`` serialised as JSON (UTF-8, no ASCII escaping)."""
-        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        """Return ``data`` serialised as JSON (UTF-8, no ASCII escaping).
+
+        Raise ValueError for what JSON cannot say (RFC 8259): ``NaN`` and
+        infinities (section 6), strings with lone surrogates (section 8.2).
+        Sending them would be a response no strict client can parse; a
+        handler that tries has a bug, and gets a 500 rather than a bad body.
+        """
+        body = json.dumps(data, ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")).encode("utf-8")
         return cls(body, status, headers, content_type=JSON)
 
     @classmethod
