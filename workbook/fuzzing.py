@@ -35,19 +35,19 @@ import io
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
 from wsgiref.validate import validator
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, example, settings
 from hypothesis import strategies as st
 
 # ── Settings: a fixed seed in make test, a long profile for deep runs ────────
 
 #: Examples per test in the default profile; the long profile multiplies it.
-DEFAULT_EXAMPLES = 60
+DEFAULT_EXAMPLES = 50
 LONG_FACTOR = 50
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
@@ -177,32 +177,93 @@ def json_text(value: Any, ascii_only: bool) -> bytes:
     return json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
 
 
-def bodies(fields: Sequence[str], oversize: int) -> st.SearchStrategy[bytes]:
-    """Return request bodies: near-valid objects with wild values, raw JSON traps, bytes.
+#: Raw bodies that broke real frameworks' JSON handling.
+JSON_TRAPS = (b"[" * 100_000, b'{"a":' * 50_000, b"NaN", b"-Infinity", b"1e999", b'{"title": NaN}',
+              b'{"title": ' + HUGE_NUMBER.encode() + b'}', b'"\\ud800"', b'{"title": "\\udfff"}',
+              b"\xef\xbb\xbf{}", b"\xff\xfe{\x00}\x00", b"", b"{}", b"[]", b"null", b"5")
 
-    ``fields`` are the names the app expects (``title``, ``author``...);
+wild_values = st.one_of(
+    json_values,
+    st.sampled_from([float("nan"), float("inf"), "\ud800", "x\udfffy", 10**4000, 1e308, -0.0, True,
+                     [[[[[[]]]]]], {"": None}, "", " ", "\x00", "é" * 300]),
+)
+
+
+def bodies(base: Mapping[str, Any], oversize: int) -> st.SearchStrategy[bytes]:
+    """Return request bodies: ``base`` (a valid object) with wild values, JSON traps, bytes.
+
+    ``base`` is what the app accepts (``{"title": "t", "author": "a"}``):
+    changing one or two of its values, or adding a field, makes requests
+    that pass the easy checks and reach the app's validation and storage.
     ``oversize`` is a length past the app's body limit.
     """
-    objects = st.dictionaries(st.sampled_from([*fields, "extra"]), json_values, max_size=len(fields) + 1)
+    names = st.sampled_from([*base, "extra"])
+    changed = st.builds(lambda changes: {**base, **changes},
+                        st.dictionaries(names, wild_values, min_size=1, max_size=2))
+    # NOTE: hypothesis favours the first branch of one_of (it is the "simplest"),
+    # so the branches come in the order of how much they find.
     return st.one_of(
-        st.builds(json_text, objects, st.booleans()),
+        st.sampled_from(JSON_TRAPS),
+        st.builds(json_text, changed, st.booleans()),
         st.builds(json_text, json_values, st.booleans()),
-        st.sampled_from([b"[" * 100_000, b'{"a":' * 50_000, b"NaN", b"-Infinity", b"1e999",
-                         b'{"title": NaN}', ('{"title": %s}' % HUGE_NUMBER).encode(),
-                         b'"\\ud800"', b'{"title": "\\udfff"}', b"\xef\xbb\xbf{}", b"\xff\xfe{\x00}\x00",
-                         b"", b"{}", b"[]", b"null", b"5"]),
         st.binary(max_size=30),
         st.just(b"x" * oversize),
     )
 
 
 def requests(prefixes: Sequence[str], *, methods: Sequence[str], media_types: Sequence[str],
-             fields: Sequence[str], oversize: int,
+             base: Mapping[str, Any], writes: Sequence[tuple[str, str]], oversize: int,
              extra_headers: Sequence[st.SearchStrategy[tuple[str, str]]] = ()
              ) -> st.SearchStrategy[FuzzRequest]:
-    """Return the requests to send to one example app."""
-    return st.builds(FuzzRequest, st.sampled_from(list(methods)), paths(prefixes), queries,
-                     headers(media_types, extra_headers), bodies(fields, oversize))
+    """Return the requests to send to one example app.
+
+    Some are wild (any method, a hostile path under one of ``prefixes``,
+    random headers); the others (hypothesis draws them first) are writes the app takes
+    (``writes``: ``("POST", "/books")``...) with the first of ``media_types``
+    (or an odd variant) and a hostile body, so that the app's own
+    validation and storage see them.
+    """
+    wild = st.builds(FuzzRequest, st.sampled_from(list(methods)), paths(prefixes), queries,
+                     headers(media_types, extra_headers), bodies(base, oversize))
+    content_type = st.one_of(st.just(media_types[0]), content_types(media_types))
+    aimed = st.builds(
+        lambda write, kind, others, body: FuzzRequest(write[0], write[1].encode(), b"",
+                                                      [("Content-Type", kind), *others], body),
+        st.sampled_from(list(writes)), content_type,
+        st.lists(st.one_of(*extra_headers), max_size=2) if extra_headers else st.just([]),
+        bodies(base, oversize))
+    return st.one_of(aimed, wild)  # aimed first: hypothesis favours the first branch
+
+
+def seed_requests(base: Mapping[str, Any], writes: Sequence[tuple[str, str]],
+                  media_type: str = "application/json") -> list[FuzzRequest]:
+    """Return the known traps as requests: each write with each JSON trap and wild value.
+
+    Hypothesis draws its examples at random (from a fixed seed in ``make
+    test``), so a rare combination such as "POST with a JSON content type
+    and 100,000 brackets" may not come up in a short run. These run first,
+    every time: the inputs of the public bug reports, aimed at every write.
+    """
+    seeds = []
+    for method, path in writes:
+        bodies_to_send = list(JSON_TRAPS)
+        bodies_to_send += [json_text({**base, name: value}, ascii_only)
+                           for name in base
+                           for value in (float("nan"), float("inf"), "\ud800", 10**4000, [[[[[]]]]],
+                                         {"": None}, None, True)
+                           for ascii_only in (True, False)]
+        seeds += [FuzzRequest(method, path.encode(), b"", [("Content-Type", media_type)], body)
+                  for body in bodies_to_send]
+    return seeds
+
+
+def seeded(seeds: Iterable[FuzzRequest], **other_arguments: Any) -> Callable[[Any], Any]:
+    """Decorate a ``@given(request=...)`` test to run each of ``seeds`` first (``@example``)."""
+    def decorate(test: Any) -> Any:
+        for request in seeds:
+            test = example(request=request, **other_arguments)(test)
+        return test
+    return decorate
 
 
 # ── Checking a response ──────────────────────────────────────────────────────

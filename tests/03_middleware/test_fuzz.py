@@ -24,8 +24,14 @@ from workbook.fuzzing import (
     fuzz_settings,
     header_values,
     requests,
+    seed_requests,
+    seeded,
     strict_json,
 )
+
+#: A body each write accepts, and the writes the seeded examples aim at.
+BASE = {"title": "t", "author": "a", "year": 1969}
+WRITES = [("POST", "/books"), ("PUT", "/books/1"), ("DELETE", "/books/2")]
 
 LAYER_HEADERS = [
     st.tuples(st.just("Authorization"), basic_credentials([("admin", "secret"), ("ädmin", "s")])),
@@ -39,7 +45,8 @@ STACK_REQUESTS = requests(
     ["/", "/books", "/books/1", "/books/export", "/boomx"],
     methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"],
     media_types=["application/json", "text/plain"],
-    fields=["title", "author", "year"],
+    base=BASE,
+    writes=WRITES,
     oversize=1024 * 1024 + 1,
     extra_headers=LAYER_HEADERS,
 ).filter(lambda request: not request.raw_path.startswith(b"/boom/") and request.raw_path != b"/boom")
@@ -52,6 +59,7 @@ def shelf(app: Any) -> Any:
 
 
 @fuzz_settings()
+@seeded(seed_requests(BASE, WRITES))
 @given(request=STACK_REQUESTS)
 def test_the_onion_answers_every_request_below_500_and_well_formed(request: FuzzRequest) -> None:
     """Whatever a client sends through the layers: a well-formed 2xx-4xx; a refusal changes nothing."""

@@ -18,7 +18,8 @@ EXAMPLE_REQUESTS = requests(
     ["/", "/hello/ada", "/hello", "/add/2", "/add/2/40", "/add", "/echo", "/rooms/lobby"],
     methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "get", "BREW"],
     media_types=["application/json", "text/plain"],
-    fields=["a", "b"],
+    base={"a": 1},
+    writes=[("POST", "/echo"), ("GET", "/add/2/40")],
     oversize=64 * 1024 + 1,
 ).filter(lambda request: not request.raw_path.startswith(b"/boom"))
 
