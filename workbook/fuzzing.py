@@ -247,11 +247,10 @@ def seed_requests(base: Mapping[str, Any], writes: Sequence[tuple[str, str]],
     seeds = []
     for method, path in writes:
         bodies_to_send = list(JSON_TRAPS)
-        bodies_to_send += [json_text({**base, name: value}, ascii_only)
+        bodies_to_send += [json_text({**base, name: value}, ascii_only=True)
                            for name in base
                            for value in (float("nan"), float("inf"), "\ud800", 10**4000, [[[[[]]]]],
-                                         {"": None}, None, True)
-                           for ascii_only in (True, False)]
+                                         {"": None}, None, True)]
         seeds += [FuzzRequest(method, path.encode(), b"", [("Content-Type", media_type)], body)
                   for body in bodies_to_send]
     return seeds
