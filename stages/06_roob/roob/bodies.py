@@ -59,8 +59,12 @@ def read_json(request: Request) -> Any:
     names: JSON on the wire is UTF-8 (RFC 8259, section 8.1), and
     ``application/json`` defines no charset parameter (section 11).
     """
+    # NOTE: ``request.body`` would copy a body past 10 KiB into a temporary
+    # file left open until the garbage collector finds it; ``body_file`` reads
+    # the input once, at most Content-Length bytes, and keeps nothing open.
+    body = request.body if request.is_body_seekable else request.body_file.read()
     try:
-        text = request.body.decode("utf-8")
+        text = body.decode("utf-8")
         value = json.loads(text, parse_constant=refuse_constant, parse_float=finite_float)
     except RecursionError:
         raise ValueError("the JSON is nested too deeply") from None
