@@ -635,9 +635,9 @@ def route_path(scope: Scope) -> str:
     """Return the part of the path to route on: the path below ``root_path``.
 
     The ASGI spec says ``path`` includes ``root_path`` (the app's mount
-    point): under ``uvicorn example_app:app --root-path /api`` a request for
-    ``/api/tasks`` has ``{"root_path": "/api", "path": "/api/tasks"}`` and
-    routes ``/tasks``. The mount point ends on a segment boundary (``/apix``
+    point): ``{"root_path": "/api", "path": "/api/tasks"}`` routes
+    ``/tasks``. (``uvicorn --root-path /api``, meant for a proxy that strips
+    ``/api``, sends a request for ``/tasks`` as exactly that scope.) The mount point ends on a segment boundary (``/apix``
     is not below ``/api``); a path that is not below it is routed as it is.
     """
     path: str = scope["path"]

@@ -305,3 +305,23 @@ def test_route_path_is_the_path_below_root_path(root_path: str, path: str, route
     from rawasgi.routing import route_path
 
     assert route_path({"type": "http", "path": path, "root_path": root_path}) == routed
+
+
+def test_the_example_routes_below_uvicorn_root_path() -> None:
+    """uvicorn --root-path /api sends /hello/ada as path /api/hello/ada: the router matches /hello/ada."""
+    import httpx
+    from stage04_helpers import LOOPBACK
+
+    from workbook.stages import stage_dir, subprocess_env
+    from workbook.testing import free_port, server_process, venv_script
+
+    port = free_port()
+    argv = [venv_script("uvicorn"), "rawasgi.example:app", "--host", LOOPBACK, "--port", str(port),
+            "--no-access-log", "--log-level", "warning", "--root-path", "/api"]
+    with server_process(argv, port, cwd=stage_dir("04_asgi"), env=subprocess_env("04_asgi")) as process:
+        try:
+            response = httpx.get(f"http://{LOOPBACK}:{port}/hello/ada")
+            assert (response.status_code, response.text) == (200, "Hello, ada!\n")
+        finally:
+            if process.stdout is not None:
+                process.stdout.close()

@@ -13,9 +13,10 @@ the router is built. What this module adds is what ASGI changes:
   routed by its path alone, and one without a route is refused (closed
   before accept, which the server turns into a 403);
 * the path to match is the one below the app's mount point: the ASGI spec
-  says ``scope["path"]`` includes ``scope["root_path"]``, so
-  ``uvicorn --root-path /api`` sends ``/api/hello/ada`` with a root path of
-  ``/api``, and the router matches ``/hello/ada``;
+  says ``scope["path"]`` includes ``scope["root_path"]``, so a scope with
+  ``"root_path": "/api", "path": "/api/hello/ada"`` (what
+  ``uvicorn --root-path /api`` makes of a request for ``/hello/ada``, the
+  proxy in front having stripped ``/api``) matches ``/hello/ada``;
 * the router is an ASGI app too, so middleware can wrap it like anything
   else, and it answers the ``lifespan`` scope::
 
