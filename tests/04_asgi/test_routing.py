@@ -310,10 +310,9 @@ def test_route_path_is_the_path_below_root_path(root_path: str, path: str, route
 def test_the_example_routes_below_uvicorn_root_path() -> None:
     """uvicorn --root-path /api sends /hello/ada as path /api/hello/ada: the router matches /hello/ada."""
     import httpx
-    from stage04_helpers import LOOPBACK
 
     from workbook.stages import stage_dir, subprocess_env
-    from workbook.testing import free_port, server_process, venv_script
+    from workbook.testing import LOOPBACK, free_port, server_process, venv_script
 
     port = free_port()
     argv = [venv_script("uvicorn"), "rawasgi.example:app", "--host", LOOPBACK, "--port", str(port),
