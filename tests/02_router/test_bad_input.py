@@ -161,3 +161,20 @@ def test_the_router_core_imports_without_the_wsgi_layer() -> None:
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, env=subprocess_env("02_router")).stdout
     assert output.strip() == "['wsgirouter', 'wsgirouter.trie']"
+
+
+@pytest.mark.parametrize(("location", "sent"), [
+    ("/café", "/caf%C3%A9"),
+    ("/a b?q=ü#top", "/a%20b?q=%C3%BC#top"),
+    ("/ok%20already/%zz", "/ok%20already/%25zz"),
+    ("https://example.com/日本", "https://example.com/%E6%97%A5%E6%9C%AC"),
+])
+def test_redirect_location_is_percent_encoded_ascii(location: str, sent: str) -> None:
+    """A URL in a header is ASCII (RFC 9110, 10.2.2): raw latin-1 bytes were sent for /café."""
+    assert Response.redirect(location).get_header("Location") == sent
+
+
+def test_redirect_to_a_url_with_cr_or_lf_is_refused() -> None:
+    """CR or LF in a redirect target is a ValueError, not an encoded header."""
+    with pytest.raises(ValueError, match="CR, LF or NUL"):
+        Response.redirect("/next\r\nSet-Cookie: admin=1")
