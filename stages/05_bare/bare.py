@@ -195,7 +195,11 @@ def _finite_float(text: str) -> float:
 
 
 def _strict_json(text: str) -> Any:
-    """Parse JSON text, refusing NaN, infinities and lone surrogates with ValueError."""
+    """Parse JSON text, refusing NaN, infinities and lone surrogates with ValueError.
+
+    Stage 02's ``parse_json`` rule, written again: bare is one file on the
+    standard library and imports no other stage.
+    """
     value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     if "\\u" in text:  # PERF: only an escape can put a surrogate in valid UTF-8 text
         pending = [value]

@@ -9,6 +9,9 @@ back: ``NaN`` / ``Infinity`` / ``1e999`` (not JSON numbers, RFC 8259
 section 6) and strings with a lone surrogate (``"\\ud800"``, section 8.2:
 SQLite's driver cannot encode them). ``read_json`` turns all of them into
 one ``ValueError`` with a message for the client.
+
+roob stands on webob and parse alone (it imports no other stage), so this
+is stage 02's ``parse_json`` rule written again, in roob's terms.
 """
 
 from __future__ import annotations
