@@ -394,7 +394,7 @@ class Match(Enum):
 
 @dataclass(frozen=True)
 class Lookup:
-    """The result of ``Router.lookup``: the match, and what goes with it."""
+    """The result of ``PathIndex.lookup``: the match, and what goes with it."""
 
     match: Match
     route: Route | None = None
@@ -458,7 +458,7 @@ class PathIndex:
 
     def route(self, pattern: str, *, methods: Iterable[str] = ("GET",),
               name: str | None = None) -> Callable[[H], H]:
-        """Return a decorator that registers a handler: ``@router.route("/x", methods=[...])``."""
+        """Return a decorator that registers a handler: ``@index.route("/x", methods=[...])``."""
         def register(handler: H) -> H:
             self.add(pattern, handler, methods=methods, name=name)
             return handler
@@ -544,7 +544,7 @@ class PathIndex:
     def describe(self) -> str:
         """Return the compiled route table as text: the trie, then the static dict.
 
-        >>> print(router.describe())          # doctest: +SKIP
+        >>> print(index.describe())          # doctest: +SKIP
         /books          GET list_books, POST create_book
         ├── /export     GET export_books
         └── /{int}      DELETE delete_book, GET get_book, PUT update_book
