@@ -41,6 +41,7 @@ from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
 from wsgiref.validate import validator
 
+import pytest
 from hypothesis import HealthCheck, example, settings
 from hypothesis import strategies as st
 
@@ -53,6 +54,16 @@ LONG_FACTOR = 50
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 
 
+def long_run() -> bool:
+    """Return whether ``HYPOTHESIS_PROFILE=long`` asks for minutes of fuzzing."""
+    return os.environ.get("HYPOTHESIS_PROFILE") == "long"
+
+
+#: Put on each fuzz test module (``pytestmark = FUZZ_TIMEOUT``): pytest-timeout
+#: stops a test after 60 s (pyproject.toml), which a long run needs to exceed.
+FUZZ_TIMEOUT = pytest.mark.timeout(0 if long_run() else 60)
+
+
 def fuzz_settings(examples: int = DEFAULT_EXAMPLES) -> settings:
     """Return the settings of one fuzz test, from ``HYPOTHESIS_PROFILE`` (default or long).
 
@@ -60,7 +71,7 @@ def fuzz_settings(examples: int = DEFAULT_EXAMPLES) -> settings:
     CI is a failure on your machine) and keeps no example database. ``long``
     draws ``LONG_FACTOR`` times as many fresh examples each run.
     """
-    if os.environ.get("HYPOTHESIS_PROFILE") == "long":
+    if long_run():
         return settings(max_examples=examples * LONG_FACTOR, deadline=None,
                         suppress_health_check=_QUIET)
     return settings(max_examples=examples, derandomize=True, database=None, deadline=None,

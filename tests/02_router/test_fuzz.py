@@ -9,6 +9,7 @@ from __future__ import annotations
 from hypothesis import given
 
 from workbook.fuzzing import (
+    FUZZ_TIMEOUT,
     FuzzRequest,
     call_wsgi,
     check_answer,
@@ -18,6 +19,8 @@ from workbook.fuzzing import (
     seeded,
     strict_json,
 )
+
+pytestmark = FUZZ_TIMEOUT
 
 #: A body each write accepts, and the writes the seeded examples aim at.
 BASE = {"title": "t", "author": "a", "year": 1969}

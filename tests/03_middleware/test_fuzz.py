@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from workbook.fuzzing import (
+    FUZZ_TIMEOUT,
     Answer,
     FuzzRequest,
     basic_credentials,
@@ -28,6 +29,8 @@ from workbook.fuzzing import (
     seeded,
     strict_json,
 )
+
+pytestmark = FUZZ_TIMEOUT
 
 #: A body each write accepts, and the writes the seeded examples aim at.
 BASE = {"title": "t", "author": "a", "year": 1969}

@@ -12,7 +12,16 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workbook.fuzzing import FuzzRequest, call_asgi, check_answer, fuzz_settings, requests
+from workbook.fuzzing import (
+    FUZZ_TIMEOUT,
+    FuzzRequest,
+    call_asgi,
+    check_answer,
+    fuzz_settings,
+    requests,
+)
+
+pytestmark = FUZZ_TIMEOUT
 
 EXAMPLE_REQUESTS = requests(
     ["/", "/hello/ada", "/hello", "/add/2", "/add/2/40", "/add", "/echo", "/rooms/lobby"],

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from workbook.fuzzing import (
+    FUZZ_TIMEOUT,
     FuzzRequest,
     call_asgi,
     check_answer,
@@ -22,6 +23,8 @@ from workbook.fuzzing import (
     seed_requests,
     seeded,
 )
+
+pytestmark = FUZZ_TIMEOUT
 
 #: A body each write accepts, and the writes the seeded examples aim at.
 BASE = {"title": "t", "done": False}

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 
 from workbook.fuzzing import (
+    FUZZ_TIMEOUT,
     FuzzRequest,
     call_wsgi,
     check_answer,
@@ -24,6 +25,8 @@ from workbook.fuzzing import (
     seeded,
     strict_json,
 )
+
+pytestmark = FUZZ_TIMEOUT
 
 #: A body the create route accepts, and the writes the seeded examples aim at.
 BASE = {"id": 99, "product_name": "Tab", "brand": "Acme", "category": "tablets"}
