@@ -21,6 +21,9 @@ random bytes, deep JSON, ``NaN``, surrogates, wrong types and oversize.
 
 Runs are reproducible: the default profile is derandomized (a fixed seed)
 with few examples, so the whole set stays within seconds in ``make test``.
+The inputs of the public bug reports themselves run first in every run
+(``seed_requests``: each JSON trap aimed at each write the app takes), as
+hypothesis's explicit examples.
 For minutes of fuzzing with fresh random draws, run::
 
     HYPOTHESIS_PROFILE=long .venv/bin/python -m pytest tests -k fuzz -p no:cacheprovider
