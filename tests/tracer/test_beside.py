@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import json
+from pathlib import Path
 
 import pytest
 
@@ -145,10 +146,27 @@ def test_beside_writes_both_diagrams_and_json(tmp_path, capsys):
 
 
 def test_the_resolver_leaves_stage_06_on_a_throwaway_database():
-    """Resolving core.* patterns imported core inside the tracer's context: its database is temporary."""
+    """Importing the stages as the resolver's fixture does gives core a temporary database.
+
+    Run in a fresh interpreter: in this process another suite (tests/06_roob)
+    may have imported ``core`` first, which would make the check meaningless.
+    """
+    import subprocess
     import sys
 
     from workbook.stages import stage_dir
 
-    database = sys.modules["core"].database.path
-    assert stage_dir(6) not in database.resolve().parents
+    script = (
+        "import importlib, sys\n"
+        "from workbook.stages import activate\n"
+        "from workbook.tracer.profiles import PROFILES, prepared\n"
+        "for profile in PROFILES.values():\n"
+        "    activate(profile.stage)\n"
+        "    with prepared(profile):\n"
+        "        importlib.import_module(profile.app.partition(':')[0])\n"
+        "print(sys.modules['core'].database.path.resolve())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    database = Path(done.stdout.strip().splitlines()[-1])
+    assert stage_dir(6).resolve() not in database.parents, database
