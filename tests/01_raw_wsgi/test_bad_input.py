@@ -22,6 +22,8 @@ from rawwsgi.protocol import Environ, StartResponse
 from rawwsgi.server import WSGIServer
 from stage01_helpers import closed_by_peer, connect, exchange, read_response, url
 
+from workbook.smuggling import SMUGGLING_CASES, UNANSWERED_CONTINUE
+
 Serve = Callable[..., WSGIServer]
 
 
@@ -180,21 +182,8 @@ def test_client_that_leaves_mid_response_does_not_hurt_the_server(serve: Serve) 
 # ── Request smuggling and Host (README: "Request smuggling"), over a real socket ──
 
 
-@pytest.mark.parametrize(("request_bytes", "status"), [
-    (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \xa0chunked\r\n\r\n1\r\nZ\r\n0\r\n\r\n", 400),
-    (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\x85\r\n\r\n1\r\nZ\r\n0\r\n\r\n", 400),
-    (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \xa01\r\n\r\nZ", 400),
-    (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n1\r\nZ\r\n0\r\n\r\n", 400),
-    (b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: a\r\nUseless:\n\nGET /echo?smuggled=1 HTTP/1.1\nHost: a\r\n\r\n", 400),
-    (b"GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"b" * 8193 + b"\r\n\r\n", 431),
-    (b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 123456789012345678901\r\n\r\n", 413),
-    (b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-     b"1\r\nZ\r\n0\r\nContent-Length: 5\r\n\r\n", 400),
-], ids=["te-nbsp", "te-nel", "cl-nbsp", "chunked-not-final", "two-hosts-http-1.0", "host-space",
-        "bare-lf-smuggling", "asterisk-get", "field-over-8-kib", "cl-21-digits", "forbidden-trailer"])
+@pytest.mark.parametrize(("request_bytes", "status"),
+                         [pytest.param(data, status, id=name) for name, data, status in SMUGGLING_CASES])
 def test_smuggling_inputs_get_one_refusal_and_a_close(serve: Serve, request_bytes: bytes, status: int) -> None:
     """Inputs a proxy could frame otherwise get one 4xx with Connection: close, then EOF: no second answer."""
     server = serve(validator(apps.app))
@@ -206,6 +195,5 @@ def test_smuggling_inputs_get_one_refusal_and_a_close(serve: Serve, request_byte
 def test_unanswered_100_continue_says_close_before_closing(serve: Serve) -> None:
     """A body never asked for leaves the connection unusable, and the head says so (RFC 9112 §9.6)."""
     server = serve(validator(apps.app))
-    response, rest = exchange(server, b"GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-                                      b"Content-Length: 5\r\n\r\n")
+    response, rest = exchange(server, UNANSWERED_CONTINUE)
     assert (response.status, response.header("Connection"), rest) == (200, "close", b"")

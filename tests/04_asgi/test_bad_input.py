@@ -11,6 +11,7 @@ import pytest
 from rawasgi import apps
 from stage04_helpers import exchange, read_until_closed, status_of
 
+from workbook.smuggling import SMUGGLING_CASES, UNANSWERED_CONTINUE
 from workbook.testing import LOOPBACK
 
 
@@ -114,21 +115,8 @@ def test_a_refused_request_with_unread_body_still_gets_its_response(serve) -> No
 # ── Request smuggling and Host (stage 01's README: "Request smuggling") ──────
 
 
-@pytest.mark.parametrize(("request_bytes", "status"), [
-    (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \xa0chunked\r\n\r\n1\r\nZ\r\n0\r\n\r\n", 400),
-    (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\x85\r\n\r\n1\r\nZ\r\n0\r\n\r\n", 400),
-    (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \xa01\r\n\r\nZ", 400),
-    (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n1\r\nZ\r\n0\r\n\r\n", 400),
-    (b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: a\r\nUseless:\n\nGET /echo?smuggled=1 HTTP/1.1\nHost: a\r\n\r\n", 400),
-    (b"GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"b" * 8193 + b"\r\n\r\n", 431),
-    (b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 123456789012345678901\r\n\r\n", 413),
-    (b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-     b"1\r\nZ\r\n0\r\nContent-Length: 5\r\n\r\n", 400),
-], ids=["te-nbsp", "te-nel", "cl-nbsp", "chunked-not-final", "two-hosts-http-1.0", "host-space",
-        "bare-lf-smuggling", "asterisk-get", "field-over-8-kib", "cl-21-digits", "forbidden-trailer"])
+@pytest.mark.parametrize(("request_bytes", "status"),
+                         [pytest.param(data, status, id=name) for name, data, status in SMUGGLING_CASES])
 def test_smuggling_inputs_get_one_refusal_and_a_close(serve, request_bytes: bytes, status: int) -> None:
     """Inputs a proxy could frame otherwise get one 4xx with connection: close, then EOF: no second answer."""
     server = serve(apps.app)
@@ -157,6 +145,5 @@ def test_client_that_trickles_its_head_gets_408(serve) -> None:
 def test_unanswered_100_continue_says_close_before_closing(serve) -> None:
     """A body never asked for leaves the connection unusable, and the head says so (RFC 9112 §9.6)."""
     server = serve(apps.app)
-    response = exchange(server.port, b"GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-                                     b"Content-Length: 5\r\n\r\n")
+    response = exchange(server.port, UNANSWERED_CONTINUE)
     assert status_of(response) == 200 and b"connection: close" in response.lower()
