@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 from collections.abc import Callable
 
@@ -106,11 +107,17 @@ def python_calls(function: Callable[[], object]) -> int:
         nonlocal count
         count += event == "call"
 
+    # No garbage collection while counting: a collection runs gc.callbacks (hypothesis
+    # installs one once any property test has run), which would count as calls.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     sys.setprofile(profile)
     try:
         function()
     finally:
         sys.setprofile(None)
+        if gc_was_enabled:
+            gc.enable()
     return count
 
 
