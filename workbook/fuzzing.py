@@ -446,3 +446,27 @@ async def _serve_asgi(app: Callable[..., Any], scope: dict[str, Any], body: byte
 def call_asgi(app: Callable[..., Any], request: FuzzRequest, root_path: str = "") -> Answer:
     """Serve ``request`` to an ASGI app in process, as an ASGI server would."""
     return asyncio.run(_serve_asgi(app, asgi_scope(request, root_path), request.body))
+
+
+# ── Whitespace that is not HTTP's ────────────────────────────────────────────
+
+#: Characters that str.strip() and str.split() remove from latin-1 header text
+#: but that are not whitespace in HTTP: OWS is SP and HTAB only (RFC 9110
+#: §5.6.3). "\xa0gzip" padded with any of them must never pass for "gzip".
+NOT_OWS_SPACE: tuple[str, ...] = tuple(
+    character for character in map(chr, range(256)) if character.isspace() and character not in " \t")
+
+_OWS_TEXT = st.text(st.sampled_from(" \t"), max_size=3)
+_NOT_OWS_TEXT = st.lists(st.sampled_from((*NOT_OWS_SPACE, " ", "\t")), min_size=1, max_size=4).filter(
+    lambda characters: any(character in NOT_OWS_SPACE for character in characters)).map("".join)
+
+
+def ows_pads() -> st.SearchStrategy[tuple[str, str]]:
+    """Return (before, after) pads of OWS only (SP, HTAB; maybe empty): a value stays itself."""
+    return st.tuples(_OWS_TEXT, _OWS_TEXT)
+
+
+def non_ows_pads() -> st.SearchStrategy[tuple[str, str]]:
+    """Return (before, after) pads with at least one whitespace character that is not OWS."""
+    return st.one_of(st.tuples(_NOT_OWS_TEXT, _OWS_TEXT), st.tuples(_OWS_TEXT, _NOT_OWS_TEXT),
+                     st.tuples(_NOT_OWS_TEXT, _NOT_OWS_TEXT))

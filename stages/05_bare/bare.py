@@ -50,7 +50,7 @@ from typing import Any, TypeAlias
 
 __all__ = [
     "Bare", "ClientDisconnected", "Converter", "CONVERTERS", "Endpoint", "HTMLResponse",
-    "HTTPError", "Headers", "JSONResponse", "Match", "RedirectResponse", "Request", "Response",
+    "HTTPError", "Headers", "JSONResponse", "Match", "OWS", "RedirectResponse", "Request", "Response",
     "Router", "StreamingResponse", "WebSocket", "WebSocketState", "compile_path", "encode_header",
     "route_path", "url_to_ascii",
 ]
@@ -111,6 +111,12 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # RFC 9110 §5.5: CR and LF would end the field early and let the rest pass
 # as a header of its own (response splitting); NUL is never allowed.
 _FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\x00]")
+#: OWS = *( SP / HTAB ) (RFC 9110 §5.6.3): the only whitespace inside a field
+#: value. Trim and split with it, never with str.strip() or str.split() without
+#: arguments: on latin-1 text they also remove "\xa0", "\x85", "\x1c"..., and
+#: "\xa0application/json" would pass for "application/json". Stage 01 has the
+#: same constant (rawwsgi.http11.OWS); bare stands alone, so it is written again.
+OWS = " \t"
 
 
 def encode_header(name: str, value: str) -> tuple[bytes, bytes]:
@@ -277,8 +283,11 @@ class Request:
 
     @property
     def media_type(self) -> str:
-        """Return the content type without parameters: "application/json"."""
-        return self.content_type.partition(";")[0].strip().lower()
+        """Return the content type without parameters: "application/json".
+
+        Only OWS is trimmed (RFC 9110 §5.6.3, §8.3.1): "\xa0application/json" is not JSON.
+        """
+        return self.content_type.partition(";")[0].strip(OWS).lower()
 
     @property
     def path_params(self) -> dict[str, Any]:
@@ -303,7 +312,9 @@ class Request:
             for line in self.headers.getlist("cookie"):
                 for pair in line.split(";"):
                     name, has_value, value = pair.partition("=")
-                    name, value = name.strip(), value.strip()
+                    # cookie-string pairs are split by "; " (RFC 6265 §4.2.1, §5.2:
+                    # SP and HTAB are trimmed, nothing else): "\xa0sid=1" is not "sid".
+                    name, value = name.strip(OWS), value.strip(OWS)
                     if not name or not has_value:
                         continue
                     if len(value) >= 2 and value[0] == value[-1] == '"':
@@ -354,8 +365,8 @@ class Request:
         charset = "utf-8"
         for parameter in self.content_type.split(";")[1:]:
             key, _, value = parameter.partition("=")
-            if key.strip().lower() == "charset":
-                charset = value.strip().strip('"') or charset
+            if key.strip(OWS).lower() == "charset":
+                charset = value.strip(OWS).strip('"') or charset
         body = await self.body()
         try:
             return body.decode(charset)

@@ -24,10 +24,11 @@ import html
 import http
 import json
 import logging
+import re
 import traceback
 from typing import Any
 
-from bare import ASGIApp, Headers, Message, Receive, Scope, Send
+from bare import OWS, ASGIApp, Headers, Message, Receive, Scope, Send
 
 __all__ = ["ErrorPages", "prefers_html", "quality"]
 
@@ -36,24 +37,31 @@ logger = logging.getLogger("bare.errors")
 
 # ── Negotiation ───────────────────────────────────────────────────────────────
 
+#: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ) (RFC 9110 §12.4.2).
+#: float() is looser: it takes "\xa01", "1_0", "nan" and "inf".
+_QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
+
 def quality(accept: str, media_type: str) -> float:
     """Return the q-value ``accept`` gives ``media_type`` (RFC 9110 §12.5.1), 0 if none.
 
     ``quality("text/html,*/*;q=0.8", "application/json")`` -> 0.8. The most
     specific range that matches wins: ``type/subtype`` over ``type/*`` over
     ``*/*``; a range without ``q`` has 1; a malformed q counts as 0.
+    Ranges and parameters are trimmed of OWS only (SP, HTAB; RFC 9110
+    §5.6.3): "\xa0text/html" matches nothing.
     """
     # EXERCISE 5.11: Read a q-value from Accept
     # Split accept on "," into ranges; each is "type/subtype" then ";"-separated parameters.
     # A range matches media_type when it equals it, or is "type/*" with the same type, or
-    # "*/*"; its specificity is 2, 1 or 0. Keep the q (a float in [0, 1], default 1.0;
-    # unparsable: 0) of the most specific match; return 0.0 when nothing matches.
-    # Hint: compare lowercased types; float("nan") parses, so check 0 <= q <= 1.
+    # "*/*"; its specificity is 2, 1 or 0. Keep the q (default 1.0; a value that is not
+    # a qvalue: 0) of the most specific match; return 0.0 when nothing matches.
+    # Trim with .strip(OWS), never .strip(): only SP and HTAB are HTTP whitespace.
+    # Hint: compare lowercased types; _QVALUE.fullmatch(value) before float(value).
     wanted_type = media_type.lower().partition("/")[0]
     best_specificity, best_q = -1, 0.0
     for media_range in accept.split(","):
         name, *parameters = media_range.split(";")
-        name = name.strip().lower()
+        name = name.strip(OWS).lower()
         if name == media_type.lower():
             specificity = 2
         elif name == f"{wanted_type}/*":
@@ -65,13 +73,9 @@ def quality(accept: str, media_type: str) -> float:
         q = 1.0
         for parameter in parameters:
             key, _, value = parameter.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value.strip())
-                except ValueError:
-                    q = 0.0
-                if not 0.0 <= q <= 1.0:
-                    q = 0.0
+            if key.strip(OWS).lower() == "q":
+                value = value.strip(OWS)
+                q = float(value) if _QVALUE.fullmatch(value) else 0.0
         if specificity > best_specificity:
             best_specificity, best_q = specificity, q
     return best_q
@@ -166,7 +170,7 @@ class ErrorPages:
     def _rewritable(message: Message) -> bool:
         for name, value in message.get("headers", ()):
             if name.lower() == b"content-type":
-                return value.split(b";")[0].strip().lower() in _REWRITTEN_TYPES
+                return value.split(b";")[0].strip(OWS.encode()).lower() in _REWRITTEN_TYPES
         return False
 
     async def _send_page(self, send: Send, start: dict[str, Any], body: bytes,

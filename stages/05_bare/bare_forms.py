@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from bare import ClientDisconnected, HTTPError, Request
+from bare import OWS, ClientDisconnected, HTTPError, Request
 
 __all__ = [
     "Form", "FormLimits", "MultipartError", "MultipartParser", "PartData", "PartEnd",
@@ -76,7 +76,11 @@ class MultipartError(ValueError):
 
 # ── Header parameters ─────────────────────────────────────────────────────────
 
-_PARAMETER = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
+#: ";" name "=" value, with OWS (SP, HTAB only: RFC 9110 §5.6.3, §5.6.6) around
+#: each part. Not \s, which in a str pattern also matches "\xa0", "\x85"...
+_PARAMETER = re.compile(r';[ \t]*([^ \t=;]+)[ \t]*=[ \t]*("(?:[^"\\]|\\.)*"|[^;]*)')
+#: field-name = token (RFC 9110 §5.1), as bytes: a part's header names.
+_FIELD_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 def parse_options_header(value: str) -> tuple[str, dict[str, str]]:
@@ -85,15 +89,16 @@ def parse_options_header(value: str) -> tuple[str, dict[str, str]]:
     ``'form-data; name="a"; filename="b c.txt"'`` ->
     ``("form-data", {"name": "a", "filename": "b c.txt"})``. Parameter names
     are lowercased; a quoted value loses its quotes and backslash escapes.
+    Only OWS (SP, HTAB) is trimmed: ``"\xa0form-data"`` is not ``form-data``.
     """
     main, _, rest = value.partition(";")
     parameters: dict[str, str] = {}
     for match in _PARAMETER.finditer(";" + rest):
-        name, text = match.group(1).lower(), match.group(2).strip()
+        name, text = match.group(1).lower(), match.group(2).strip(OWS)
         if len(text) >= 2 and text[0] == text[-1] == '"':
             text = re.sub(r"\\(.)", r"\1", text[1:-1])
         parameters.setdefault(name, text)
-    return main.strip().lower(), parameters
+    return main.strip(OWS).lower(), parameters
 
 
 # ── The parser (no I/O) ───────────────────────────────────────────────────────
@@ -235,10 +240,10 @@ class MultipartParser:
         headers: list[tuple[str, str]] = []
         for line in lines:
             name, colon, value = line.partition(b":")
-            if not colon or not name or name != name.strip():
+            if not colon or _FIELD_NAME.fullmatch(name) is None:
                 raise MultipartError(f"malformed part header line {line[:40]!r}")
             try:
-                text = value.decode("utf-8").strip()
+                text = value.decode("utf-8").strip(OWS)  # field-value OWS only (RFC 9112 §5)
             except UnicodeDecodeError:
                 raise MultipartError("part header is not valid UTF-8") from None
             headers.append((name.decode("latin-1").lower(), text))

@@ -27,11 +27,12 @@ import asyncio
 import email.utils
 import mimetypes
 import os
+import re
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 
-from bare import ASGIApp, Headers, Message, Receive, Response, Scope, Send
+from bare import OWS, ASGIApp, Headers, Message, Receive, Response, Scope, Send
 
 __all__ = ["FileResponse", "StaticFiles", "parse_range", "resolve_path"]
 
@@ -85,18 +86,20 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
     to ``size - 1`` (RFC 9110 §14.1.2). Return None when the header is to be
     ignored (not bytes, malformed, or several ranges: a server may answer
     those with the whole file, §14.2), and False when the range cannot be
-    satisfied (416).
+    satisfied (416). Only OWS (SP, HTAB; §5.6.3) is trimmed: "\xa0bytes=0-1"
+    is not a byte range.
     """
     # EXERCISE 5.7: Parse a Range header
     # Accept only "bytes=" followed by one range (a comma means several: return None).
     # "a-b" is (a, min(b, size - 1)) with a <= b; "a-" runs to the end; "-n" is the last n
     # bytes (min(n, size)). Digits only, else None. A first byte at or past size, or a
     # suffix of 0, cannot be satisfied: return False.
+    # Trim with .strip(OWS), never .strip(): only SP and HTAB are HTTP whitespace.
     # Hint: str.partition("-") splits "a-b", "a-" and "-n" alike.
     unit, equals, spec = header.partition("=")
-    if unit.strip().lower() != "bytes" or not equals or "," in spec:
+    if unit.strip(OWS).lower() != "bytes" or not equals or "," in spec:
         return None
-    first_text, dash, last_text = spec.strip().partition("-")
+    first_text, dash, last_text = spec.strip(OWS).partition("-")
     if not dash or not all(text.isascii() and (text.isdigit() or text == "")
                            for text in (first_text, last_text)):
         return None
@@ -124,15 +127,28 @@ def entity_tag(stat: os.stat_result) -> str:
 
 
 def _etag_listed(etag: str, header: str) -> bool:
-    """Return True if ``etag`` is in an If-None-Match list (weak comparison, §8.8.3.2)."""
-    if header.strip() == "*":
+    """Return True if ``etag`` is in an If-None-Match list (weak comparison, §8.8.3.2).
+
+    Elements are split on "," with OWS (SP, HTAB) only: '\xa0"abc"' is not '"abc"'.
+    """
+    if header.strip(OWS) == "*":
         return True
     bare_tag = etag.removeprefix("W/")
-    return any(candidate.strip().removeprefix("W/") == bare_tag for candidate in header.split(","))
+    return any(candidate.strip(OWS).removeprefix("W/") == bare_tag for candidate in header.split(","))
+
+
+#: The characters an HTTP-date (and the OWS around it) can hold (RFC 9110 §5.6.7).
+_HTTP_DATE_TEXT = re.compile(r"[ \t\x21-\x7e]*")
 
 
 def _not_modified_since(stat: os.stat_result, header: str) -> bool:
-    """Return True if the file has not changed since the HTTP-date ``header`` (§13.1.3)."""
+    """Return True if the file has not changed since the HTTP-date ``header`` (§13.1.3).
+
+    An HTTP-date is visible ASCII and SP (§5.6.7); email.utils would also skip
+    "\xa0" and other non-HTTP whitespace, so such a date is invalid here.
+    """
+    if _HTTP_DATE_TEXT.fullmatch(header) is None:
+        return False
     try:
         since = email.utils.parsedate_to_datetime(header)
     except (TypeError, ValueError, IndexError):
@@ -214,7 +230,7 @@ def file_response(path: Path, headers: Headers, *, chunk_size: int = CHUNK_SIZE)
     range_header = headers.get("range")
     if_range = headers.get("if-range")
     if range_header is not None and if_range is not None and \
-            if_range.strip() not in (etag, validators["last-modified"]):
+            if_range.strip(OWS) not in (etag, validators["last-modified"]):
         range_header = None  # §13.1.5: the client's partial copy is stale; send it all
     byte_range = parse_range(range_header, stat.st_size) if range_header is not None else None
     if byte_range is False:

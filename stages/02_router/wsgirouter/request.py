@@ -26,6 +26,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
+from rawwsgi.http11 import OWS
 from rawwsgi.protocol import Environ
 
 from wsgirouter.response import HTTPError
@@ -175,8 +176,13 @@ class Request:
 
     @property
     def content_type(self) -> str:
-        """Return the media type of the body, lower case, without parameters."""
-        return self.environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+        """Return the media type of the body, lower case, without parameters.
+
+        "Application/JSON; charset=utf-8" -> "application/json". Only OWS (SP and
+        HTAB, RFC 9110 §5.6.3) is trimmed: "\xa0application/json" stays as it is,
+        so it is not JSON (RFC 9110 §8.3.1: media-type = type "/" subtype parameters).
+        """
+        return self.environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip(OWS).lower()
 
     @property
     def content_length(self) -> int | None:

@@ -18,6 +18,7 @@ import base64
 import hmac
 from collections.abc import Iterable, Mapping
 
+from rawwsgi.http11 import OWS
 from rawwsgi.protocol import Environ, StartResponse, WSGIApp
 
 CHALLENGE_BODY = b"authentication required\n"
@@ -56,12 +57,17 @@ class BasicAuth:
         return self.app(environ, start_response)
 
     def authenticate(self, authorization: str) -> str | None:
-        """Return the user named by a valid ``Authorization: Basic ...`` header, or None."""
-        scheme, _, token = authorization.strip().partition(" ")
+        """Return the user named by a valid ``Authorization: Basic ...`` header, or None.
+
+        credentials = auth-scheme [ 1*SP token68 ] (RFC 9110 §11.4, RFC 7617 §2):
+        only OWS (SP, HTAB; §5.6.3) around the value and SP after the scheme are
+        whitespace, so "\xa0Basic dXNlcjpwdw==" names no scheme we know: None.
+        """
+        scheme, _, token = authorization.strip(OWS).partition(" ")
         if scheme.lower() != "basic":
             return None
         try:
-            decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+            decoded = base64.b64decode(token.lstrip(" "), validate=True).decode("utf-8")
         except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8
             return None
         name, colon, password = decoded.partition(":")

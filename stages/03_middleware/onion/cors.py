@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rawwsgi.http11 import list_elements
 from rawwsgi.protocol import Environ, ExcInfo, Headers, StartResponse, Write, WSGIApp
 
 from onion.headers import add_vary, without
@@ -103,8 +104,9 @@ class CORS:
                   start_response: StartResponse) -> Iterable[bytes]:
         """Answer a preflight: 200 with what is allowed, or 403 saying what is not."""
         method = environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"]
-        requested = [name.strip() for name in
-                     environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "").split(",") if name.strip()]
+        # A list of field names split on "," with OWS (SP, HTAB) only: "\xa0x-token"
+        # is not "x-token" and is refused (RFC 9110 §5.6.1, §5.6.3).
+        requested = list_elements(environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", ""))
         problem = self.refusal(origin, method, requested)
         vary: Headers = [] if self.any_origin else [("Vary", "Origin")]
         if problem is not None:

@@ -31,9 +31,11 @@ HEAD responses are not compressed (there is no body to measure); they say
 from __future__ import annotations
 
 import itertools
+import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 
+from rawwsgi.http11 import OWS, list_elements
 from rawwsgi.protocol import Environ, ExcInfo, Headers, StartResponse, Write, WSGIApp
 
 from onion.closing import ClosingIterator
@@ -43,26 +45,31 @@ from onion.headers import add_vary, header_value, without
 GZIP_WBITS = 16 + zlib.MAX_WBITS
 COMPRESSIBLE = ("text/", "application/json", "application/x-ndjson", "application/javascript",
                 "application/xml", "image/svg+xml")
+#: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ) (RFC 9110 §12.4.2).
+#: Not float(): it takes "\xa01", "1_0", "nan" and "inf".
+_QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
 
 
 def accepts_gzip(accept_encoding: str) -> bool:
     """Return whether an ``Accept-Encoding`` value allows gzip (RFC 9110, 12.5.3).
+
+    Elements and parameters are split on "," and ";" with OWS around them
+    (SP and HTAB only, RFC 9110 §5.6.3): "\xa0gzip" is not gzip. A weight
+    that is not a qvalue (§12.4.2) counts as q=0.
 
     >>> accepts_gzip("br;q=1.0, gzip;q=0.8"), accepts_gzip("gzip;q=0"), accepts_gzip("*")
     (True, False, True)
     """
     gzip_quality: float | None = None
     any_quality: float | None = None
-    for item in accept_encoding.split(","):
-        coding, *parameters = (part.strip() for part in item.split(";"))
+    for item in list_elements(accept_encoding):
+        coding, *parameters = (part.strip(OWS) for part in item.split(";"))
         quality = 1.0
         for parameter in parameters:
             name, _, value = parameter.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
+            if name.rstrip(OWS).lower() == "q":
+                value = value.lstrip(OWS)
+                quality = float(value) if _QVALUE.fullmatch(value) else 0.0
         if coding.lower() in ("gzip", "x-gzip"):
             gzip_quality = quality
         elif coding == "*":
@@ -76,7 +83,7 @@ def is_compressible(content_type: str | None) -> bool:
     """Return whether a media type is text-like enough to be worth compressing."""
     if not content_type:
         return False
-    media_type = content_type.split(";", 1)[0].strip().lower()
+    media_type = content_type.split(";", 1)[0].strip(OWS).lower()
     return media_type.startswith(COMPRESSIBLE) or media_type.endswith(("+json", "+xml"))
 
 

@@ -7,6 +7,7 @@ and never change the one they are given.
 
 from __future__ import annotations
 
+from rawwsgi.http11 import list_elements
 from rawwsgi.protocol import Headers
 
 
@@ -36,7 +37,7 @@ def add_vary(headers: Headers, field: str) -> Headers:
     current = header_value(headers, "Vary")
     if current is None:
         return [*headers, ("Vary", field)]
-    listed = {item.strip().lower() for item in current.split(",")}
+    listed = {item.lower() for item in list_elements(current)}  # OWS only: RFC 9110 §5.6.1
     if field.lower() in listed or "*" in listed:
         return list(headers)
     return replaced(headers, "Vary", f"{current}, {field}")

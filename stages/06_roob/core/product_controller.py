@@ -14,7 +14,7 @@ the ``{category}`` one: a placeholder with a type is tried first.
 
 from __future__ import annotations
 
-from roob.bodies import read_json
+from roob.bodies import content_length, read_json
 from roob.constants import HttpStatus
 from webob import Request, Response
 
@@ -51,9 +51,14 @@ class ProductCreatController:
     def post(self, request: Request) -> Response:
         """Create a product from the JSON body; return every product.
 
-        Bad JSON or bad fields -> 400, a taken id -> 409, a huge body -> 413.
+        Bad JSON, bad fields or a bad Content-Length -> 400, a taken id -> 409,
+        a huge body -> 413.
         """
-        if (request.content_length or 0) > MAX_BODY_BYTES:
+        try:
+            length = content_length(request)
+        except ValueError as error:
+            return message(str(error), HttpStatus.BAD_REQUEST)
+        if (length or 0) > MAX_BODY_BYTES:
             return message(f"Request body is larger than {MAX_BODY_BYTES} bytes",
                            HttpStatus.CONTENT_TOO_LARGE)
         try:

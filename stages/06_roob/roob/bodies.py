@@ -10,6 +10,12 @@ section 6) and strings with a lone surrogate (``"\\ud800"``, section 8.2:
 SQLite's driver cannot encode them). ``read_json`` turns all of them into
 one ``ValueError`` with a message for the client.
 
+``Content-Length`` is read strictly too (``content_length``): webob's
+``request.content_length`` is ``int()`` of the value, which also takes
+``"\xa05"``, ``"٥"`` and ``"5_0"``, so a body could be read to a length no
+proxy in front would agree on. RFC 9110 §8.6 says 1*DIGIT; OWS around it
+is SP and HTAB only (§5.6.3).
+
 roob stands on webob and parse alone (it imports no other stage), so this
 is stage 02's ``parse_json`` rule written again, in roob's terms.
 """
@@ -18,11 +24,36 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from webob import Request
 
-__all__ = ["read_json"]
+__all__ = ["content_length", "read_json"]
+
+#: OWS = *( SP / HTAB ) (RFC 9110 §5.6.3): the only whitespace around a field
+#: value. Never str.strip() without arguments: on latin-1 header text it also
+#: removes "\xa0", "\x85", "\x1c"... roob stands alone (stage 01 has the same
+#: constant as rawwsgi.http11.OWS), so it is written again here.
+OWS = " \t"
+#: Content-Length = 1*DIGIT (RFC 9110 §8.6), ASCII digits only.
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def content_length(request: Request) -> int | None:
+    """Return the request's Content-Length in bytes, None if absent; ValueError if malformed.
+
+    ``"42"`` -> 42 and ``" 42\t"`` -> 42 (OWS trimmed), but ``"\xa042"``,
+    ``"٤٢"``, ``"4_2"``, ``"+42"`` and ``"-1"`` raise ValueError: they are
+    not 1*DIGIT (RFC 9110 §8.6), whatever Python's ``int()`` makes of them.
+    """
+    value = request.environ.get("CONTENT_LENGTH", "")
+    if value == "":  # PEP 3333: empty or absent when the request has none
+        return None
+    digits = value.strip(OWS)
+    if _DIGITS.fullmatch(digits) is None:
+        raise ValueError(f"invalid Content-Length {value[:20]!r}: not a number of bytes")
+    return int(digits)
 
 
 def refuse_constant(name: str) -> Any:
@@ -60,8 +91,10 @@ def read_json(request: Request) -> Any:
 
     The body is decoded as UTF-8 whatever ``charset`` the Content-Type
     names: JSON on the wire is UTF-8 (RFC 8259, section 8.1), and
-    ``application/json`` defines no charset parameter (section 11).
+    ``application/json`` defines no charset parameter (section 11). A
+    malformed Content-Length is a ValueError before a byte is read.
     """
+    content_length(request)
     # NOTE: ``request.body`` would copy a body past 10 KiB into a temporary
     # file left open until the garbage collector finds it; ``body_file`` reads
     # the input once, at most Content-Length bytes, and keeps nothing open.

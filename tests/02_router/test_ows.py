@@ -1,0 +1,57 @@
+"""Optional whitespace in a field value is SP and HTAB only (RFC 9110 §5.6.3).
+
+The fault kind: ``str.strip()`` on latin-1 header text also removes
+``"\\xa0"``, ``"\\x85"``, ``"\\x1c"``..., so ``"\\xa0application/json"``
+passed for ``application/json``. Stage 02 trims with stage 01's
+``rawwsgi.http11.OWS`` (one definition, DESIGN.md rule 8).
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from stage02_helpers import call, make_environ
+from wsgirouter.example import create_app
+from wsgirouter.request import Request
+
+from workbook.fuzzing import NOT_OWS_SPACE, fuzz_settings, non_ows_pads, ows_pads
+
+BOOK = b'{"title": "Dune", "author": "Frank Herbert"}'
+
+
+def post_book(content_type: str) -> int:
+    reply = call(create_app(), "POST", "/books", headers=[("Content-Type", content_type)], body=BOOK)
+    return reply.status
+
+
+def media_type(content_type: str) -> str:
+    return Request(make_environ(headers=[("Content-Type", content_type)])).content_type
+
+
+def test_sp_and_htab_around_the_media_type_are_trimmed() -> None:
+    """' application/json\\t; charset=utf-8' is JSON: OWS is SP and HTAB (§5.6.3)."""
+    assert (media_type(" Application/JSON\t; charset=utf-8"), post_book(" application/json\t")) == (
+        "application/json", 201)
+
+
+@pytest.mark.parametrize("space", NOT_OWS_SPACE)
+def test_other_whitespace_before_the_media_type_is_not_json(space: str) -> None:
+    """Content-Type: \\xa0application/json is no JSON type: 415, as any unknown type."""
+    assert (media_type(space + "application/json"), post_book(space + "application/json")) == (
+        space + "application/json", 415)
+
+
+@fuzz_settings(examples=100)
+@given(pads=non_ows_pads())
+def test_property_a_type_padded_with_non_ows_whitespace_is_never_json(pads: tuple[str, str]) -> None:
+    """Any non-OWS whitespace before or after application/json makes it another type."""
+    before, after = pads
+    assert media_type(before + "application/json" + after) != "application/json"
+
+
+@fuzz_settings(examples=50)
+@given(pads=ows_pads())
+def test_property_a_type_padded_with_ows_is_json(pads: tuple[str, str]) -> None:
+    """SP and HTAB around application/json are trimmed: the type stays JSON."""
+    before, after = pads
+    assert media_type(before + "application/json" + after) == "application/json"
