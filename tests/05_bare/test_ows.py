@@ -35,7 +35,7 @@ def request(*headers: tuple[str, str], body: bytes = b"") -> Request:
 def form_status(content_type: str, disposition: str) -> int:
     """Return the status read_form gives a one-field form (200 when it reads)."""
     body = (f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n\r\nhello\r\n"
-            f"--{BOUNDARY}--\r\n").encode("latin-1")
+            f"--{BOUNDARY}--\r\n").encode()  # part headers are UTF-8 (RFC 7578 §5.1)
     try:
         form = asyncio.run(read_form(request(("Content-Type", content_type), body=body)))
     except HTTPError as error:
