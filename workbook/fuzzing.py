@@ -45,7 +45,7 @@ from urllib.parse import unquote, unquote_to_bytes
 from wsgiref.validate import validator
 
 import pytest
-from hypothesis import HealthCheck, example, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 # ── Settings: a fixed seed in make test, a long profile for deep runs ────────
@@ -453,6 +453,8 @@ def call_asgi(app: Callable[..., Any], request: FuzzRequest, root_path: str = ""
 #: Characters that str.strip() and str.split() remove from latin-1 header text
 #: but that are not whitespace in HTTP: OWS is SP and HTAB only (RFC 9110
 #: §5.6.3). "\xa0gzip" padded with any of them must never pass for "gzip".
+#: Each framework stage's test_ows.py checks it; for a deep run:
+#: HYPOTHESIS_PROFILE=long .venv/bin/python -m pytest tests -k ows -p no:cacheprovider
 NOT_OWS_SPACE: tuple[str, ...] = tuple(
     character for character in map(chr, range(256)) if character.isspace() and character not in " \t")
 
@@ -470,3 +472,29 @@ def non_ows_pads() -> st.SearchStrategy[tuple[str, str]]:
     """Return (before, after) pads with at least one whitespace character that is not OWS."""
     return st.one_of(st.tuples(_NOT_OWS_TEXT, _OWS_TEXT), st.tuples(_OWS_TEXT, _NOT_OWS_TEXT),
                      st.tuples(_NOT_OWS_TEXT, _NOT_OWS_TEXT))
+
+
+def whitespace_properties(fields: Sequence[str], reads_as_the_token: Callable[[str, str, str], bool],
+                          examples: int = 60) -> tuple[Callable[..., None], Callable[..., None]]:
+    """Return a stage's two OWS property tests, one run per field in ``fields``.
+
+    ``reads_as_the_token(field, before, after)`` says whether the field's
+    value, padded with ``before`` and ``after``, is read as the bare token
+    (``"gzip"``, ``"application/json"``...). Assign the pair to two names
+    starting with ``test_`` in the test module, so that pytest collects them.
+    """
+    @pytest.mark.parametrize("field", list(fields))
+    @fuzz_settings(examples)
+    @given(pads=non_ows_pads())
+    def never_with_other_whitespace(field: str, pads: tuple[str, str]) -> None:
+        """Any pad with whitespace that is not SP or HTAB ("\xa0", "\x85"...) makes another value."""
+        assert not reads_as_the_token(field, *pads)
+
+    @pytest.mark.parametrize("field", list(fields))
+    @fuzz_settings(max(examples // 3, 10))
+    @given(pads=ows_pads())
+    def always_with_ows(field: str, pads: tuple[str, str]) -> None:
+        """SP and HTAB around the value are OWS (RFC 9110 §5.6.3): trimmed, it is the token."""
+        assert reads_as_the_token(field, *pads)
+
+    return never_with_other_whitespace, always_with_ows

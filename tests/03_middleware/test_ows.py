@@ -14,7 +14,6 @@ import base64
 from functools import partial
 
 import pytest
-from hypothesis import given
 from onion.basic_auth import BasicAuth
 from onion.cors import CORS
 from onion.gzip import accepts_gzip, is_compressible
@@ -22,7 +21,9 @@ from onion.headers import add_vary
 from stage02_helpers import call
 from stage03_helpers import Recorder, sandwich
 
-from workbook.fuzzing import NOT_OWS_SPACE, fuzz_settings, non_ows_pads, ows_pads
+from workbook.fuzzing import FUZZ_TIMEOUT, NOT_OWS_SPACE, whitespace_properties
+
+pytestmark = FUZZ_TIMEOUT  # no time limit under HYPOTHESIS_PROFILE=long
 
 TOKEN = base64.b64encode(b"admin:secret").decode()
 FRONTEND = "http://localhost:3000"
@@ -104,21 +105,8 @@ def reads_as_the_token(field: str, before: str, after: str) -> bool:
         ("Vary", before + "Accept-Encoding" + after)]
 
 
-@pytest.mark.parametrize("field", FIELDS)
-@fuzz_settings(examples=60)
-@given(pads=non_ows_pads())
-def test_property_a_value_padded_with_non_ows_whitespace_is_never_the_token(
-        field: str, pads: tuple[str, str]) -> None:
-    """gzip, Basic, x-token or Accept-Encoding with "\\xa0" (or \\x85, \\x1c...) around it is another value."""
-    assert not reads_as_the_token(field, *pads)
-
-
-@pytest.mark.parametrize("field", FIELDS)
-@fuzz_settings(examples=20)
-@given(pads=ows_pads())
-def test_property_a_value_padded_with_ows_is_the_token(field: str, pads: tuple[str, str]) -> None:
-    """SP and HTAB around the value are trimmed: it is read as the token."""
-    assert reads_as_the_token(field, *pads)
+(test_property_a_value_padded_with_non_ows_whitespace_is_never_the_token,
+ test_property_a_value_padded_with_ows_is_the_token) = whitespace_properties(FIELDS, reads_as_the_token)
 
 
 def test_the_property_fields_reach_their_layers() -> None:

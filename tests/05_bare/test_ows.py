@@ -19,9 +19,10 @@ from bare_errors import quality
 from bare_forms import parse_options_header, read_form
 from bare_helpers import Channels, body_events, call, http_scope
 from bare_static import StaticFiles, parse_range
-from hypothesis import given
 
-from workbook.fuzzing import NOT_OWS_SPACE, fuzz_settings, non_ows_pads, ows_pads
+from workbook.fuzzing import FUZZ_TIMEOUT, NOT_OWS_SPACE, whitespace_properties
+
+pytestmark = FUZZ_TIMEOUT  # no time limit under HYPOTHESIS_PROFILE=long
 
 BOUNDARY = "b0undary"
 
@@ -163,18 +164,5 @@ def reads_as_the_token(field: str, before: str, after: str) -> bool:
     return _etag_listed(ETAG, before + ETAG + after)
 
 
-@pytest.mark.parametrize("field", FIELDS)
-@fuzz_settings(examples=60)
-@given(pads=non_ows_pads())
-def test_property_a_value_padded_with_non_ows_whitespace_is_never_the_token(
-        field: str, pads: tuple[str, str]) -> None:
-    """JSON, sid, text/html, form-data, bytes=0-9 or an ETag with "\\xa0" (or \\x85...) around it is another value."""
-    assert not reads_as_the_token(field, *pads)
-
-
-@pytest.mark.parametrize("field", FIELDS)
-@fuzz_settings(examples=20)
-@given(pads=ows_pads())
-def test_property_a_value_padded_with_ows_is_the_token(field: str, pads: tuple[str, str]) -> None:
-    """SP and HTAB around the value are trimmed: it is read as the token."""
-    assert reads_as_the_token(field, *pads)
+(test_property_a_value_padded_with_non_ows_whitespace_is_never_the_token,
+ test_property_a_value_padded_with_ows_is_the_token) = whitespace_properties(FIELDS, reads_as_the_token)
