@@ -23,7 +23,7 @@ from rawwsgi.server import WSGIServer
 from stage01_helpers import closed_by_peer, connect, read_response
 
 from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import free_port, python_command, server_process
+from workbook.testing import free_port, python_command, server_process, wait_until
 
 Serve = Callable[..., WSGIServer]
 
@@ -44,7 +44,7 @@ def test_shutdown_lets_a_request_in_flight_finish(serve: Serve) -> None:
         assert entered.wait(5)
         stopper = threading.Thread(target=server.shutdown)
         stopper.start()
-        time.sleep(0.2)  # let shutdown() begin while the app is still working
+        wait_until(lambda: server.stopping, what="shutdown() to begin")  # while the app still works
         release.set()
         response = read_response(reader)
         assert closed_by_peer(sock, reader)  # and then the connection closes
@@ -139,9 +139,7 @@ def test_cli_finishes_a_request_in_flight_on_sigint(tmp_path: Path) -> None:
                         stop_signal=signal.SIGINT) as process:
         thread = threading.Thread(target=client)
         thread.start()
-        deadline = time.monotonic() + 10
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(marker.exists, what="the request to reach the app")
         process.send_signal(signal.SIGINT)
         thread.join(10)
         assert process.wait(10) == 0, output_of(process)
