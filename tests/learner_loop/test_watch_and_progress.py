@@ -8,6 +8,7 @@ its output, then Ctrl-C.
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -142,3 +143,31 @@ def test_watch_without_a_copy_says_how_to_start(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "workbook", "watch", "3", "--workspace", str(tmp_path)],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "make exercise-3 writes your starter" in done.stderr
+
+
+# ── On the grader's own reports ──────────────────────────────────────────────
+
+GRADER_FIXTURES = REPO / "tests" / "grader" / "fixtures"
+
+
+def test_states_read_from_a_real_grader_report() -> None:
+    """The grader's golden report (90.1 right, 90.2 wrong, 90.3 not written) gives the three states."""
+    report = json.loads((GRADER_FIXTURES / "golden" / "alice.json").read_text(encoding="utf-8"))
+    states = {entry["id"]: exercise_state(entry) for entry in report["exercises"]}
+    assert (states["90.1"], states["90.2"], states["90.3"]) == (
+        State.PASSING, State.FAILING, State.NOT_STARTED)
+
+
+@pytest.mark.timeout(120)
+def test_grading_the_workspace_keeps_the_latest_grade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make grade-N` leaves its JSON report in workspace/.grades/, where progress reads it."""
+    from workbook.grader import cli
+
+    suite = Suite("90_greeter", GRADER_FIXTURES / "90_greeter", GRADER_FIXTURES / "suite_90_greeter")
+    shutil.copytree(GRADER_FIXTURES / "submissions" / "alice", tmp_path / suite.name)
+    monkeypatch.setattr(cli, "WORKSPACE", tmp_path)
+    options = cli.grade_parser().parse_args(["90"])
+    assert cli.grade_workspace(suite, options) == 1  # alice has not finished
+    saved = progress.load_grade(suite.name, tmp_path)
+    assert saved is not None and saved["submission"] == suite.name
+    assert exercise_state(next(e for e in saved["exercises"] if e["id"] == "90.1")) is State.PASSING
