@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -157,8 +158,9 @@ def render(number: int, report: dict[str, Any] | None, output: str, *, run: int,
         if len(failures) > SHOWN_FAILURES:
             lines.append(f"    ... and {len(failures) - SHOWN_FAILURES} more "
                          f"(make grade-{number} shows them all)")
-    if hint_of.get(record["id"]):
-        lines.append(f"  Hint: {hint_of[record['id']]}")
+    hint = record.get("hint") or hint_of.get(record["id"])
+    if hint:
+        lines.append(f"  Hint: {hint}")
     return "\n".join(lines)
 
 
@@ -231,6 +233,9 @@ def main(command: str, args: list[str]) -> int:
     parser.add_argument("--only", metavar="IDS", help="grade only these exercises, e.g. 2.1,2.2")
     parser.add_argument("--once", action="store_true", help="grade once and stop (no watching)")
     options = parser.parse_args(args)
+    # Ctrl-C always quits, even when this process was started with SIGINT
+    # ignored (a background job of a non-interactive shell is).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         number = stage_number(options.stage)
     except ValueError as error:

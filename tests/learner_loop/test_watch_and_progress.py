@@ -112,7 +112,7 @@ def test_watch_regrades_on_save_and_quits_on_ctrl_c(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "workbook", "watch", str(STAGE), "--workspace", str(tmp_path),
                "--only", first.id]
     process = subprocess.Popen(command, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
+                               stderr=subprocess.STDOUT, start_new_session=True)
     assert process.stdout is not None
     output = ProcessOutput(process.stdout)  # type: ignore[arg-type]
     try:
