@@ -28,6 +28,18 @@ from workbook.testing import free_port, python_command, server_process, wait_unt
 Serve = Callable[..., WSGIServer]
 
 
+def in_flight_told_to_close(server: WSGIServer) -> bool:
+    """Return True once shutdown() has begun and marked every response in progress to close.
+
+    (White-box: shutdown() sets ``stopping`` first and marks the responses
+    after, so ``stopping`` alone is too early for a test of the marking.)
+    """
+    with server._lock:
+        connections = list(server._connections)
+    return server.stopping and all(connection.response is None or not connection.response.keep_alive
+                                   for connection in connections)
+
+
 def test_shutdown_lets_a_request_in_flight_finish(serve: Serve) -> None:
     """A request being handled when shutdown() starts still gets its whole response."""
     entered, release = threading.Event(), threading.Event()
@@ -44,7 +56,8 @@ def test_shutdown_lets_a_request_in_flight_finish(serve: Serve) -> None:
         assert entered.wait(5)
         stopper = threading.Thread(target=server.shutdown)
         stopper.start()
-        wait_until(lambda: server.stopping, what="shutdown() to begin")  # while the app still works
+        # While the app still works, shutdown() tells the response in progress to close.
+        wait_until(lambda: in_flight_told_to_close(server), what="shutdown() to reach the request")
         release.set()
         response = read_response(reader)
         assert closed_by_peer(sock, reader)  # and then the connection closes
