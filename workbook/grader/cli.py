@@ -38,6 +38,7 @@ from workbook.grader.runner import (
     Suite,
     grade_run,
 )
+from workbook.progress import save_grade
 from workbook.stages import STAGES, WORKSPACE
 
 
@@ -265,6 +266,7 @@ def grade_workspace(suite: Suite, options: argparse.Namespace) -> int:
     print(render(report, graded_path=shown(folder), suite_path=shown(suite.tests),
                  style=Style(sys.stdout), verbose=options.verbose))
     write_json(options.json, to_json(report))
+    save_grade(suite.name, to_json(report), WORKSPACE)  # the latest grade, for make progress
     return 0 if report.all_passed() else 1
 
 
