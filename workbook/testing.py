@@ -8,6 +8,7 @@ to one line in a test and make sure every server is stopped afterwards.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import shlex
@@ -47,6 +48,19 @@ def wait_for_port(port: int, host: str = LOOPBACK, timeout: float = 15.0,
     raise TimeoutError(f"nothing listened on {host}:{port} within {timeout}s")
 
 
+@dataclasses.dataclass(frozen=True)
+class ServerStart:
+    """A server a test started: the grader shows it beside a failing request to it."""
+
+    argv: list[str]
+    port: int
+    cwd: str | None
+    pythonpath: str | None
+
+
+STARTED: list[ServerStart] = []   # every server_process started in this process, in order
+
+
 @contextlib.contextmanager
 def server_process(argv: Sequence[str], port: int, *, cwd: str | Path | None = None,
                    env: Mapping[str, str] | None = None, timeout: float = 15.0,
@@ -58,6 +72,8 @@ def server_process(argv: Sequence[str], port: int, *, cwd: str | Path | None = N
     copy of what was left in it, so a test can still read everything the
     server logged, and no pipe is left open (a ResourceWarning otherwise).
     """
+    STARTED.append(ServerStart(list(argv), port, None if cwd is None else str(cwd),
+                               (env or os.environ).get("PYTHONPATH")))
     process = subprocess.Popen(
         list(argv), cwd=cwd, env=dict(env) if env is not None else None,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
