@@ -369,6 +369,11 @@ def fill_unloaded(run: Run, suite: Suite, *, timeout: float) -> Run:
     return run
 
 
+def guarded_trees(suite: Suite) -> list[Path]:
+    """Return the folders whose Python files a run must leave as they were."""
+    return [suite.tests, REPO / "workbook", suite.reference.parent]
+
+
 def grade_run(suite: Suite, folder: Path, *, timeout: float = DEFAULT_TIMEOUT,
               total_timeout: float = DEFAULT_TOTAL_TIMEOUT, only: Collection[str] | None = None,
               progress: Callable[[int, int], None] | None = None,
@@ -379,7 +384,7 @@ def grade_run(suite: Suite, folder: Path, *, timeout: float = DEFAULT_TIMEOUT,
     it does not own; around it, the suite, the workbook and the reference
     stages are fingerprinted, so a run that rewrote them is marked tampered.
     """
-    guarded = [suite.tests, REPO / "workbook", suite.reference.parent]
+    guarded = guarded_trees(suite)
     before = guard.tree_digest(*guarded)
     with graded_folder(suite, folder) as staged:
         shadows = guard.shadowing(staged, suite.reference, tests_root=suite.tests.parent,
