@@ -15,13 +15,15 @@ import io
 import json
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
 
 from workbook.grader import cli
-from workbook.grader.report import Style, build_report, render, to_json
+from workbook.grader.report import Style, build_report, render, start_command, to_json
 from workbook.grader.runner import Run, Suite, grade_run
+from workbook.testing import server_process
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SUITE = Suite("90_greeter", FIXTURES / "90_greeter", FIXTURES / "suite_90_greeter")
@@ -234,3 +236,28 @@ def test_colors_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Style(io.StringIO())("✔", "green") == "✔"
     monkeypatch.setenv("NO_COLOR", "1")
     assert Style(Terminal())("✔", "green") == "✔"
+
+
+def test_failed_request_to_a_gone_server_comes_with_the_command_that_restarts_it(
+        tmp_path: Path) -> None:
+    """A failure's curl line names a port whose test server is gone; the report shows the
+    command that starts the same server on the learner's copy, and that command works."""
+    stage = Suite.of(2)
+    servers = Suite(stage.name, stage.reference, stage.tests / "test_servers.py")
+    starter = cli.make_starter(stage, tmp_path)
+    run = grade_run(servers, starter)
+    report = build_report(stage.name, "starter", stage.regions(), run)
+    failing = next(test for test in report.stage_tests.named("failed")
+                   if test.details.get("server") and "[own]" in test.nodeid)
+    start = start_command(failing.details["server"], str(starter))
+    assert start is not None
+    text = render(report, graded_path=str(starter), suite_path="tests/02_router")
+    assert f"                {start}" in text
+    port = failing.details["server"]["port"]
+    assert f"--port {port}" in start and start.startswith(f"(cd {starter} && PYTHONPATH=. ")
+    # exec: so that the stop signal reaches the server itself, not the shell
+    command = start[1:-1].replace(" && PYTHONPATH=. ", " && export PYTHONPATH=. && exec ", 1)
+    with server_process(["sh", "-c", command], port, cwd=tmp_path):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(b"GET /books HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert connection.recv(64).startswith(b"HTTP/1.1 ")

@@ -12,8 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shlex
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from workbook.grader.regions import Region
@@ -153,7 +155,8 @@ def build_report(stage: str, submission: str, regions: list[Region], run: Run,
 
 # ── JSON and CSV ─────────────────────────────────────────────────────────────
 
-FAILURE_FIELDS = ("kind", "message", "expected", "got", "check", "where", "request", "not_written")
+FAILURE_FIELDS = ("kind", "message", "expected", "got", "check", "where", "request", "server",
+                  "not_written")
 
 
 def failure_record(test: TestResult) -> dict[str, Any]:
@@ -372,7 +375,34 @@ def explain_test(test: TestResult, style: Style, root: str) -> list[str]:
         lines.append(f"      note:     the code stopped at exercise {own}'s stub (not written yet)")
     if details.get("request"):
         lines.append(f"      request:  {details['request']}")
+        start = start_command(details.get("server"), root)
+        if start:
+            lines.append("      try it:   the test's server is gone; start the same one on your copy,")
+            lines.append("                then send the request above from a second terminal:")
+            lines.append(f"                {start}")
     return lines
+
+
+def start_command(server: dict[str, Any] | None, root: str) -> str | None:
+    """Return the shell command that starts a test's server on the learner's copy.
+
+    ``server`` is the failure's ``server`` record (argv with ``{python}``,
+    ``{venv}/NAME`` and ``{stage}`` placeholders); the command runs from the
+    current folder, as the grade command did, and serves ``root``.
+    """
+    if not server or not server.get("argv"):
+        return None
+    python = Path(sys.executable)
+    relative = Path(os.path.relpath(python.parent, Path(root).resolve()))
+    if (server.get("cwd") or "{stage}") != "{stage}":
+        return None  # a server of the test's own making, in a folder that is gone
+    folder = root
+    words = []
+    for part in server["argv"]:
+        part = str(part).replace("{python}", str(relative / python.name))
+        part = part.replace("{venv}", str(relative)).replace("{stage}", ".")
+        words.append(shlex.quote(part))
+    return f"(cd {shlex.quote(folder)} && PYTHONPATH=. {' '.join(words)})"
 
 
 # ── Markdown, for a CI job summary ───────────────────────────────────────────
