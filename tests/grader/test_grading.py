@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from workbook.grader import cli
+from workbook.grader import sandbox as grader_sandbox
 from workbook.grader.report import Style, build_report, render, start_command, to_json
 from workbook.grader.runner import Run, Suite, grade_run
 from workbook.testing import server_process
@@ -106,6 +107,9 @@ def test_hung_test_is_stopped_by_the_per_test_timeout() -> None:
     failure = exercises["90.2"]["failures"][0]
     assert (failure["kind"], failure["got"]) == ("timeout", "no result within 2 s, so the test was stopped")
     assert failure["where"].startswith("greeter/text.py:")
+    [skipped] = exercises["90.2"]["failures"][1:]
+    assert (skipped["kind"], skipped["message"]) == (
+        "not_run", "not run: exercise 90.2 timed out (in test_greeting_uses_the_normalized_name)")
     assert report["status"] == "graded"
     assert report["stage_tests"]["score"] == 1.0
 
@@ -261,3 +265,11 @@ def test_failed_request_to_a_gone_server_comes_with_the_command_that_restarts_it
         with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
             connection.sendall(b"GET /books HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             assert connection.recv(64).startswith(b"HTTP/1.1 ")
+
+
+def test_missing_bwrap_is_a_clear_error_with_the_install_command(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked for where bwrap is missing, the sandbox says how to install it."""
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(grader_sandbox.SandboxUnavailable, match="apt-get install bubblewrap"):
+        grader_sandbox.bwrap_path()

@@ -23,8 +23,10 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -59,7 +61,14 @@ class Problem(Exception):
     """Something the user can fix; printed as one plain message."""
 
 
+def interrupted(signum: int, frame: object) -> None:
+    """Treat SIGTERM like Ctrl-C, so running children are stopped and sandboxes removed."""
+    raise KeyboardInterrupt
+
+
 def main(command: str, args: list[str]) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupted)
     try:
         if command == "exercise":
             return exercise_command(args)

@@ -198,6 +198,7 @@ def to_json(report: Report) -> dict[str, Any]:
         "status": report.status,
         "note": report.note,
         "tampering": list(report.run.tampered),
+        "contained": list(report.run.contained),
         "load_errors": [{"file": error["nodeid"], "message": error["message"]}
                         for error in report.run.collect_errors],
         "totals": counts(report.tasks, report.score),
@@ -279,6 +280,8 @@ def render(report: Report, *, graded_path: str, suite_path: str, style: Style | 
         return "\n".join(lines) + "\n"
     if report.note:
         lines += ["", style(f"Note: {report.note}.", "yellow")]
+    for event in report.run.contained:
+        lines += ["", style(f"Sandbox: {event}.", "yellow")]
     for error in report.run.collect_errors:
         lines += ["", style(f"Could not load {error['nodeid']}:", "red", "bold")]
         lines += [f"    {line}" for line in error["message"].splitlines()]

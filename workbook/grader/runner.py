@@ -94,6 +94,7 @@ class Run:
     duration: float
     output: str                  # the child's own console output, for debugging
     tampered: list[str] = field(default_factory=list)   # evidence that the run was forged
+    contained: list[str] = field(default_factory=list)  # what the sandbox had to stop
 
     def problem(self) -> str | None:
         """Return why the suite could not run at all (usage or internal error)."""
@@ -184,11 +185,14 @@ def run_suite(suite: Suite, folder: Path, *, timeout: float = DEFAULT_TIMEOUT,
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env.pop("PYTEST_ADDOPTS", None)
     reader = ChannelReader(results_read)
+    contained: list[str] = []
     with tempfile.TemporaryFile() as output, contextlib.ExitStack() as stack:
         preexec = None
         if sandbox is not None:
             command = sandboxing.wrap(command, writable=[folder.parent], cwd=REPO, limits=sandbox)
-            preexec = stack.enter_context(sandboxing.limited(sandbox))
+            limits = stack.enter_context(sandboxing.applied(sandbox))
+            preexec = limits.preexec
+            stack.callback(lambda: contained.extend(limits.events()))
         try:
             process = subprocess.Popen(command, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
                                        stdout=output, stderr=subprocess.STDOUT,
@@ -207,6 +211,7 @@ def run_suite(suite: Suite, folder: Path, *, timeout: float = DEFAULT_TIMEOUT,
                   duration=time.monotonic() - started, output=text)
     if not collect_only:
         run.tampered += problems + check_canaries(run, secret.canaries)
+    run.contained = contained
     return run
 
 

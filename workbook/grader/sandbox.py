@@ -160,6 +160,17 @@ class ProcessCap:
         if self.path is not None:
             (self.path / "cgroup.procs").write_text(str(os.getpid()))
 
+    def hits(self) -> int:
+        """Return how many times a fork was refused because the cap was reached."""
+        if self.path is None:
+            return 0
+        with contextlib.suppress(OSError, ValueError):
+            for line in (self.path / "pids.events").read_text().splitlines():
+                name, _, value = line.partition(" ")
+                if name == "max":
+                    return int(value)
+        return 0
+
     def close(self) -> None:
         """Kill whatever is left in the cgroup and remove it."""
         if self.path is None:
@@ -181,18 +192,33 @@ class ProcessCap:
             self.path.rmdir()
 
 
-@contextlib.contextmanager
-def limited(limits: Limits) -> Iterator[Callable[[], None]]:
-    """Yield a ``preexec_fn`` that applies the limits in the child before it runs bwrap."""
-    cap = ProcessCap(limits.processes)
+class Applied:
+    """The limits of one sandboxed run: ``preexec`` applies them; ``events()`` says which bit."""
 
-    def apply() -> None:
-        cap.join()
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.cap = ProcessCap(limits.processes)
+
+    def preexec(self) -> None:
+        self.cap.join()
+        resource.setrlimit(resource.RLIMIT_AS, (self.limits.memory_bytes, self.limits.memory_bytes))
+        resource.setrlimit(resource.RLIMIT_CPU, (self.limits.cpu_seconds, self.limits.cpu_seconds))
         os.nice(5)
 
+    def events(self) -> list[str]:
+        """Return what the sandbox had to stop, in words for the report."""
+        hits = self.cap.hits()
+        if hits:
+            return [f"the sandbox refused {hits} new process(es): the submission reached its "
+                    f"limit of {self.limits.processes} processes (a fork without end?)"]
+        return []
+
+
+@contextlib.contextmanager
+def applied(limits: Limits) -> Iterator[Applied]:
+    """Yield the limits ready to apply in the child; remove the cgroup afterwards."""
+    state = Applied(limits)
     try:
-        yield apply
+        yield state
     finally:
-        cap.close()
+        state.cap.close()
