@@ -24,6 +24,7 @@ from workbook.grader import cli
 from workbook.grader import sandbox as grader_sandbox
 from workbook.grader.report import Style, build_report, render, start_command, to_json
 from workbook.grader.runner import Run, Suite, grade_run
+from workbook.stages import REPO
 from workbook.testing import server_process
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -273,3 +274,31 @@ def test_missing_bwrap_is_a_clear_error_with_the_install_command(
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(grader_sandbox.SandboxUnavailable, match="apt-get install bubblewrap"):
         grader_sandbox.bwrap_path()
+
+
+def test_step_summary_gets_the_per_exercise_table_in_markdown(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With $GITHUB_STEP_SUMMARY set (as on GitHub Actions), the grade is appended as Markdown."""
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    options = cli.grade_parser().parse_args(["90", str(SUBMISSIONS / "alice")])
+    assert cli.grade_submission(SUITE, options) == 1
+    text = summary.read_text()
+    assert text.startswith("earlier step\n### Stage 90_greeter: alice — 4/8 exercise tests, 50%\n")
+    for row in ["| exercise | title | passed | score | |",
+                "| 90.1 | Normalize a name | 3/3 | 100% | ✔ |",
+                "| 90.2 | Build the greeting | 1/2 | 50% | ✘ |",
+                "| 90.3 | Answer a request | 0/3 | 0% | ✘ not written yet |",
+                "| stage tests | Whole-stage tests (no exercise tag) | 1/1 | 100% | ✔ |"]:
+        assert row in text.splitlines()
+
+
+def test_workflow_grades_every_push_with_make_grade() -> None:
+    """The learners' workflow runs `make grade` on push (the summary comes from the grader)."""
+    import yaml
+
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "grade.yml").read_text())
+    assert "push" in workflow[True]  # YAML 1.1 reads the key `on` as True
+    steps = workflow["jobs"]["grade"]["steps"]
+    assert any("make grade" in step.get("run", "") for step in steps)
