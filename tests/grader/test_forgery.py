@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from workbook.grader import cli, guard
+from workbook.grader import cli, guard, runner
 from workbook.grader.report import build_report, to_json
-from workbook.grader import runner
 from workbook.grader.runner import Suite, grade_run
 from workbook.pytest_plugin import SupportModules
 from workbook.stages import REPO

@@ -183,11 +183,11 @@ def test_extract_moves_in_code_prompts_to_the_toml_and_is_safe_to_rerun(tmp_path
     # the same prompts (a long hint may wrap at another word) and the same code
     assert [(region.id, region.task, region.hint) for region in scan(after, with_prompts=False)[0]] == [
         (region.id, region.task, region.hint) for region in scan(before, with_prompts=False)[0]]
+    def code(file: Path) -> list[str]:
+        return [line for line in file.read_text().splitlines() if not line.strip().startswith("#")]
+
     for path in ("greeter/text.py", "greeter/app.py"):
-        def code(folder: Path) -> list[str]:
-            return [line for line in (folder / path).read_text().splitlines()
-                    if not line.strip().startswith("#")]
-        assert code(after) == code(before)
+        assert code(after / path) == code(before / path)
     assert exercises.extract(stage) == []
 
 

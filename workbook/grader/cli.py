@@ -29,9 +29,8 @@ import tempfile
 import threading
 import time
 import traceback
-from pathlib import Path
-
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -47,13 +46,13 @@ from workbook.grader.report import (
     to_csv,
     to_json,
 )
-from workbook.grader.sandbox import Limits
 from workbook.grader.runner import (
     DEFAULT_TIMEOUT,
     DEFAULT_TOTAL_TIMEOUT,
     Suite,
     grade_run,
 )
+from workbook.grader.sandbox import Limits
 from workbook.stages import STAGES, WORKSPACE
 
 
