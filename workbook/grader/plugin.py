@@ -120,13 +120,19 @@ def plant_canaries(items: list[pytest.Item], canaries: list[guard.Canary]) -> No
     chooser = secrets.SystemRandom()
     for canary in canaries:
         places = [index for index, item in enumerate(items)
-                  if isinstance(item.parent, pytest.Module)
+                  if isinstance(item.parent, pytest.Module) and plain_module(item.parent)
                   and (index == 0 or items[index - 1].parent is item.parent)]
         if not places:
             return
         index = chooser.choice(places)
         module = items[index].parent
         items.insert(index, canary_item(module, canary))
+
+
+def plain_module(module: pytest.Module) -> bool:
+    """Return True when nothing on the module would skip or xfail a test planted in it."""
+    return not any(mark.name in {"skip", "skipif", "xfail", "usefixtures", "filterwarnings"}
+                   for mark in module.iter_markers())
 
 
 def canary_item(module: pytest.Module, canary: guard.Canary) -> pytest.Function:

@@ -247,8 +247,13 @@ def check_canaries(run: Run, canaries: list[guard.Canary]) -> list[str]:
         if name in planted:
             seen.append(name)
             canary = planted[name]
-            finished = test.details.get("kind") != "not_run" or test.outcome != "failed"
-            if finished and test.outcome != canary.expect:
+            # A must-fail canary that did not fail is forged. A must-pass one can only fail
+            # honestly before it runs (a fixture of the suite, the run being stopped), so
+            # only a failure of its call counts.
+            forged = (test.outcome != "failed" if canary.expect == "failed"
+                      else test.outcome == "skipped" or (test.outcome == "failed" and test.phase == "call"
+                                                         and test.details.get("kind") != "not_run"))
+            if forged:
                 problems.append(f"a check planted by the grader, which had to {canary.expect[:-2]}, "
                                 f"was reported {test.outcome}")
         else:
