@@ -310,7 +310,9 @@ def grade_workspace(suite: Suite, options: argparse.Namespace) -> int:
                    sandbox=sandbox_limits(options, default=False))
     print(render(report, graded_path=shown(folder), suite_path=shown(suite.tests),
                  style=Style(sys.stdout), verbose=options.verbose))
-    write_json(options.json, to_json(report))
+    if options.json:
+        write_json(options.json, to_json(report))
+        print(f"Wrote {shown(options.json)}")
     write_summary(options, [report], suite)
     return 0 if report.all_passed() else 1
 
@@ -407,5 +409,10 @@ def write_summary(options: argparse.Namespace, reports: list[Report], suite: Sui
 def write_json(path: Path | None, data: object) -> None:
     if path is None:
         return
+    # Written beside the target, then renamed over it: a reader (make progress, say)
+    # sees the old report or the new one, never half of one.
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
+                                     delete=False) as stream:
+        stream.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    os.replace(stream.name, path)
