@@ -73,6 +73,19 @@ def _swallow(cls, func, when, reraise=None):
 _runner.CallInfo.from_call = classmethod(_swallow)
 """
 
+# Goes for the grader's own recorder: every result it writes says "passed".
+RECORDER_PATCH = """
+import sys
+_plugin = sys.modules["workbook.grader.plugin"]
+_write = _plugin.Recorder.write
+def _forged(self, record):
+    if record.get("event") == "result":
+        record = {"event": "result", "nodeid": record["nodeid"], "outcome": "passed",
+                  "phase": "call", "duration": 0.0}
+    _write(self, record)
+_plugin.Recorder.write = _forged
+"""
+
 TRACE = """
 import sys
 sys.settrace(lambda frame, event, arg: None)
@@ -117,9 +130,9 @@ def test_honest_starter_is_graded_not_tampered(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("forgery", [REPORT_PATCH, HOOK_PLUGIN, CHANNEL_WRITE, CALLINFO_PATCH,
-                                     TRACE, CODE_SWAP],
+                                     RECORDER_PATCH, TRACE, CODE_SWAP],
                          ids=["report-patch", "hook-plugin", "channel-write", "callinfo-patch",
-                              "settrace", "code-swap"])
+                              "recorder-patch", "settrace", "code-swap"])
 def test_forgery_is_detected_and_scores_nothing(tmp_path: Path, forgery: str) -> None:
     """Each forgery in the learner's own module makes the run "tampered", with no score."""
     report = grade(starter_with(tmp_path, forgery))

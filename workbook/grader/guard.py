@@ -48,6 +48,8 @@ CANARY_PREFIX_WORDS = ("accepts", "keeps", "rejects", "returns", "sends", "reads
 CANARY_NOUNS = ("empty_value", "second_field", "trailing_slash", "long_target", "lower_case",
                 "repeated_name", "unicode_path", "zero_length", "late_header", "query_only",
                 "plain_text", "missing_part")
+CANARY_ENDINGS = ("", "_once", "_in_order", "_as_is", "_unchanged", "_at_the_end", "_first",
+                  "_again", "_twice", "_early")
 
 
 # ── the secret and the signed channel ────────────────────────────────────────
@@ -71,17 +73,21 @@ class Secret:
     canaries: list[Canary] = field(default_factory=list)
 
     @classmethod
-    def fresh(cls, exercises: Iterable[str]) -> Secret:
-        """Return a new key and 2-4 canaries tagged with random exercises of the stage."""
+    def fresh(cls, exercises: Iterable[str], avoid: Iterable[str] = ()) -> Secret:
+        """Return a new key and 3-5 canaries tagged with random exercises of the stage.
+
+        Canary names read like the suite's (``test_rejects_trailing_slash_once``)
+        and never repeat a name in ``avoid`` (the suite's own test names).
+        """
         chooser = secrets.SystemRandom()
         ids = sorted(set(exercises)) or [None]
         count = chooser.randint(3, 5)
         canaries = []
-        used: set[str] = set()
+        used: set[str] = set(avoid)
         for index in range(count):
             while True:
                 name = (f"test_{chooser.choice(CANARY_PREFIX_WORDS)}_"
-                        f"{chooser.choice(CANARY_NOUNS)}_{secrets.token_hex(3)}")
+                        f"{chooser.choice(CANARY_NOUNS)}{chooser.choice(CANARY_ENDINGS)}")
                 if name not in used:
                     used.add(name)
                     break
@@ -176,6 +182,9 @@ WATCHED = (
     ("pluggy._manager", ("PluginManager",)),
     ("builtins", ("AssertionError", "BaseException", "Exception", "isinstance", "getattr",
                   "__import__", "compile", "exec")),
+    ("workbook.grader.plugin", ("Recorder", "Channel", "plant_canaries", "canary_item",
+                                "exercise_of", "pytest_collection_modifyitems")),
+    ("workbook.grader.guard", ("Integrity", "sign", "fingerprint")),
 )
 GUARDED_HOOKS = ("pytest_runtest_protocol", "pytest_runtest_makereport", "pytest_runtest_logreport",
                  "pytest_report_teststatus", "pytest_runtest_call", "pytest_pyfunc_call",

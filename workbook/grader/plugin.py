@@ -43,8 +43,6 @@ from workbook.grader import guard
 # imported by ``-p``: before any conftest, so before any learner module.
 _SECRET, _CHANNEL = guard.open_channel()
 _REPO = Path(__file__).resolve().parents[2]
-_INTEGRITY = guard.Integrity([_REPO / "workbook", _REPO / "tests", _REPO / "stages",
-                              Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)])
 
 NOT_WRITTEN = re.compile(r"NotImplementedError: exercise (\d+\.\d+):")
 STUB_MESSAGE = re.compile(r"^exercise (\d+\.\d+):")
@@ -499,3 +497,9 @@ def error_lines(text: str, limit: int = 6) -> str:
     if not lines:
         lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
     return textwrap.dedent("\n".join(lines[-limit:]))
+
+
+# Taken last, once this module's own functions exist, and still before any learner module
+# is imported (conftests load after every -p plugin).
+_INTEGRITY = guard.Integrity([_REPO / "workbook", _REPO / "tests", _REPO / "stages",
+                              Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)])

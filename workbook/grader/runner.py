@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -168,7 +169,8 @@ def run_suite(suite: Suite, folder: Path, *, timeout: float = DEFAULT_TIMEOUT,
     """
     started = time.monotonic()
     exercises = sorted(only) if only is not None else [region.id for region in suite.regions()]
-    secret = guard.Secret.fresh(exercises) if not collect_only else guard.Secret(secrets.token_bytes(32))
+    secret = (guard.Secret.fresh(exercises, avoid=test_names(suite.tests)) if not collect_only
+              else guard.Secret(secrets.token_bytes(32)))
     secret_read, secret_write = os.pipe()
     results_read, results_write = os.pipe()
     try:
@@ -213,6 +215,15 @@ def run_suite(suite: Suite, folder: Path, *, timeout: float = DEFAULT_TIMEOUT,
         run.tampered += problems + check_canaries(run, secret.canaries)
     run.contained = contained
     return run
+
+
+def test_names(tests: Path) -> set[str]:
+    """Return the names of the test functions defined in a suite's files."""
+    files = [tests] if tests.is_file() else sorted(tests.rglob("test_*.py"))
+    names: set[str] = set()
+    for file in files:
+        names.update(re.findall(r"def (test_\w+)", file.read_text(encoding="utf-8", errors="replace")))
+    return names
 
 
 class ChannelReader(threading.Thread):
