@@ -21,6 +21,8 @@ machine, a number taken under load says little about the grader.
 
     .venv/bin/python -m workbook.grader.bench                 # loop, every stage
     .venv/bin/python -m workbook.grader.bench loop --stages 2,5 --rounds 3
+    git worktree add /tmp/before 12f7f27      # the grader before this work, for a pair
+    .venv/bin/python -m workbook.grader.bench loop --compare-with /tmp/before
     .venv/bin/python -m workbook.grader.bench batch --class-size 8
     .venv/bin/python -m workbook.grader.bench batch --class-size 30 --no-sandbox
 """
@@ -50,17 +52,23 @@ def load() -> str:
     return f"load {one:.1f}/{five:.1f} on {os.cpu_count()} cores"
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str], cwd: Path = REPO) -> float:
     started = time.monotonic()
-    subprocess.run(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    stdin=subprocess.DEVNULL, check=False)
     return time.monotonic() - started
 
 
-def loop(stages: list[int], rounds: int) -> int:
-    """Time ``grade N PATH`` on each stage's starter; return 1 if a goal was missed."""
+def loop(stages: list[int], rounds: int, other: Path | None = None) -> int:
+    """Time ``grade N PATH`` on each stage's starter; return 1 if a goal was missed.
+
+    With ``other`` (the root of another checkout, e.g. ``git worktree add
+    /tmp/before COMMIT``), its grader is timed too, turn about with this one,
+    so both see the same load: a before/after pair.
+    """
     missed = 0
-    print(f"{'stage':<15}{'median s':>9}{'goal s':>8}  {'rounds':<24} slowest reference test")
+    print(f"{'stage':<15}{'median s':>9}{'goal s':>8}  {'rounds':<24}"
+          f"{'other s' if other else ''}  slowest reference test (p95 of all)")
     with tempfile.TemporaryDirectory(prefix="wire-up-bench-") as scratch:
         for number in stages:
             suite = Suite.of(number)
@@ -68,16 +76,24 @@ def loop(stages: list[int], rounds: int) -> int:
             write_copy(suite.reference, starter, suite.regions())
             command = [sys.executable, "-m", "workbook", "grade", str(number), str(starter)]
             before = load()
-            times = [timed(command) for _ in range(rounds)]
+            times, others = [], []
+            for _ in range(rounds):
+                if other is not None:
+                    others.append(timed(command, cwd=other))
+                times.append(timed(command))
             median = statistics.median(times)
             run = grade_run(suite, suite.reference)
+            durations = sorted(test.duration for test in run.tests)
             slowest = max(run.tests, key=lambda test: test.duration)
+            p95 = durations[int(0.95 * (len(durations) - 1))]
             goal = LOOP_GOALS[number]
             verdict = "ok" if median <= goal else "MISSED"
             missed += median > goal
             shown = ", ".join(f"{value:.1f}" for value in times)
-            print(f"{suite.name:<15}{median:>9.1f}{goal:>8.0f}  {shown:<24} "
-                  f"{slowest.duration:.2f} s {slowest.name}  [{verdict}; {before}]")
+            compared = f"{statistics.median(others):>7.1f}" if others else ""
+            print(f"{suite.name:<15}{median:>9.1f}{goal:>8.0f}  {shown:<24}{compared}  "
+                  f"{slowest.duration:.2f} s {slowest.name} ({p95:.2f} s)  [{verdict}; {before}]",
+                  flush=True)
     return 1 if missed else 0
 
 
@@ -133,9 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--class-size", type=int, default=8)
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--no-sandbox", action="store_true")
+    parser.add_argument("--compare-with", type=Path, metavar="CHECKOUT",
+                        help="loop: also time the grader of another checkout, turn about")
     options = parser.parse_args(argv)
     if options.what == "loop":
-        return loop([int(part) for part in options.stages.split(",")], options.rounds)
+        return loop([int(part) for part in options.stages.split(",")], options.rounds,
+                    options.compare_with)
     if not options.no_sandbox and not shutil.which("bwrap"):
         parser.error("the batch is sandboxed by default and needs bwrap; or give --no-sandbox")
     return batch(options.class_size, options.jobs, not options.no_sandbox)
