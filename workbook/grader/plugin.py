@@ -1,20 +1,26 @@
 """The grader's pytest plugin: record what each test checked and why it failed.
 
-Loaded into the child pytest process with ``-p workbook.grader.plugin``. It
-adds two options:
+Loaded into the child pytest process with ``-p workbook.grader.plugin``.
+The grader's runner starts it with ``WORKBOOK_GRADER_CHANNEL`` naming two
+inherited descriptors: one holds the secret (a key and the canaries to
+plant), the other is the pipe the records go to, each signed
+(``guard.py``). Both are taken when this module is imported, before any
+learner module. Run by hand, ``--grader-results PATH`` writes the same
+records, unsigned, to a file. The records, one JSON object per line,
+flushed as the run goes (a stopped run still leaves the finished tests):
 
-``--grader-results PATH``
-    write one JSON object per line to PATH, flushed as the run goes, so a run
-    that is stopped still leaves the results of the tests that finished:
+- ``{"event": "collected", "nodeid", "exercise", "rule"}`` per test;
+- ``{"event": "collect_error", "nodeid", "message"}`` per file that failed to load;
+- ``{"event": "start", "nodeid"}`` as each test starts;
+- ``{"event": "result", "nodeid", "outcome", "phase", "duration", ...failure details}``;
+- ``{"event": "tamper", "problems"}`` when an integrity check fails;
+- ``{"event": "finish", "exitstatus"}`` when the session ends.
 
-    - ``{"event": "collected", "nodeid", "exercise", "rule"}`` per test;
-    - ``{"event": "collect_error", "nodeid", "message"}`` per file that failed to load;
-    - ``{"event": "start", "nodeid"}`` as each test starts;
-    - ``{"event": "result", "nodeid", "outcome", "phase", "duration", ...failure details}``;
-    - ``{"event": "finish", "exitstatus"}`` when the session ends.
+After a test of exercise N.k times out, the exercise's later tests fail in
+their setup without running ("not run: exercise N.k timed out").
 
-``--grader-only IDS``
-    run only the tests tagged with these exercise ids (comma-separated).
+``--grader-only IDS`` runs only the tests tagged with these exercise ids
+(comma-separated).
 
 A failure is described the way a tutor would: the rule the test checks (its
 docstring's first line), expected vs got (from the failing comparison), the
