@@ -302,3 +302,22 @@ def test_workflow_grades_every_push_with_make_grade() -> None:
     assert "push" in workflow[True]  # YAML 1.1 reads the key `on` as True
     steps = workflow["jobs"]["grade"]["steps"]
     assert any("make grade" in step.get("run", "") for step in steps)
+
+
+def test_a_later_test_looping_in_the_same_code_is_stopped_early(tmp_path: Path) -> None:
+    """After one test times out in a loop, another test stuck in the same function is
+    stopped within seconds, not after the whole per-test timeout."""
+    folder = tmp_path / "looping"
+    shutil.copytree(SUITE.reference, folder)
+    shutil.copy(SUBMISSIONS / "stuck" / "greeter" / "text.py", folder / "greeter" / "text.py")
+    run, report = grade(folder, timeout=8)
+    exercises = by_id(report)
+    first = exercises["90.2"]["failures"][0]
+    assert (first["kind"], first["got"]) == ("timeout", "no result within 8 s, so the test was stopped")
+    again = next(failure for failure in exercises["90.3"]["failures"]
+                 if failure["test"].endswith("test_get_hello_answers_the_greeting"))
+    assert again["kind"] == "timeout"
+    assert again["message"].startswith("looping again where an earlier test timed out (greeter/text.py:")
+    hello = next(test for test in run.tests if test.nodeid.endswith("test_get_hello_answers_the_greeting"))
+    assert hello.duration < 8
+    assert exercises["90.3"]["score"] == 0.667  # its other tests, which do not loop, still ran

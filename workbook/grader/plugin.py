@@ -36,8 +36,11 @@ import json
 import linecache
 import os
 import re
+import signal
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -220,6 +223,7 @@ class Recorder:
         self.verdicts: dict[tuple[str, str], str] = {}   # (nodeid, phase) -> outcome seen first
         self.tampering: list[str] = []
         self.spans: dict[str, list[tuple[int, int]]] = {}   # file -> its statements, smallest first
+        self.watchdog: LoopWatch | None = None
         self.suite_root = Path(str(config.rootpath))
         stage_dir = os.environ.get("WORKBOOK_STAGE_DIR")
         self.stage_dir = Path(stage_dir).resolve() if stage_dir else None
@@ -260,6 +264,8 @@ class Recorder:
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         self.comparison = None
+        if self.watchdog is not None:
+            self.watchdog.current = nodeid
         self.write({"event": "start", "nodeid": nodeid})
 
     def pytest_assertrepr_compare(self, config: pytest.Config, op: str,
@@ -349,11 +355,20 @@ class Recorder:
         if timeout:
             seconds = f"{float(timeout['seconds']):g}"
             details["kind"] = "timeout"
-            details["exercise_timed_out"] = exercise_of(item)
-            details["got"] = f"no result within {seconds} s, so the test was stopped"
             details["where"] = self.stage_location(excinfo)
-            details["message"] = (f"timed out after {seconds} s: an endless loop, "
-                                  f"or a server that never answers?")
+            again = self.watchdog.fired_in(item.nodeid) if self.watchdog else None
+            if not again:  # a loop met again costs a second, and is not this exercise's own
+                details["exercise_timed_out"] = exercise_of(item)
+            if again:
+                details["got"] = (f"stopped after {again:.1f} s in code that looped before "
+                                  f"({self.watchdog.first_place})")
+                details["message"] = (f"looping again where an earlier test timed out "
+                                      f"({self.watchdog.first_place}), so it was stopped early")
+            else:
+                details["got"] = f"no result within {seconds} s, so the test was stopped"
+                details["message"] = (f"timed out after {seconds} s: an endless loop, "
+                                      f"or a server that never answers?")
+                self.watch_loop(excinfo, details["where"])
         elif stub:
             details["kind"] = "not_written"
             details["not_written"] = stub.group(1)
@@ -458,6 +473,25 @@ class Recorder:
             return False
         return relative.parts[:1] == ("tests",)
 
+    def watch_loop(self, excinfo: pytest.ExceptionInfo[BaseException], where: str | None) -> None:
+        """Remember the stage function a timed-out test was stuck in, and start watching it."""
+        if self.stage_dir is None or where is None:
+            return
+        # Only a test stopped while running the stage's own code (not waiting in a client
+        # or a library) was looping there.
+        entries = [entry for entry in excinfo.traceback  # without the handler's own frames
+                   if not any(part in {"pytest_timeout.py", "_pytest"} for part in Path(str(entry.path)).parts)]
+        if not entries:
+            return
+        innermost = entries[-1]
+        try:
+            Path(str(innermost.path)).resolve().relative_to(self.stage_dir)
+        except ValueError:
+            return
+        if self.watchdog is None:
+            self.watchdog = LoopWatch(where)
+        self.watchdog.watch(innermost.frame.code.raw)
+
     def stage_location(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
         """Return ``file:line in function`` of the deepest frame in the stage under test."""
         if self.stage_dir is None:
@@ -488,6 +522,66 @@ class Recorder:
             if match:
                 return match.group(1)
         return None
+
+
+class LoopWatch(threading.Thread):
+    """Stop a test early when it loops in code where an earlier test already timed out.
+
+    An endless loop in one exercise is reached by many tests, tagged or not.
+    After the first timeout, this thread samples the main thread's stack
+    every ``INTERVAL`` seconds; a test whose stack has sat in the same
+    looping function for ``GRACE`` seconds is stopped at once, through
+    pytest-timeout's own SIGALRM handler, instead of after the full
+    per-test timeout. Only while that handler is installed (a test with a
+    timeout is running) is the signal sent.
+    """
+
+    INTERVAL = 0.1
+    GRACE = 1.0
+
+    def __init__(self, first_place: str) -> None:
+        super().__init__(name="wire-up-loop-watch", daemon=True)
+        self.first_place = first_place
+        self.codes: set[Any] = set()
+        self.current: str | None = None
+        self.fired: dict[str, float] = {}
+        self.main = threading.main_thread().ident
+        self.start()
+
+    def watch(self, code: Any) -> None:
+        self.codes.add(code)
+
+    def fired_in(self, nodeid: str) -> float | None:
+        return self.fired.get(nodeid)
+
+    def position(self) -> tuple[Any, int] | None:
+        """Return (code, instruction) of the main thread's running frame when it runs
+        a watched function, else None."""
+        frame = sys._current_frames().get(self.main)
+        return (frame.f_code, frame.f_lasti) if frame is not None and frame.f_code in self.codes else None
+
+    def run(self) -> None:
+        stuck_since: float | None = None
+        stuck_in: str | None = None
+        seen: set[tuple[Any, int]] = set()
+        while True:
+            time.sleep(self.INTERVAL)
+            nodeid = self.current
+            position = self.position() if nodeid is not None and nodeid not in self.fired else None
+            if position is None:
+                stuck_since = None
+                continue
+            now = time.monotonic()
+            if stuck_since is None or stuck_in != nodeid:
+                stuck_since, stuck_in, seen = now, nodeid, {position}
+                continue
+            seen.add(position)
+            # Still in the function, and moving: running bytecode, not blocked in a call.
+            handler = signal.getsignal(signal.SIGALRM)
+            if (now - stuck_since >= self.GRACE and len(seen) > 1
+                    and handler not in (signal.SIG_DFL, signal.SIG_IGN, None)):
+                self.fired[nodeid] = now - stuck_since
+                signal.pthread_kill(self.main, signal.SIGALRM)
 
 
 def last_request(item: pytest.Item) -> str | None:
