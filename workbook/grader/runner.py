@@ -1,11 +1,13 @@
 """Run a stage's test suite against a copy of the stage, in a child pytest process.
 
 The child loads the grader's plugin (``-p workbook.grader.plugin``), which
-writes each test's outcome to a results file as it goes. Two clocks keep a
-hung submission from hanging the grader: pytest-timeout stops any single
-test after ``timeout`` seconds (scored as a failure), and the whole run is
-stopped after ``total_timeout`` seconds (the tests that did not finish are
-scored as failures).
+sends each test's outcome, signed, down a pipe as it goes (``guard.py``).
+Two clocks keep a hung submission from hanging the grader: pytest-timeout
+stops any single test after ``timeout`` seconds (scored as a failure), and
+the whole run is stopped after ``total_timeout`` seconds (the tests that
+did not finish are scored as failures). The child loads no other pytest
+plugin than pytest-timeout (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``) and prints
+native tracebacks: both were most of a failing run's time.
 """
 
 from __future__ import annotations
