@@ -317,17 +317,6 @@ def report_progress(records: list[dict[str, Any]], progress: Callable[[int, int]
         progress(finished, collected)
 
 
-def read_records(results: Path) -> list[dict[str, Any]]:
-    """Read the plugin's JSON lines, ignoring a last line cut off by a kill."""
-    if not results.exists():
-        return []
-    records = []
-    for line in results.read_text(encoding="utf-8", errors="replace").splitlines():
-        with contextlib.suppress(json.JSONDecodeError):
-            records.append(json.loads(line))
-    return records
-
-
 def collate(records: list[dict[str, Any]], *, stopped: str | None, exit_status: int | None,
             duration: float, output: str) -> Run:
     """Merge the plugin's records into one TestResult per collected test."""
