@@ -57,6 +57,7 @@ NOT_WRITTEN = re.compile(r"NotImplementedError: exercise (\d+\.\d+):")
 STUB_MESSAGE = re.compile(r"^exercise (\d+\.\d+):")
 TIMEOUT = re.compile(r"Timeout \(>(?P<seconds>[\d.]+)s\) from pytest-timeout")
 REPR_LIMIT = 240
+MODULE_TIMEOUTS = 2   # after this many full timeouts in one test file, its other tests are not run
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -224,6 +225,7 @@ class Recorder:
         self.tampering: list[str] = []
         self.spans: dict[str, list[tuple[int, int]]] = {}   # file -> its statements, smallest first
         self.watchdog: LoopWatch | None = None
+        self.module_timeouts: dict[str, list[str]] = {}   # test file -> its tests that timed out
         self.suite_root = Path(str(config.rootpath))
         stage_dir = os.environ.get("WORKBOOK_STAGE_DIR")
         self.stage_dir = Path(stage_dir).resolve() if stage_dir else None
@@ -276,10 +278,16 @@ class Recorder:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if item.name in self.canaries:
+            return
         exercise = exercise_of(item)
-        if exercise in self.timed_out and item.name not in self.canaries:
+        if exercise in self.timed_out:
             raise NotRun(f"not run: exercise {exercise} timed out "
                          f"(in {self.timed_out[exercise].rpartition('::')[2]})")
+        module = item.nodeid.partition("::")[0]
+        if len(self.module_timeouts.get(module, [])) >= MODULE_TIMEOUTS:
+            raise NotRun(f"not run: {MODULE_TIMEOUTS} tests of {module.rpartition('/')[2]} "
+                         f"timed out before it (a server stuck in an endless loop?)")
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):
@@ -321,6 +329,8 @@ class Recorder:
             exercise = record.pop("exercise_timed_out", None)
             if exercise and record.get("kind") == "timeout":
                 self.timed_out.setdefault(exercise, nodeid)
+            if record.pop("full_timeout", False):
+                self.module_timeouts.setdefault(nodeid.partition("::")[0], []).append(nodeid)
         self.check_integrity()
         self.write(record)
 
@@ -359,6 +369,7 @@ class Recorder:
             again = self.watchdog.fired_in(item.nodeid) if self.watchdog else None
             if not again:  # a loop met again costs a second, and is not this exercise's own
                 details["exercise_timed_out"] = exercise_of(item)
+                details["full_timeout"] = item.name not in self.canaries
             if again:
                 details["got"] = (f"stopped after {again:.1f} s in code that looped before "
                                   f"({self.watchdog.first_place})")
@@ -529,15 +540,17 @@ class LoopWatch(threading.Thread):
 
     An endless loop in one exercise is reached by many tests, tagged or not.
     After the first timeout, this thread samples the main thread's stack
-    every ``INTERVAL`` seconds; a test whose stack has sat in the same
-    looping function for ``GRACE`` seconds is stopped at once, through
+    every ``INTERVAL`` seconds; a test whose running frame has sat in the
+    same looping function for ``GRACE`` seconds, using CPU all along, is
+    stopped at once, through
     pytest-timeout's own SIGALRM handler, instead of after the full
     per-test timeout. Only while that handler is installed (a test with a
     timeout is running) is the signal sent.
     """
 
-    INTERVAL = 0.1
-    GRACE = 1.0
+    INTERVAL = 0.1   # seconds between two looks at the main thread's stack
+    GRACE = 1.0      # seconds a test may spend in a function that looped before
+    BUSY = 0.05      # CPU seconds it must use meanwhile to count as looping
 
     def __init__(self, first_place: str) -> None:
         super().__init__(name="wire-up-loop-watch", daemon=True)
@@ -560,10 +573,17 @@ class LoopWatch(threading.Thread):
         frame = sys._current_frames().get(self.main)
         return (frame.f_code, frame.f_lasti) if frame is not None and frame.f_code in self.codes else None
 
+    def cpu(self) -> float:
+        """Return the CPU seconds the main thread has used (0 where that cannot be read)."""
+        try:
+            return time.clock_gettime(time.pthread_getcpuclockid(self.main))
+        except (AttributeError, OSError):
+            return 0.0
+
     def run(self) -> None:
         stuck_since: float | None = None
         stuck_in: str | None = None
-        seen: set[tuple[Any, int]] = set()
+        cpu_since = 0.0
         while True:
             time.sleep(self.INTERVAL)
             nodeid = self.current
@@ -573,12 +593,13 @@ class LoopWatch(threading.Thread):
                 continue
             now = time.monotonic()
             if stuck_since is None or stuck_in != nodeid:
-                stuck_since, stuck_in, seen = now, nodeid, {position}
+                stuck_since, stuck_in, cpu_since = now, nodeid, self.cpu()
                 continue
-            seen.add(position)
-            # Still in the function, and moving: running bytecode, not blocked in a call.
+            # Still in the function and using CPU: running bytecode, not blocked in a call
+            # (a thread blocked in recv() uses none; one spinning on a loaded machine, some).
+            busy = self.cpu() - cpu_since >= self.BUSY
             handler = signal.getsignal(signal.SIGALRM)
-            if (now - stuck_since >= self.GRACE and len(seen) > 1
+            if (now - stuck_since >= self.GRACE and busy
                     and handler not in (signal.SIG_DFL, signal.SIG_IGN, None)):
                 self.fired[nodeid] = now - stuck_since
                 signal.pthread_kill(self.main, signal.SIGALRM)
