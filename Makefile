@@ -36,7 +36,7 @@ help: ## List every target
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,notebooks,bench]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,notebooks,bench,beside]'
 	@# Stages 02-04 import the stages before them: put 01-04 on the venv's path.
 	@$(PY) -c "import pathlib, sysconfig; root = pathlib.Path.cwd(); \
 	  lines = [str(root / 'stages' / d) for d in ('01_raw_wsgi', '02_router', '03_middleware', '04_asgi')]; \
@@ -72,9 +72,14 @@ else
 	@cd stages/$(STAGE_4) && ../../$(PY) -m rawasgi.server rawasgi.apps:app --host $(HOST) --port $(PORT)
 endif
 
-stage-5: $(STAMP) ## Stage 05: bare's example app (tasks API + WebSocket) under uvicorn
+stage-5: $(STAMP) ## Stage 05: bare's example app under uvicorn (APP=site: the example site)
+ifeq ($(APP),site)
+	$(call banner,05,open $(BASE)/ in a browser and sign in as ada / lovelace)
+	@cd stages/$(STAGE_5) && ../../$(VENV)/bin/uvicorn site_app:app --host $(HOST) --port $(PORT)
+else
 	$(call banner,05,curl -X POST $(BASE)/tasks -H 'Content-Type: application/json' -d '{\"title\": \"Built with bare\"}')
 	@cd stages/$(STAGE_5) && ../../$(VENV)/bin/uvicorn example_app:app --host $(HOST) --port $(PORT)
+endif
 
 stage-6: $(STAMP) ## Stage 06: roob's product API under gunicorn
 	$(call banner,06,curl $(BASE)/api/products)
@@ -91,8 +96,8 @@ test-%: $(STAMP) ## test-N: run stage N's suite only (e.g. make test-2)
 lint: $(STAMP) ## Lint the whole repo with ruff
 	$(VENV)/bin/ruff check .
 
-trace-%: $(STAMP) ## trace-N: trace one representative request through stage N's layers
-	$(PY) -m workbook trace $*
+trace-%: $(STAMP) ## trace-N: trace one request through stage N's layers (BESIDE=1: beside its production twin)
+	$(PY) -m workbook trace $* $(if $(BESIDE),--beside)
 
 notebooks: $(STAMP) ## Re-execute every notebook in place (outputs are committed)
 	$(PY) -m workbook notebooks

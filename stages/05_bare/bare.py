@@ -30,6 +30,7 @@ import functools
 import inspect
 import json
 import logging
+import math
 import re
 import sys
 import traceback
@@ -51,6 +52,7 @@ __all__ = [
     "Bare", "ClientDisconnected", "Converter", "CONVERTERS", "Endpoint", "HTMLResponse",
     "HTTPError", "Headers", "JSONResponse", "Match", "RedirectResponse", "Request", "Response",
     "Router", "StreamingResponse", "WebSocket", "WebSocketState", "compile_path", "encode_header",
+    "route_path", "url_to_ascii",
 ]
 
 
@@ -181,6 +183,41 @@ class Headers(Mapping[str, str]):
 
 # ── Request ───────────────────────────────────────────────────────────────────
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (RFC 8259 §6)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is out of a float's range")
+    return value
+
+
+def _strict_json(text: str) -> Any:
+    """Parse JSON text, refusing NaN, infinities and lone surrogates with ValueError.
+
+    Stage 02's ``parse_json`` rule, written again: bare is one file on the
+    standard library and imports no other stage.
+    """
+    value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    if "\\u" in text:  # PERF: only an escape can put a surrogate in valid UTF-8 text
+        pending = [value]
+        while pending:  # a loop, not recursion: the value may be nested deeply
+            item = pending.pop()
+            if isinstance(item, dict):
+                pending += item.keys()
+                pending += item.values()
+            elif isinstance(item, list):
+                pending += item
+            elif isinstance(item, str) and not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValueError("a string holds a lone surrogate (RFC 8259 §8.2)") from None
+    return value
+
+
 class Request:
     """One HTTP request: the scope's fields as properties, the body on demand.
 
@@ -201,6 +238,16 @@ class Request:
         self._headers: Headers | None = None
         self._query: dict[str, list[str]] | None = None
         self._cookies: dict[str, str] | None = None
+
+    @property
+    def scope(self) -> Scope:
+        """The ASGI scope this request reads (middleware may leave values in it)."""
+        return self._scope
+
+    @property
+    def receive(self) -> Receive:
+        """The ASGI receive channel, for code that reads the body as a stream."""
+        return self._receive
 
     @property
     def method(self) -> str:
@@ -307,13 +354,20 @@ class Request:
         body = await self.body()
         try:
             return body.decode(charset)
-        except LookupError:
+        except LookupError:  # no such codec, or one that is not text ("hex", "rot13")
             raise HTTPError(400, f"unknown charset {charset!r} in Content-Type") from None
-        except UnicodeDecodeError:
+        except ValueError:  # UnicodeDecodeError, the plain UnicodeError of "idna", a NUL
             raise HTTPError(400, f"request body is not valid {charset} text") from None
 
     async def json(self) -> Any:
-        """Return the body parsed as JSON, or raise HTTPError(400) saying what is wrong."""
+        """Return the body parsed as JSON, or raise HTTPError(400) saying what is wrong.
+
+        Stricter than ``json.loads`` where it must be, so that whatever a
+        handler gets can be sent back as JSON: ``NaN``, ``Infinity`` and
+        numbers past a float's range (``1e999``) are refused (RFC 8259 §6 has
+        none), so are lone surrogates (``"\\ud800"``, §8.2: not Unicode text)
+        and nesting too deep for the parser.
+        """
         media_type = self.media_type
         if media_type != "application/json" and not media_type.endswith("+json"):
             got = self.content_type or "no Content-Type"
@@ -324,12 +378,16 @@ class Request:
         except UnicodeDecodeError:
             raise HTTPError(400, "request body is not valid UTF-8") from None
         try:
-            return json.loads(text)
+            return _strict_json(text)
         except json.JSONDecodeError as error:
             raise HTTPError(
                 400, f"request body is not valid JSON: {error.msg} "
                      f"(line {error.lineno}, column {error.colno})",
             ) from None
+        except RecursionError:
+            raise HTTPError(400, "request body is not valid JSON: nested too deeply") from None
+        except ValueError as error:  # NaN, 1e999, a lone surrogate, an int past 4,300 digits
+            raise HTTPError(400, f"request body is not valid JSON: {error}") from None
 
     async def form(self) -> dict[str, list[str]]:
         """Return an urlencoded form body as {name: [values]}, like ``query_params``."""
@@ -450,7 +508,9 @@ class Response:
 
 # PERF: json.dumps with any option builds a new encoder per call (several µs);
 # one encoder, made once, is reused for every response.
-_JSON_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
+# allow_nan=False: NaN and Infinity are not JSON (RFC 8259 §6); sending one is a
+# handler's bug, a ValueError (so a 500), never a body a strict client refuses.
+_JSON_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"), allow_nan=False)
 
 
 class JSONResponse(Response):
@@ -473,12 +533,33 @@ class HTMLResponse(Response):
                          content_type="text/html; charset=utf-8", **kwargs)
 
 
+# What a URL keeps as it is: RFC 3986's unreserved and reserved characters and
+# "%" (a "%" that starts no escape is encoded below, as "%25").
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def url_to_ascii(url: str) -> str:
+    """Percent-encode what a URL in a header may not hold (RFC 3986 §2.1, RFC 9110 §10.2.2).
+
+    ``"/café?q=a b"`` -> ``"/caf%C3%A9?q=a%20b"``: non-ASCII text as UTF-8
+    escapes, spaces and other controls as escapes; escapes already there are
+    kept. The result is ASCII, so it is a valid header value. CR, LF and NUL
+    are refused (ValueError), as in any header value: a URL holding them is a
+    bug or an attack, not something to pass on quietly.
+    """
+    if _FORBIDDEN_IN_VALUE.search(url):
+        raise ValueError(f"a URL with CR, LF or NUL cannot be a header value: {url!r}")
+    return urllib.parse.quote(_STRAY_PERCENT.sub("%25", url), safe=_URL_SAFE)
+
+
 class RedirectResponse(Response):
-    """A redirect to ``location`` (302 Found unless told otherwise)."""
+    """A redirect to ``location`` (302 Found unless told otherwise), percent-encoded."""
 
     def __init__(self, location: str, status: int = 302,
                  headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(status=status, headers={**(headers or {}), "location": location})
+        super().__init__(status=status,
+                         headers={**(headers or {}), "location": url_to_ascii(location)})
 
 
 async def _iterate(content: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterable[Any]:
@@ -553,6 +634,28 @@ class StreamingResponse(Response):
 # trie keyed by segment: "/tasks/42" is found by walking "tasks" then "42",
 # so the cost of a lookup grows with the segments of the path, not with the
 # number of routes.
+
+def route_path(scope: Scope) -> str:
+    """Return the part of the path to route on: the path below ``root_path``.
+
+    The ASGI spec says ``path`` includes ``root_path`` (the app's mount
+    point): ``{"root_path": "/api", "path": "/api/tasks"}`` routes
+    ``/tasks``. (``uvicorn --root-path /api``, meant for a proxy that strips
+    ``/api``, sends a request for ``/tasks`` as exactly that scope.) The mount point ends on a segment boundary (``/apix``
+    is not below ``/api``); a path that is not below it is routed as it is.
+    """
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if not root:
+        return path  # PERF: the usual case costs one dict lookup
+    root = root.rstrip("/")
+    if not path.startswith(root):
+        return path
+    rest = path[len(root):]
+    if not rest:
+        return "/"
+    return rest if rest[0] == "/" else path
+
 
 class Match(enum.Enum):
     """How a request's method and path met the route table."""
@@ -1127,7 +1230,7 @@ class Bare:
     async def _serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Route one HTTP request, call its handler and send what it returned."""
         method = scope["method"]
-        match, endpoint, params, allowed = self.router.match(method, scope["path"])
+        match, endpoint, params, allowed = self.router.match(method, route_path(scope))
         if match is Match.FULL:
             scope["path_params"] = params
             response = await self._respond(endpoint.handler, Request(scope, receive, self.max_body_size))
@@ -1173,7 +1276,7 @@ class Bare:
         accept would reach the client as HTTP 403, and the code would be lost.
         """
         # EXERCISE 5.5: Dispatch a WebSocket connection
-        match, endpoint, params, _ = self.websocket_router.match("WEBSOCKET", scope["path"])
+        match, endpoint, params, _ = self.websocket_router.match("WEBSOCKET", route_path(scope))
         if match is not Match.FULL:
             rejected = WebSocket(scope, receive, send)
             try:

@@ -59,6 +59,10 @@ async def create_task(request: Request) -> JSONResponse:
     # TypeError, i.e. a 500. Anything but a JSON object is the client's mistake.
     if not isinstance(data, dict) or "title" not in data:
         return JSONResponse({"error": "title is required"}, 400)
+    # NOTE: the chapter stores any JSON value as the title. A title is text; a
+    # value nested 900 levels deep would also be too deep to send back later.
+    if not isinstance(data["title"], str):
+        return JSONResponse({"error": "title must be a string"}, 400)
     task = {
         "id": str(uuid.uuid4()),
         "title": data["title"],
@@ -86,10 +90,15 @@ async def update_task(request: Request) -> JSONResponse:
     data = await request.json()
     if not isinstance(data, dict):
         return JSONResponse({"error": "expected a JSON object"}, 400)
+    # NOTE: the chapter ran str() on any title; str() of a deeply nested list
+    # raises RecursionError (a 500). Check everything before changing anything,
+    # so a refused request leaves the task as it was.
+    if "title" in data and not isinstance(data["title"], str):
+        return JSONResponse({"error": "title must be a string"}, 400)
     if "done" in data:
         task["done"] = bool(data["done"])
     if "title" in data:
-        task["title"] = str(data["title"])
+        task["title"] = data["title"]
     return JSONResponse(task)
 
 

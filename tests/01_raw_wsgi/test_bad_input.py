@@ -22,6 +22,8 @@ from rawwsgi.protocol import Environ, StartResponse
 from rawwsgi.server import WSGIServer
 from stage01_helpers import closed_by_peer, connect, exchange, read_response, url
 
+from workbook.smuggling import SMUGGLING_CASES, UNANSWERED_CONTINUE
+
 Serve = Callable[..., WSGIServer]
 
 
@@ -175,3 +177,23 @@ def test_client_that_leaves_mid_response_does_not_hurt_the_server(serve: Serve) 
         abort(sock)
     assert closed.wait(5)
     assert still_serves(server)
+
+
+# ── Request smuggling and Host (README: "Request smuggling"), over a real socket ──
+
+
+@pytest.mark.parametrize(("request_bytes", "status"),
+                         [pytest.param(data, status, id=name) for name, data, status in SMUGGLING_CASES])
+def test_smuggling_inputs_get_one_refusal_and_a_close(serve: Serve, request_bytes: bytes, status: int) -> None:
+    """Inputs a proxy could frame otherwise get one 4xx with Connection: close, then EOF: no second answer."""
+    server = serve(validator(apps.app))
+    response, rest = exchange(server, request_bytes)
+    assert (response.status, response.header("Connection"), rest) == (status, "close", b"")
+    assert still_serves(server)
+
+
+def test_unanswered_100_continue_says_close_before_closing(serve: Serve) -> None:
+    """A body never asked for leaves the connection unusable, and the head says so (RFC 9112 §9.6)."""
+    server = serve(validator(apps.app))
+    response, rest = exchange(server, UNANSWERED_CONTINUE)
+    assert (response.status, response.header("Connection"), rest) == (200, "close", b"")

@@ -6,6 +6,8 @@ byte at a time, the worst a network can do) and checks the events.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from rawwsgi.http11 import (
     LAST_CHUNK,
@@ -14,14 +16,20 @@ from rawwsgi.http11 import (
     MAX_REQUEST_LINE,
     NEED_DATA,
     Body,
+    BodyFraming,
     EndOfRequest,
+    Framing,
+    HTTPDate,
     HTTPError,
     RequestHead,
     RequestParser,
     encode_chunk,
     error_response,
     format_response_head,
+    frame_response,
+    list_elements,
     parse_head,
+    parse_response_length,
 )
 
 
@@ -63,8 +71,6 @@ def body_of(collected: list[object]) -> bytes:
      RequestHead("POST", "/form", "/form", "", "HTTP/1.0", [])),
     (b"GET / HTTP/1.1\r\nHOST:a\r\nX-Tag:  one \t\r\nx-tag: two",
      RequestHead("GET", "/", "/", "", "HTTP/1.1", [("host", "a"), ("x-tag", "one"), ("x-tag", "two")])),
-    (b"GET / HTTP/1.1\nHost: bare-lf\nAccept: */*",
-     RequestHead("GET", "/", "/", "", "HTTP/1.1", [("host", "bare-lf"), ("accept", "*/*")])),
     (b"GET /q? HTTP/1.1\r\nHost: a\r\nX-Empty:",
      RequestHead("GET", "/q?", "/q", "", "HTTP/1.1", [("host", "a"), ("x-empty", "")])),
     (b"GET / HTTP/1.1\r\nHost: a\r\nX-Name: caf\xe9",
@@ -73,7 +79,7 @@ def body_of(collected: list[object]) -> bytes:
      RequestHead("GET", "http://example.com/p?q=1", "/p", "q=1", "HTTP/1.1", [("host", "example.com")])),
     (b"OPTIONS * HTTP/1.1\r\nHost: a",
      RequestHead("OPTIONS", "*", "*", "", "HTTP/1.1", [("host", "a")])),
-], ids=["simple", "query", "http-1.0", "case-ows-repeats", "bare-lf", "empty-value", "latin-1",
+], ids=["simple", "query", "http-1.0", "case-ows-repeats", "empty-value", "latin-1",
         "absolute-form", "asterisk"])
 def test_parse_head_reads_valid_heads(data: bytes, expected: RequestHead) -> None:
     """A valid head parses to its method, target, path, query, version and ordered headers."""
@@ -103,10 +109,13 @@ def test_parse_head_reads_valid_heads(data: bytes, expected: RequestHead) -> Non
     (b"GET / HTTP/1.1\r\nX-Long: a\r\n folded", 400),
     (b"GET / HTTP/1.1\r\n\tfolded: a", 400),
     (b"GET / HTTP/1.1" + b"\r\nX: y" * (MAX_HEADERS + 1), 431),
+    (b"GET / HTTP/1.1\nHost: bare-lf", 400),
+    (b"GET / HTTP/1.1\r\nHost: a\nX: bare-lf", 400),
 ], ids=["no-version", "double-space", "four-parts", "lowercase-version", "no-dot", "bad-method",
         "space-in-target", "control-in-target", "raw-utf8-target", "relative-target", "fragment",
         "http-2", "no-colon", "space-before-colon", "empty-name", "bad-name", "nul", "bare-cr",
-        "obs-fold", "leading-tab", "too-many-headers"])
+        "obs-fold", "leading-tab", "too-many-headers", "bare-lf-after-request-line",
+        "bare-lf-after-field"])
 def test_parse_head_refuses_malformed_heads(data: bytes, status: int) -> None:
     """A malformed request line or header line is refused with the status RFC 9112 gives."""
     with pytest.raises(HTTPError) as caught:
@@ -445,3 +454,172 @@ def test_error_response_is_complete_plain_text_that_closes() -> None:
     assert b"\r\nConnection: close" in head
     assert b"\r\nContent-Length: %d" % len(body) in head
     assert body == b"request head too large\n"
+
+
+# ── Request smuggling and Host: whole classes of input (README: "Request smuggling") ──
+
+#: Characters Python's str.strip() and str.split() treat as whitespace in latin-1 text
+#: that HTTP does not: optional whitespace is SP and HTAB only (RFC 9110 §5.6.3).
+NOT_HTTP_WHITESPACE = ["\x85", "\xa0"]
+
+
+@pytest.mark.exercise("1.2")
+@pytest.mark.parametrize("space", NOT_HTTP_WHITESPACE, ids=["nel", "nbsp"])
+@pytest.mark.parametrize("template", [
+    "Transfer-Encoding: {s}chunked", "Transfer-Encoding: chunked{s}",
+    "Transfer-Encoding: gzip,{s}chunked", "Content-Length: {s}3", "Content-Length: 3{s}",
+    "Content-Length: 3,{s}3",
+], ids=["te-before", "te-after", "te-list", "cl-before", "cl-after", "cl-list"])
+def test_parser_trims_only_sp_and_htab_from_framing_fields(template: str, space: str) -> None:
+    """"\\xa0chunked" is not chunked, nor "\\xa03" a length: 400 (RFC 9112 §6.1, §6.3; RFC 9110 §5.6.3)."""
+    field = template.format(s=space).encode("latin-1")
+    assert refusal(b"POST / HTTP/1.1\r\nHost: a\r\n" + field + b"\r\n\r\n3\r\nabc\r\n0\r\n\r\n") == 400
+
+
+@pytest.mark.exercise("1.2")
+@pytest.mark.parametrize("field", [b"Transfer-Encoding: \t chunked \t", b"Content-Length:\t3 , 3\t"],
+                         ids=["te", "cl"])
+def test_parser_trims_sp_and_htab_from_framing_fields(field: bytes) -> None:
+    """SP and HTAB around a field value or a list element are optional whitespace: accepted."""
+    body = b"3\r\nabc\r\n0\r\n\r\n" if b"chunked" in field else b"abc"
+    assert body_of(events(b"POST / HTTP/1.1\r\nHost: a\r\n" + field + b"\r\n\r\n" + body)) == b"abc"
+
+
+@pytest.mark.exercise("1.2")
+@pytest.mark.parametrize(("data", "status"), [
+    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n", 400),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;x=1\r\n\r\n", 400),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n", 501),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 123456789012345678901\r\n\r\n", 413),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0000000000000000000000005\r\n\r\nabcde", None),
+    (b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: a:80x\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: \xa0a\r\n\r\n", 400),
+    (b"GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nUseless:\n\nGET /echo?smuggled=1 HTTP/1.1\nHost: a\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: a\n\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: a\n\r\n", 400),
+    (b"\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"b" * 8192 + b"\r\n\r\n", 431),
+], ids=["chunked-not-final", "chunked-then-gzip-fields", "chunked-with-parameter", "identity",
+        "cl-21-digits", "cl-leading-zeros-ok", "two-hosts-http-1.0", "two-hosts-any-case",
+        "host-space", "host-slash", "host-userinfo", "host-bad-port", "host-nbsp", "asterisk-get",
+        "bare-lf-smuggling", "bare-lf-end", "bare-lf-before-crlf", "bare-lf-before-request-line",
+        "field-over-8-kib"])
+def test_parser_refuses_what_a_proxy_could_read_otherwise(data: bytes, status: int | None) -> None:
+    """Each input of a smuggling or Host class gets the status its RFC section gives (README table)."""
+    if status is None:
+        assert body_of(events(data)) == b"abcde"
+    else:
+        assert refusal(data) == status
+
+
+@pytest.mark.exercise("1.2")
+@pytest.mark.parametrize("host", [b"", b"example.com", b"example.com:8080", b"127.0.0.1:80",
+                                  b"[::1]:8000", b"xn--caf-dma.example", b"a%20b", b"a:"])
+def test_parser_accepts_every_form_of_host(host: bytes) -> None:
+    """Host = uri-host [":" port]: names, IPv4, IPv6 literals, an empty value (RFC 9112 §3.2)."""
+    assert isinstance(events(b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")[0], RequestHead)
+
+
+@pytest.mark.exercise("1.2")
+def test_parser_accepts_asterisk_form_for_options_and_a_field_line_of_8_kib() -> None:
+    """OPTIONS * is the asterisk-form's use (RFC 9112 §3.2.4); 8192 bytes is the longest field line."""
+    line = b"X-Big: " + b"b" * (8192 - len(b"X-Big: "))
+    collected = events(b"OPTIONS * HTTP/1.1\r\nHost: a\r\n" + line + b"\r\n\r\n")
+    assert (collected[0].target, len(collected[0].header("x-big"))) == ("*", 8185)
+
+
+@pytest.mark.exercise("1.2")
+@pytest.mark.parametrize("name", [b"Content-Length", b"Transfer-Encoding", b"Host", b"Authorization",
+                                  b"content-type", b"Trailer"])
+def test_parser_refuses_a_field_forbidden_in_trailers(name: bytes) -> None:
+    """Framing, routing, authentication and content fields cannot be trailers (RFC 9110 §6.5.1)."""
+    data = (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3\r\nabc\r\n0\r\n" + name + b": 5\r\n\r\n")
+    assert refusal(data) == 400
+
+
+def test_list_elements_splits_on_commas_and_trims_sp_and_htab_only() -> None:
+    """RFC 9110 §5.6.1: empty elements vanish; "\\xa0" is not whitespace and stays."""
+    assert list_elements(" a ,\tB,, \xa0c\x85 ,") == ["a", "B", "\xa0c\x85"]
+    assert list_elements(None) == list_elements("") == []
+
+
+@pytest.mark.parametrize(("data", "skippable"), [
+    (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", True),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n", True),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n", False),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", False),
+], ids=["no-body", "small-rest", "large-rest", "chunked-rest"])
+def test_can_skip_body_only_for_a_known_small_rest(data: bytes, skippable: bool) -> None:
+    """A server can promise keep-alive only if the unread body has a known, small size."""
+    parser = RequestParser()
+    parser.feed(data)
+    parser.next_event()
+    assert parser.can_skip_body(10) is skippable
+
+
+# ── The framing decision, on plain values (one function for both servers) ──
+
+
+@pytest.mark.parametrize(("method", "version", "status", "declared", "known", "keep_alive", "expected"), [
+    ("GET", "HTTP/1.1", 200, None, 5, True, (BodyFraming.CONTENT_LENGTH, 5, True)),
+    ("GET", "HTTP/1.1", 200, 7, None, True, (BodyFraming.CONTENT_LENGTH, 7, True)),
+    ("GET", "HTTP/1.1", 200, 7, 5, True, (BodyFraming.CONTENT_LENGTH, 7, True)),
+    ("GET", "HTTP/1.1", 200, None, None, True, (BodyFraming.CHUNKED, None, True)),
+    ("GET", "HTTP/1.0", 200, None, None, True, (BodyFraming.CLOSE, None, False)),
+    ("GET", "HTTP/1.0", 200, None, 5, True, (BodyFraming.CONTENT_LENGTH, 5, True)),
+    ("HEAD", "HTTP/1.1", 200, None, 13, True, (BodyFraming.NONE, 13, True)),
+    ("HEAD", "HTTP/1.1", 200, 20, None, True, (BodyFraming.NONE, 20, True)),
+    ("HEAD", "HTTP/1.0", 200, None, None, True, (BodyFraming.NONE, None, True)),
+    ("GET", "HTTP/1.1", 204, 5, 5, True, (BodyFraming.NONE, None, True)),
+    ("GET", "HTTP/1.1", 304, 5, None, True, (BodyFraming.NONE, None, True)),
+    ("GET", "HTTP/1.1", 101, None, None, True, (BodyFraming.NONE, None, True)),
+    ("POST", "HTTP/1.1", 200, None, 5, False, (BodyFraming.CONTENT_LENGTH, 5, False)),
+    ("POST", "HTTP/1.1", 200, None, None, False, (BodyFraming.CHUNKED, None, False)),
+])
+def test_frame_response_follows_the_table(method: str, version: str, status: int, declared: int | None,
+                                          known: int | None, keep_alive: bool,
+                                          expected: tuple[BodyFraming, int | None, bool]) -> None:
+    """frame_response() gives each row of RFC 9112 §6.3's table, and never keep-alive for CLOSE."""
+    framing = frame_response(method, version, status, declared_length=declared, known_length=known,
+                             keep_alive=keep_alive)
+    assert (framing.body, framing.length, framing.keep_alive) == expected
+
+
+@pytest.mark.parametrize(("framing", "version", "expected"), [
+    (Framing(BodyFraming.CONTENT_LENGTH, 5, True), "HTTP/1.1", [("Content-Length", "5")]),
+    (Framing(BodyFraming.CHUNKED, None, True), "HTTP/1.1", [("Transfer-Encoding", "chunked")]),
+    (Framing(BodyFraming.CHUNKED, None, False), "HTTP/1.1",
+     [("Transfer-Encoding", "chunked"), ("Connection", "close")]),
+    (Framing(BodyFraming.CONTENT_LENGTH, 0, True), "HTTP/1.0",
+     [("Content-Length", "0"), ("Connection", "keep-alive")]),
+    (Framing(BodyFraming.CLOSE, None, False), "HTTP/1.0", [("Connection", "close")]),
+    (Framing(BodyFraming.NONE, None, True), "HTTP/1.1", []),
+])
+def test_framing_headers_say_how_the_body_ends_and_whether_we_close(
+        framing: Framing, version: str, expected: list[tuple[str, str]]) -> None:
+    """The head states the framing, and "close" whenever the server will close (RFC 9112 §9.6)."""
+    assert framing.headers(version) == expected
+
+
+@pytest.mark.parametrize(("values", "expected"), [([], None), (["12"], 12), (["3", "3"], 3)])
+def test_parse_response_length_reads_the_apps_content_length(values: list[str], expected: int | None) -> None:
+    assert parse_response_length(values) == expected
+
+
+@pytest.mark.parametrize("values", [["-1"], ["1 2"], ["\xb2"], ["3", "4"], [""]])
+def test_parse_response_length_refuses_what_no_client_could_frame(values: list[str]) -> None:
+    with pytest.raises(ValueError):
+        parse_response_length(values)
+
+
+def test_http_date_is_an_imf_fixdate() -> None:
+    """The Date header's value is an IMF-fixdate (RFC 9110 §5.6.7)."""
+    assert re.fullmatch(r"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT", HTTPDate().now())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import socket
 import time
 
@@ -10,6 +11,7 @@ import pytest
 from rawasgi import apps
 from stage04_helpers import exchange, read_until_closed, status_of
 
+from workbook.smuggling import SMUGGLING_CASES, UNANSWERED_CONTINUE
 from workbook.testing import LOOPBACK
 
 
@@ -108,3 +110,40 @@ def test_a_refused_request_with_unread_body_still_gets_its_response(serve) -> No
             pass
         response = read_until_closed(sock)
     assert status_of(response) == 413
+
+
+# ── Request smuggling and Host (stage 01's README: "Request smuggling") ──────
+
+
+@pytest.mark.parametrize(("request_bytes", "status"),
+                         [pytest.param(data, status, id=name) for name, data, status in SMUGGLING_CASES])
+def test_smuggling_inputs_get_one_refusal_and_a_close(serve, request_bytes: bytes, status: int) -> None:
+    """Inputs a proxy could frame otherwise get one 4xx with connection: close, then EOF: no second answer."""
+    server = serve(apps.app)
+    response = exchange(server.port, request_bytes)
+    assert status_of(response) == status
+    assert response.lower().count(b"http/1.1 ") == 1 and b"connection: close" in response.lower()
+    assert still_serving(server.url)
+
+
+def test_client_that_trickles_its_head_gets_408(serve) -> None:
+    """Slowloris: the whole head must arrive within the timeout, however it is spread out."""
+    server = serve(apps.app, timeout=0.5)
+    head = b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: " + b"z" * 200
+    with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
+        for byte in head:  # a byte every 0.1 s at most: 20 s for the head, 40 times the timeout
+            sock.sendall(bytes([byte]))
+            if select.select([sock], [], [], 0.1)[0]:
+                break  # the server answered
+        else:
+            pytest.fail("the server waited for the whole trickled head")
+        response = read_until_closed(sock)
+    assert status_of(response) == 408
+    assert still_serving(server.url)
+
+
+def test_unanswered_100_continue_says_close_before_closing(serve) -> None:
+    """A body never asked for leaves the connection unusable, and the head says so (RFC 9112 §9.6)."""
+    server = serve(apps.app)
+    response = exchange(server.port, UNANSWERED_CONTINUE)
+    assert status_of(response) == 200 and b"connection: close" in response.lower()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 from collections.abc import Callable
 
@@ -106,11 +107,17 @@ def python_calls(function: Callable[[], object]) -> int:
         nonlocal count
         count += event == "call"
 
+    # No garbage collection while counting: a collection runs gc.callbacks (hypothesis
+    # installs one once any property test has run), which would count as calls.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     sys.setprofile(profile)
     try:
         function()
     finally:
         sys.setprofile(None)
+        if gc_was_enabled:
+            gc.enable()
     return count
 
 
@@ -274,3 +281,53 @@ def test_route_needs_a_method() -> None:
     """A route with no methods could never match: ValueError."""
     with pytest.raises(ValueError):
         Route("/", show_params, methods=[])
+
+
+# ── The index is stage 02's I/O-free core, and root_path is honoured ─────────
+
+
+def test_the_router_loads_stage_02s_core_without_its_wsgi_classes() -> None:
+    """rawasgi.routing imports wsgirouter.trie only: no WSGI Request, Response or Router."""
+    import subprocess
+
+    from workbook.stages import subprocess_env
+
+    code = ("import sys, rawasgi.routing; "
+            "print(sorted(m for m in sys.modules if m.startswith('wsgirouter')))")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env=subprocess_env("04_asgi")).stdout
+    assert output.strip() == "['wsgirouter', 'wsgirouter.trie']"
+
+
+@pytest.mark.parametrize(("root_path", "path", "routed"), [
+    ("/api", "/api/hello/ada", "/hello/ada"),   # the ASGI spec: path includes root_path
+    ("/api", "/api", "/"),
+    ("/api/", "/api/hello/ada", "/hello/ada"),
+    ("/api", "/apix/hello", "/apix/hello"),     # not below /api: a segment boundary counts
+    ("/api", "/hello/ada", "/hello/ada"),       # a server that leaves root_path out of path
+    ("", "/hello/ada", "/hello/ada"),
+])
+def test_route_path_is_the_path_below_root_path(root_path: str, path: str, routed: str) -> None:
+    """The router matches the part of path below root_path (ASGI 3.0, HTTP connection scope)."""
+    from rawasgi.routing import route_path
+
+    assert route_path({"type": "http", "path": path, "root_path": root_path}) == routed
+
+
+def test_the_example_routes_below_uvicorn_root_path() -> None:
+    """uvicorn --root-path /api sends /hello/ada as path /api/hello/ada: the router matches /hello/ada."""
+    import httpx
+
+    from workbook.stages import stage_dir, subprocess_env
+    from workbook.testing import LOOPBACK, free_port, server_process, venv_script
+
+    port = free_port()
+    argv = [venv_script("uvicorn"), "rawasgi.example:app", "--host", LOOPBACK, "--port", str(port),
+            "--no-access-log", "--log-level", "warning", "--root-path", "/api"]
+    with server_process(argv, port, cwd=stage_dir("04_asgi"), env=subprocess_env("04_asgi")) as process:
+        try:
+            response = httpx.get(f"http://{LOOPBACK}:{port}/hello/ada")
+            assert (response.status_code, response.text) == (200, "Hello, ada!\n")
+        finally:
+            if process.stdout is not None:
+                process.stdout.close()

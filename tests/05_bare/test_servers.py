@@ -156,3 +156,21 @@ def test_python_example_app_serves_with_reload(sent: Any) -> None:
     output = process.stdout.read().decode()
     assert "Started reloader process" in output
     assert "App started. Ready to serve." in output
+
+
+def test_routes_answer_below_uvicorn_root_path(sent: Any) -> None:
+    """uvicorn --root-path /api (behind a proxy that strips /api) puts /api in path; bare routes below it.
+
+    A request for /tasks reaches the app as {"root_path": "/api", "path":
+    "/api/tasks"} (the ASGI spec: path includes root_path); it was a 404.
+    """
+    port = free_port()
+    argv = [venv_script("uvicorn"), "example_app:app", "--host", "127.0.0.1", "--port", str(port),
+            "--root-path", "/api"]
+    with server_process(argv, port, cwd=stage_dir("05_bare"), env=subprocess_env("05_bare")):
+        base = f"http://127.0.0.1:{port}"
+        sent("GET", f"{base}/tasks")
+        response = httpx.get(f"{base}/tasks")
+        assert (response.status_code, response.json()) == (200, [])
+        with connect(ws_url(base, "/ws")) as websocket:
+            assert websocket.recv(timeout=10).startswith("Welcome!")

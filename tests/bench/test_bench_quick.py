@@ -111,6 +111,14 @@ def test_router_scaling_times_every_size(results: dict[str, Any], router: str) -
 
 
 @pytest.mark.timeout(QUICK_TIMEOUT)
+def test_multipart_parsers_are_timed(results: dict[str, Any]) -> None:
+    """bare_forms' multipart parser and python-multipart are both timed on the same body."""
+    targets = results["multipart"]["targets"]
+    assert sorted(targets) == ["bare_forms", "python-multipart"]
+    assert all(entry.get("error") is None and entry["mb_per_s"] > 0 for entry in targets.values())
+
+
+@pytest.mark.timeout(QUICK_TIMEOUT)
 def test_every_goal_gets_a_ratio(results: dict[str, Any]) -> None:
     """Each goal is evaluated to a number (met or not is for the full run to say)."""
     unmeasured = [goal["goal"] for goal in results["goals"] if goal["ratio"] is None]

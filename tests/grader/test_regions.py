@@ -214,3 +214,20 @@ def test_prompt_added_later_in_the_code_is_moved_by_a_rerun(tmp_path: Path) -> N
         "regenerated the README's exercise table"]
     assert exercises.load(stage)["90.4"].task == "Return the text in upper case.\n"
     assert exercises.check(stage) == []
+
+
+def test_a_hand_edited_table_row_is_taken_into_the_toml(tmp_path: Path) -> None:
+    """A row edited inside the generated table (by hand, or by a merge) moves into the file."""
+    stage = tmp_path / "90_greeter"
+    shutil.copytree(FIXTURE_STAGE, stage)
+    exercises.extract(stage)
+    readme = stage / "README.md"
+    text = readme.read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| 90.2 |"))
+    cells = row.split(" | ")
+    cells[2] = "`greeting` in `greeter/words.py`"
+    readme.write_text(text.replace(row, " | ".join(cells)))
+    assert exercises.extract(stage) == ["README.md: took the edited table row of 90.2 into exercises.toml",
+                                        "wrote exercises.toml"]
+    assert exercises.load(stage)["90.2"].where == "`greeting` in `greeter/words.py`"
+    assert exercises.check(stage) == []

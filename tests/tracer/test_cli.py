@@ -65,13 +65,48 @@ def test_bad_arguments_are_refused_with_a_message(args, message, capsys):
     assert message in capsys.readouterr().err
 
 
+#: The stages whose default trace goes over a socket: they teach the server.
+OVER_THE_WIRE = {1: "rawwsgi.server.WSGIServer", 4: "rawasgi.server.ASGIServer"}
+
+
 @pytest.mark.parametrize("number", sorted(STAGES))
 def test_make_trace_runs_for_every_stage(number):
-    """`python -m workbook trace N` (make trace-N) succeeds and leaves no file in the stage."""
+    """`python -m workbook trace N` (make trace-N) succeeds, prints nothing before its header,
+    and leaves no file in the stage."""
     before = sorted(path.name for path in stage_dir(number).iterdir())
     result = subprocess.run([sys.executable, "-m", "workbook", "trace", str(number), "--width", "120"],
                             cwd=REPO, capture_output=True, text=True, timeout=50)
     assert result.returncode == 0, result.stderr[-3000:]
-    (headline,) = [line for line in result.stdout.splitlines() if f"[{STAGES[number]}, in process" in line]
+    assert result.stdout.startswith(f"Stage {STAGES[number]}: ")  # no stray log line first
+    transport = f"socket, {OVER_THE_WIRE[number]}" if number in OVER_THE_WIRE else "in process"
+    (headline,) = [line for line in result.stdout.splitlines() if f"[{STAGES[number]}, {transport}" in line]
     assert " -> 2" in headline  # a 2xx answer
     assert sorted(path.name for path in stage_dir(number).iterdir()) == before
+
+
+def test_the_stages_that_teach_the_server_show_it_by_default(capsys):
+    """trace 1 shows the parser and build_environ; trace 4 the asyncio server's steps."""
+    assert main("trace", ["1", "--width", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "server → parser: RequestParser.next_event" in out and "server: build_environ(" in out
+    assert main("trace", ["4", "--width", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "HTTPConnection.read_head" in out and "RequestCycle.run" in out
+    assert main("trace", ["1", "--in-process", "--width", "200"]) == 0
+    assert "build_environ" not in capsys.readouterr().out
+
+
+def test_a_gzip_body_is_named_not_dumped(capsys):
+    """trace 3's gzip answer reads '167 bytes of gzip', not a page of escaped bytes."""
+    assert main("trace", ["3", "--wire", "--width", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "bytes of gzip (" in out and "B once unzipped)" in out
+    assert "\\x8b" not in out
+
+
+def test_what_the_app_prints_comes_after_the_trace(capsys):
+    """Stage 05's log line is shown under the trace, and its warm-up's not at all."""
+    assert main("trace", ["5", "--width", "200"]) == 0
+    out = capsys.readouterr().out
+    head, _, after = out.partition("the app printed (stdout and stderr) during the request:")
+    assert "POST /tasks → 201" in after and "App started" not in out and "GET /tasks" not in after

@@ -16,7 +16,7 @@ from wsgiref.validate import validator
 
 import pytest
 
-from workbook.tracer import PROTOCOL, SPAN, WIRE, Layer, LayerTable, Trace, Tracer
+from workbook.tracer import PROTOCOL, SPAN, WIRE, Lane, Layer, LayerTable, Trace, Tracer
 
 HERE = __file__
 
@@ -403,15 +403,45 @@ def test_the_timeline_has_a_line_per_step_and_the_outcomes():
     assert "✗ raised ValueError: kaput" in text
 
 
+SVG = "{http://www.w3.org/2000/svg}"
+
+
 def test_the_svg_is_well_formed_and_has_a_column_per_lane():
-    """The diagram parses as XML and titles every lane."""
+    """The diagram parses as XML and titles every lane (its text alternative lists them all)."""
     from xml.etree import ElementTree
 
     trace = wsgi_tracer().trace("GET", "/hello")
     root = ElementTree.fromstring(trace.svg())
-    texts = [element.text for element in root.iter("{http://www.w3.org/2000/svg}text")]
-    assert root.tag == "{http://www.w3.org/2000/svg}svg"
-    assert all(lane.title in texts for lane in trace.lanes)
+    texts = [element.text for element in root.iter(f"{SVG}text")]
+    assert root.tag == f"{SVG}svg"
+    assert all(lane.title in texts for lane in trace.lanes)  # short titles: whole, on one line
+    assert all(lane.title in root.find(f"{SVG}desc").text for lane in trace.lanes)
+
+
+def test_the_svg_fits_a_notebook_column_and_says_what_it_shows():
+    """However many lanes, the diagram is at most 900 px wide and has a text alternative."""
+    from xml.etree import ElementTree
+
+    from workbook.tracer.svg import MAX_WIDTH
+
+    trace = wsgi_tracer().trace("GET", "/hello")
+    for index in range(14):  # a stack as wide as stage 03's, and wider
+        trace.lanes.append(Lane(f"LongMiddlewareNumber{index}", "middleware"))
+    root = ElementTree.fromstring(trace.svg())
+    assert float(root.get("width")) <= MAX_WIDTH
+    assert root.get("role") == "img" and root.get("aria-label", "").startswith("Sequence diagram: GET /hello")
+    assert root.find(f"{SVG}title") is not None and "Lanes from left to right" in root.find(f"{SVG}desc").text
+
+
+def test_a_long_label_wraps_and_keeps_its_full_text_in_a_tooltip():
+    """A label too long for the column is wrapped onto lines, cut with …, and whole in <title>."""
+    from workbook.tracer.svg import MAX_LINES, wrap
+
+    label = "Router.dispatch(" + ", ".join(f"argument{index}=value{index}" for index in range(40)) + ")"
+    lines = wrap(label, 300)
+    assert len(lines) == MAX_LINES and lines[-1].endswith("…")
+    assert all(len(line) <= 300 / 6.6 for line in lines)
+    assert wrap("short", 300) == ["short"]
 
 
 def test_the_json_rendering_round_trips_and_keeps_the_steps():
@@ -482,8 +512,8 @@ def test_the_wire_rendering_shows_the_head_lines_and_a_text_body():
     assert text.endswith("    \\r\\n\n    hello")
 
 
-def test_the_wire_rendering_escapes_a_binary_body():
-    """render_wire: a body that is not text (gzip) is shown as escaped bytes, not noise."""
+def test_the_wire_rendering_names_a_binary_body():
+    """render_wire: a gzip body is named by its kind and size (and its text once unzipped), not dumped."""
     import gzip
 
     from workbook.tracer.text import render_wire
@@ -495,4 +525,12 @@ def test_the_wire_rendering_escapes_a_binary_body():
     table = LayerTable([], roots=[HERE])
     with Tracer(zipped, table, protocol="wsgi").serve() as server:
         text = render_wire(server.trace())
-    assert "(binary, 25 B, shown escaped)\n    \\x1f\\x8b\\x08" in text
+    assert "(25 bytes of gzip (5 B once unzipped): hello)" in text and "\\x8b" not in text
+
+
+def test_a_body_that_is_not_text_is_named_by_its_size():
+    """body_preview: bytes that are neither text nor gzip read as 'N bytes of binary data'."""
+    from workbook.tracer.text import body_preview
+
+    assert body_preview(bytes(range(256))) == "256 bytes of binary data"
+    assert body_preview(b"\x1f\x8b broken", "gzip") == "9 bytes of gzip (truncated or invalid)"

@@ -73,9 +73,9 @@ def test_a_method_the_view_lacks_gets_405_with_allow(tracer, read):
 
 
 def test_bad_json_stops_in_the_controller_with_400(tracer, read):
-    """A body that is not JSON: request.json raises in the controller, which answers 400."""
+    """A body that is not JSON: read_json raises in the controller, which answers 400."""
     trace = tracer.trace("POST", "/api/products", body="{bad", headers={"Content-Type": "application/json"})
-    assert trace.span("request.json").error.startswith("raised JSONDecodeError")
+    assert trace.span("read_json").error.startswith("raised JSONDecodeError")
     assert (read.statuses_sent(trace), trace.spans("ProductService.create_new_product")) == (
         ["400 Bad Request"], [])
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workbook.bench import inprocess, report, routers
+from workbook.bench import inprocess, multipart, report, routers
 from workbook.bench.load import (
     CLIENT_CORES,
     INSTALL_WRK,
@@ -33,7 +33,7 @@ from workbook.bench.servers import log_folder
 from workbook.stages import REPO
 
 RESULTS = REPO / "bench" / "results"
-PARTS = ["soak", "inprocess", "routers"]
+PARTS = ["soak", "inprocess", "routers", "multipart"]
 CHAPTER = REPO / "bench" / "README.md"
 GOALS_START, GOALS_END = "<!-- goals:start -->", "<!-- goals:end -->"
 
@@ -99,7 +99,7 @@ def measure(settings: Settings, client: Client, options: argparse.Namespace) -> 
         "machine": report.machine(client.version(), pinning),
         "settings": {**settings.as_json(), "client": client.name},
         "notes": list(options.note), "scenarios": {}, "soak": {}, "inprocess": {}, "routers": {},
-        "failures": [],
+        "multipart": {}, "failures": [],
     }
     failures: list[str] = results["failures"]
     started = time.monotonic()
@@ -127,6 +127,12 @@ def measure(settings: Settings, client: Client, options: argparse.Namespace) -> 
         for key, entry in results["routers"].items():
             if "error" in entry:
                 failures.append(f"router {key}: {entry['error']}")
+    if "multipart" in wanted:
+        say("Multipart parsing, in process")
+        results["multipart"] = multipart.measure(repeat=settings.router_repeat)
+        for key, entry in results["multipart"]["targets"].items():
+            if "error" in entry:
+                failures.append(f"multipart {key}: {entry['error']}")
     results["machine"]["load_average_after"] = report.load_average()
     results["machine"]["seconds"] = round(time.monotonic() - started, 1)
     return results

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from workbook.bench.scenarios import (
+    MULTIPART_GOAL,
     OUR_ROUTERS,
     ROUTER_SCALING_LIMIT,
     SOAK_RSS_LIMIT,
@@ -26,7 +27,8 @@ from workbook.bench.scenarios import (
 from workbook.stages import REPO
 
 PACKAGES = ("uvicorn", "httptools", "uvloop", "h11", "gunicorn", "starlette", "fastapi",
-            "flask", "werkzeug", "bottle", "falcon", "webob", "parse", "matplotlib")
+            "flask", "werkzeug", "bottle", "falcon", "webob", "parse", "matplotlib",
+            "python-multipart")
 #: Per-round ratios further apart than this factor mark a goal's ratio as noisy.
 NOISY_SPREAD = 1.5
 #: A 1-minute load average above this many cores' worth of work before the run
@@ -191,9 +193,24 @@ def soak_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     return goals
 
 
+def multipart_goal(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Evaluate "bare_forms parses at least 0.5x python-multipart's MB/s"."""
+    goal = {"goal": f"bare_forms multipart parser >= {MULTIPART_GOAL:g}x python-multipart (MB/s)",
+            "threshold": MULTIPART_GOAL, "kind": "at least"}
+    targets = results.get("multipart", {}).get("targets", {})
+    mine, theirs = targets.get("bare_forms", {}), targets.get("python-multipart", {})
+    if "mb_per_s" not in mine or "mb_per_s" not in theirs:
+        problem = mine.get("error") or theirs.get("error") or "not measured"
+        return [{**goal, "ratio": None, "met": None, "measured": problem}]
+    ratio = mine["mb_per_s"] / theirs["mb_per_s"]
+    return [{**goal, "ratio": ratio, "met": ratio >= MULTIPART_GOAL,
+             "measured": f"{ratio:.2f}x: {mine['mb_per_s']:,.0f} vs {theirs['mb_per_s']:,.0f} MB/s "
+                         "(CPU time, best loop)"}]
+
+
 def evaluate_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     return ([throughput_goal(results, goal) for goal in THROUGHPUT_GOALS]
-            + router_goals(results) + soak_goals(results))
+            + router_goals(results) + soak_goals(results) + multipart_goal(results))
 
 
 def status(goal: dict[str, Any]) -> str:
@@ -294,6 +311,14 @@ def soak_table(soak: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def multipart_table(measured: dict[str, Any]) -> str:
+    lines = ["| Parser | MB/s |", "| --- | --- |"]
+    for entry in measured["targets"].values():
+        value = f"{entry['mb_per_s']:,.0f}" if "mb_per_s" in entry else entry.get("error", "-")
+        lines.append(f"| {entry['label']} | {value} |")
+    return "\n".join(lines)
+
+
 def markdown(results: dict[str, Any]) -> str:
     """Return RESULTS.md: where it ran, the goals, every table, the plots."""
     info, settings = results["machine"], results["settings"]
@@ -328,6 +353,11 @@ def markdown(results: dict[str, Any]) -> str:
               "Microseconds per lookup of the last-registered dynamic route (hit) and of a path "
               "no route matches (miss); our routers in bold.", "", router_table(results["routers"])]
     parts += ["", "## Soak", "", soak_table(results["soak"])]
+    if results.get("multipart", {}).get("targets"):
+        parts += ["", "## Multipart parsing (in process)", "",
+                  f"MB/s of body parsed, the same {results['multipart']['body_bytes']:,}-byte "
+                  f"multipart/form-data body fed in {results['multipart']['chunk_bytes'] // 1024} KiB "
+                  "pieces (CPU time, best loop).", "", multipart_table(results["multipart"])]
     if results.get("failures"):
         parts += ["", "## Failures", ""] + [f"- {failure}" for failure in results["failures"]]
     parts += ["", "## Plots", ""] + [f"![{name[:-4]}]({name})" for name in PLOTS]
@@ -386,7 +416,7 @@ def hide_unused(grid: Any, used: int) -> None:
 
 def plot_throughput(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
     """Throughput of every target relative to its scenario's baseline (min-max as error bars)."""
-    figure, grid = pyplot.subplots(2, 2, figsize=(12, 8))
+    figure, grid = pyplot.subplots(3, 2, figsize=(12, 12))  # five scenarios
     for axes, scenario in zip(grid.flat, results["scenarios"].values(), strict=False):
         baseline = scenario["targets"].get(scenario["baseline"], {}).get("endpoints", {})
         labels, series, errors = [], {k: [] for k in scenario["endpoints"]}, {k: [] for k in scenario["endpoints"]}
@@ -417,7 +447,7 @@ def plot_throughput(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
 
 def plot_latency(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
     """Latency percentiles per target on each scenario's last endpoint."""
-    figure, grid = pyplot.subplots(2, 2, figsize=(12, 8))
+    figure, grid = pyplot.subplots(3, 2, figsize=(12, 12))  # five scenarios
     percentiles = ("p50", "p90", "p99")
     for axes, scenario in zip(grid.flat, results["scenarios"].values(), strict=False):
         endpoint = list(scenario["endpoints"])[-1]

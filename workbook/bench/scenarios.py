@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workbook.bench.apps.common import HELLO_TEXT, MESSAGE, item
+from workbook.bench.apps.common import HELLO_TEXT, MESSAGE, ONE_MIB_TEXT, STATIC_NAME, item
 from workbook.bench.servers import (
     GUNICORN,
     STAGE01,
@@ -117,7 +117,22 @@ ASGI_SERVERS = Scenario(
     (HELLO,), baseline="uvicorn-h11",
 )
 
-SCENARIOS = (ASGI, WSGI, WSGI_SERVERS, ASGI_SERVERS)
+STATIC_FILE = Endpoint("file", f"/static/{STATIC_NAME}", ONE_MIB_TEXT, "one 1 MiB static file")
+
+STATIC = Scenario(
+    "static", "Static files on uvicorn",
+    "one 1 MiB file served from a folder under /static, uvicorn with httptools and uvloop; "
+    "throughput relative to Starlette's StaticFiles",
+    (
+        Target("bare-static", "bare_static.StaticFiles (stage 05)", UVICORN_HTTPTOOLS,
+               f"{APPS}.bare_static_app:app", "05_bare"),
+        Target("starlette-static", "Starlette StaticFiles", UVICORN_HTTPTOOLS,
+               f"{APPS}.starlette_static_app:app"),
+    ),
+    (STATIC_FILE,), baseline="starlette-static",
+)
+
+SCENARIOS = (ASGI, WSGI, WSGI_SERVERS, ASGI_SERVERS, STATIC)
 
 #: The soak: the two frameworks of the course, every endpoint in turn, for a long while.
 SOAK_TARGETS = (ASGI.targets[2], WSGI.targets[3])
@@ -155,7 +170,11 @@ THROUGHPUT_GOALS = (
     ThroughputGoal("wsgi", "roob", "flask", "item", 1.3),
     ThroughputGoal("wsgi-servers", "stage01", "wsgiref", "hello", 1.5),
     ThroughputGoal("asgi-servers", "stage04", "uvicorn-h11", "hello", 1.0),
+    ThroughputGoal("static", "bare-static", "starlette-static", "file", 1.0),
 )
+
+#: bare_forms' hand-written multipart parser parses at least this share of python-multipart's MB/s.
+MULTIPART_GOAL = 0.5
 
 #: Our routers: a lookup among 1,000 routes may cost at most this times one among 10.
 ROUTER_SCALING_LIMIT = 1.5

@@ -216,14 +216,24 @@ def extract(folder: Path) -> list[str]:
     prompts = load(folder)
     readme_path = folder / "README.md"
     readme = readme_path.read_text(encoding="utf-8") if readme_path.exists() else ""
-    # Seed the README columns from what was written by hand, never from a generated table.
-    handwritten = readme
+    changes: list[str] = []
+    # Seed the README columns from what was written by hand. A row of the generated
+    # table that someone edited (or a merge brought) is taken into the file too.
+    handwritten, edited = readme, {}
     if TABLE_START in readme and TABLE_END in readme:
         before, _, rest = readme.partition(TABLE_START)
-        handwritten = before + rest.partition(TABLE_END)[2]
+        block, _, after = rest.partition(TABLE_END)
+        handwritten = before + after
+        number = int(folder.name.split("_", 1)[0])
+        generated = old_table_rows(table(prompts, number))
+        edited = {id_: cells for id_, cells in old_table_rows(block).items()
+                  if id_ in prompts and cells != generated.get(id_)}
     seeds = old_sections(handwritten, {region.id: region.path for region in regions})
     seeds.update(old_table_rows(handwritten))
-    changes: list[str] = []
+    for id_, cells in edited.items():
+        prompt = prompts[id_]
+        prompt.where, prompt.summary, prompt.graded_by = cells[2], cells[3], cells[4]
+        changes.append(f"README.md: took the edited table row of {id_} into {PROMPTS}")
     stripped: dict[str, list[tuple[int, int]]] = {}
     for region in regions:
         prompt = prompts.get(region.id) or Prompt(region.id, region.title, region.path)

@@ -17,6 +17,19 @@ lane), :mod:`~workbook.tracer.wsgi` and :mod:`~workbook.tracer.asgi` (the
 protocol callables, wrapped), :mod:`~workbook.tracer.profiles` (one layer
 table per stage), :mod:`~workbook.tracer.text` and
 :mod:`~workbook.tracer.svg` (the renderings).
+
+Beside its production twin (``python -m workbook trace N --beside``):
+
+    from workbook.tracer.beside import beside
+
+    twin = beside(1)                   # stage 01 and gunicorn's sync worker, over a socket
+    print(twin.text())                 # both timelines and the map of layer to layer
+    twin.theirs.trace.diagram()        # gunicorn's sequence diagram, in a notebook
+
+:mod:`~workbook.tracer.beside` holds the comparisons (data, like the
+profiles), :mod:`~workbook.tracer.peers` the production versions of the
+example apps, and :mod:`~workbook.tracer.resolve` checks that every layer
+pattern still names real code.
 """
 
 from __future__ import annotations

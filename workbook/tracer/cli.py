@@ -6,10 +6,17 @@
     python -m workbook trace 1 --wire                   # over a real socket, bytes shown
     python -m workbook trace 6 --json > trace.json      # the trace as JSON
     python -m workbook trace 4 --svg trace.svg          # and its sequence diagram
+    python -m workbook trace 1 --beside                 # beside gunicorn: both traces, the map
+    python -m workbook trace 1 --beside wsgiref         # beside another counterpart
 
-``make trace-N`` runs the first form. A request is sent in process unless
-``--wire`` is given; then the stage's own server (or uvicorn) runs in a
-thread on a free loopback port and the request travels as bytes.
+``make trace-N`` runs the first form (``make trace-N BESIDE=1`` the
+``--beside`` one). Stages 01 and 04 teach the server, so their request
+travels over a socket by default: the stage's own server runs in a thread
+on a free loopback port and the request travels as bytes, through the
+parser and the environ (or scope) building. The other stages' requests are
+sent in process unless ``--wire`` is given; ``--in-process`` skips the
+socket for 01 and 04 too. What the app prints (an access-log line, a
+startup message) is shown after the trace, never inside it.
 """
 
 from __future__ import annotations
@@ -21,9 +28,10 @@ import shutil
 import sys
 from pathlib import Path
 
+from workbook.tracer.core import silenced
 from workbook.tracer.http import Request
-from workbook.tracer.profiles import profile, stage_tracer
-from workbook.tracer.text import render_wire
+from workbook.tracer.profiles import StageProfile, profile, stage_tracer
+from workbook.tracer.text import map_rows, render_wire
 
 
 def parser() -> argparse.ArgumentParser:
@@ -38,8 +46,15 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--body", help="the request body (JSON gets Content-Type: application/json)")
     command.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
                          help="a request header; repeat for more")
-    command.add_argument("--wire", action="store_true",
-                         help="send the request over a real socket to the stage's server")
+    transport = command.add_mutually_exclusive_group()
+    transport.add_argument("--wire", action="store_true", default=None,
+                           help="send the request over a real socket to the stage's server "
+                                "(the default for stages 1 and 4)")
+    transport.add_argument("--in-process", dest="wire", action="store_false",
+                           help="call the app in process, no socket")
+    command.add_argument("--beside", nargs="?", const="", metavar="SYSTEM",
+                         help="also trace the production system the stage mirrors (gunicorn, "
+                              "Werkzeug, Paste, uvicorn, Starlette, Flask) and print the layer map")
     command.add_argument("--json", action="store_true", help="print the trace as JSON")
     command.add_argument("--svg", type=Path, metavar="FILE", help="also write the sequence diagram")
     command.add_argument("--width", type=int, default=0, help="cut lines at this width (default: the terminal's)")
@@ -76,23 +91,30 @@ def main(command: str, args: list[str]) -> int:
     except (ValueError, LookupError) as error:
         print(f"trace: {error}", file=sys.stderr)
         return 2
-    # An app may print (bare's startup hook does): keep stdout for the trace.
-    with contextlib.redirect_stdout(sys.stderr if options.json else sys.stdout):
+    if options.beside is not None:
+        return main_beside(options, chosen)
+    wire = chosen.wire if options.wire is None else options.wire
+    # The app's own output (bare's startup line, stage 03's access log) is
+    # kept apart: the warm-up's is dropped, the traced request's shown after.
+    with silenced() as output:
         try:
             tracer = stage_tracer(chosen.stage)
         except LookupError as error:
-            print(f"trace: {error}", file=sys.stderr)
+            print(f"trace: {error}", file=sys.__stderr__)
             return 2
         # One untraced request first: a process's first request pays for
         # imports, caches and (stage 06) creating its database.
         warmup = chosen.warmup
         with tracer:  # closing it runs an ASGI app's lifespan shutdown
             tracer.send(warmup.method, warmup.target, headers=warmup.headers, body=warmup.body)
-            if options.wire:
+            output.seek(0)
+            output.truncate()
+            if wire:
                 with tracer.serve() as server:
                     trace = server.trace_request(request)
             else:
                 trace = tracer.trace_request(request)
+            printed = output.getvalue().strip()  # before the lifespan shutdown's own lines
     if options.svg is not None:
         options.svg.write_text(trace.svg(), encoding="utf-8")
     if options.json:
@@ -101,8 +123,41 @@ def main(command: str, args: list[str]) -> int:
     width = options.width or max(shutil.get_terminal_size((120, 40)).columns, 80)
     print(f"Stage {chosen.stage}: {chosen.question}\n")
     print(trace.timeline(width=width))
-    if options.wire:
+    if wire:
         print("\n" + render_wire(trace))
+    if printed:
+        print("\nthe app printed (stdout and stderr) during the request:\n"
+              + "\n".join("    " + line for line in printed.splitlines()))
     if options.svg is not None:
         print(f"\nsequence diagram written to {options.svg}")
+    return 0
+
+
+def main_beside(options: argparse.Namespace, chosen: StageProfile) -> int:
+    """Run ``trace N --beside [SYSTEM]``: the stage and its counterpart, and the map."""
+    from workbook.tracer.beside import beside
+
+    if options.method is not None:
+        print("trace: --beside sends the stage's own comparison request; leave out METHOD and PATH",
+              file=sys.stderr)
+        return 2
+    try:
+        result = beside(chosen.stage, options.beside or None, wire=options.wire)
+    except LookupError as error:
+        print(f"trace: {error}", file=sys.stderr)
+        return 2
+    if options.json:
+        print(json.dumps({"ours": result.ours.trace.to_dict(), "theirs": result.theirs.trace.to_dict(),
+                          "map": [dict(zip(("ours", "theirs", "same", "they_also", "ours_ms", "theirs_ms"),
+                                           row, strict=True)) for row in map_rows(result)]},
+                         indent=2, ensure_ascii=False))
+        return 0
+    width = options.width or max(shutil.get_terminal_size((120, 40)).columns, 80)
+    print(f"Stage {chosen.stage}: {chosen.question}\n")
+    print(result.text(width=width))
+    if options.svg is not None:
+        ours, theirs = options.svg, options.svg.with_name(f"{options.svg.stem}-beside{options.svg.suffix}")
+        ours.write_text(result.ours.trace.svg(), encoding="utf-8")
+        theirs.write_text(result.theirs.trace.svg(), encoding="utf-8")
+        print(f"\nsequence diagrams written to {ours} and {theirs}")
     return 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -84,18 +85,23 @@ class Tracer:
                            scope=probe_asgi.scope, messages=probe_asgi.messages)
 
     def send(self, method: str = "GET", target: str = "/", *, headers: HeaderPairs = (),
-             body: bytes | str | None = None, json: Any = None) -> tuple[int, list[tuple[str, str]], bytes]:
+             body: bytes | str | None = None, json: Any = None,
+             quiet: bool = True) -> tuple[int, list[tuple[str, str]], bytes]:
         """Send one request in process without tracing it: (status, headers, body).
 
         Use it to warm up (the first request of a process imports, caches
-        and, in stage 06, creates the database) or to set up state.
+        and, in stage 06, creates the database) or to set up state. What
+        the app prints meanwhile (an access-log line, a startup message)
+        is dropped unless ``quiet=False``: a warm-up is not part of the story.
         """
         request = Request.make(method, target, headers=headers, body=body, json=json)
-        if self.protocol == "wsgi":
-            status, response_headers, data = call_wsgi(WSGIProbe(self.app, self.recorder), request.environ())
-            return int(status.split()[0]), response_headers, data
-        probe = ASGIProbe(self.app, self.recorder)
-        return self._loop().run(call_asgi(probe, request.scope(), request.body))
+        with silenced() if quiet else contextlib.nullcontext():
+            if self.protocol == "wsgi":
+                status, response_headers, data = call_wsgi(WSGIProbe(self.app, self.recorder),
+                                                           request.environ())
+                return int(status.split()[0]), response_headers, data
+            probe = ASGIProbe(self.app, self.recorder)
+            return self._loop().run(call_asgi(probe, request.scope(), request.body))
 
     def _loop(self) -> EventLoopThread:
         """Return the event loop of the in-process ASGI requests, started on first use.
@@ -184,7 +190,8 @@ class LiveServer:
                                         name=f"{self.handle.name} (traced)", daemon=True)
         self._thread.start()
         try:
-            self.handle.wait_ready(15.0)
+            with silenced():  # the server's and the app's start-up lines (a lifespan's print)
+                self.handle.wait_ready(15.0)
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -200,6 +207,9 @@ class LiveServer:
         try:
             self.handle.stop()
             self._thread.join(timeout=10)
+            close = getattr(self.handle, "close", None)
+            if close is not None:  # a server that owns a socket or file beyond serve()
+                close()
         finally:
             self._thread = None
             threading.settrace(self._previous_trace)
@@ -375,3 +385,22 @@ async def _lifespan_step(task: asyncio.Future[Any], to_app: asyncio.Queue[dict[s
         return True
     answer.cancel()
     return False
+
+
+class Captured(io.StringIO):
+    """Text written to stdout or stderr while :func:`silenced` was active."""
+
+
+@contextlib.contextmanager
+def silenced() -> Iterator[Captured]:
+    """Send what anything prints to ``sys.stdout`` or ``sys.stderr`` into a buffer.
+
+    An app's own output (bare's startup message, stage 03's access-log
+    line on ``wsgi.errors``) would otherwise land before or inside a
+    trace. Both streams are looked up at print time, so this catches every
+    thread that prints meanwhile; a ``logging`` handler that holds the
+    original stream keeps writing to it.
+    """
+    captured = Captured()
+    with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+        yield captured

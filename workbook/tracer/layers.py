@@ -206,6 +206,8 @@ def short(value: Any) -> str:
         text = _repr.repr(value)
         return text if len(text) <= 60 else f"{{… {len(value)} keys}}"
     if isinstance(value, (bytes, bytearray)):
+        if value.startswith(b"\x1f\x8b"):  # the gzip magic number (RFC 1952, 2.3.1)
+            return f"{len(value)} bytes of gzip"
         text = _repr.repr(bytes(value))
         return text if len(value) <= 40 else f"{text} ({len(value)} B)"
     if isinstance(value, list) and value and all(isinstance(item, bytes) for item in value):

@@ -174,6 +174,17 @@ class Trace:
 
         return render_svg(self)
 
+    def diagram(self) -> Any:
+        """Return the sequence diagram for a notebook: SVG, with its alt text for HTML.
+
+        A notebook shows it as it is; ``nbconvert --to html`` uses the
+        HTML form, an ``<svg role="img">`` whose title is the alt text (and
+        whose arrows keep their tooltips).
+        """
+        from workbook.tracer.svg import Diagram
+
+        return Diagram(self.svg())
+
     def to_dict(self) -> dict[str, Any]:
         """Return the trace as plain JSON-ready data."""
         data = asdict(self)

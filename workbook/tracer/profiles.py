@@ -51,6 +51,10 @@ class StageProfile:
     warmup: Request = field(default_factory=Request)
     lane_titles: dict[str, str] = field(default_factory=dict)
     prepare: Callable[[], contextlib.AbstractContextManager[None]] | None = None
+    #: True where the stage teaches the server: ``make trace-N`` then sends
+    #: the request over a socket, so the parser, the environ or scope
+    #: building and the writes are in the trace (stages 01 and 04).
+    wire: bool = False
 
 
 # ── Describers shared by the stages ──────────────────────────────────────────
@@ -147,6 +151,7 @@ STAGE_1 = StageProfile(
                          headers=[("Content-Type", "text/plain")]),
     server="rawwsgi",
     question="What happens between the bytes a client sends and the call app(environ, start_response)?",
+    wire=True,
 )
 
 
@@ -176,7 +181,7 @@ ROUTER_LAYERS = (
     Layer("router", ("wsgirouter.router:Router.__call__", "wsgirouter.router:Router.dispatch",
                      "wsgirouter.router:Router.error_response"), lane="Router",
           result=describe_status),
-    Layer("router", "wsgirouter.router:Router.lookup", lane="Router", result=describe_lookup),
+    Layer("router", "wsgirouter.trie:PathIndex.lookup", lane="Router", result=describe_lookup),
     Layer("framework", ("wsgirouter.request:Request.__init__", "wsgirouter.request:Request.json",
                         "wsgirouter.request:Request.body"), lane="Request"),
     Layer("framework", ("wsgirouter.response:Response.json", "wsgirouter.response:Response.__call__"),
@@ -262,6 +267,7 @@ STAGE_4 = StageProfile(
     request=Request.make("POST", "/echo", body="hello", headers=[("Content-Type", "text/plain")]),
     server="rawasgi",
     question="Where a WSGI app returned a finished body, an ASGI app talks: which events cross between server and app, and through which layers?",
+    wire=True,
 )
 
 
@@ -407,8 +413,7 @@ STAGE_6 = StageProfile(
               lane="Database"),
         Layer("library", "webob.request:BaseRequest.__init__", lane="webob", title="webob.Request",
               call=lambda call: "(environ)", external=True),
-        Layer("library", "webob.request:BaseRequest._json_body__get", lane="webob",
-              title="request.json", external=True),
+        Layer("framework", "roob.bodies:read_json", lane="roob.bodies", title="read_json"),
         Layer("library", "webob.response:Response.__init__", lane="webob", title="webob.Response",
               call=describe_webob_response, external=True),
         Layer("library", "webob.response:Response.__call__", lane="webob",

@@ -12,7 +12,13 @@ bound, ``serve()`` which blocks in the server thread, and ``stop()``.
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
+import select
+import socket
+import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 
@@ -76,18 +82,70 @@ class WSGIRefServer:
         return None
 
 
+class GunicornServer:
+    """gunicorn's sync worker (what ``gunicorn module:app`` runs), serving in a thread.
+
+    ``gunicorn`` starts an arbiter process that forks workers; each sync
+    worker accepts one connection at a time and calls
+    ``SyncWorker.accept`` -> ``handle`` -> its request parser ->
+    ``wsgi.create`` (the environ) -> the app -> ``Response.write``. Here one
+    real ``SyncWorker`` runs that same code in a thread of this process,
+    without the arbiter and the fork, so the tracer can follow it.
+    """
+
+    name = "gunicorn SyncWorker"
+
+    def __init__(self, app: Any, host: str, port: int) -> None:
+        from gunicorn.config import Config
+        from gunicorn.glogging import Logger
+        from gunicorn.workers.sync import SyncWorker
+
+        self._listener = socket.create_server((host, port))
+        self.address = tuple(self._listener.getsockname())[:2]
+        config = Config()
+        self.worker = SyncWorker(1, os.getpid(), [self._listener], None, 30, config, Logger(config))
+        self.worker.wsgi = app  # what Worker.load_wsgi() sets after the fork
+        self._stopping = threading.Event()
+
+    def serve(self) -> None:
+        # What SyncWorker.run_for_one does, less the arbiter's heartbeat:
+        # wait until a connection is pending (so stop() is seen within
+        # 50 ms), then let the worker accept and handle it.
+        while not self._stopping.is_set():
+            readable, _, _ = select.select([self._listener], [], [], 0.05)
+            if readable:
+                self.worker.accept(self._listener)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def close(self) -> None:
+        self._listener.close()
+        self.worker.tmp.close()
+
+    def wait_ready(self, timeout: float) -> None:
+        return None  # the socket listens from construction on
+
+
 class UvicornServer:
-    """uvicorn on its own event loop in the server thread."""
+    """uvicorn on its own event loop in the server thread.
+
+    ``http`` and ``ws`` choose uvicorn's protocol implementations: "auto"
+    (httptools and websockets when installed, as ``uvicorn app:app`` runs),
+    or "h11" and "wsproto", its pure-Python ones.
+    """
 
     name = "uvicorn"
 
-    def __init__(self, app: Any, host: str, port: int) -> None:
+    def __init__(self, app: Any, host: str, port: int, *, http: str = "auto", ws: str = "auto") -> None:
         import uvicorn
 
         config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                lifespan="on", access_log=False)
+                                lifespan="on", access_log=False, http=http, ws=ws)
         self._server = uvicorn.Server(config)
         self.address = (host, port)
+        if http != "auto":
+            self.name = f"uvicorn ({http})"
 
     def serve(self) -> None:
         self._server.run()
@@ -144,9 +202,11 @@ class RawASGIServer:
         self.address = tuple(self._server.server_address)[:2]
 
 
-SERVERS: dict[str, type] = {
+SERVERS: dict[str, Callable[[Any, str, int], ServerHandle]] = {
     "rawwsgi": RawWSGIServer,
     "wsgiref": WSGIRefServer,
+    "gunicorn": GunicornServer,
     "uvicorn": UvicornServer,
+    "uvicorn-h11": functools.partial(UvicornServer, http="h11", ws="wsproto"),
     "rawasgi": RawASGIServer,
 }

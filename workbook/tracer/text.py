@@ -17,7 +17,16 @@ what a call returned or raised.
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import textwrap
+from typing import TYPE_CHECKING
+
+from workbook.tracer.http import dechunk
 from workbook.tracer.model import NOTE, SPAN, WIRE, Step, Trace, bytes_text
+
+if TYPE_CHECKING:
+    from workbook.tracer.beside import SideBySide
 
 ARROW = "→"
 
@@ -62,12 +71,52 @@ def render_timeline(trace: Trace, *, width: int = 100, details: bool = True) -> 
 
 
 def response_summary(trace: Trace) -> str:
-    """Return the response in one line: status, headers, body size and start."""
-    body = trace.response_body
-    preview = bytes_text(body[:80]) + ("…" if len(body) > 80 else "")
+    """Return the response in one line: status, headers, body size and start.
+
+    A body that is not text is named, not dumped: ``167 bytes of gzip
+    (412 B once unzipped): [{"id": 1, ...``.
+    """
     count = len(trace.response_headers)
     return (f"response: {trace.reason}, {count} header{'s' if count != 1 else ''}, "
-            f"{len(body)} B body: {preview}")
+            f"{body_preview(trace.response_body, header(trace.response_headers, 'content-encoding'))}")
+
+
+def header(headers: list[tuple[str, str]], name: str) -> str:
+    """Return the value of a header (case-insensitive), or an empty string."""
+    return next((value for key, value in headers if key.lower() == name), "")
+
+
+def is_text(data: bytes) -> bool:
+    """Return True if ``data`` reads as UTF-8 text (line breaks and tabs allowed)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(char.isprintable() or char in "\r\n\t" for char in text)
+
+
+def body_preview(body: bytes, encoding: str = "", limit: int = 80) -> str:
+    """Describe a body in one line: its size and its start, or what kind of bytes it is.
+
+    >>> body_preview(b"hello")
+    '5 B body: hello'
+    >>> import gzip; body_preview(gzip.compress(b"hi", mtime=0), "gzip")
+    '22 bytes of gzip (2 B once unzipped): hi'
+    """
+    if "gzip" in encoding.lower():
+        try:
+            plain = gzip.decompress(body)
+        except (OSError, EOFError):  # not whole gzip after all: say so
+            return f"{len(body)} bytes of gzip (truncated or invalid)"
+        return f"{len(body)} bytes of gzip ({len(plain)} B once unzipped): " + clip_bytes(plain, limit)
+    if body and not is_text(body[:limit * 4]):
+        return f"{len(body)} bytes of binary data"
+    return f"{len(body)} B body: " + clip_bytes(body, limit)
+
+
+def clip_bytes(data: bytes, limit: int) -> str:
+    """Return the first ``limit`` bytes as readable text, marking a cut."""
+    return bytes_text(data[:limit]) + ("…" if len(data) > limit else "")
 
 
 def render_wire(trace: Trace, *, limit: int = 2048) -> str:
@@ -84,26 +133,32 @@ def render_wire(trace: Trace, *, limit: int = 2048) -> str:
         lines = [line + "\\r\\n" for line in head.decode("latin-1").split("\r\n")]
         if found:
             lines.append("\\r\\n")
-            lines += body_lines(body)
+            fields = [(name.strip(), value.strip()) for name, _, value in
+                      (line.partition(":") for line in head.decode("latin-1").split("\r\n")[1:])]
+            encoding = header(fields, "content-encoding")
+            if "chunked" in header(fields, "transfer-encoding").lower() and not is_text(body):
+                with contextlib.suppress(ValueError):  # cut at the limit: keep the chunks as they are
+                    body = dechunk(body)
+                lines.append("(chunked) " + body_lines(body, encoding=encoding)[0])
+            else:
+                lines += body_lines(body, encoding=encoding)
         more = f"\n    … {len(data) - limit} more bytes" if len(data) > limit else ""
         shown = "\n".join("    " + line for line in lines if line)
         parts.append(f"{title} ({len(data)} B):\n{shown}{more}")
     return "\n\n".join(parts)
 
 
-def body_lines(body: bytes, width: int = 128) -> list[str]:
-    """Return a body as lines: text as it reads, anything else as escaped bytes."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is not None and all(char.isprintable() or char in "\r\n\t" for char in text):
-        return [line.replace("\r", "\\r").replace("\n", "\\n")
-                for line in text.splitlines(keepends=True)]
-    # Cut the bytes, not their escaped text, so no "\\x8b" is split in two.
-    step = max(width // 4, 8)
-    return [f"(binary, {len(body)} B, shown escaped)"] + [
-        bytes_text(body[index:index + step]) for index in range(0, len(body), step)]
+def body_lines(body: bytes, width: int = 128, *, encoding: str = "") -> list[str]:
+    """Return a body as lines: text as it reads, anything else named by its kind and size.
+
+    A gzip body is ``(167 bytes of gzip (412 B once unzipped): ...)``, not
+    a page of ``\\x8b`` escapes; a chunked one is shown with its chunk lines.
+    """
+    if "gzip" in encoding.lower() or not is_text(body):
+        # Chunked framing around binary data: name the bytes inside the chunks.
+        return [f"({body_preview(body, encoding, limit=width)})"]
+    text = body.decode("utf-8")
+    return [line.replace("\r", "\\r").replace("\n", "\\n") for line in text.splitlines(keepends=True)]
 
 
 def render_summary(trace: Trace) -> str:
@@ -140,3 +195,60 @@ def render_summary(trace: Trace) -> str:
     if trace.status is None:
         lines.append("  no HTTP response came back")
     return "\n".join(lines)
+
+
+# ── A stage beside its production counterpart ────────────────────────────────
+
+
+def milliseconds(value: float | None) -> str:
+    """Return ``0.123`` for a time in ms, ``—`` where a side has no such layer."""
+    return "—" if value is None else f"{value:.3f}"
+
+
+def map_rows(result: SideBySide) -> list[tuple[str, str, str, str, str, str]]:
+    """Return the map table's rows: our layer, theirs, same, they also, our ms, their ms."""
+    return [(row.our_layer, row.their_layer, row.same or "—", row.they_also or "—",
+             milliseconds(result.ours.row_ms(row.ours)), milliseconds(result.theirs.row_ms(row.theirs)))
+            for row in result.comparison.rows]
+
+
+def cost_line(result: SideBySide) -> str:
+    """Return the tracer's cost on each side: the request in process, untraced and traced."""
+    parts = [f"{measured.side.name}: {measured.untraced_ms:.3f} ms untraced, {measured.traced_ms:.3f} ms traced"
+             for measured in (result.ours, result.theirs)]
+    request = result.comparison.cost or result.comparison.request
+    return (f"Tracer cost ({request.method} {request.target} in process, median): " + "; ".join(parts)
+            + ". Every Python call pays for the trace hook, shown or not, so the layer times are "
+            "inflated by about the same factor on both sides: compare them with each other, "
+            "not with the untraced time.")
+
+
+def render_beside(result: SideBySide, *, width: int = 120) -> str:
+    """Return both timelines and the map table, as a terminal shows them."""
+    comparison = result.comparison
+    ours, theirs = result.ours, result.theirs
+    rule = "─" * min(width, 100)
+    lines = [f"{ours.side.name} beside {theirs.side.name}: {comparison.request.method} "
+             f"{comparison.request.target} ({result.transport}, {len(ours.traces)} traces each)", ""]
+    for measured in (ours, theirs):
+        lines += [rule, f"{measured.side.name}", rule, measured.trace.timeline(width=width), ""]
+    lines += [rule, "The map: our layer beside theirs (self time in ms, the least of the traces)", rule]
+    for our_layer, their_layer, same, they_also, our_ms, their_ms in map_rows(result):
+        lines.append(clip(f"{our_ms:>8} ms  {'ours:':<11}{our_layer}", width))
+        lines.append(clip(f"{their_ms:>8} ms  {'theirs:':<11}{their_layer}", width))
+        for name, words in (("same:", same), ("they also:", they_also)):
+            lines += textwrap.wrap(words, max(width, 40), initial_indent=f"{'':14}{name:<11}",
+                                   subsequent_indent=" " * 25)
+        lines.append("")
+    lines.append(cost_line(result))
+    return "\n".join(lines)
+
+
+def render_map_markdown(result: SideBySide) -> str:
+    """Return the map table as Markdown, with the tracer's cost below it."""
+    ours, theirs = result.ours.side.name, result.theirs.side.name
+    lines = [f"| {ours} | {theirs} | the same | what {theirs} does that we do not | {ours} ms | {theirs} ms |",
+             "|---|---|---|---|--:|--:|"]
+    for row in map_rows(result):
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+    return "\n".join(lines) + "\n\n" + cost_line(result)

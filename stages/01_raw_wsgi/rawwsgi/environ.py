@@ -120,7 +120,7 @@ class RequestBody:
             return True
         if self.awaiting_continue or self.error is not None:
             return False
-        return self._length is None or self._length - self.received <= limit
+        return self._parser.can_skip_body(limit)  # a chunked rest has no known size: False
 
     def discard(self, limit: int) -> bool:
         """Read and drop the rest of the body, at most ``limit`` bytes; return whether it ended."""

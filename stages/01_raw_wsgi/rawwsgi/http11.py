@@ -22,8 +22,11 @@ events; :func:`parse_head`; :class:`RequestParser`; then the response side.
 
 from __future__ import annotations
 
+import enum
 import re
+import time
 from dataclasses import dataclass
+from email.utils import formatdate
 from http import HTTPStatus
 from typing import Final
 
@@ -34,7 +37,11 @@ from typing import Final
 MAX_REQUEST_LINE: Final = 8190  # longer request line -> 414 URI Too Long
 MAX_HEAD_BYTES: Final = 65536  # bigger request line + headers -> 431
 MAX_HEADERS: Final = 100  # more header fields -> 431
+MAX_FIELD_LINE: Final = 8192  # one longer header field line -> 431 (nginx's 8 KiB buffer)
 MAX_CHUNK_LINE: Final = 4096  # a chunk-size line with its extensions
+#: A Content-Length of more digits than this is refused with 413 before any body is
+#: read: 18 digits is an exabyte, and every such length still fits a 64-bit integer.
+MAX_LENGTH_DIGITS: Final = 18
 
 
 class HTTPError(Exception):
@@ -66,14 +73,42 @@ CHUNK_LINE: Final = re.compile(
     rb"(?:[ \t]*;[ \t]*" + _TOKEN + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN + rb"|" + _QUOTED_STRING + rb"))?)*"
     rb"[ \t]*"
 )
-#: The empty line that ends a head. A bare LF is accepted as a line end (§2.2).
+#: The empty line that ends a head. The search also finds a bare LF, so that a head
+#: ending in one is refused at once (see _check_line_ends) rather than waited for.
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
+#: Empty lines (CRLF) before a request line, which RFC 9112 §2.2 says to skip.
+_LEADING_CRLFS = re.compile(rb"(?:\r\n)*")
+#: OWS = *( SP / HTAB ) (RFC 9110 §5.6.3): the only whitespace HTTP has. Never call
+#: str.strip() or str.split() without arguments on a field value: on latin-1 text they
+#: also remove \xa0, \x85, \x1c... and "\xa0chunked" would pass for "chunked".
+OWS: Final = " \t"
+_DIGITS = re.compile(r"[0-9]+")  # 1*DIGIT, ASCII only: "²".isdigit() is True in Python
+#: Host = uri-host [ ":" port ] (RFC 9112 §3.2, RFC 3986 §3.2.2): an IP-literal in
+#: brackets, or a reg-name (which covers IPv4 addresses); the value may be empty.
+_HOST = re.compile(
+    r"(?:\[(?:[0-9A-Fa-f:.]+|v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+)\]"
+    r"|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)"
+    r"(?::[0-9]*)?"
+)
 _TOKEN_TEXT = re.compile(_TOKEN.decode("ascii"))
 _STATUS = re.compile(r"([1-5][0-9][0-9]) ([\t\x20-\x7e\x80-\xff]*)")
 #: Anything a header value must never contain: CR, LF, NUL and the other controls.
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 SUPPORTED_VERSIONS: Final = ("HTTP/1.1", "HTTP/1.0")
+
+#: Fields that must not come in a trailer section, because a recipient must act on
+#: them before the content (RFC 9110 §6.5.1): framing (§6.4, RFC 9112 §6), routing
+#: (§7.2), request modifiers (§7.6, §10.1, §13, §14.2), authentication (§11),
+#: content format (§8.3-§8.6), and cookies (RFC 6265). A proxy that merged such
+#: a trailer into the head would see another request than ours: refused with 400.
+FORBIDDEN_TRAILERS: Final = frozenset({
+    "content-length", "transfer-encoding", "trailer", "te", "host", "connection",
+    "keep-alive", "upgrade", "proxy-connection", "expect", "max-forwards", "range",
+    "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range",
+    "cache-control", "pragma", "authorization", "proxy-authorization", "cookie",
+    "content-type", "content-encoding", "content-range", "content-language",
+})
 
 
 # ── The request head and the parser's events ─────────────────────────────────
@@ -160,26 +195,44 @@ NEED_DATA: Final = NeedData()
 Event = RequestHead | Body | EndOfRequest
 
 
-def _tokens(value: str | None) -> list[str]:
-    """Split a comma-separated header value into lowercased tokens: "a, B" -> ["a", "b"]."""
+def list_elements(value: str | None) -> list[str]:
+    """Split a comma-separated field value into its elements, OWS removed: "a, B" -> ["a", "B"].
+
+    RFC 9110 §5.6.1: elements are separated by "," with optional whitespace
+    (SP and HTAB only, §5.6.3) around it; empty elements are ignored. Any
+    other character, "\xa0" included, stays part of its element.
+    """
     if not value:
         return []
-    return [token.strip().lower() for token in value.split(",") if token.strip()]
+    return [element for item in value.split(",") if (element := item.strip(OWS))]
+
+
+def _tokens(value: str | None) -> list[str]:
+    """Split a comma-separated field value into lowercased elements: "a, B" -> ["a", "b"]."""
+    return [element.lower() for element in list_elements(value)]
+
+
+def is_token(text: str) -> bool:
+    """Return whether ``text`` is a token (RFC 9110 §5.6.2): "chunked" yes, "\xa0chunked" no."""
+    return _TOKEN_TEXT.fullmatch(text) is not None
 
 
 def parse_content_length(values: list[str]) -> int:
-    """Return the one length the Content-Length fields state, or raise HTTPError(400).
+    """Return the one length the Content-Length fields state, or raise HTTPError.
 
     ["5"] -> 5 and ["5, 5"] -> 5 (identical repeats are allowed, RFC 9112
-    §6.3), but ["5", "6"], ["-1"], ["+5"], ["0x5"] and ["٥"] are refused.
+    §6.3), but ["5", "6"], ["-1"], ["+5"], ["0x5"], ["٥"] and ["\xa05"] are
+    refused with 400, and a length of more than MAX_LENGTH_DIGITS digits
+    with 413 (RFC 9110 §15.5.14): no server could take that body.
     """
-    lengths = {item.strip() for value in values for item in value.split(",")}
+    lengths = {item.strip(OWS) for value in values for item in value.split(",")}
     if len(lengths) != 1:
         raise HTTPError(400, "conflicting Content-Length values")
     (length,) = lengths
-    # str.isdigit() alone would accept "²" or "٥"; the RFC says 1*DIGIT, ASCII only.
-    if not (length.isascii() and length.isdigit()):
+    if _DIGITS.fullmatch(length) is None:
         raise HTTPError(400, f"invalid Content-Length: {length!r}")
+    if len(length.lstrip("0")) > MAX_LENGTH_DIGITS:
+        raise HTTPError(413, f"Content-Length of more than {MAX_LENGTH_DIGITS} digits")
     return int(length)
 
 
@@ -214,8 +267,8 @@ def parse_head(data: bytes) -> RequestHead:
                        version="HTTP/1.1", headers=[("host", "example.com"), ("accept", "*/*")])
     """
     # EXERCISE 1.2: Parse the request head
-    lines = data.split(b"\n")
-    request_line = lines[0].removesuffix(b"\r")
+    lines = data.split(b"\r\n")
+    request_line = lines[0]
     match = REQUEST_LINE.fullmatch(request_line)
     if match is None:
         raise HTTPError(400, "malformed request line")
@@ -227,7 +280,6 @@ def parse_head(data: bytes) -> RequestHead:
         raise HTTPError(431, f"more than {MAX_HEADERS} header fields")
     headers = []
     for line in lines[1:]:
-        line = line.removesuffix(b"\r")
         if line[:1] in (b" ", b"\t"):
             raise HTTPError(400, "obsolete line folding is not accepted")
         field = HEADER_LINE.fullmatch(line)
@@ -239,14 +291,31 @@ def parse_head(data: bytes) -> RequestHead:
 
 
 def check_head(head: RequestHead) -> None:
-    """Refuse a head whose Host or message framing is invalid (RFC 9112 §3.2, §6).
+    """Refuse a head whose target, Host or message framing is invalid (RFC 9112 §3.2, §6).
 
     These are the checks that stop request smuggling: a server and a proxy
-    in front of it must never disagree on where one request ends.
+    in front of it must never disagree on where one request ends, or on
+    which site it is for. Each raises HTTPError:
+
+    - the asterisk-form target ``*`` with a method other than OPTIONS: 400 (§3.2.4);
+    - more than one Host, none in HTTP/1.1, or one that is not
+      ``uri-host [":" port]``: 400 (§3.2, RFC 9110 §7.2);
+    - both Content-Length and Transfer-Encoding: 400 (§6.3 item 3);
+    - an invalid Content-Length: 400 (§6.3 item 5), 413 if absurdly long;
+    - Transfer-Encoding in HTTP/1.0: 400 (§6.1);
+    - Transfer-Encoding whose elements are not tokens, or where chunked is
+      not the final coding, or appears twice: 400 (§6.3 item 4, §7);
+    - a transfer coding other than chunked: 501 (§6.1).
     """
+    if head.target == "*" and head.method != "OPTIONS":
+        raise HTTPError(400, "the asterisk-form target * is only for OPTIONS")
     hosts = [value for field, value in head.headers if field == "host"]
-    if head.version == "HTTP/1.1" and len(hosts) != 1:
-        raise HTTPError(400, "an HTTP/1.1 request needs exactly one Host header")
+    if len(hosts) > 1:
+        raise HTTPError(400, "more than one Host header")
+    if not hosts and head.version == "HTTP/1.1":
+        raise HTTPError(400, "an HTTP/1.1 request needs a Host header")
+    if hosts and _HOST.fullmatch(hosts[0]) is None:
+        raise HTTPError(400, f"invalid Host: {hosts[0]!r}")
     lengths = [value for field, value in head.headers if field == "content-length"]
     transfer_encoding = head.header("transfer-encoding")
     if transfer_encoding is None:
@@ -257,12 +326,31 @@ def check_head(head: RequestHead) -> None:
         raise HTTPError(400, "both Content-Length and Transfer-Encoding")
     if head.version == "HTTP/1.0":
         raise HTTPError(400, "Transfer-Encoding in an HTTP/1.0 request")
-    codings = _tokens(transfer_encoding)
+    codings = list_elements(transfer_encoding)
+    if not codings or not all(map(is_token, codings)):
+        raise HTTPError(400, f"invalid Transfer-Encoding: {transfer_encoding!r}")
+    codings = [coding.lower() for coding in codings]
+    if "chunked" in codings and (codings[-1] != "chunked" or codings.count("chunked") > 1):
+        raise HTTPError(400, "chunked must be the final transfer coding, and only once")
     unknown = [coding for coding in codings if coding != "chunked"]
     if unknown:
         raise HTTPError(501, f"unsupported transfer coding: {unknown[0]}")
-    if codings != ["chunked"]:
-        raise HTTPError(400, "invalid Transfer-Encoding")
+
+
+def _check_lines(data: bytes, ending: bytes) -> None:
+    """Refuse a head with a bare LF (400) or a field line over MAX_FIELD_LINE (431).
+
+    ``data`` is the head, ``ending`` the line ends that closed it. RFC 9112
+    §2.2 lets a recipient accept a bare LF as a line end, but a proxy that
+    does not would read the rest of the line as part of a field value, and
+    the two would disagree on where the request ends. We take the safe side,
+    as gunicorn and uvicorn now do: lines end in CRLF, nothing else.
+    """
+    if ending != b"\r\n\r\n" or data.count(b"\n") != data.count(b"\r\n"):
+        raise HTTPError(400, "a bare LF in the request head: lines must end in CRLF")
+    # PERF: only a head longer than the limit can hold a line longer than it.
+    if len(data) > MAX_FIELD_LINE and max(map(len, data.split(b"\r\n"))) > MAX_FIELD_LINE:
+        raise HTTPError(431, f"a header field line longer than {MAX_FIELD_LINE} bytes")
 
 
 # ── The parser ───────────────────────────────────────────────────────────────
@@ -316,6 +404,23 @@ class RequestParser:
         else:
             self._buffer += data
 
+    def can_skip_body(self, limit: int) -> bool:
+        """Return whether the rest of this request's body is known to be at most ``limit`` bytes.
+
+        A server that answers without reading the whole body must read and
+        drop the rest to find the next request, and it must decide whether
+        it will before the response's head goes out (the head says
+        ``Connection: close`` if not, RFC 9112 §9.6). True when the body is
+        complete or a Content-Length body has at most ``limit`` bytes left;
+        False for a chunked body still arriving (its size is unknown) or a
+        parser that already refused the request.
+        """
+        if self._error is not None:
+            return False
+        if self._state in (_HEAD, _END, _DONE):
+            return True
+        return self._state == _LENGTH_BODY and self._remaining <= limit
+
     def start_next_request(self) -> None:
         """Get ready for the next request on this connection, keeping unread bytes."""
         if self._state != _DONE:
@@ -361,10 +466,10 @@ class RequestParser:
 
     def _read_head(self) -> RequestHead | NeedData:
         buffer = self._buffer
-        if self._scanned == 0 and buffer[:1] in (b"\r", b"\n"):
+        if self._scanned == 0 and buffer[:2] == b"\r\n":
             # RFC 9112 §2.2: ignore empty lines before a request line (some
-            # clients send an extra CRLF after a POST body).
-            del buffer[: len(buffer) - len(buffer.lstrip(b"\r\n"))]
+            # clients send an extra CRLF after a POST body). CRLF only: see below.
+            del buffer[: _LEADING_CRLFS.match(buffer).end()]
         end = _HEAD_END.search(buffer, self._scanned)
         self._check_request_line()
         if end is None:
@@ -378,8 +483,10 @@ class RequestParser:
         if end.end() > MAX_HEAD_BYTES:
             raise HTTPError(431, "request head too large")
         data = bytes(buffer[: end.start()])
+        ending = bytes(end[0])  # before the del: a match reads the buffer it was found in
         del buffer[: end.end()]
         self._scanned = 0
+        _check_lines(data, ending)
         head = parse_head(data)
         check_head(head)
         self._start_body(head)
@@ -489,11 +596,134 @@ class RequestParser:
         self._trailer_count += 1
         if self._trailer_bytes > MAX_HEAD_BYTES or self._trailer_count > MAX_HEADERS:
             raise HTTPError(431, "trailer section too large")
-        if HEADER_LINE.fullmatch(line) is None:
+        field = HEADER_LINE.fullmatch(line)
+        if field is None:
             raise HTTPError(400, "malformed trailer field")
+        name = field[1].decode("ascii").lower()
+        if name in FORBIDDEN_TRAILERS:
+            raise HTTPError(400, f"{name} is not allowed in a trailer section")
 
 
 # ── The response side ────────────────────────────────────────────────────────
+
+#: Statuses whose responses never have a body, whatever the app sends (RFC 9110
+#: §15.3.5, §15.4.5); 1xx responses have none either (§15.2).
+NO_BODY_STATUSES: Final = frozenset({204, 304})
+
+#: The interim response a client that sent "Expect: 100-continue" waits for
+#: before it sends its body (RFC 9110 §10.1.1, §15.2.1).
+CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+#: How much of a request body the app did not read a server reads and drops to keep
+#: the connection; a larger (or unknown) rest means closing it instead.
+SKIP_LIMIT: Final = 65536
+
+
+class HTTPDate:
+    """The Date header's value (RFC 9110 §6.6.1), formatted once a second, not once a response."""
+
+    def __init__(self) -> None:
+        self._cached = (-1, "")  # (second, text), replaced as one tuple: safe across threads
+
+    def now(self) -> str:
+        """Return the current time as an IMF-fixdate: ``Sun, 06 Nov 1994 08:49:37 GMT``."""
+        second, text = self._cached
+        now = int(time.time())
+        if now != second:
+            text = formatdate(now, usegmt=True)
+            self._cached = (now, text)
+        return text
+
+
+class BodyFraming(enum.Enum):
+    """How the client learns where a response body ends (RFC 9112 §6.3)."""
+
+    NONE = "no body"  # HEAD, 1xx, 204, 304: the head is the whole response
+    CONTENT_LENGTH = "content-length"  # exactly Content-Length bytes follow
+    CHUNKED = "chunked"  # chunks, then the last chunk (HTTP/1.1 only)
+    CLOSE = "close-delimited"  # the body ends when the server closes (HTTP/1.0)
+
+
+@dataclass(frozen=True)
+class Framing:
+    """The framing decision for one response: how its body ends, and what happens next."""
+
+    body: BodyFraming
+    length: int | None  # the Content-Length the head states, or None for none
+    keep_alive: bool  # whether the connection serves another request afterwards
+
+    def headers(self, version: str) -> list[tuple[str, str]]:
+        """Return the framing fields the head must carry for a client of ``version``.
+
+        Content-Length or Transfer-Encoding, and Connection: close when the
+        server will close (RFC 9112 §9.6: say so before closing), or
+        Connection: keep-alive for an HTTP/1.0 client that stays (§9.3).
+        """
+        fields = []
+        if self.length is not None:
+            fields.append(("Content-Length", str(self.length)))
+        elif self.body is BodyFraming.CHUNKED:
+            fields.append(("Transfer-Encoding", "chunked"))
+        if not self.keep_alive:
+            fields.append(("Connection", "close"))
+        elif version == "HTTP/1.0":
+            fields.append(("Connection", "keep-alive"))
+        return fields
+
+
+def frame_response(method: str, version: str, status: int, *, declared_length: int | None = None,
+                   known_length: int | None = None, keep_alive: bool = True) -> Framing:
+    """Decide how a response is framed and whether its connection stays open, before its head.
+
+    This is the one place both servers (stage 01's threads, stage 04's
+    asyncio) make the decision, as h11 does in its ``_body_framing``. It is
+    a pure function, so every row of the table below is a plain-value test:
+
+    ==================================  ==============  ======================================
+    the response                        body framing    Content-Length sent
+    ==================================  ==============  ======================================
+    1xx, 204 or 304 status              NONE            none (RFC 9110 §8.6, §15.4.5)
+    answer to HEAD                      NONE            the app's, else ``known_length``
+    the app declared a length           CONTENT_LENGTH  ``declared_length``
+    the server knows the whole body     CONTENT_LENGTH  ``known_length``
+    otherwise, HTTP/1.1 client          CHUNKED         none
+    otherwise, HTTP/1.0 client          CLOSE           none, and the connection closes
+    ==================================  ==============  ======================================
+
+    ``status`` is the code (int); ``declared_length`` the app's own
+    Content-Length (already parsed, see parse_response_length);
+    ``known_length`` the body's size in bytes when the server has all of it.
+    ``keep_alive`` is False when anything already rules out another request
+    on this connection: the request said so (RequestHead.keep_alive), the
+    app or a server shutdown did, or the rest of the request body cannot be
+    skipped (RequestParser.can_skip_body, an unanswered 100-continue).
+    """
+    if status < 200 or status in NO_BODY_STATUSES:
+        return Framing(BodyFraming.NONE, None, keep_alive)
+    if method == "HEAD":
+        length = declared_length if declared_length is not None else known_length
+        return Framing(BodyFraming.NONE, length, keep_alive)
+    if declared_length is not None:
+        return Framing(BodyFraming.CONTENT_LENGTH, declared_length, keep_alive)
+    if known_length is not None:
+        return Framing(BodyFraming.CONTENT_LENGTH, known_length, keep_alive)
+    if version == "HTTP/1.1":
+        return Framing(BodyFraming.CHUNKED, None, keep_alive)
+    return Framing(BodyFraming.CLOSE, None, False)
+
+
+def parse_response_length(values: list[str]) -> int | None:
+    """Return the Content-Length an app set on its response, None if it set none.
+
+    ["12"] -> 12, [] -> None; ValueError for anything but one run of ASCII
+    digits, or two different values: the app's bug, answered with a 500
+    rather than sent on as a head no client could frame.
+    """
+    if not values:
+        return None
+    if len(set(values)) != 1 or _DIGITS.fullmatch(values[0]) is None:
+        raise ValueError(f"invalid Content-Length from the app: {values!r}")
+    return int(values[0])
 
 
 def status_line_text(status: int | str) -> str:

@@ -12,6 +12,9 @@ the legacy ``write()``). :class:`Response` turns them into HTTP/1.1:
   (HTTP/1.0) the end of the body is the end of the connection;
 * HEAD, 204 and 304 responses carry no body at all (RFC 9110 §6.4.1).
 
+The decision itself (and whether the connection stays open) is
+:func:`rawwsgi.http11.frame_response`, shared with stage 04's server.
+
 Like the parser, it does no I/O of its own: it is given a ``send(bytes)``.
 """
 
@@ -21,7 +24,17 @@ import logging
 from collections.abc import Callable
 
 from rawwsgi.environ import RequestBody
-from rawwsgi.http11 import LAST_CHUNK, RequestHead, check_header, encode_chunk, format_response_head
+from rawwsgi.http11 import (
+    LAST_CHUNK,
+    SKIP_LIMIT,
+    BodyFraming,
+    RequestHead,
+    check_header,
+    encode_chunk,
+    format_response_head,
+    frame_response,
+    parse_response_length,
+)
 from rawwsgi.protocol import ExcInfo, Headers, Write
 
 logger = logging.getLogger("rawwsgi.server")
@@ -33,17 +46,8 @@ HOP_BY_HOP = frozenset({
     "te", "trailer", "trailers", "transfer-encoding", "upgrade",
 })
 
-#: Statuses whose responses never have a body, whatever the app yields.
-NO_BODY_STATUSES = frozenset({204, 304})
-
-# How the end of the body is marked.
-LENGTH = "content-length"  # exactly N bytes follow the head
-CHUNKED = "chunked"  # chunks, then the last chunk
-CLOSE = "close"  # the body ends when the connection closes (HTTP/1.0 only)
-NO_BODY = "no body"  # HEAD, 204, 304
-
 #: How much of an unread request body the server reads and drops to keep the connection.
-DRAIN_LIMIT = 65536
+DRAIN_LIMIT = SKIP_LIMIT
 
 #: The body the server sends when an app fails before its headers went out.
 INTERNAL_ERROR = b"Internal Server Error"
@@ -69,7 +73,7 @@ class Response:
         self.headers: Headers = []
         self.headers_sent = False
         self.length_hint: int | None = None  # the body's length, if the server knows it
-        self.framing: str | None = None
+        self.framing: BodyFraming | None = None  # chosen when the head goes out
         self.sent = 0  # body bytes sent (or, with no body, that the app produced)
         self._length: int | None = None  # the Content-Length the head announced
 
@@ -113,7 +117,7 @@ class Response:
     @property
     def wants_body(self) -> bool:
         """Return whether body bytes still go to the client (False for HEAD, 204, 304)."""
-        return self.framing != NO_BODY
+        return self.framing is not BodyFraming.NONE
 
     def write(self, data: bytes) -> None:
         """Send a piece of the body, preceded by the head the first time.
@@ -129,7 +133,7 @@ class Response:
             return
         if not self.headers_sent:
             self._send(self._head(length=self.length_hint) + self._frame(data))
-        elif self.framing != NO_BODY:
+        elif self.framing is not BodyFraming.NONE:
             piece = self._frame(data)
             if piece:
                 self._send(piece)
@@ -143,9 +147,9 @@ class Response:
         if not self.headers_sent:
             # Nothing but empty pieces: the body is known to be empty.
             self._send(self._head(length=0))
-        elif self.framing == CHUNKED:
+        elif self.framing is BodyFraming.CHUNKED:
             self._send(LAST_CHUNK)
-        elif self.framing == LENGTH and self.sent < (self._length or 0):
+        elif self.framing is BodyFraming.CONTENT_LENGTH and self.sent < (self._length or 0):
             logger.warning("%s: the app sent %d of the %d bytes its Content-Length promised",
                            self.status, self.sent, self._length)
             self.keep_alive = False  # the client waits for bytes that never come: cut it off
@@ -163,38 +167,29 @@ class Response:
     # ── Framing ──
 
     def _head(self, length: int | None) -> bytes:
-        """Choose the framing and return the serialized head; ``length`` if known."""
-        names = {name.lower() for name, _ in self.headers}
-        headers = list(self.headers)  # never change the app's own list
-        declared = next((value for name, value in self.headers if name.lower() == "content-length"),
-                        None)
+        """Choose the framing and return the serialized head; ``length`` if known.
+
+        ValueError if the app's own Content-Length is invalid: the app's bug,
+        answered with a 500 while nothing has been sent yet.
+        """
         status = str(self.status)  # write() and finish() made sure it was set
-        status_code = int(status[:3])
-        if self._method == "HEAD" or status_code in NO_BODY_STATUSES:
-            self.framing = NO_BODY
-            if declared is None and length is not None and status_code not in NO_BODY_STATUSES:
-                headers.append(("Content-Length", str(length)))  # what GET would say
-        elif declared is not None:
-            self.framing = LENGTH
-            self._length = self._declared_length(declared)
-        elif length is not None:
-            self.framing = LENGTH
-            self._length = length
-            headers.append(("Content-Length", str(length)))
-        elif self._version == "HTTP/1.1":
-            self.framing = CHUNKED
-            headers.append(("Transfer-Encoding", "chunked"))
-        else:
-            self.framing = CLOSE  # HTTP/1.0 knows no chunks: closing ends the body
-            self.keep_alive = False
+        declared = parse_response_length(
+            [value for name, value in self.headers if name.lower() == "content-length"])
+        names = {name.lower() for name, _ in self.headers}
+        # The framing fields are the server's: the app's Content-Length goes back in below.
+        headers = [(name, value) for name, value in self.headers
+                   if name.lower() != "content-length"]
         if self._body is not None and not self._body.can_drain(DRAIN_LIMIT):
             # The rest of the request body is still on the wire, or never will be
             # (100-continue unanswered): the next request cannot be found after it.
             self.keep_alive = False
-        if not self.keep_alive:
-            headers.append(("Connection", "close"))
-        elif self._version == "HTTP/1.0":
-            headers.append(("Connection", "keep-alive"))
+        framing = frame_response(self._method, self._version, int(status[:3]),
+                                 declared_length=declared, known_length=length,
+                                 keep_alive=self.keep_alive)
+        self.framing = framing.body
+        self.keep_alive = framing.keep_alive
+        self._length = framing.length
+        headers += framing.headers(self._version)
         if self._date is not None and "date" not in names:
             headers.append(("Date", self._date))
         if "server" not in names:
@@ -202,20 +197,12 @@ class Response:
         self.headers_sent = True
         return format_response_head(status, headers)
 
-    def _declared_length(self, value: str) -> int:
-        """Return the app's own Content-Length; a bad one means we cannot reuse the connection."""
-        if value.isascii() and value.isdigit():
-            return int(value)
-        logger.warning("the app sent an invalid Content-Length: %r", value)
-        self.keep_alive = False
-        return 0
-
     def _frame(self, data: bytes) -> bytes:
         """Return ``data`` as it goes on the wire under this response's framing."""
-        if self.framing == CHUNKED:
+        if self.framing is BodyFraming.CHUNKED:
             self.sent += len(data)
             return encode_chunk(data)
-        if self.framing == LENGTH:
+        if self.framing is BodyFraming.CONTENT_LENGTH:
             room = (self._length or 0) - self.sent
             if len(data) > room:
                 logger.warning("the app sent more than its Content-Length (%d): cut", self._length)
@@ -224,5 +211,5 @@ class Response:
             self.sent += len(data)
             return data
         self.sent += len(data)
-        return data if self.framing == CLOSE else b""
+        return data if self.framing is BodyFraming.CLOSE else b""
 

@@ -31,7 +31,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from email.utils import formatdate
 
 from rawwsgi.environ import (
     RECEIVE_SIZE,
@@ -40,14 +39,21 @@ from rawwsgi.environ import (
     base_environ,
     build_environ,
 )
-from rawwsgi.http11 import NEED_DATA, HTTPError, RequestHead, RequestParser, error_response
+from rawwsgi.http11 import (
+    CONTINUE,
+    NEED_DATA,
+    HTTPDate,
+    HTTPError,
+    RequestHead,
+    RequestParser,
+    error_response,
+)
 from rawwsgi.protocol import Environ, WSGIApp
 from rawwsgi.response import DRAIN_LIMIT, Response
 
 logger = logging.getLogger("rawwsgi.server")
 access_logger = logging.getLogger("rawwsgi.access")
 
-CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 #: Connections the kernel queues while the accept loop is busy.
 BACKLOG = 1024
 #: How long a refused client's remaining input is read and dropped before closing.
@@ -268,7 +274,7 @@ class WSGIServer:
         self._wakeup_write.setblocking(False)
         self._serving = threading.Event()
         self._stopped = threading.Event()
-        self._date = (0, "")
+        self._date = HTTPDate()
 
     def __repr__(self) -> str:
         host, port = self.server_address
@@ -372,12 +378,7 @@ class WSGIServer:
 
     def date(self) -> str:
         """Return the Date header's value, formatted once per second."""
-        second, text = self._date
-        now = int(time.time())
-        if now != second:
-            text = formatdate(now, usegmt=True)
-            self._date = (now, text)
-        return text
+        return self._date.now()
 
 
 # ── Running it ───────────────────────────────────────────────────────────────

@@ -1,12 +1,31 @@
-"""wsgirouter: stage 02's Request, Response and Router, on stage 01's WSGI types."""
+"""wsgirouter: stage 02's Request, Response and Router, on stage 01's WSGI types.
+
+``wsgirouter.trie`` is the router's I/O-free core (patterns, converters, the
+trie); ``request``, ``response`` and ``router`` are the WSGI layer on top.
+The names below are loaded on first use (PEP 562's module ``__getattr__``),
+so ``import wsgirouter.trie``, what stage 04 does, loads the core alone.
+"""
 
 from __future__ import annotations
 
-from wsgirouter.request import QueryParams, Request, RequestHeaders
-from wsgirouter.response import HTTPError, Response
-from wsgirouter.router import Converter, Lookup, Match, Route, Router, parse_pattern
+import importlib
+from typing import Any
 
-__all__ = [
-    "Converter", "HTTPError", "Lookup", "Match", "QueryParams", "Request", "RequestHeaders",
-    "Response", "Route", "Router", "parse_pattern",
-]
+#: Each public name, and the module that defines it.
+_EXPORTS = {
+    "QueryParams": "request", "Request": "request", "RequestHeaders": "request",
+    "HTTPError": "response", "Response": "response",
+    "Router": "router",
+    "Converter": "trie", "Lookup": "trie", "Match": "trie", "PathIndex": "trie",
+    "Route": "trie", "parse_pattern": "trie",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` when it is first asked for."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wsgirouter' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"wsgirouter.{module}"), name)

@@ -19,11 +19,12 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from http.cookies import SimpleCookie
 from typing import Any
+from urllib.parse import quote
 
 from rawwsgi.protocol import Environ, Headers, StartResponse
 
-# RFC 9110 section 5.1: a field name is a token.
-TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+from wsgirouter.trie import TOKEN  # RFC 9110 section 5.1: a field name is a token
+
 # RFC 9110 section 5.5: a field value is visible characters, spaces and tabs.
 # Any other control character (CR, LF and NUL above all) is refused.
 FORBIDDEN_IN_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -56,6 +57,26 @@ def check_header(name: str, value: str) -> None:
         raise ValueError(
             f"header {name!r} has characters outside latin-1: {value!r}; percent-encode it"
         ) from None
+
+
+# What a URL keeps as it is: RFC 3986's unreserved and reserved characters,
+# and "%" when it starts an escape (a stray "%" is encoded as "%25").
+URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
+STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def url_to_ascii(url: str) -> str:
+    """Percent-encode what a URL in a header may not hold (RFC 3986 2.1, RFC 9110 10.2.2).
+
+    >>> url_to_ascii("/café?q=a b")
+    '/caf%C3%A9?q=a%20b'
+
+    Escapes already there are kept. CR, LF and NUL are refused (ValueError)
+    rather than encoded: a URL holding them is a bug or an attack.
+    """
+    if re.search(r"[\r\n\x00]", url):
+        raise ValueError(f"a URL with CR, LF or NUL cannot be a header value: {url!r}")
+    return quote(STRAY_PERCENT.sub("%25", url), safe=URL_SAFE)
 
 
 def reason_phrase(status: int) -> str:
@@ -122,16 +143,28 @@ class Response:
 
     @classmethod
     def json(cls, data: Any, status: int = 200, headers: Iterable[tuple[str, str]] = ()) -> Response:
-        """Return ``data`` serialised as JSON (UTF-8, no ASCII escaping)."""
-        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        """Return ``data`` serialised as JSON (UTF-8, no ASCII escaping).
+
+        Raise ValueError for what JSON cannot say (RFC 8259): ``NaN`` and
+        infinities (section 6), strings with lone surrogates (section 8.2).
+        Sending them would be a response no strict client can parse; a
+        handler that tries has a bug, and gets a 500 rather than a bad body.
+        """
+        body = json.dumps(data, ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")).encode("utf-8")
         return cls(body, status, headers, content_type=JSON)
 
     @classmethod
     def redirect(cls, location: str, status: int = 302) -> Response:
-        """Return a redirect to ``location`` (an absolute URL is the safe choice)."""
+        """Return a redirect to ``location`` (an absolute URL is the safe choice).
+
+        The URL is sent percent-encoded (``url_to_ascii``): ``/café`` goes
+        out as ``/caf%C3%A9``, never as raw bytes a client may misread.
+        """
         if status not in (301, 302, 303, 307, 308):
             raise ValueError(f"a redirect status is 301, 302, 303, 307 or 308, got {status}")
-        return cls(f"Redirecting to {location}\n", status, [("Location", location)])
+        url = url_to_ascii(location)
+        return cls(f"Redirecting to {url}\n", status, [("Location", url)])
 
     # ── Headers ─────────────────────────────────────────────────────────────
 

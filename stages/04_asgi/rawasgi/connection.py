@@ -26,21 +26,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass
-from email.utils import formatdate
 from typing import Any
 
 from rawwsgi.http11 import (
+    CONTINUE,
     LAST_CHUNK,
     NEED_DATA,
+    SKIP_LIMIT,
     Body,
+    BodyFraming,
+    HTTPDate,
     HTTPError,
     RequestHead,
     RequestParser,
     encode_chunk,
     error_response,
     format_response_head,
+    frame_response,
+    list_elements,
+    parse_response_length,
 )
 
 from rawasgi.protocol import ASGIApp, Message
@@ -48,36 +53,17 @@ from rawasgi.scopes import build_http_scope, build_websocket_scope
 from rawasgi.websocket import WEBSOCKET_VERSION, is_valid_client_key
 from rawasgi.websocket_session import ClientDisconnected, WebSocketSession, write_flushed
 
+__all__ = ["HTTPConnection", "HTTPDate", "RequestCycle", "Settings"]
+
 READ_SIZE = 65536
-#: How much of a body the app did not read we skip to keep the connection; more closes it.
-SKIP_LIMIT = 64 * 1024
 #: How long a refused client gets to read our error response before the socket closes.
 LINGER_SECONDS = 1.0
 
-CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 SERVER_HEADER = ("server", "rawasgi")
-#: Statuses whose responses never have a body, whatever the app sends (RFC 9110 §6.4.1).
-NO_BODY_STATUSES = frozenset({204, 304})
 
 
 class ProtocolViolation(RuntimeError):
     """The app sent an event the ASGI protocol does not allow at this point."""
-
-
-class HTTPDate:
-    """The ``Date`` header's value, formatted once a second instead of once a response."""
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._value = ""
-
-    def now(self) -> str:
-        """Return the current time as an IMF-fixdate: ``Sun, 06 Nov 1994 08:49:37 GMT``."""
-        second = int(time.time())
-        if second != self._second:
-            self._second = second
-            self._value = formatdate(second, usegmt=True)
-        return self._value
 
 
 @dataclass(frozen=True)
@@ -96,12 +82,15 @@ class Settings:
 
 
 def is_websocket_upgrade(head: RequestHead) -> bool:
-    """Return whether a request asks to become a WebSocket (RFC 6455 §4.1)."""
-    upgrade = head.header("upgrade")
-    if upgrade is None or "websocket" not in upgrade.lower():
-        return False
-    connection = head.header("connection") or ""
-    return head.method == "GET" and "upgrade" in connection.lower()
+    """Return whether a request asks to become a WebSocket (RFC 6455 §4.1).
+
+    Upgrade and Connection are comma-separated lists (RFC 9110 §7.8, §7.6.1):
+    each is split into its elements, compared without case, never searched
+    for a substring ("Upgrade: notwebsocket" is not a WebSocket).
+    """
+    upgrade = [protocol.lower() for protocol in list_elements(head.header("upgrade"))]
+    connection = [option.lower() for option in list_elements(head.header("connection"))]
+    return head.method == "GET" and "websocket" in upgrade and "upgrade" in connection
 
 
 def websocket_handshake_problem(head: RequestHead) -> bytes | None:
@@ -167,17 +156,29 @@ class HTTPConnection:
 
     # ── Reading ──
 
-    async def read(self) -> bytes:
-        """Return the next bytes from the client, b"" if it closed; TimeoutError if idle."""
+    async def read(self, deadline: float | None = None) -> bytes:
+        """Return the next bytes from the client, b"" if it closed.
+
+        TimeoutError if nothing comes for the server's timeout, or by
+        ``deadline`` (in the event loop's clock) when one is given.
+        """
+        if deadline is None:
+            deadline = asyncio.get_running_loop().time() + self.settings.timeout
         try:
-            async with asyncio.timeout(self.settings.timeout):
+            async with asyncio.timeout_at(deadline):
                 return await self.reader.read(READ_SIZE)
         except ConnectionError:
             return b""
 
     async def read_head(self) -> RequestHead | None:
-        """Return the next request's head, or None when the connection should end."""
+        """Return the next request's head, or None when the connection should end.
+
+        The whole head must arrive within the server's timeout, however it is
+        spread over packets, as in stage 01: a client that trickles a byte a
+        second (slowloris) is answered 408 and closed, not kept for ever.
+        """
         received = False
+        deadline = asyncio.get_running_loop().time() + self.settings.timeout
         while True:
             try:
                 event = self.parser.next_event()
@@ -189,9 +190,9 @@ class HTTPConnection:
             if self.parser.closed:
                 return None  # a clean close between requests
             try:
-                data = await self.read()
+                data = await self.read(deadline)
             except TimeoutError:
-                if received:  # half a request, then silence
+                if received:  # half a request, then silence or a trickle
                     await self.refuse(408, "timed out waiting for the request")
                 return None
             self.parser.feed(data)
@@ -255,7 +256,7 @@ class HTTPConnection:
             await self.write_quietly(error_response(500, "Internal Server Error"))
             return
         key = head.header("sec-websocket-key") or ""
-        self.websocket = WebSocketSession(settings.app, scope, key.strip(), self.reader,
+        self.websocket = WebSocketSession(settings.app, scope, key, self.reader,
                                           self.writer, max_size=settings.ws_max_size,
                                           timeout=settings.timeout, logger=settings.logger)
         await self.websocket.run()
@@ -336,7 +337,8 @@ class RequestCycle:
         self.method = head.method
         self.version = head.version
         self.keep_alive = head.keep_alive
-        self.expect_continue = head.expect_continue  # still owed a "100 Continue"?
+        # Still owed a "100 Continue"? Only if a body is announced (RFC 9110 §10.1.1).
+        self.expect_continue = head.expect_continue and (head.chunked or bool(head.content_length))
         # The request side.
         self.request_complete = False  # the app has received the whole body
         self.disconnected = False  # the client has gone
@@ -523,61 +525,48 @@ class RequestCycle:
         """Serialize the held status and headers, choosing how the body is framed.
 
         ``final_length`` is the whole body's size when the first body event is
-        also the last, else None. The choice, in order (RFC 9112 §6):
-
-        - 1xx, 204 and 304 responses have no body and no framing headers;
-        - the app's own ``Content-Length`` is used as it is;
-        - a body sent in one event gets ``Content-Length: <its size>``;
-        - a streamed body gets ``Transfer-Encoding: chunked`` (HTTP/1.1), or
-          is ended by closing the connection (HTTP/1.0, which has no chunks).
-
-        A HEAD response keeps the GET's headers but never has a body.
+        also the last, else None. The framing, and whether the connection
+        stays open, is stage 01's ``frame_response`` (RFC 9112 §6), decided
+        here, before the head goes out, so that a connection we will close
+        always says ``connection: close`` (RFC 9112 §9.6). The app's own
+        ``content-length`` is kept; its ``transfer-encoding`` and
+        ``connection`` are the server's business (a "close" is honoured).
         """
         status = self.status
         if not isinstance(status, int) or not 100 <= status <= 599:
             raise ProtocolViolation(f"'status' must be an int from 100 to 599, got {status!r}")
         headers: list[tuple[str, str]] = []
+        lengths: list[str] = []
         defaults = {b"date", b"server"}  # added by the server unless the app sets its own
         for name, value in self.headers:
             name = name.lower()
             if name in defaults:
                 defaults.discard(name)
             elif name == b"content-length":
-                if not value.isdigit():
-                    raise ProtocolViolation(f"invalid content-length header: {value!r}")
-                self.declared_length = int(value)
-                continue  # added back below, unless the status forbids a body
+                lengths.append(value.decode("latin-1"))
+                continue  # added back by the framing, unless the status forbids a body
             elif name == b"transfer-encoding":
                 continue  # the spec: servers frame the body themselves and ignore this
             elif name == b"connection":
-                if b"close" in value.lower():
+                if "close" in (option.lower() for option in list_elements(value.decode("latin-1"))):
                     self.keep_alive = False
                 continue
             headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        try:
+            self.declared_length = parse_response_length(lengths)
+        except ValueError as error:
+            raise ProtocolViolation(str(error)) from None
         if b"server" in defaults:
             headers.insert(0, SERVER_HEADER)
         if b"date" in defaults:
             headers.insert(0, ("date", self.connection.settings.date.now()))
-        no_body_status = status < 200 or status in NO_BODY_STATUSES
-        self.body_allowed = not no_body_status and self.method != "HEAD"
-        if self.declared_length is not None:
-            if not no_body_status:
-                headers.append(("content-length", str(self.declared_length)))
-        elif no_body_status:
-            pass
-        elif final_length is not None:
-            headers.append(("content-length", str(final_length)))
-        elif self.version == "HTTP/1.1":
-            headers.append(("transfer-encoding", "chunked"))
-            self.chunked = self.body_allowed
-        else:
-            self.keep_alive = False  # HTTP/1.0: the body ends where the connection does
-        if self.connection.stopping:
-            self.keep_alive = False
-        if not self.keep_alive:
-            headers.append(("connection", "close"))
-        elif self.version == "HTTP/1.0":
-            headers.append(("connection", "keep-alive"))
+        framing = frame_response(self.method, self.version, status,
+                                 declared_length=self.declared_length, known_length=final_length,
+                                 keep_alive=self.keep_alive and self.can_reuse_connection())
+        self.keep_alive = framing.keep_alive
+        self.body_allowed = framing.body is not BodyFraming.NONE
+        self.chunked = framing.body is BodyFraming.CHUNKED
+        headers += [(name.lower(), value) for name, value in framing.headers(self.version)]
         try:
             head = format_response_head(status, headers, self.version)
         except (ValueError, TypeError) as error:
@@ -585,3 +574,16 @@ class RequestCycle:
         self.head_sent = True
         self.sent_status = status
         return head
+
+    def can_reuse_connection(self) -> bool:
+        """Return whether another request can follow this one on the connection.
+
+        Not when the server is stopping, nor when the rest of the request body
+        cannot be skipped: a client still waiting for 100 Continue sends it
+        later or never, and a large or chunked rest is not worth reading.
+        """
+        if self.connection.stopping or self.disconnected:
+            return False
+        if self.request_complete:
+            return True
+        return not self.expect_continue and self.connection.parser.can_skip_body(SKIP_LIMIT)

@@ -41,10 +41,20 @@ async def hello_name(scope: Scope, receive: Receive, send: Send) -> None:
     await send_text(send, 200, f"Hello, {scope['path_params']['name']}!\n")
 
 
+#: The largest integer every JSON parser reads exactly (RFC 8259, section 6):
+#: past it, a client's parser may round it; past 4,300 digits, Python's json
+#: cannot even write it (a ValueError, so a 500, for the sum of two such ids).
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
 async def add(scope: Scope, receive: Receive, send: Send) -> None:
     """Add two int path parameters (the router has already converted them)."""
     params = scope["path_params"]
-    await send_json(send, 200, {"a": params["a"], "b": params["b"], "sum": params["a"] + params["b"]})
+    a, b = params["a"], params["b"]
+    if max(a, b, a + b) > MAX_SAFE_INTEGER:
+        await send_text(send, 400, f"a, b and their sum must be at most {MAX_SAFE_INTEGER}\n")
+        return
+    await send_json(send, 200, {"a": a, "b": b, "sum": a + b})
 
 
 async def boom(scope: Scope, receive: Receive, send: Send) -> None:

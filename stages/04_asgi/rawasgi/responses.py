@@ -45,6 +45,11 @@ async def send_text(send: Send, status: int, text: str, *,
 
 async def send_json(send: Send, status: int, data: Any, *,
                     headers: Iterable[Header] = ()) -> None:
-    """Send ``data`` serialized as a JSON response."""
-    body = json.dumps(data).encode("utf-8")
+    """Send ``data`` serialized as a JSON response.
+
+    ``NaN`` and infinities are a ValueError: JSON has no such numbers (RFC
+    8259, section 6), and a body a strict client cannot parse is worse than
+    the handler's 500.
+    """
+    body = json.dumps(data, allow_nan=False).encode("utf-8")
     await send_response(send, status, body, headers=[APPLICATION_JSON, *headers])

@@ -1,17 +1,22 @@
 """An ASGI router: path parameters, 404, 405 with ``Allow``, and WebSocket routes.
 
 Stage 02 built a router for WSGI, and its hard part, the index that finds
-the route for a path, does not care which protocol the request came by. So
-this router does not write a second one: it imports stage 02's
-(``wsgirouter.router.Router``, called ``PathIndex`` here) and fills it once,
-when the router is built. What this module adds is what ASGI changes:
+the route for a path, does not care which protocol the request came by:
+stage 02 keeps it apart, with no I/O, in ``wsgirouter.trie``. So this
+router does not write a second one: it imports stage 02's ``PathIndex``
+(and none of its WSGI Request, Response or Router) and fills it once, when
+the router is built. What this module adds is what ASGI changes:
 
 * a route's endpoint is itself an ASGI app, and the path parameters travel
   to it in ``scope["path_params"]``;
 * WebSocket routes live in an index of their own, since a WebSocket is
   routed by its path alone, and one without a route is refused (closed
   before accept, which the server turns into a 403);
-* the path to match is the one below the app's mount point (``root_path``);
+* the path to match is the one below the app's mount point: the ASGI spec
+  says ``scope["path"]`` includes ``scope["root_path"]``, so a scope with
+  ``"root_path": "/api", "path": "/api/hello/ada"`` (what
+  ``uvicorn --root-path /api`` makes of a request for ``/hello/ada``, the
+  proxy in front having stripped ``/api``) matches ``/hello/ada``;
 * the router is an ASGI app too, so middleware can wrap it like anything
   else, and it answers the ``lifespan`` scope::
 
@@ -32,8 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from wsgirouter.router import Lookup, Match, parse_pattern
-from wsgirouter.router import Router as PathIndex
+from wsgirouter.trie import Lookup, Match, PathIndex, parse_pattern
 
 from rawasgi.protocol import ASGIApp, Receive, Scope, Send
 from rawasgi.responses import send_response, send_text
@@ -48,12 +52,22 @@ HANDSHAKE = "GET"
 
 
 def route_path(scope: Scope) -> str:
-    """Return the path below the app's mount point (``root_path``)."""
+    """Return the path below the app's mount point (``root_path``), to route on.
+
+    The ASGI spec (HTTP connection scope) says ``path`` includes
+    ``root_path``: ``{"root_path": "/api", "path": "/api/hello"}`` routes
+    ``/hello``. The root path must end on a segment boundary (``/apix`` is
+    not below ``/api``); a path that is not below it is routed as it is,
+    for servers that still send ``path`` without the root path.
+    """
     path: str = scope["path"]
-    root = scope.get("root_path", "")
-    if root and path.startswith(root):
-        return path[len(root):] or "/"
-    return path
+    root = scope.get("root_path", "").rstrip("/")
+    if not root or not path.startswith(root):
+        return path
+    rest = path[len(root):]
+    if not rest:
+        return "/"
+    return rest if rest.startswith("/") else path
 
 
 class BaseRoute:

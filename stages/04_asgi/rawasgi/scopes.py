@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from rawwsgi.http11 import RequestHead
+from rawwsgi.http11 import RequestHead, list_elements
 
 from rawasgi.protocol import Scope
 
@@ -76,6 +76,6 @@ def build_websocket_scope(head: RequestHead, *, client: Address | None,
                              state=state, scheme=scheme)
     scope["type"] = "websocket"
     del scope["method"]
-    offered = head.header("sec-websocket-protocol") or ""
-    scope["subprotocols"] = [name.strip() for name in offered.split(",") if name.strip()]
+    # A comma-separated list (RFC 6455 §11.3.4): split at commas, trim SP and HTAB only.
+    scope["subprotocols"] = list_elements(head.header("sec-websocket-protocol"))
     return scope

@@ -116,11 +116,15 @@ def accept_key(key: str) -> str:
 
 
 def is_valid_client_key(key: str | None) -> bool:
-    """Return whether ``key`` is base64 for 16 bytes, as RFC 6455 section 4.1 requires."""
+    """Return whether ``key`` is base64 for 16 bytes, as RFC 6455 section 4.1 requires.
+
+    The parser has already removed the optional whitespace (SP, HTAB) around
+    a field value; anything else, "\xa0" included, makes the key invalid.
+    """
     if key is None:
         return False
     try:
-        return len(base64.b64decode(key.strip(), validate=True)) == 16
+        return len(base64.b64decode(key, validate=True)) == 16
     except (binascii.Error, ValueError):
         return False
 

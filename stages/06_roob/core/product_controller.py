@@ -14,6 +14,7 @@ the ``{category}`` one: a placeholder with a type is tried first.
 
 from __future__ import annotations
 
+from roob.bodies import read_json
 from roob.constants import HttpStatus
 from webob import Request, Response
 
@@ -56,8 +57,8 @@ class ProductCreatController:
             return message(f"Request body is larger than {MAX_BODY_BYTES} bytes",
                            HttpStatus.CONTENT_TOO_LARGE)
         try:
-            payload = request.json
-        except ValueError:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+            payload = read_json(request)
+        except ValueError:  # not UTF-8, not JSON, NaN, too deep, a lone surrogate
             return message("Request body is not valid JSON", HttpStatus.BAD_REQUEST)
         try:
             products = self.service.create_new_product(payload)

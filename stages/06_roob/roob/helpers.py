@@ -80,6 +80,21 @@ class Segment:
     shape: str
     rank: tuple[int, int]
 
+    def parse(self, part: str) -> dict[str, Any] | None:
+        """Return the values of this segment's placeholders in ``part``, or None.
+
+        ``{id:d}`` on ``"7"`` -> ``{"id": 7}``. A value the converter cannot
+        make is no match, never an error: parse runs ``int()`` on 5,000
+        digits, which Python refuses with ValueError (more than 4,300).
+        """
+        if self.parser is None:  # a literal segment matches itself only
+            return {} if part == self.text else None
+        try:
+            result = self.parser.parse(part)
+        except ValueError:
+            return None
+        return None if result is None else result.named
+
 
 def compile_segment(text: str) -> Segment:
     """Compile one segment of a route path; literals stay plain strings.
@@ -289,11 +304,11 @@ class RouteNode:
             if found is not None:
                 return found
         for branch in self.branches:
-            result = branch.segment.parser.parse(segment)
-            if result is not None:
+            values = branch.segment.parse(segment)
+            if values is not None:
                 found = branch.node.match(segments, index + 1)
                 if found is not None:
-                    found[1].update(result.named)
+                    found[1].update(values)
                     return found
         return None
         # END EXERCISE

@@ -39,3 +39,29 @@ def filler_paths(placeholder: str) -> list[str]:
 def item(identifier: int) -> dict[str, int]:
     """Return the body of ``/items/{id}``: the id, to prove it arrived as an int."""
     return {"id": identifier}
+
+
+# ── The static-file scenario ──────────────────────────────────────────────────
+
+#: The served file: 1 MiB of text (so the harness can check the body it gets back).
+ONE_MIB_TEXT = "0123456789abcdef" * 65536
+STATIC_NAME = "one-mib.txt"
+
+
+def static_folder() -> str:
+    """Return a folder holding ``one-mib.txt`` (1 MiB), created the first time.
+
+    Both static-file apps serve this folder, so they send the very same bytes.
+    """
+    import os
+    import tempfile
+
+    folder = os.path.join(tempfile.gettempdir(), f"wire-up-bench-static-{os.getuid()}")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, STATIC_NAME)
+    if not os.path.exists(path) or os.path.getsize(path) != len(ONE_MIB_TEXT):
+        partial = f"{path}.{os.getpid()}"
+        with open(partial, "w", encoding="ascii") as out:
+            out.write(ONE_MIB_TEXT)
+        os.replace(partial, path)  # atomic: a server starting alongside never sees half a file
+    return folder
