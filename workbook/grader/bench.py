@@ -110,9 +110,9 @@ def make_class(root: Path, size: int) -> None:
         else:
             copy_stage(suite.reference, folder)
         if kind == "loop":  # exercise 2.2 never ends: the trie walk spins
-            router = folder / "wsgirouter" / "router.py"
-            text = router.read_text()
             marker = next(region for region in regions if region.id == "2.2")
+            router = folder / marker.path
+            text = router.read_text()
             lines = text.splitlines(keepends=True)
             indent = lines[marker.start - 1][: len(lines[marker.start - 1]) - len(lines[marker.start - 1].lstrip())]
             lines.insert(marker.start, f"{indent}while True:\n{indent}    pass\n")
