@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "trace": ("workbook.tracer.cli", "trace one request through a stage's layers"),
     "exercise": ("workbook.grader.cli", "write a stage's starter into workspace/"),
     "grade": ("workbook.grader.cli", "grade a copy of a stage (yours, or a submission)"),
+    "exercises": ("workbook.grader.exercises", "move exercise prompts into exercises.toml; check"),
     "notebooks": ("workbook.notebooks", "re-execute the notebooks in place"),
     "bench": ("workbook.bench.cli", "benchmark the stages beside their peers"),
     "watch": ("workbook.watch", "re-grade your copy of a stage on every save"),

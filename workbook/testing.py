@@ -15,6 +15,7 @@ file, a process's output).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import shlex
@@ -171,6 +172,19 @@ def wait_for_output(process: subprocess.Popen[bytes], expected: str, *,
     return wait_for_text(lambda: output_of(process), expected, timeout=timeout)
 
 
+@dataclasses.dataclass(frozen=True)
+class ServerStart:
+    """A server a test started: the grader shows it beside a failing request to it."""
+
+    argv: list[str]
+    port: int
+    cwd: str | None
+    pythonpath: str | None
+
+
+STARTED: list[ServerStart] = []   # every server_process started in this process, in order
+
+
 @contextlib.contextmanager
 def server_process(argv: Sequence[str], port: int, *, cwd: str | Path | None = None,
                    env: Mapping[str, str] | None = None, timeout: float = 15.0,
@@ -182,6 +196,8 @@ def server_process(argv: Sequence[str], port: int, *, cwd: str | Path | None = N
     the block ends the server is stopped and the pipe closed; a test can
     still read everything the server logged with ``process.stdout.read()``.
     """
+    STARTED.append(ServerStart(list(argv), port, None if cwd is None else str(cwd),
+                               (env or os.environ).get("PYTHONPATH")))
     process = subprocess.Popen(
         list(argv), cwd=cwd, env=dict(env) if env is not None else None,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

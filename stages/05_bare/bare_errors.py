@@ -44,11 +44,6 @@ def quality(accept: str, media_type: str) -> float:
     ``*/*``; a range without ``q`` has 1; a malformed q counts as 0.
     """
     # EXERCISE 5.11: Read a q-value from Accept
-    # Split accept on "," into ranges; each is "type/subtype" then ";"-separated parameters.
-    # A range matches media_type when it equals it, or is "type/*" with the same type, or
-    # "*/*"; its specificity is 2, 1 or 0. Keep the q (a float in [0, 1], default 1.0;
-    # unparsable: 0) of the most specific match; return 0.0 when nothing matches.
-    # Hint: compare lowercased types; float("nan") parses, so check 0 <= q <= 1.
     wanted_type = media_type.lower().partition("/")[0]
     best_specificity, best_q = -1, 0.0
     for media_range in accept.split(","):
