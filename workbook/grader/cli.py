@@ -52,8 +52,8 @@ from workbook.grader.runner import (
     Suite,
     grade_run,
 )
-from workbook.progress import save_grade
 from workbook.grader.sandbox import Limits
+from workbook.progress import save_grade
 from workbook.stages import STAGES, WORKSPACE
 
 
