@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 SERVER ?= own
+APP    ?= apps
 export PYTHONDONTWRITEBYTECODE := 1
 
 # Stage number -> stage folder under stages/.
@@ -21,17 +22,25 @@ STAGE_6 := 06_roob
 STAGES  := 1 2 3 4 5 6
 BASE    := http://$(HOST):$(PORT)
 
+# $(call stage_of,N,TARGET): stage N's folder, or stop with the valid stages.
+# A pattern target (test-%, grade-%, ...) checks its N with this first, so
+# `make test-7` or `make test-02_router` is an error, never the whole suite.
+stage_of = $(if $(filter $(1),$(STAGES)),$(STAGE_$(1)),$(error unknown stage '$(1)' in 'make $(2)-$(1)': \
+  the stages are $(foreach n,$(STAGES),$(n) ($(STAGE_$(n)))), e.g. make $(2)-2))
+# $(call stage_number,N,TARGET): N itself, once checked the same way.
+stage_number = $(if $(call stage_of,$(1),$(2)),$(1))
+
 .DEFAULT_GOAL := help
 # test-N, trace-N, exercise-N and grade-N are pattern rules: they must stay
 # off .PHONY, because make never applies a pattern rule to a phony target.
-.PHONY: help setup test lint notebooks lab bench bench-quick grade clean \
-        $(addprefix stage-,$(STAGES))
+.PHONY: help setup test lint notebooks lab bench bench-quick grade progress clean \
+        clean-workspace $(addprefix stage-,$(STAGES))
 
 help: ## List every target
-	@echo "Usage: make <target>   (variables: PORT=$(PORT) HOST=$(HOST) SERVER=own|uvicorn FORCE=1)"
+	@echo "Usage: make <target>   (variables: PORT=$(PORT) HOST=$(HOST) SERVER=own|uvicorn APP=apps|example RESET=1 FORCE=1 CONFIRM=1)"
 	@echo
 	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | \
-	    awk -F':.*## ' '{ sub("%", "N", $$1); printf "  %-14s %s\n", $$1, $$2 }'
+	    awk -F':.*## ' '{ sub("%", "N", $$1); printf "  %-16s %s\n", $$1, $$2 }'
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,12 +73,13 @@ stage-3: $(STAMP) ## Stage 03: the same API wrapped in the middleware onion
 	$(call banner,03,curl -i -H 'Accept-Encoding: gzip' $(BASE)/books --compressed)
 	@cd stages/$(STAGE_3) && ../../$(PY) -m rawwsgi.server onion.example:app --host $(HOST) --port $(PORT)
 
-stage-4: $(STAMP) ## Stage 04: raw ASGI apps on the asyncio server (SERVER=uvicorn for uvicorn)
-	$(call banner,04,curl -i $(BASE)/echo -d 'hello'   (WebSocket echo at ws://$(HOST):$(PORT)/ws))
+stage-4: $(STAMP) ## Stage 04: raw ASGI apps on the asyncio server (APP=example: router + middleware; SERVER=uvicorn)
+	$(if $(filter $(APP),apps example),,$(error unknown APP '$(APP)' for stage 4: use APP=apps (the raw apps) or APP=example (router + middleware)))
+	$(call banner,04,$(if $(filter example,$(APP)),curl -i $(BASE)/hello/ada,curl -i $(BASE)/echo -d 'hello'   (WebSocket echo at ws://$(HOST):$(PORT)/ws)))
 ifeq ($(SERVER),uvicorn)
-	@cd stages/$(STAGE_4) && ../../$(VENV)/bin/uvicorn rawasgi.apps:app --host $(HOST) --port $(PORT)
+	@cd stages/$(STAGE_4) && ../../$(VENV)/bin/uvicorn rawasgi.$(APP):app --host $(HOST) --port $(PORT)
 else
-	@cd stages/$(STAGE_4) && ../../$(PY) -m rawasgi.server rawasgi.apps:app --host $(HOST) --port $(PORT)
+	@cd stages/$(STAGE_4) && ../../$(PY) -m rawasgi.server rawasgi.$(APP):app --host $(HOST) --port $(PORT)
 endif
 
 stage-5: $(STAMP) ## Stage 05: bare's example app under uvicorn (APP=site: the example site)
@@ -81,9 +91,15 @@ else
 	@cd stages/$(STAGE_5) && ../../$(VENV)/bin/uvicorn example_app:app --host $(HOST) --port $(PORT)
 endif
 
-stage-6: $(STAMP) ## Stage 06: roob's product API under gunicorn
+stage-6: $(STAMP) ## Stage 06: roob's product API under gunicorn (RESET=1 starts from the seed data)
+ifdef RESET
+	rm -f stages/$(STAGE_6)/products.db stages/$(STAGE_6)/products.db-wal stages/$(STAGE_6)/products.db-shm
+endif
 	$(call banner,06,curl $(BASE)/api/products)
 	@cd stages/$(STAGE_6) && ../../$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) core.main:app
+
+stage-%: # any other stage-N: an error that lists the stages
+	$(call stage_of,$*,stage)
 
 # ── Test, trace, grade ───────────────────────────────────────────────────────
 
@@ -91,13 +107,13 @@ test: $(STAMP) ## Run every test: stages, tracer, notebooks, grader guards, benc
 	$(PY) -m pytest
 
 test-%: $(STAMP) ## test-N: run stage N's suite only (e.g. make test-2)
-	$(PY) -m pytest tests/$(STAGE_$*)
+	$(PY) -m pytest tests/$(call stage_of,$*,test)
 
 lint: $(STAMP) ## Lint the whole repo with ruff
 	$(VENV)/bin/ruff check .
 
 trace-%: $(STAMP) ## trace-N: trace one request through stage N's layers (BESIDE=1: beside its production twin)
-	$(PY) -m workbook trace $* $(if $(BESIDE),--beside)
+	$(PY) -m workbook trace $(call stage_number,$*,trace) $(if $(BESIDE),--beside)
 
 notebooks: $(STAMP) ## Re-execute every notebook in place (outputs are committed)
 	$(PY) -m workbook notebooks
@@ -106,13 +122,19 @@ lab: $(STAMP) ## Open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/
 
 exercise-%: $(STAMP) ## exercise-N: write stage N's starter to workspace/ (FORCE=1 overwrites)
-	$(PY) -m workbook exercise $* $(if $(FORCE),--force)
+	$(PY) -m workbook exercise $(call stage_number,$*,exercise) $(if $(FORCE),--force)
 
 grade-%: $(STAMP) ## grade-N: grade your workspace copy of stage N
-	$(PY) -m workbook grade $*
+	$(PY) -m workbook grade $(call stage_number,$*,grade)
 
 grade: $(STAMP) ## Grade every stage you have started in workspace/
 	$(PY) -m workbook grade --all
+
+watch-%: $(STAMP) ## watch-N: re-grade your copy of stage N on every save (Ctrl-C quits)
+	$(PY) -m workbook watch $(call stage_number,$*,watch)
+
+progress: $(STAMP) ## The course map: each exercise's state from your latest grades
+	$(PY) -m workbook progress
 
 # ── Benchmarks ───────────────────────────────────────────────────────────────
 
@@ -122,6 +144,17 @@ bench: $(STAMP) ## Benchmark every stage beside its peers (needs wrk); writes be
 bench-quick: $(STAMP) ## Every benchmark scenario once, tiny durations (part of make test)
 	$(PY) -m workbook bench --quick
 
-clean: ## Remove .venv, the workspace and caches
-	rm -rf $(VENV) workspace .pytest_cache .ruff_cache
-	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+clean: ## Remove .venv, caches, build files and stage 06's database (keeps workspace/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -f stages/$(STAGE_6)/products.db stages/$(STAGE_6)/products.db-wal stages/$(STAGE_6)/products.db-shm
+	find . -path ./workspace -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+clean-workspace: ## Remove workspace/ (your solutions and backups): asks first, or CONFIRM=1
+	@if [ ! -d workspace ]; then echo "There is no workspace/ to remove."; exit 0; fi; \
+	if [ "$(CONFIRM)" != 1 ]; then \
+	    printf 'Remove workspace/ with your solutions and workspace/.backup/? [y/N] '; \
+	    answer=; read -r answer || true; \
+	    case "$$answer" in [yY]|[yY][eE][sS]) ;; \
+	        *) echo; echo "Kept workspace/ (CONFIRM=1 removes it without asking)."; exit 1;; esac; \
+	fi; \
+	rm -rf workspace && echo "Removed workspace/."

@@ -11,13 +11,45 @@ conftest activates its stage, so every suite runs in one pytest process.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
-from workbook.stages import STAGE_DIR_VARIABLE
+from workbook.stages import REPO, STAGE_DIR_VARIABLE
 from workbook.testing import curl_command
+
+TESTS = REPO / "tests"
+
+
+class SupportModules(importlib.abc.MetaPathFinder):
+    """Import the suites' test-support modules (``stage02_helpers``, ...) by path from ``tests/``.
+
+    The conftests put their folder on ``sys.path`` to import these, but the
+    copy under test comes first there: a file of the same name in a
+    learner's copy would be imported instead of the suite's own. This finder
+    sits first on ``sys.meta_path`` and answers for exactly those names with
+    the file in ``tests/``, so the copy can never stand in for them.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.modules = {path.stem: path for path in sorted(root.glob("[0-9][0-9]_*/*.py"))
+                        if not path.stem.startswith("test_") and path.stem != "conftest"}
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None
+                  ) -> importlib.machinery.ModuleSpec | None:
+        file = self.modules.get(fullname)
+        if file is None:
+            return None
+        return importlib.util.spec_from_file_location(fullname, file)
+
+
+if not any(isinstance(finder, SupportModules) for finder in sys.meta_path):
+    sys.meta_path.insert(0, SupportModules(TESTS))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -332,11 +332,6 @@ class Request:
         ClientDisconnected if the client leaves before the body is complete.
         """
         # EXERCISE 5.2: Read the request body
-        # On the first call, collect the "body" of each http.request message until one
-        # has more_body false, join the chunks and keep the result in self._body; later
-        # calls return it. A Content-Length, or a running total, above self.max_body_size
-        # is HTTPError(413, ...); an http.disconnect message is ClientDisconnected.
-        # Hint: collect chunks in a list and b"".join them once; bytes += in a loop is quadratic.
         if self._body is not None:
             return self._body
         limit = self.max_body_size
@@ -508,11 +503,6 @@ class Response:
         is for responses that stream; this one does not need it.
         """
         # EXERCISE 5.3: Send the response
-        # Send {"type": "http.response.start", "status": ..., "headers": [...]} with
-        # self.raw_headers plus (b"content-length", <len(self.body) as ASCII bytes>), then
-        # {"type": "http.response.body", "body": ...}: the body, or b"" when head is true.
-        # A status below 200, 204 or 304 gets no content-length and an empty body.
-        # Hint: build a new header list; appending to self.raw_headers would grow it on every send.
         status = self.status
         if status < 200 or status in (204, 304):
             headers, body = self.raw_headers, b""
@@ -902,12 +892,6 @@ class Router:
         to ``partial`` (for 405), and the walk goes on to other branches.
         """
         # EXERCISE 5.1: Walk the route trie
-        # At the end of the parts (index == len(parts)), return node.endpoints[method] (or the
-        # GET endpoint for HEAD); if the node has endpoints but not that one, append it to
-        # partial. Otherwise try node.literal[part] first, then each (segment, child) of
-        # node.dynamic whose segment.match(part) gives values: put them in params, recurse
-        # with index + 1, and if that finds nothing take them out again and try the next.
-        # Hint: the recursion returns an Endpoint or None; None means "backtrack".
         if index == len(parts):
             if not node.endpoints:
                 return None
@@ -1303,12 +1287,6 @@ class Bare:
         accept would reach the client as HTTP 403, and the code would be lost.
         """
         # EXERCISE 5.5: Dispatch a WebSocket connection
-        # Match route_path(scope) in self.websocket_router (method "WEBSOCKET"). No route: make a
-        # WebSocket, accept it and close it with 4004. A route: put its params in
-        # scope["path_params"], build the WebSocket and await the handler with it. If the
-        # handler raises, log the traceback with self.logger.exception and close with 1011;
-        # if it returns with the connection still open, close it (1000).
-        # Hint: ClientDisconnected from accept or a send only means the client left: return.
         match, endpoint, params, _ = self.websocket_router.match("WEBSOCKET", route_path(scope))
         if match is not Match.FULL:
             rejected = WebSocket(scope, receive, send)
@@ -1340,12 +1318,6 @@ class Bare:
         runs even if one fails; failures are logged and reported.
         """
         # EXERCISE 5.4: Run the lifespan
-        # Loop on receive(). On "lifespan.startup" run each startup hook (await it if it
-        # returns an awaitable), then send {"type": "lifespan.startup.complete"}; if one
-        # raises, log it and send {"type": "lifespan.startup.failed", "message": str(error)}
-        # and return. On "lifespan.shutdown" run every shutdown hook, then send
-        # lifespan.shutdown.complete (or .failed with the messages) and return.
-        # Hint: inspect.isawaitable(result) works for sync and async hooks alike.
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":

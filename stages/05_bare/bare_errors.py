@@ -51,12 +51,6 @@ def quality(accept: str, media_type: str) -> float:
     §5.6.3): "\xa0text/html" matches nothing.
     """
     # EXERCISE 5.11: Read a q-value from Accept
-    # Split accept on "," into ranges; each is "type/subtype" then ";"-separated parameters.
-    # A range matches media_type when it equals it, or is "type/*" with the same type, or
-    # "*/*"; its specificity is 2, 1 or 0. Keep the q (default 1.0; a value that is not
-    # a qvalue: 0) of the most specific match; return 0.0 when nothing matches.
-    # Trim with .strip(OWS), never .strip(): only SP and HTAB are HTTP whitespace.
-    # Hint: compare lowercased types; _QVALUE.fullmatch(value) before float(value).
     wanted_type = media_type.lower().partition("/")[0]
     best_specificity, best_q = -1, 0.0
     for media_range in accept.split(","):

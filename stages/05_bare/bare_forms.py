@@ -159,17 +159,6 @@ class MultipartParser:
         self.buffer += data
         events: list[Event] = []
         # EXERCISE 5.9: Split a multipart stream into parts
-        # Loop on self.state until the buffer holds too little to go on:
-        #   _PREAMBLE: find self.delimiter; drop everything up to its end; -> _AFTER_DELIMITER
-        #     (keep the last len(delimiter) - 1 bytes when it is not there yet).
-        #   _AFTER_DELIMITER: b"--" ends the body (-> _EPILOGUE, a PartEnd for an open part);
-        #     otherwise skip spaces and tabs and expect CRLF -> _HEADERS (else MultipartError).
-        #   _HEADERS: up to the blank line; self._start_part(lines) gives the PartStart.
-        #   _BODY: find self.delimiter: bytes before it are PartData, then PartEnd
-        #     and -> _AFTER_DELIMITER; not found: hand on all but the last
-        #     len(delimiter) - 1 bytes, which could be a delimiter cut in two.
-        #   _EPILOGUE: ignore everything.
-        # Hint: self._data(bytes) checks the part size; count parts in self._start_part.
         buffer, delimiter = self.buffer, self.delimiter
         keep = len(delimiter) - 1
         position = 0

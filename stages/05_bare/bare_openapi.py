@@ -113,14 +113,6 @@ def json_schema(annotation: Any, components: dict[str, Any]) -> dict[str, Any]:
     has no JSON form (a function, a set of bytes...).
     """
     # EXERCISE 5.12: Turn a type annotation into JSON Schema
-    # Scalars come from _SCALARS; Any is {}. A dataclass or TypedDict gets a $ref to
-    # "#/components/schemas/<Name>", and, the first time, components[Name] = an object
-    # schema with "properties" from get_type_hints (each through json_schema) and
-    # "required" (dataclass fields without a default; a TypedDict's, from _typeddict_required).
-    # list/set/tuple[X, ...] are arrays of X, dict[str, X] objects with additionalProperties,
-    # X | Y (and Optional) anyOf, Literal an enum, an Enum subclass an enum of its values.
-    # Anything else: TypeError.
-    # Hint: put a placeholder in components before the fields, so a type that refers to itself ends.
     if annotation is Any:
         return {}
     if annotation in _SCALARS:

@@ -77,12 +77,6 @@ def unsign(value: str, keys: Iterable[str], max_age: float,
     the future, is too old or forged: None.
     """
     # EXERCISE 5.10: Verify a signed session cookie
-    # Split value into payload, timestamp and signature on "." (exactly three parts, the
-    # timestamp at most 12 ASCII digits, else None). Recompute the signature of "payload.timestamp"
-    # with each key (_signature) and compare with hmac.compare_digest; no key matches:
-    # None. A timestamp older than max_age, or ahead of now, is None. Then base64-decode
-    # (_b64decode) and json.loads the payload; anything that fails, or is not a dict: None.
-    # Hint: compare_digest on str needs ASCII; check value.isascii() first.
     if not value.isascii():
         return None
     parts = value.split(".")

@@ -54,12 +54,6 @@ def resolve_path(root: Path, url_path: str) -> Path | None:
     file, or a symlink whose target leaves ``root``.
     """
     # EXERCISE 5.6: Resolve a URL path inside the root
-    # Split url_path on "/" and percent-decode each segment on its own (so %2f cannot
-    # make a new separator). Refuse (return None) a segment that is "", "." or "..", or
-    # that holds "/", "\\", NUL or ":" once decoded. Join the segments onto root,
-    # resolve symlinks with os.path.realpath, and refuse a result that is not root or
-    # under it, or that is not a regular file.
-    # Hint: Path.is_relative_to(root) after realpath is the check that symlinks need.
     segments: list[str] = []
     for raw in url_path.split("/"):
         try:
@@ -90,12 +84,6 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
     is not a byte range.
     """
     # EXERCISE 5.7: Parse a Range header
-    # Accept only "bytes=" followed by one range (a comma means several: return None).
-    # "a-b" is (a, min(b, size - 1)) with a <= b; "a-" runs to the end; "-n" is the last n
-    # bytes (min(n, size)). Digits only, else None. A first byte at or past size, or a
-    # suffix of 0, cannot be satisfied: return False.
-    # Trim with .strip(OWS), never .strip(): only SP and HTAB are HTTP whitespace.
-    # Hint: str.partition("-") splits "a-b", "a-" and "-n" alike.
     unit, equals, spec = header.partition("=")
     if unit.strip(OWS).lower() != "bytes" or not equals or "," in spec:
         return None

@@ -56,10 +56,6 @@ class Templates:
         leaves it) is HTTPError(404, "page not found").
         """
         # EXERCISE 5.8: Render a template, or 404
-        # Look the template up in self.environment (get_template) and render it with the
-        # context. A jinja2.TemplateNotFound (which Jinja2's loader also raises for names
-        # with ".." that would leave the folder) becomes HTTPError(404, "page not found").
-        # Hint: keep the HTTPError message generic: the template's name is not the client's business.
         try:
             template = self.environment.get_template(name)
         except jinja2.TemplateNotFound:

@@ -20,6 +20,8 @@ from rawwsgi.protocol import Environ, StartResponse
 from rawwsgi.server import WSGIServer
 from stage01_helpers import closed_by_peer, connect, read_response, url
 
+from workbook.testing import wait_until
+
 Serve = Callable[..., WSGIServer]
 TEXT = [("Content-Type", "text/plain")]
 
@@ -249,9 +251,10 @@ def test_app_exception_is_a_plain_500_and_logged(serve: Serve, caplog: pytest.Lo
     server = serve(broken)
     with caplog.at_level(logging.ERROR, logger="rawwsgi.server"):
         response = httpx.get(url(server))
-    assert (response.status_code, response.text) == (500, "Internal Server Error")
-    assert "secret detail" not in response.text
-    assert any(record.exc_info and "secret detail" in str(record.exc_info[1]) for record in caplog.records)
+        assert (response.status_code, response.text) == (500, "Internal Server Error")
+        assert "secret detail" not in response.text
+        wait_until(lambda: any(record.exc_info and "secret detail" in str(record.exc_info[1])
+                               for record in caplog.records), what="the logged traceback")
     assert httpx.get(url(server)).status_code == 500  # and the server still answers
 
 
@@ -291,9 +294,12 @@ def test_result_close_is_always_called(serve: Serve) -> None:
 
     server = serve(app)
     httpx.get(url(server, "/ok"))
+    wait_until(lambda: closed == ["ok"], what="close() after the last byte of /ok",
+               show=lambda: closed)
     with pytest.raises(httpx.HTTPError):
         httpx.get(url(server, "/fail"))
-    assert closed == ["ok", "failed"]
+    wait_until(lambda: closed == ["ok", "failed"], what="close() after /fail broke off",
+               show=lambda: closed)
 
 
 def test_legacy_write_sends_body_bytes(serve: Serve) -> None:

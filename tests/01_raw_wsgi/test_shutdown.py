@@ -23,9 +23,21 @@ from rawwsgi.server import WSGIServer
 from stage01_helpers import closed_by_peer, connect, read_response
 
 from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import free_port, python_command, server_process
+from workbook.testing import free_port, python_command, server_process, wait_until
 
 Serve = Callable[..., WSGIServer]
+
+
+def in_flight_told_to_close(server: WSGIServer) -> bool:
+    """Return True once shutdown() has begun and marked every response in progress to close.
+
+    (White-box: shutdown() sets ``stopping`` first and marks the responses
+    after, so ``stopping`` alone is too early for a test of the marking.)
+    """
+    with server._lock:
+        connections = list(server._connections)
+    return server.stopping and all(connection.response is None or not connection.response.keep_alive
+                                   for connection in connections)
 
 
 def test_shutdown_lets_a_request_in_flight_finish(serve: Serve) -> None:
@@ -44,7 +56,8 @@ def test_shutdown_lets_a_request_in_flight_finish(serve: Serve) -> None:
         assert entered.wait(5)
         stopper = threading.Thread(target=server.shutdown)
         stopper.start()
-        time.sleep(0.2)  # let shutdown() begin while the app is still working
+        # While the app still works, shutdown() tells the response in progress to close.
+        wait_until(lambda: in_flight_told_to_close(server), what="shutdown() to reach the request")
         release.set()
         response = read_response(reader)
         assert closed_by_peer(sock, reader)  # and then the connection closes
@@ -139,9 +152,7 @@ def test_cli_finishes_a_request_in_flight_on_sigint(tmp_path: Path) -> None:
                         stop_signal=signal.SIGINT) as process:
         thread = threading.Thread(target=client)
         thread.start()
-        deadline = time.monotonic() + 10
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(marker.exists, what="the request to reach the app")
         process.send_signal(signal.SIGINT)
         thread.join(10)
         assert process.wait(10) == 0, output_of(process)

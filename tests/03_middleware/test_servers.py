@@ -12,7 +12,7 @@ import pytest
 from stage03_helpers import SERVERS, server_argv
 
 from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import free_port, server_process
+from workbook.testing import free_port, output_of, server_process, wait_until
 
 ADMIN = {"Authorization": "Basic " + base64.b64encode(b"admin:secret").decode()}
 JSON = {"Content-Type": "application/json"}
@@ -88,7 +88,7 @@ def test_access_log_line_reaches_the_server_log(server: str, sent) -> None:
         url = f"http://127.0.0.1:{port}/books/1"
         sent("GET", url, headers={"X-Request-ID": "find-me-42"})
         httpx.get(url, headers={"X-Request-ID": "find-me-42"}, timeout=10)
-    assert process.stdout is not None
-    with process.stdout:  # the server has stopped: its whole log is in the pipe
-        output = process.stdout.read().decode()
-    assert re.search(r"GET /books/1 200 \d+B [\d.]+ms id=find-me-42", output), output
+        # The line may be written after the response went out: wait for it, bounded.
+        line = r"GET /books/1 200 \d+B [\d.]+ms id=find-me-42"
+        wait_until(lambda: re.search(line, output_of(process)), what=f"a log line matching {line!r}",
+                   show=lambda: output_of(process)[-2000:])

@@ -38,7 +38,7 @@ def test_list_is_compressed_with_an_id_and_logged(stack: Any) -> None:
     request_id = reply.header("X-Request-ID")
     assert (reply.header("Content-Encoding"), reply.header("Content-Length"),
             len(json.loads(gzip_format.decompress(reply.body))["books"])) == (
-        "gzip", str(len(reply.body)), 3)
+        "gzip", str(len(reply.body)), 4)
     line = re.sub(r"\d+\.\dms", "<ms>", reply.errors)
     assert line == f"GET /books 200 {len(reply.body)}B <ms> id={request_id}\n"
 
@@ -54,7 +54,7 @@ def test_write_without_credentials_is_a_401_with_cors_headers(stack: Any) -> Non
 def test_write_with_credentials_creates(stack: Any) -> None:
     """POST with admin's credentials reaches the API: 201."""
     reply = call(stack, "POST", "/books", headers=[JSON, ADMIN], body=b'{"title": "t", "author": "a"}')
-    assert (reply.status, reply.json()["id"]) == (201, 4)
+    assert (reply.status, reply.json()["id"]) == (201, 5)
 
 
 def test_invalid_json_through_the_stack_is_a_400(stack: Any) -> None:

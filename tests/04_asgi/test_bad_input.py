@@ -12,7 +12,7 @@ from rawasgi import apps
 from stage04_helpers import exchange, read_until_closed, status_of
 
 from workbook.smuggling import SMUGGLING_CASES, UNANSWERED_CONTINUE
-from workbook.testing import LOOPBACK
+from workbook.testing import LOOPBACK, wait_until
 
 
 def still_serving(url: str) -> bool:
@@ -80,12 +80,13 @@ def test_client_vanishing_mid_request_does_not_take_the_server_down(serve) -> No
                  b"GET /stream?count=50&delay=0.01 HTTP/1.1\r\nHost: t\r\n\r\n"):
         with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
             sock.sendall(data)
-            time.sleep(0.05)
+            time.sleep(0.05)  # the scenario: a client that lingers a moment, then leaves
         # A reset instead of a close, too:
         with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
             sock.sendall(data)
-    time.sleep(0.1)
+    wait_until(lambda: not server.server.connections, what="the server to drop the abandoned connections",
+               show=lambda: server.server.connections)
     assert still_serving(server.url)
 
 

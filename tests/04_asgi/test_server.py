@@ -24,7 +24,7 @@ from rawasgi.responses import send_text
 from rawasgi.server import ASGIServer
 from stage04_helpers import exchange, read_until_closed, split_responses, status_of
 
-from workbook.testing import LOOPBACK
+from workbook.testing import LOOPBACK, wait_for_text, wait_until
 
 
 def responder(*messages: Message):
@@ -139,7 +139,7 @@ def test_body_before_start_is_a_500_and_logged(serve, caplog: pytest.LogCaptureF
     """An app that sends a body before the start gets a clear error logged; the client a 500."""
     server = serve(responder(body(b"too soon")))
     assert status_of(get(server.port)) == 500
-    assert "expected 'http.response.start', got 'http.response.body'" in caplog.text
+    wait_for_text(lambda: caplog.text, "expected 'http.response.start', got 'http.response.body'")
 
 
 @pytest.mark.exercise("4.3")
@@ -148,7 +148,7 @@ def test_send_after_completion_is_logged(serve, caplog: pytest.LogCaptureFixture
     server = serve(responder(START_200, body(b"done"), body(b"extra")))
     response = get(server.port)
     assert (status_of(response), response.endswith(b"\r\n\r\ndone")) == (200, True)
-    assert "after the response was complete" in caplog.text
+    wait_for_text(lambda: caplog.text, "after the response was complete")
 
 
 @pytest.mark.exercise("4.3")
@@ -156,14 +156,14 @@ def test_two_starts_are_a_500(serve, caplog: pytest.LogCaptureFixture) -> None:
     """A second http.response.start is refused before anything was written: 500."""
     server = serve(responder(START_200, START_200))
     assert status_of(get(server.port)) == 500
-    assert "expected 'http.response.body', got 'http.response.start'" in caplog.text
+    wait_for_text(lambda: caplog.text, "expected 'http.response.body', got 'http.response.start'")
 
 
 def test_app_that_returns_without_responding_is_a_500(serve, caplog: pytest.LogCaptureFixture) -> None:
     """An app that returns without a response gets a logged error; the client a 500."""
     server = serve(responder())
     assert status_of(get(server.port)) == 500
-    assert "returned without sending the response" in caplog.text
+    wait_for_text(lambda: caplog.text, "returned without sending the response")
 
 
 @pytest.mark.exercise("4.3")
@@ -171,7 +171,7 @@ def test_start_alone_is_a_500(serve, caplog: pytest.LogCaptureFixture) -> None:
     """A start event with no body event is not a response yet: it is held, and the client gets a 500."""
     server = serve(responder(START_200))
     assert status_of(get(server.port)) == 500
-    assert "returned without sending the response" in caplog.text
+    wait_for_text(lambda: caplog.text, "returned without sending the response")
 
 
 @pytest.mark.exercise("4.3")
@@ -181,7 +181,7 @@ def test_header_with_crlf_is_refused(serve, caplog: pytest.LogCaptureFixture) ->
     server = serve(responder(start, body(b"")))
     response = get(server.port)
     assert (status_of(response), b"Set-Cookie" in response) == (500, False)
-    assert "invalid character in the value of header x-evil" in caplog.text
+    wait_for_text(lambda: caplog.text, "invalid character in the value of header x-evil")
 
 
 @pytest.mark.exercise("4.3")
@@ -201,7 +201,7 @@ def test_a_body_shorter_than_its_content_length_closes_the_connection(serve, cap
     with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         read_until_closed(sock)  # raises TimeoutError if the server kept the connection
-    assert "declaring Content-Length: 10" in caplog.text
+    wait_for_text(lambda: caplog.text, "declaring Content-Length: 10")
 
 
 # ── The request side: scope, body, disconnect, 100-continue ─────────────────
@@ -279,19 +279,20 @@ def test_expect_100_continue_gets_a_continue_first(serve) -> None:
 def test_disconnect_is_delivered_to_a_waiting_app(serve) -> None:
     """An app waiting on receive() after the body gets http.disconnect when the client leaves."""
     received: list[str] = []
-    done = threading.Event()
+    waiting, done = threading.Event(), threading.Event()
 
     async def long_poll(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         await receive()  # the (empty) body
+        waiting.set()
         received.append((await receive())["type"])
         done.set()
 
     server = serve(long_poll)
     with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
-        time.sleep(0.1)
+        assert waiting.wait(5)  # the app waits on receive() before the client leaves
     assert done.wait(5)
     assert received == ["http.disconnect"]
 
@@ -313,7 +314,7 @@ def test_disconnect_mid_body_is_delivered(serve) -> None:
     server = serve(reader)
     with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
         sock.sendall(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nhalf")
-        time.sleep(0.1)
+        wait_until(lambda: events, what="the app to receive the first half")  # then leave
     assert done.wait(5)
     assert [e["type"] for e in events][-1] == "http.disconnect"
     assert b"".join(e.get("body", b"") for e in events) == b"half"
@@ -343,6 +344,7 @@ def test_send_to_a_gone_client_raises_oserror(serve, caplog: pytest.LogCaptureFi
         sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         sock.recv(100)
     assert done.wait(10)
+    server.stop()  # the server's handling of the error ends before the stop does
     assert len(raised) == 1 and isinstance(raised[0], OSError)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
@@ -371,7 +373,7 @@ def test_app_exception_is_a_plain_500_and_logged(serve, caplog: pytest.LogCaptur
     server = serve(broken)
     response = get(server.port)
     assert (status_of(response), b"secret" in response) == (500, False)
-    assert "KeyError: 'secret detail'" in caplog.text
+    wait_for_text(lambda: caplog.text, "KeyError: 'secret detail'")
 
 
 # ── Lifespan ─────────────────────────────────────────────────────────────────
@@ -502,4 +504,4 @@ def test_server_logs_one_access_line_per_request(serve, caplog: pytest.LogCaptur
     caplog.set_level(logging.INFO, logger="rawasgi.server.access")
     server = serve(apps.app)
     httpx.get(f"{server.url}/nowhere?x=1")
-    assert '"GET /nowhere?x=1 HTTP/1.1" 404' in caplog.text
+    wait_for_text(lambda: caplog.text, '"GET /nowhere?x=1 HTTP/1.1" 404')

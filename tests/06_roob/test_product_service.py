@@ -65,7 +65,7 @@ def test_workers_starting_together_seed_once(tmp_path):
     """Eight first requests at once, each on its own connection as each worker has, seed once."""
     path = tmp_path / "products.db"
     errors: list[BaseException] = []
-    start = threading.Barrier(8)
+    start = threading.Barrier(8, timeout=30)
 
     def first_request() -> None:
         try:
@@ -78,8 +78,8 @@ def test_workers_starting_together_seed_once(tmp_path):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
-    assert errors == []
+        thread.join(60)
+    assert errors == [] and not any(thread.is_alive() for thread in threads)
     listed = ProductService(Database(path, seed=inventory)).get_all_products()
     assert sum(len(products) for products in listed.values()) == 4
 

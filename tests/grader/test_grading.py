@@ -15,13 +15,17 @@ import io
 import json
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
 
 from workbook.grader import cli
-from workbook.grader.report import Style, build_report, render, to_json
+from workbook.grader import sandbox as grader_sandbox
+from workbook.grader.report import Style, build_report, render, start_command, to_json
 from workbook.grader.runner import Run, Suite, grade_run
+from workbook.stages import REPO
+from workbook.testing import server_process
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SUITE = Suite("90_greeter", FIXTURES / "90_greeter", FIXTURES / "suite_90_greeter")
@@ -58,7 +62,8 @@ def test_reference_passes_every_test() -> None:
     """The fixture stage's reference scores 100% in every exercise."""
     _, report = grade(SUITE.reference)
     assert [(exercise["id"], exercise["score"]) for exercise in report["exercises"]] == [
-        ("90.1", 1.0), ("90.2", 1.0), ("90.3", 1.0), ("stage", 1.0)]
+        ("90.1", 1.0), ("90.2", 1.0), ("90.3", 1.0)]
+    assert (report["totals"]["score"], report["stage_tests"]["score"]) == (1.0, 1.0)
 
 
 def test_text_report_explains_each_failure_like_a_tutor() -> None:
@@ -103,8 +108,11 @@ def test_hung_test_is_stopped_by_the_per_test_timeout() -> None:
     failure = exercises["90.2"]["failures"][0]
     assert (failure["kind"], failure["got"]) == ("timeout", "no result within 2 s, so the test was stopped")
     assert failure["where"].startswith("greeter/text.py:")
+    [skipped] = exercises["90.2"]["failures"][1:]
+    assert (skipped["kind"], skipped["message"]) == (
+        "not_run", "not run: exercise 90.2 timed out (in test_greeting_uses_the_normalized_name)")
     assert report["status"] == "graded"
-    assert exercises["stage"]["score"] == 1.0
+    assert report["stage_tests"]["score"] == 1.0
 
 
 def test_overrunning_run_is_stopped_by_the_total_timeout() -> None:
@@ -127,7 +135,9 @@ def test_submission_that_cannot_load_scores_every_test_as_failed(tmp_path: Path)
     text_py = folder / "greeter" / "text.py"
     text_py.write_text(text_py.read_text().replace("raw.split())", "raw.split()"))
     _, report = grade(folder)
-    assert report["totals"] == {"tests": 9, "passed": 0, "failed": 9, "skipped": 0, "score": 0.0}
+    assert report["totals"] == {"tests": 8, "passed": 0, "failed": 8, "skipped": 0, "score": 0.0}
+    assert report["stage_tests"]["failed"] == [
+        "tests/grader/fixtures/suite_90_greeter/test_greeter.py::test_app_is_a_wsgi_callable"]
     [error] = report["load_errors"]
     assert error["file"] == "tests/grader/fixtures/suite_90_greeter/test_greeter.py"
     assert 'File "greeter/text.py", line 12' in error["message"]
@@ -181,14 +191,16 @@ def test_batch_writes_one_csv_row_per_submission(tmp_path: Path, capsys: pytest.
     shutil.copytree(SUITE.reference, batch / "bob")
     grades, reports = tmp_path / "grades.csv", tmp_path / "all.json"
     options = cli.grade_parser().parse_args(
-        ["90", "--batch", str(batch), "--csv", str(grades), "--json", str(reports), "--timeout", "10"])
+        ["90", "--batch", str(batch), "--csv", str(grades), "--json", str(reports), "--timeout", "10",
+         "--no-sandbox"])
     assert cli.grade_batch(SUITE, options) == 0
     rows = list(csv.DictReader(io.StringIO(grades.read_text())))
-    assert [(row["submission"], row["90.1"], row["90.2"], row["90.3"], row["stage"], row["score"])
-            for row in rows] == [("alice", "1.0", "0.5", "0.0", "1.0", "0.556"),
-                                 ("bob", "1.0", "1.0", "1.0", "1.0", "1.0")]
+    assert [(row["submission"], row["90.1"], row["90.2"], row["90.3"], row["score"],
+             row["stage_tests_score"]) for row in rows] == [
+        ("alice", "1.0", "0.5", "0.0", "0.5", "1.0"), ("bob", "1.0", "1.0", "1.0", "1.0", "1.0")]
     assert [report["submission"] for report in json.loads(reports.read_text())] == ["alice", "bob"]
-    assert "[2/2] bob" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "[2/2] " in out and " alice " in out and " bob " in out
 
 
 def test_cli_names_a_missing_stage_plainly(capsys: pytest.CaptureFixture[str]) -> None:
@@ -229,3 +241,83 @@ def test_colors_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Style(io.StringIO())("✔", "green") == "✔"
     monkeypatch.setenv("NO_COLOR", "1")
     assert Style(Terminal())("✔", "green") == "✔"
+
+
+def test_failed_request_to_a_gone_server_comes_with_the_command_that_restarts_it(
+        tmp_path: Path) -> None:
+    """A failure's curl line names a port whose test server is gone; the report shows the
+    command that starts the same server on the learner's copy, and that command works."""
+    stage = Suite.of(2)
+    servers = Suite(stage.name, stage.reference, stage.tests / "test_servers.py")
+    starter = cli.make_starter(stage, tmp_path)
+    run = grade_run(servers, starter)
+    report = build_report(stage.name, "starter", stage.regions(), run)
+    failing = next(test for test in report.stage_tests.named("failed")
+                   if test.details.get("server") and "[own]" in test.nodeid)
+    start = start_command(failing.details["server"], str(starter))
+    assert start is not None
+    text = render(report, graded_path=str(starter), suite_path="tests/02_router")
+    assert f"                {start}" in text
+    port = failing.details["server"]["port"]
+    assert f"--port {port}" in start and start.startswith(f"(cd {starter} && PYTHONPATH=. ")
+    # exec: so that the stop signal reaches the server itself, not the shell
+    command = start[1:-1].replace(" && PYTHONPATH=. ", " && export PYTHONPATH=. && exec ", 1)
+    with server_process(["sh", "-c", command], port, cwd=tmp_path):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(b"GET /books HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert connection.recv(64).startswith(b"HTTP/1.1 ")
+
+
+def test_missing_bwrap_is_a_clear_error_with_the_install_command(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked for where bwrap is missing, the sandbox says how to install it."""
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(grader_sandbox.SandboxUnavailable, match="apt-get install bubblewrap"):
+        grader_sandbox.bwrap_path()
+
+
+def test_step_summary_gets_the_per_exercise_table_in_markdown(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With $GITHUB_STEP_SUMMARY set (as on GitHub Actions), the grade is appended as Markdown."""
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    options = cli.grade_parser().parse_args(["90", str(SUBMISSIONS / "alice")])
+    assert cli.grade_submission(SUITE, options) == 1
+    text = summary.read_text()
+    assert text.startswith("earlier step\n### Stage 90_greeter: alice — 4/8 exercise tests, 50%\n")
+    for row in ["| exercise | title | passed | score | |",
+                "| 90.1 | Normalize a name | 3/3 | 100% | ✔ |",
+                "| 90.2 | Build the greeting | 1/2 | 50% | ✘ |",
+                "| 90.3 | Answer a request | 0/3 | 0% | ✘ not written yet |",
+                "| stage tests | Whole-stage tests (no exercise tag) | 1/1 | 100% | ✔ |"]:
+        assert row in text.splitlines()
+
+
+def test_workflow_grades_every_push_with_make_grade() -> None:
+    """The learners' workflow runs `make grade` on push (the summary comes from the grader)."""
+    import yaml
+
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "grade.yml").read_text())
+    assert "push" in workflow[True]  # YAML 1.1 reads the key `on` as True
+    steps = workflow["jobs"]["grade"]["steps"]
+    assert any("make grade" in step.get("run", "") for step in steps)
+
+
+def test_a_later_test_looping_in_the_same_code_is_stopped_early(tmp_path: Path) -> None:
+    """After one test times out in a loop, another test stuck in the same function is
+    stopped within seconds, not after the whole per-test timeout."""
+    folder = tmp_path / "looping"
+    shutil.copytree(SUITE.reference, folder)
+    shutil.copy(SUBMISSIONS / "stuck" / "greeter" / "text.py", folder / "greeter" / "text.py")
+    run, report = grade(folder, timeout=8)
+    exercises = by_id(report)
+    first = exercises["90.2"]["failures"][0]
+    assert (first["kind"], first["got"]) == ("timeout", "no result within 8 s, so the test was stopped")
+    again = next(failure for failure in exercises["90.3"]["failures"]
+                 if failure["test"].endswith("test_get_hello_answers_the_greeting"))
+    assert again["kind"] == "timeout"
+    assert again["message"].startswith("looping again where an earlier test timed out (greeter/text.py:")
+    hello = next(test for test in run.tests if test.nodeid.endswith("test_get_hello_answers_the_greeting"))
+    assert hello.duration < 8
+    assert exercises["90.3"]["score"] == 0.667  # its other tests, which do not loop, still ran

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from workbook.grader import exercises
 from workbook.grader.cutter import cut_problems, stub_problems, stub_source, write_copy
 from workbook.grader.regions import RegionError, find_regions, parse_source, scan
 
@@ -159,3 +161,73 @@ def test_copy_leaves_caches_and_databases_behind(tmp_path: Path) -> None:
     (source / "module.py").write_text("x = 1\n")
     write_copy(source, tmp_path / "copy", [])
     assert sorted(path.name for path in (tmp_path / "copy").iterdir()) == ["module.py"]
+
+
+def test_extract_moves_in_code_prompts_to_the_toml_and_is_safe_to_rerun(tmp_path: Path) -> None:
+    """The older in-code format (the fixture stage still uses it) moves to exercises.toml:
+    the code keeps only the markers, the README gets the generated table, the starter is
+    unchanged, and a second run changes nothing."""
+    stage = tmp_path / "90_greeter"
+    shutil.copytree(FIXTURE_STAGE, stage)
+    before = tmp_path / "before" / "90_greeter"
+    write_copy(FIXTURE_STAGE, before, find_regions(FIXTURE_STAGE))
+    assert exercises.check(stage)  # prompts in the code, no toml, no table: all reported
+    changes = exercises.extract(stage)
+    assert "wrote exercises.toml" in changes and "regenerated the README's exercise table" in changes
+    assert exercises.check(stage) == []
+    assert all(region.comment_end == region.start for region in scan(stage, with_prompts=False)[0])
+    readme = (stage / "README.md").read_text()
+    assert exercises.TABLE_START in readme and "| 90.2 | Build the greeting |" in readme
+    after = tmp_path / "after" / "90_greeter"
+    write_copy(stage, after, find_regions(stage))
+    # the same prompts (a long hint may wrap at another word) and the same code
+    assert [(region.id, region.task, region.hint) for region in scan(after, with_prompts=False)[0]] == [
+        (region.id, region.task, region.hint) for region in scan(before, with_prompts=False)[0]]
+    def code(file: Path) -> list[str]:
+        return [line for line in file.read_text().splitlines() if not line.strip().startswith("#")]
+
+    for path in ("greeter/text.py", "greeter/app.py"):
+        assert code(after / path) == code(before / path)
+    assert exercises.extract(stage) == []
+
+
+def test_prompt_added_later_in_the_code_is_moved_by_a_rerun(tmp_path: Path) -> None:
+    """After a merge adds an exercise in the in-code format, extract moves just that one."""
+    stage = tmp_path / "90_greeter"
+    shutil.copytree(FIXTURE_STAGE, stage)
+    exercises.extract(stage)
+    text_py = stage / "greeter" / "text.py"
+    text_py.write_text(text_py.read_text() + textwrap.dedent('''
+
+        def shout(text: str) -> str:
+            """Return the text in capitals."""
+            # EXERCISE 90.4: Shout
+            # Return the text in upper case.
+            # Hint: str.upper().
+            return text.upper()
+            # END EXERCISE
+        '''))
+    assert any("90.4" in problem for problem in exercises.check(stage))
+    assert exercises.extract(stage) == [
+        "greeter/text.py:" + str(text_py.read_text().splitlines().index("    # EXERCISE 90.4: Shout") + 1)
+        + ": moved the prompt of 90.4 to exercises.toml", "wrote exercises.toml",
+        "regenerated the README's exercise table"]
+    assert exercises.load(stage)["90.4"].task == "Return the text in upper case.\n"
+    assert exercises.check(stage) == []
+
+
+def test_a_hand_edited_table_row_is_taken_into_the_toml(tmp_path: Path) -> None:
+    """A row edited inside the generated table (by hand, or by a merge) moves into the file."""
+    stage = tmp_path / "90_greeter"
+    shutil.copytree(FIXTURE_STAGE, stage)
+    exercises.extract(stage)
+    readme = stage / "README.md"
+    text = readme.read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| 90.2 |"))
+    cells = row.split(" | ")
+    cells[2] = "`greeting` in `greeter/words.py`"
+    readme.write_text(text.replace(row, " | ".join(cells)))
+    assert exercises.extract(stage) == ["README.md: took the edited table row of 90.2 into exercises.toml",
+                                        "wrote exercises.toml"]
+    assert exercises.load(stage)["90.2"].where == "`greeting` in `greeter/words.py`"
+    assert exercises.check(stage) == []

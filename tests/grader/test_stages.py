@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from workbook.grader import exercises
 from workbook.grader.cutter import cut_problems, write_copy
 from workbook.grader.regions import Region, python_files, scan
 from workbook.grader.runner import Run, Suite, run_suite
@@ -123,6 +124,24 @@ def test_full_starter_imports(suite: Suite, tmp_path: Path) -> None:
                             env=env, capture_output=True, text=True, timeout=90)
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {}
+
+
+@pytest.mark.parametrize("suite", WITH_EXERCISES, ids=stage_ids)
+def test_code_exercises_toml_and_readme_table_agree(suite: Suite) -> None:
+    """Every marked exercise has its prompt in exercises.toml (none left in the code), and the
+    README's exercise table is the one the file generates (python -m workbook exercises extract)."""
+    assert exercises.check(suite.reference) == []
+
+
+@pytest.mark.parametrize("suite", WITH_EXERCISES, ids=stage_ids)
+def test_starter_carries_each_prompt_under_its_header(suite: Suite, tmp_path: Path) -> None:
+    """The cutter writes task and hint from exercises.toml into the starter, where scan reads them."""
+    starter = tmp_path / suite.name
+    write_copy(suite.reference, starter, REGIONS[suite.name])
+    prompts = exercises.load(suite.reference)
+    for region in scan(starter, with_prompts=False)[0]:
+        assert region.task == prompts[region.id].task_lines, region.id
+        assert region.hint == " ".join(prompts[region.id].hints), region.id
 
 
 @pytest.mark.parametrize("suite", WITH_EXERCISES, ids=stage_ids)

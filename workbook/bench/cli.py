@@ -64,8 +64,21 @@ def choose_client(options: argparse.Namespace) -> Client | None:
 
 def main(command: str, args: list[str]) -> int:
     options = parse(args)
-    folder: Path = options.out or (Path(tempfile.mkdtemp(prefix="bench-quick-")) if options.quick
-                                   else RESULTS)
+    if options.quick and options.out is None:
+        # The quick check's table and plots go to a folder that is removed
+        # afterwards: `make bench-quick` leaves nothing behind in /tmp.
+        with tempfile.TemporaryDirectory(prefix="bench-quick-") as scratch:
+            options.out = Path(scratch)
+            code = run(options)
+        print("(the quick run's table and plots were in a temporary folder, now removed: "
+              "--out DIR keeps them)")
+        return code
+    return run(options)
+
+
+def run(options: argparse.Namespace) -> int:
+    """Measure (or, with --report, redraw) into ``options.out`` (default bench/results/)."""
+    folder: Path = options.out or RESULTS
     if options.report:
         results = json.loads((folder / "results.json").read_text())
         results.setdefault("notes", []).extend(note for note in options.note

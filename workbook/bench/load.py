@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -114,6 +115,9 @@ class Wrk(Client):
     def __init__(self, executable: str) -> None:
         self.executable = executable
         self.scripts = Path(tempfile.mkdtemp(prefix="wrk-scripts-"))
+        # Removed when the client is collected or the interpreter exits: no
+        # wrk-scripts-* folder is left behind in the temporary directory.
+        weakref.finalize(self, shutil.rmtree, self.scripts, ignore_errors=True)
 
     def script(self, rotating: bool) -> Path:
         """Return a script file: the JSON report, plus path rotation if asked."""

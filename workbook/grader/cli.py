@@ -23,21 +23,37 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from tqdm import tqdm
+
+from workbook.grader import sandbox as sandboxing
 from workbook.grader.cutter import cut_problems, write_copy
 from workbook.grader.regions import Region, RegionError, scan
-from workbook.grader.report import Report, Style, build_report, render, to_csv, to_json
+from workbook.grader.report import (
+    Report,
+    Style,
+    build_report,
+    markdown_summary,
+    render,
+    to_csv,
+    to_json,
+)
 from workbook.grader.runner import (
     DEFAULT_TIMEOUT,
     DEFAULT_TOTAL_TIMEOUT,
     Suite,
     grade_run,
 )
+from workbook.grader.sandbox import Limits
+from workbook.progress import save_grade
 from workbook.stages import STAGES, WORKSPACE
 
 
@@ -45,7 +61,14 @@ class Problem(Exception):
     """Something the user can fix; printed as one plain message."""
 
 
+def interrupted(signum: int, frame: object) -> None:
+    """Treat SIGTERM like Ctrl-C, so running children are stopped and sandboxes removed."""
+    raise KeyboardInterrupt
+
+
 def main(command: str, args: list[str]) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupted)
     try:
         if command == "exercise":
             return exercise_command(args)
@@ -175,6 +198,16 @@ def grade_parser() -> argparse.ArgumentParser:
     parser.add_argument("--total-timeout", type=float, default=DEFAULT_TOTAL_TIMEOUT, metavar="S",
                         help=f"stop the whole run after S seconds (default {DEFAULT_TOTAL_TIMEOUT:g})")
     parser.add_argument("--verbose", "-v", action="store_true", help="explain every failing test")
+    parser.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                        help="with --batch: grade N submissions at a time (default: one per core)")
+    sandbox = parser.add_mutually_exclusive_group()
+    sandbox.add_argument("--sandbox", dest="sandbox", action="store_true", default=None,
+                         help="run the submission under bubblewrap (the default with --batch)")
+    sandbox.add_argument("--no-sandbox", dest="sandbox", action="store_false",
+                         help="run without the sandbox (trusted code only)")
+    parser.add_argument("--summary", type=Path, metavar="FILE", default=None,
+                        help="append a Markdown table of the grades to FILE "
+                             "(default: $GITHUB_STEP_SUMMARY when it is set)")
     return parser
 
 
@@ -214,8 +247,20 @@ def only_ids(options: argparse.Namespace, suite: Suite) -> set[str] | None:
     return wanted
 
 
+def sandbox_limits(options: argparse.Namespace, *, default: bool) -> Limits | None:
+    """Return the sandbox's limits when the run is sandboxed, checking bwrap works first."""
+    wanted = default if options.sandbox is None else options.sandbox
+    if not wanted:
+        return None
+    try:
+        sandboxing.check()
+    except sandboxing.SandboxUnavailable as error:
+        raise Problem(str(error)) from None
+    return Limits(cpu_seconds=int(options.total_timeout) + 60 if options.total_timeout else 3600)
+
+
 def grade(suite: Suite, folder: Path, submission: str, options: argparse.Namespace, *,
-          progress: bool = False) -> Report:
+          progress: bool = False, sandbox: Limits | None = None) -> Report:
     """Grade one folder and return the report."""
     if not folder.is_dir():
         raise Problem(f"{shown(folder)} is not a folder")
@@ -226,7 +271,8 @@ def grade(suite: Suite, folder: Path, submission: str, options: argparse.Namespa
     show = Progress() if progress and sys.stdout.isatty() else None
     try:
         run = grade_run(suite, folder, timeout=options.timeout,
-                        total_timeout=options.total_timeout, only=only, progress=show)
+                        total_timeout=options.total_timeout, only=only, progress=show,
+                        sandbox=sandbox)
     finally:
         if show:
             show.clear()
@@ -261,10 +307,15 @@ def grade_workspace(suite: Suite, options: argparse.Namespace) -> int:
         raise Problem(f"you have not started stage {suite.name} yet: "
                       f"make exercise-{suite.number} writes your starter to {shown(folder)}/")
     print(f"Grading {shown(folder)} ...", flush=True)
-    report = grade(suite, folder, suite.name, options, progress=True)
+    report = grade(suite, folder, suite.name, options, progress=True,
+                   sandbox=sandbox_limits(options, default=False))
     print(render(report, graded_path=shown(folder), suite_path=shown(suite.tests),
                  style=Style(sys.stdout), verbose=options.verbose))
-    write_json(options.json, to_json(report))
+    if options.json:
+        write_json(options.json, to_json(report))
+        print(f"Wrote {shown(options.json)}")
+    write_summary(options, [report], suite)
+    save_grade(suite.name, to_json(report), WORKSPACE)  # the latest grade, for make progress
     return 0 if report.all_passed() else 1
 
 
@@ -285,16 +336,23 @@ def grade_all(options: argparse.Namespace) -> int:
 
 def grade_submission(suite: Suite, options: argparse.Namespace) -> int:
     folder: Path = options.path
-    report = grade(suite, folder, folder.resolve().name, options)
+    report = grade(suite, folder, folder.resolve().name, options,
+                   sandbox=sandbox_limits(options, default=False))
     print(render(report, graded_path=shown(folder), suite_path=shown(suite.tests),
                  style=Style(sys.stdout), verbose=options.verbose))
     if options.json:
         write_json(options.json, to_json(report))
         print(f"Wrote {shown(options.json)}")
+    write_summary(options, [report], suite)
     return 0 if report.all_passed() else 1
 
 
 def grade_batch(suite: Suite, options: argparse.Namespace) -> int:
+    """Grade every submission folder, ``--jobs`` at a time, each in its own sandbox.
+
+    Exit status 0 only when every submission was graded (its tests may
+    fail); 1 when any was stopped, errored or tampered with.
+    """
     root: Path = options.batch
     if not root.is_dir():
         raise Problem(f"{shown(root)} is not a folder of submissions")
@@ -306,23 +364,57 @@ def grade_batch(suite: Suite, options: argparse.Namespace) -> int:
     if options.only:
         wanted = only_ids(options, suite) or set()
         regions = [region for region in regions if region.id in wanted]
-    reports = []
-    for index, folder in enumerate(submissions, start=1):
-        print(f"[{index}/{len(submissions)}] {folder.name:<24}", end=" ", flush=True)
-        report = grade(suite, folder, folder.name, options)
-        reports.append(report)
-        score = "—" if report.score is None else f"{round(report.score * 100)}%"
-        print(f"{report.passed}/{report.graded} tests  {score}  {report.status}")
+    limits = sandbox_limits(options, default=True)
+    jobs = max(1, options.jobs or os.cpu_count() or 1)
+    print(f"Grading {len(submissions)} submissions of stage {suite.name}, {jobs} at a time, "
+          f"{'each in a sandbox' if limits else 'WITHOUT the sandbox'}", flush=True)
+    reports: dict[Path, Report] = {}
+    bar = tqdm(total=len(submissions), unit="submission", file=sys.stderr,
+               disable=not sys.stderr.isatty(), dynamic_ncols=True)
+    with bar, ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(grade, suite, folder, folder.name, options, sandbox=limits): folder
+                   for folder in submissions}
+        for future in as_completed(futures):
+            folder = futures[future]
+            report = future.result()
+            reports[folder] = report
+            score = "—" if report.score is None else f"{round(report.score * 100)}%"
+            bar.write(f"[{len(reports)}/{len(submissions)}] {folder.name:<24} "
+                      f"{report.passed}/{report.graded} exercise tests  {score}  {report.status}",
+                      file=sys.stdout)
+            bar.update(1)
+    ordered = [reports[folder] for folder in submissions]
     if options.csv:
         options.csv.parent.mkdir(parents=True, exist_ok=True)
-        options.csv.write_text(to_csv(reports, regions), encoding="utf-8")
+        options.csv.write_text(to_csv(ordered, regions), encoding="utf-8")
         print(f"Wrote {shown(options.csv)}")
-    write_json(options.json, [to_json(report) for report in reports])
-    return 0 if all(report.status != "error" for report in reports) else 1
+    if options.json:
+        write_json(options.json, [to_json(report) for report in ordered])
+        print(f"Wrote {shown(options.json)}")
+    write_summary(options, ordered, suite)
+    troubled = [report for report in ordered if report.status != "graded"]
+    for report in troubled:
+        print(f"  {report.submission}: {report.status}: {report.note or ''}")
+    return 0 if not troubled else 1
+
+
+def write_summary(options: argparse.Namespace, reports: list[Report], suite: Suite) -> None:
+    """Append the grade table to ``--summary`` or ``$GITHUB_STEP_SUMMARY`` (Markdown)."""
+    target = options.summary or (Path(os.environ["GITHUB_STEP_SUMMARY"])
+                                 if os.environ.get("GITHUB_STEP_SUMMARY") else None)
+    if target is None:
+        return
+    with target.open("a", encoding="utf-8") as stream:
+        stream.write(markdown_summary(reports))
 
 
 def write_json(path: Path | None, data: object) -> None:
     if path is None:
         return
+    # Written beside the target, then renamed over it: a reader (make progress, say)
+    # sees the old report or the new one, never half of one.
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
+                                     delete=False) as stream:
+        stream.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    os.replace(stream.name, path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import shutil
+import textwrap
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
@@ -26,11 +27,31 @@ IGNORED = shutil.ignore_patterns(
 )
 
 
+def prompt_comments(region: Region, width: int = 100) -> list[str]:
+    """Return the region's task and hints as comment lines at its indentation.
+
+    The parser in ``regions.py`` reads them back: task lines first, each
+    hint opened by ``Hint:`` and continued on the lines after it.
+    """
+    prefix = f"{region.indent}# "
+    lines = [f"{prefix}{line}".rstrip() + "\n" for line in region.task]
+    for hint in region.hints:
+        wrapped = textwrap.wrap(f"Hint: {hint}", width=max(40, width - len(prefix)))
+        lines += [f"{prefix}{line}\n" for line in wrapped]
+    return lines
+
+
 def stub_source(text: str, regions: Iterable[Region]) -> str:
-    """Return a file's text with the code of each given region replaced by its stub."""
+    """Return a file's text with the code of each given region replaced by its stub.
+
+    The header stays, followed by the prompt: the comments the code already
+    carries under it, else the task and hints from ``exercises.toml``.
+    """
     lines = text.splitlines(keepends=True)
     for region in sorted(regions, key=lambda region: region.start, reverse=True):
         kept = lines[region.start - 1:region.comment_end]
+        if region.comment_end == region.start:
+            kept += prompt_comments(region)
         closing = lines[region.end - 1]
         lines[region.start - 1:region.end] = [*kept, region.stub, closing]
     return "".join(lines)

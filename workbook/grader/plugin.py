@@ -1,20 +1,26 @@
 """The grader's pytest plugin: record what each test checked and why it failed.
 
-Loaded into the child pytest process with ``-p workbook.grader.plugin``. It
-adds two options:
+Loaded into the child pytest process with ``-p workbook.grader.plugin``.
+The grader's runner starts it with ``WORKBOOK_GRADER_CHANNEL`` naming two
+inherited descriptors: one holds the secret (a key and the canaries to
+plant), the other is the pipe the records go to, each signed
+(``guard.py``). Both are taken when this module is imported, before any
+learner module. Run by hand, ``--grader-results PATH`` writes the same
+records, unsigned, to a file. The records, one JSON object per line,
+flushed as the run goes (a stopped run still leaves the finished tests):
 
-``--grader-results PATH``
-    write one JSON object per line to PATH, flushed as the run goes, so a run
-    that is stopped still leaves the results of the tests that finished:
+- ``{"event": "collected", "nodeid", "exercise", "rule"}`` per test;
+- ``{"event": "collect_error", "nodeid", "message"}`` per file that failed to load;
+- ``{"event": "start", "nodeid"}`` as each test starts;
+- ``{"event": "result", "nodeid", "outcome", "phase", "duration", ...failure details}``;
+- ``{"event": "tamper", "problems"}`` when an integrity check fails;
+- ``{"event": "finish", "exitstatus"}`` when the session ends.
 
-    - ``{"event": "collected", "nodeid", "exercise", "rule"}`` per test;
-    - ``{"event": "collect_error", "nodeid", "message"}`` per file that failed to load;
-    - ``{"event": "start", "nodeid"}`` as each test starts;
-    - ``{"event": "result", "nodeid", "outcome", "phase", "duration", ...failure details}``;
-    - ``{"event": "finish", "exitstatus"}`` when the session ends.
+After a test of exercise N.k times out, the exercise's later tests fail in
+their setup without running ("not run: exercise N.k timed out").
 
-``--grader-only IDS``
-    run only the tests tagged with these exercise ids (comma-separated).
+``--grader-only IDS`` runs only the tests tagged with these exercise ids
+(comma-separated).
 
 A failure is described the way a tutor would: the rule the test checks (its
 docstring's first line), expected vs got (from the failing comparison), the
@@ -25,19 +31,33 @@ exercise's ``NotImplementedError`` stub.
 
 from __future__ import annotations
 
+import ast
 import json
+import linecache
 import os
 import re
+import signal
+import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 from typing import IO, Any
 
 import pytest
 
+from workbook.grader import guard
+
+# Read the secret and take the results descriptor now, while this module is
+# imported by ``-p``: before any conftest, so before any learner module.
+_SECRET, _CHANNEL = guard.open_channel()
+_REPO = Path(__file__).resolve().parents[2]
+
 NOT_WRITTEN = re.compile(r"NotImplementedError: exercise (\d+\.\d+):")
 STUB_MESSAGE = re.compile(r"^exercise (\d+\.\d+):")
 TIMEOUT = re.compile(r"Timeout \(>(?P<seconds>[\d.]+)s\) from pytest-timeout")
 REPR_LIMIT = 240
+MODULE_TIMEOUTS = 2   # after this many full timeouts in one test file, its other tests are not run
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -48,23 +68,96 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run only the tests tagged with these exercise ids, e.g. 2.1,2.2")
 
 
+class NotRun(Exception):
+    """Raised in place of running a test whose exercise already timed out."""
+
+
+class Channel:
+    """Where the records go: the parent's signed pipe, or a plain JSON-lines file."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.sequence = 0
+        self.key = _SECRET.key if _SECRET is not None else None
+        if _CHANNEL is not None:
+            self.stream: IO[str] = os.fdopen(_CHANNEL, "w", encoding="utf-8", buffering=1)
+        else:
+            assert path is not None
+            self.stream = path.open("w", encoding="utf-8", buffering=1)
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self.key is None:
+            line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+        else:
+            line = guard.sign(self.key, self.sequence, record)
+        self.sequence += 1
+        self.stream.write(line)
+
+    def close(self) -> None:
+        self.stream.close()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption("--grader-results")
-    if path:
-        config.pluginmanager.register(Recorder(config, Path(path)), "workbook-grader-recorder")
+    if path or _CHANNEL is not None:
+        recorder = Recorder(config, Channel(Path(path) if path else None))
+        config.pluginmanager.register(recorder, "workbook-grader-recorder")
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     only = config.getoption("--grader-only")
-    if not only:
-        return
-    wanted = {part.strip() for part in only.split(",") if part.strip()}
-    kept = [item for item in items if exercise_of(item) in wanted]
-    dropped = [item for item in items if exercise_of(item) not in wanted]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
+    if only:
+        wanted = {part.strip() for part in only.split(",") if part.strip()}
+        kept = [item for item in items if exercise_of(item) in wanted]
+        dropped = [item for item in items if exercise_of(item) not in wanted]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+    if _SECRET is not None and _SECRET.canaries and items:
+        plant_canaries(items, _SECRET.canaries)
+
+
+def plant_canaries(items: list[pytest.Item], canaries: list[guard.Canary]) -> None:
+    """Put each canary among the real tests, inside a real test module, at a random place.
+
+    A canary sits between two tests of the same module (or at a module's
+    start), so no module-scoped fixture is torn down and set up again for it.
+    """
+    import secrets
+
+    chooser = secrets.SystemRandom()
+    for canary in canaries:
+        places = [index for index, item in enumerate(items)
+                  if isinstance(item.parent, pytest.Module) and plain_module(item.parent)
+                  and (index == 0 or items[index - 1].parent is item.parent)]
+        if not places:
+            return
+        index = chooser.choice(places)
+        module = items[index].parent
+        items.insert(index, canary_item(module, canary))
+
+
+def plain_module(module: pytest.Module) -> bool:
+    """Return True when nothing on the module would skip or xfail a test planted in it."""
+    return not any(mark.name in {"skip", "skipif", "xfail", "usefixtures", "filterwarnings"}
+                   for mark in module.iter_markers())
+
+
+def canary_item(module: pytest.Module, canary: guard.Canary) -> pytest.Function:
+    """Return a test that passes or fails as the parent planned, dressed as a suite test."""
+    message = canary.message
+    body = (f"    got, expected = {message!r}, {message[::-1]!r}\n    assert got == expected\n"
+            if canary.expect == "failed" else f"    got = {message!r}\n    assert got == got\n")
+    # Compiled under the test module's own file name, so its code looks like the suite's.
+    namespace: dict[str, Any] = {}
+    exec(compile(f"def {canary.name}():\n{body}", str(module.path), "exec"), namespace)
+    function = namespace[canary.name]
+    function.__module__ = getattr(module.obj, "__name__", function.__module__)
+    function.__doc__ = canary.name.removeprefix("test_").replace("_", " ").capitalize() + "."
+    item = pytest.Function.from_parent(module, name=canary.name, callobj=function)
+    if canary.exercise is not None:
+        item.add_marker(pytest.mark.exercise(canary.exercise))
+    return item
 
 
 def exercise_of(item: pytest.Item) -> str | None:
@@ -123,9 +216,16 @@ def expectation(op: str, left: object, right: object) -> tuple[str, str]:
 class Recorder:
     """Write each test's outcome to the results file as the run goes."""
 
-    def __init__(self, config: pytest.Config, path: Path) -> None:
+    def __init__(self, config: pytest.Config, channel: Channel) -> None:
         self.config = config
-        self.stream: IO[str] = path.open("w", encoding="utf-8", buffering=1)
+        self.channel = channel
+        self.canaries = {canary.name for canary in (_SECRET.canaries if _SECRET else [])}
+        self.timed_out: dict[str, str] = {}       # exercise id -> the test that timed out
+        self.verdicts: dict[tuple[str, str], str] = {}   # (nodeid, phase) -> outcome seen first
+        self.tampering: list[str] = []
+        self.spans: dict[str, list[tuple[int, int]]] = {}   # file -> its statements, smallest first
+        self.watchdog: LoopWatch | None = None
+        self.module_timeouts: dict[str, list[str]] = {}   # test file -> its tests that timed out
         self.suite_root = Path(str(config.rootpath))
         stage_dir = os.environ.get("WORKBOOK_STAGE_DIR")
         self.stage_dir = Path(stage_dir).resolve() if stage_dir else None
@@ -135,7 +235,17 @@ class Recorder:
         self.durations: dict[str, float] = {}
 
     def write(self, record: dict[str, Any]) -> None:
-        self.stream.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self.channel.write(record)
+
+    def tampered(self, problems: list[str]) -> None:
+        """Record each new sign of tampering once."""
+        fresh = [problem for problem in problems if problem not in self.tampering]
+        if fresh:
+            self.tampering += fresh
+            self.write({"event": "tamper", "problems": fresh})
+
+    def check_integrity(self) -> None:
+        self.tampered(_INTEGRITY.changed(self.config.pluginmanager))
 
     # ── collection ──────────────────────────────────────────────────────────
 
@@ -147,6 +257,7 @@ class Recorder:
             self.write({"event": "collect_error", "nodeid": report.nodeid, "message": message})
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.check_integrity()
         for item in session.items:
             self.write({"event": "collected", "nodeid": item.nodeid,
                         "exercise": exercise_of(item), "rule": rule_of(item)})
@@ -155,6 +266,8 @@ class Recorder:
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         self.comparison = None
+        if self.watchdog is not None:
+            self.watchdog.current = nodeid
         self.write({"event": "start", "nodeid": nodeid})
 
     def pytest_assertrepr_compare(self, config: pytest.Config, op: str,
@@ -163,9 +276,27 @@ class Recorder:
         # pytest render its own explanation as usual.
         self.comparison = (op, left, right)
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if item.name in self.canaries:
+            return
+        exercise = exercise_of(item)
+        if exercise in self.timed_out:
+            raise NotRun(f"not run: exercise {exercise} timed out "
+                         f"(in {self.timed_out[exercise].rpartition('::')[2]})")
+        module = item.nodeid.partition("::")[0]
+        if len(self.module_timeouts.get(module, [])) >= MODULE_TIMEOUTS:
+            raise NotRun(f"not run: {MODULE_TIMEOUTS} tests of {module.rpartition('/')[2]} "
+                         f"timed out before it (a server stuck in an endless loop?)")
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):
         report = yield
+        self.verdicts[(item.nodeid, report.when)] = report.outcome
+        if (report.outcome == "passed" and call.excinfo is not None
+                and not hasattr(report, "wasxfail")):
+            self.tampered([f"{item.nodeid}: the {report.when} phase raised "
+                           f"{call.excinfo.typename} but its report says passed"])
         if report.failed and item.nodeid not in self.failures:
             try:
                 self.failures[item.nodeid] = self.describe(item, call, report)
@@ -174,6 +305,10 @@ class Recorder:
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        seen = self.verdicts.pop((report.nodeid, report.when), None)
+        if seen is not None and seen != report.outcome:
+            self.tampered([f"{report.nodeid}: the {report.when} report was changed "
+                           f"from {seen} to {report.outcome} after it was made"])
         self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + report.duration
         previous = self.outcomes.get(report.nodeid)
         if previous and previous[0] in {"failed", "skipped"}:
@@ -191,11 +326,18 @@ class Recorder:
                                   "phase": phase, "duration": round(self.durations.pop(nodeid, 0.0), 3)}
         if outcome == "failed":
             record.update(self.failures.pop(nodeid, {"kind": "failed", "message": "the test failed"}))
+            exercise = record.pop("exercise_timed_out", None)
+            if exercise and record.get("kind") == "timeout":
+                self.timed_out.setdefault(exercise, nodeid)
+            if record.pop("full_timeout", False):
+                self.module_timeouts.setdefault(nodeid.partition("::")[0], []).append(nodeid)
+        self.check_integrity()
         self.write(record)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.check_integrity()
         self.write({"event": "finish", "exitstatus": int(exitstatus)})
-        self.stream.close()
+        self.channel.close()
 
     # ── describing a failure ────────────────────────────────────────────────
 
@@ -204,7 +346,8 @@ class Recorder:
         """Return what went wrong in a tutor's words: expected, got, where, why."""
         details: dict[str, Any] = {"kind": "failed", "message": None, "expected": None, "got": None,
                                    "check": None, "where": None, "not_written": None,
-                                   "request": last_request(item)}
+                                   "request": last_request(item), "server": None}
+        details["server"] = self.server_for(details["request"])
         excinfo = call.excinfo
         if excinfo is None:  # e.g. a strict xpass: nothing was raised
             details["message"] = first_line(report.longreprtext) or "the test failed"
@@ -214,13 +357,29 @@ class Recorder:
         details["check"] = self.failing_check(item, excinfo)
         timeout = TIMEOUT.search(text)
         stub = STUB_MESSAGE.match(text) if isinstance(error, NotImplementedError) else None
+        if isinstance(error, NotRun):
+            details["kind"] = "not_run"
+            details["message"] = text
+            details["check"] = None
+            return details
         if timeout:
             seconds = f"{float(timeout['seconds']):g}"
             details["kind"] = "timeout"
-            details["got"] = f"no result within {seconds} s, so the test was stopped"
             details["where"] = self.stage_location(excinfo)
-            details["message"] = (f"timed out after {seconds} s: an endless loop, "
-                                  f"or a server that never answers?")
+            again = self.watchdog.fired_in(item.nodeid) if self.watchdog else None
+            if not again:  # a loop met again costs a second, and is not this exercise's own
+                details["exercise_timed_out"] = exercise_of(item)
+                details["full_timeout"] = item.name not in self.canaries
+            if again:
+                details["got"] = (f"stopped after {again:.1f} s in code that looped before "
+                                  f"({self.watchdog.first_place})")
+                details["message"] = (f"looping again where an earlier test timed out "
+                                      f"({self.watchdog.first_place}), so it was stopped early")
+            else:
+                details["got"] = f"no result within {seconds} s, so the test was stopped"
+                details["message"] = (f"timed out after {seconds} s: an endless loop, "
+                                      f"or a server that never answers?")
+                self.watch_loop(excinfo, details["where"])
         elif stub:
             details["kind"] = "not_written"
             details["not_written"] = stub.group(1)
@@ -253,6 +412,36 @@ class Recorder:
             details["not_written"] = self.stub_mentioned(error, report)
         return details
 
+    def server_for(self, request: str | None) -> dict[str, Any] | None:
+        """Return the server a recorded request went to, if a test started it here.
+
+        The report turns it into the command that starts the learner's copy
+        on that port, so the curl line can be tried after the run is over.
+        """
+        if not request:
+            return None
+        from workbook.testing import STARTED
+
+        match = re.search(r"https?://[^/\s':]+:(\d+)", request)
+        if match is None:
+            return None
+        port = int(match.group(1))
+        started = next((start for start in reversed(STARTED) if start.port == port), None)
+        if started is None:
+            return None
+        return {"argv": [self.portable(part) for part in started.argv], "port": port,
+                "cwd": self.portable(started.cwd) if started.cwd else None}
+
+    def portable(self, part: str) -> str:
+        """Name the stage copy as ``{stage}`` and this interpreter as ``{python}``."""
+        if part == sys.executable:
+            return "{python}"
+        if part.startswith(str(Path(sys.executable).parent) + os.sep):
+            return "{venv}/" + Path(part).name
+        if self.stage_dir is not None and part.startswith(str(self.stage_dir)):
+            return "{stage}" + part[len(str(self.stage_dir)):]
+        return part
+
     def failing_check(self, item: pytest.Item,
                       excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
         """Return the source of the statement that failed: in the test itself if it is there,
@@ -264,10 +453,29 @@ class Recorder:
         if chosen is None:
             return None
         try:
-            statement = " ".join(line.strip() for line in str(chosen.statement).splitlines())
+            lines = self.statement_lines(str(chosen.path), chosen.lineno + 1)
         except Exception:
             return None
+        statement = " ".join(line.strip() for line in lines)
         return statement if len(statement) <= REPR_LIMIT else statement[:REPR_LIMIT - 1] + "…"
+
+    def statement_lines(self, path: str, lineno: int) -> list[str]:
+        """Return the lines of the innermost statement around ``lineno`` (1-based) in a file.
+
+        Each file is parsed once per run (pytest's own ``entry.statement``
+        parses it again for every failure, which dominated a failing run).
+        """
+        source = linecache.getlines(path)
+        spans = self.spans.get(path)
+        if spans is None:
+            tree = ast.parse("".join(source))
+            spans = sorted(((node.lineno, node.end_lineno or node.lineno)
+                            for node in ast.walk(tree) if isinstance(node, ast.stmt)),
+                           key=lambda span: span[1] - span[0])
+            self.spans[path] = spans
+        start, end = next(((first, last) for first, last in spans if first <= lineno <= last),
+                          (lineno, lineno))
+        return [line.rstrip("\n") for line in source[start - 1:end]]
 
     def is_test_file(self, path: Path) -> bool:
         try:
@@ -275,6 +483,25 @@ class Recorder:
         except ValueError:
             return False
         return relative.parts[:1] == ("tests",)
+
+    def watch_loop(self, excinfo: pytest.ExceptionInfo[BaseException], where: str | None) -> None:
+        """Remember the stage function a timed-out test was stuck in, and start watching it."""
+        if self.stage_dir is None or where is None:
+            return
+        # Only a test stopped while running the stage's own code (not waiting in a client
+        # or a library) was looping there.
+        entries = [entry for entry in excinfo.traceback  # without the handler's own frames
+                   if not any(part in {"pytest_timeout.py", "_pytest"} for part in Path(str(entry.path)).parts)]
+        if not entries:
+            return
+        innermost = entries[-1]
+        try:
+            Path(str(innermost.path)).resolve().relative_to(self.stage_dir)
+        except ValueError:
+            return
+        if self.watchdog is None:
+            self.watchdog = LoopWatch(where)
+        self.watchdog.watch(innermost.frame.code.raw)
 
     def stage_location(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
         """Return ``file:line in function`` of the deepest frame in the stage under test."""
@@ -308,6 +535,76 @@ class Recorder:
         return None
 
 
+class LoopWatch(threading.Thread):
+    """Stop a test early when it loops in code where an earlier test already timed out.
+
+    An endless loop in one exercise is reached by many tests, tagged or not.
+    After the first timeout, this thread samples the main thread's stack
+    every ``INTERVAL`` seconds; a test whose running frame has sat in the
+    same looping function for ``GRACE`` seconds, using CPU all along, is
+    stopped at once, through
+    pytest-timeout's own SIGALRM handler, instead of after the full
+    per-test timeout. Only while that handler is installed (a test with a
+    timeout is running) is the signal sent.
+    """
+
+    INTERVAL = 0.1   # seconds between two looks at the main thread's stack
+    GRACE = 1.0      # seconds a test may spend in a function that looped before
+    BUSY = 0.05      # CPU seconds it must use meanwhile to count as looping
+
+    def __init__(self, first_place: str) -> None:
+        super().__init__(name="wire-up-loop-watch", daemon=True)
+        self.first_place = first_place
+        self.codes: set[Any] = set()
+        self.current: str | None = None
+        self.fired: dict[str, float] = {}
+        self.main = threading.main_thread().ident
+        self.start()
+
+    def watch(self, code: Any) -> None:
+        self.codes.add(code)
+
+    def fired_in(self, nodeid: str) -> float | None:
+        return self.fired.get(nodeid)
+
+    def position(self) -> tuple[Any, int] | None:
+        """Return (code, instruction) of the main thread's running frame when it runs
+        a watched function, else None."""
+        frame = sys._current_frames().get(self.main)
+        return (frame.f_code, frame.f_lasti) if frame is not None and frame.f_code in self.codes else None
+
+    def cpu(self) -> float:
+        """Return the CPU seconds the main thread has used (0 where that cannot be read)."""
+        try:
+            return time.clock_gettime(time.pthread_getcpuclockid(self.main))
+        except (AttributeError, OSError):
+            return 0.0
+
+    def run(self) -> None:
+        stuck_since: float | None = None
+        stuck_in: str | None = None
+        cpu_since = 0.0
+        while True:
+            time.sleep(self.INTERVAL)
+            nodeid = self.current
+            position = self.position() if nodeid is not None and nodeid not in self.fired else None
+            if position is None:
+                stuck_since = None
+                continue
+            now = time.monotonic()
+            if stuck_since is None or stuck_in != nodeid:
+                stuck_since, stuck_in, cpu_since = now, nodeid, self.cpu()
+                continue
+            # Still in the function and using CPU: running bytecode, not blocked in a call
+            # (a thread blocked in recv() uses none; one spinning on a loaded machine, some).
+            busy = self.cpu() - cpu_since >= self.BUSY
+            handler = signal.getsignal(signal.SIGALRM)
+            if (now - stuck_since >= self.GRACE and busy
+                    and handler not in (signal.SIG_DFL, signal.SIG_IGN, None)):
+                self.fired[nodeid] = now - stuck_since
+                signal.pthread_kill(self.main, signal.SIGALRM)
+
+
 def last_request(item: pytest.Item) -> str | None:
     """Return the last request the test recorded with the ``sent`` fixture."""
     requests = [value for name, value in item.user_properties if name == "request"]
@@ -321,3 +618,9 @@ def error_lines(text: str, limit: int = 6) -> str:
     if not lines:
         lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
     return textwrap.dedent("\n".join(lines[-limit:]))
+
+
+# Taken last, once this module's own functions exist, and still before any learner module
+# is imported (conftests load after every -p plugin).
+_INTEGRITY = guard.Integrity([_REPO / "workbook", _REPO / "tests", _REPO / "stages",
+                              Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)])

@@ -11,10 +11,15 @@ A region is the part of one function body a learner writes::
         return " ".join(word.capitalize() for word in words)
         # END EXERCISE
 
-The comment lines right after the header are the task text; a comment line
+In the reference code, the header is followed by code: what the learner
+is told lives in the stage's ``exercises.toml`` (``exercises.py``), and the
+cutter writes it into the starter as comments under the header. Those
+comment lines right after the header are the task text; a comment line
 starting ``Hint:`` opens a hint (the comment lines after it continue it).
 Everything from the end of that comment block to ``# END EXERCISE`` is the
-code the cutter takes out.
+code the cutter takes out. Prompts still written in the code (the older
+format) are read the same way, and moved to the file by
+``python -m workbook exercises extract``.
 """
 
 from __future__ import annotations
@@ -140,7 +145,7 @@ def build_region(header: re.Match[str], lines: list[str], path: str, start: int,
         elif hints:
             hints[-1] = f"{hints[-1]} {text}".strip()
         elif text:
-            task.append(text)
+            task.append(comment["text"].rstrip())  # a task line keeps its indentation (lists)
     return Region(
         id=header["id"], stage=int(header["stage"]), index=int(header["index"]),
         title=header["title"], path=path, start=start, comment_end=comment_end, end=end,
@@ -148,11 +153,13 @@ def build_region(header: re.Match[str], lines: list[str], path: str, start: int,
     )
 
 
-def scan(folder: Path) -> tuple[list[Region], list[str]]:
+def scan(folder: Path, *, with_prompts: bool = True) -> tuple[list[Region], list[str]]:
     """Return every region of a stage folder in exercise order, and every problem found.
 
     Problems are format errors (unterminated, nested, module-level regions),
-    duplicate ids, ids of another stage, and gaps in the numbering.
+    duplicate ids, ids of another stage, and gaps in the numbering. With
+    ``with_prompts``, a region whose code carries no task text gets its task
+    and hints from the folder's ``exercises.toml`` (see ``exercises.py``).
     """
     regions: list[Region] = []
     problems: list[str] = []
@@ -165,6 +172,10 @@ def scan(folder: Path) -> tuple[list[Region], list[str]]:
         problems += wrong
     regions.sort(key=lambda region: (region.stage, region.index))
     problems += check_numbering(regions, folder_number(folder))
+    if with_prompts:
+        from workbook.grader.exercises import merge
+
+        regions = merge(regions, folder)
     return regions, problems
 
 
@@ -186,9 +197,9 @@ def check_numbering(regions: list[Region], stage: int | None) -> list[str]:
     return problems
 
 
-def find_regions(folder: Path) -> list[Region]:
+def find_regions(folder: Path, *, with_prompts: bool = True) -> list[Region]:
     """Return every region of a stage folder in exercise order, or raise RegionError."""
-    regions, problems = scan(folder)
+    regions, problems = scan(folder, with_prompts=with_prompts)
     if problems:
         raise RegionError("the exercise markers of " + folder.name + " are broken:\n  "
                           + "\n  ".join(problems))

@@ -1,8 +1,10 @@
 """Turn a run's outcomes into a grade: per exercise, as text, JSON or CSV.
 
-The JSON report (schema ``wire-up/grade/1``) is documented in
+The JSON report (schema ``wire-up/grade/2``) is documented in
 ``workbook/grader/README.md``. It holds no timings and no absolute paths, so
-grading the same submission twice gives the same file.
+grading the same submission twice gives the same file. The headline score
+is the exercises' alone; the whole-stage tests (no exercise tag) are
+reported beside it, under their own name.
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shlex
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from workbook.grader.regions import Region
 from workbook.grader.runner import Run, TestResult
 
-SCHEMA = "wire-up/grade/1"
+SCHEMA = "wire-up/grade/2"
 STAGE_BUCKET = "stage"
 STAGE_TITLE = "Whole-stage tests (no exercise tag)"
 SHOWN_FAILURES = 3
@@ -73,29 +77,53 @@ class Report:
 
     @property
     def tests(self) -> list[TestResult]:
+        """Return every test of the run, the whole-stage ones included."""
         return [test for exercise in self.exercises for test in exercise.tests]
 
     @property
+    def tasks(self) -> list[Exercise]:
+        """Return the exercises, without the whole-stage bucket."""
+        return [exercise for exercise in self.exercises if exercise.id != STAGE_BUCKET]
+
+    @property
+    def stage_tests(self) -> Exercise:
+        return next(exercise for exercise in self.exercises if exercise.id == STAGE_BUCKET)
+
+    @property
     def passed(self) -> int:
-        return sum(exercise.passed for exercise in self.exercises)
+        """Return how many exercise tests passed (the headline count)."""
+        return sum(exercise.passed for exercise in self.tasks)
 
     @property
     def graded(self) -> int:
-        return sum(exercise.graded for exercise in self.exercises)
+        """Return how many exercise tests count toward the score."""
+        return sum(exercise.graded for exercise in self.tasks)
 
     @property
     def score(self) -> float | None:
+        """Return the headline score: the exercises' tests only; None when tampered."""
+        if self.tampered:
+            return None
         return round(self.passed / self.graded, 3) if self.graded else None
 
     @property
+    def tampered(self) -> bool:
+        return bool(self.run.tampered)
+
+    @property
     def status(self) -> str:
-        """Return ``graded``, ``stopped`` (the run overran) or ``error`` (nothing ran)."""
+        """Return ``tampered``, ``error`` (nothing ran), ``stopped`` (the run overran) or ``graded``."""
+        if self.run.tampered:
+            return "tampered"
         if not self.run.tests:
             return "error"
         return "stopped" if self.run.stopped else "graded"
 
     def all_passed(self) -> bool:
-        return self.status == "graded" and self.graded > 0 and self.passed == self.graded
+        """Return True when the run was graded and every test, whole-stage ones too, passed."""
+        everything = [test for test in self.tests if test.outcome != "skipped"]
+        return (self.status == "graded" and bool(everything)
+                and all(test.outcome == "passed" for test in everything))
 
 
 def build_report(stage: str, submission: str, regions: list[Region], run: Run,
@@ -116,7 +144,9 @@ def build_report(stage: str, submission: str, regions: list[Region], run: Run,
             exercises.setdefault(test.exercise, Exercise(
                 test.exercise, "(no such exercise in the stage)")).tests.append(test)
     note = None
-    if run.stopped:
+    if run.tampered:
+        note = "not graded: the run shows signs of tampering (see tampering)"
+    elif run.stopped:
         note = run.stopped
     elif not run.tests:
         note = "no test ran: " + (run.problem() or "the suite collected nothing")
@@ -125,7 +155,8 @@ def build_report(stage: str, submission: str, regions: list[Region], run: Run,
 
 # ── JSON and CSV ─────────────────────────────────────────────────────────────
 
-FAILURE_FIELDS = ("kind", "message", "expected", "got", "check", "where", "request", "not_written")
+FAILURE_FIELDS = ("kind", "message", "expected", "got", "check", "where", "request", "server",
+                  "not_written")
 
 
 def failure_record(test: TestResult) -> dict[str, Any]:
@@ -134,7 +165,7 @@ def failure_record(test: TestResult) -> dict[str, Any]:
     return record
 
 
-def exercise_record(exercise: Exercise) -> dict[str, Any]:
+def exercise_record(exercise: Exercise, *, scored: bool = True) -> dict[str, Any]:
     return {
         "id": exercise.id,
         "title": exercise.title,
@@ -143,39 +174,55 @@ def exercise_record(exercise: Exercise) -> dict[str, Any]:
         "passed": [test.nodeid for test in exercise.named("passed")],
         "failed": [test.nodeid for test in exercise.named("failed")],
         "skipped": [test.nodeid for test in exercise.named("skipped")],
-        "score": exercise.score,
+        "score": exercise.score if scored else None,
         "failures": [failure_record(test) for test in exercise.named("failed")],
     }
 
 
+def counts(exercises: list[Exercise], score: float | None) -> dict[str, Any]:
+    tests = [test for exercise in exercises for test in exercise.tests]
+    passed = sum(test.outcome == "passed" for test in tests)
+    failed = sum(test.outcome == "failed" for test in tests)
+    return {"tests": len(tests), "passed": passed, "failed": failed,
+            "skipped": len(tests) - passed - failed, "score": score}
+
+
 def to_json(report: Report) -> dict[str, Any]:
     """Return the report as the documented JSON structure (no timings, no absolute paths)."""
+    scored = not report.tampered
+    stage = report.stage_tests
     return {
         "schema": SCHEMA,
         "stage": report.stage,
         "submission": report.submission,
         "status": report.status,
         "note": report.note,
+        "tampering": list(report.run.tampered),
+        "contained": list(report.run.contained),
         "load_errors": [{"file": error["nodeid"], "message": error["message"]}
                         for error in report.run.collect_errors],
-        "totals": {"tests": len(report.tests), "passed": report.passed,
-                   "failed": report.graded - report.passed,
-                   "skipped": len(report.tests) - report.graded, "score": report.score},
-        "exercises": [exercise_record(exercise) for exercise in report.exercises],
+        "totals": counts(report.tasks, report.score),
+        "stage_tests": exercise_record(stage, scored=scored),
+        "exercises": [exercise_record(exercise, scored=scored) for exercise in report.tasks],
     }
 
 
 def csv_columns(regions: list[Region]) -> list[str]:
-    return ["submission", "status", *(region.id for region in regions), STAGE_BUCKET,
-            "score", "passed", "graded", "note"]
+    return ["submission", "status", *(region.id for region in regions), "score", "passed",
+            "graded", "stage_tests_score", "stage_tests_passed", "stage_tests_graded", "note"]
 
 
 def csv_row(report: Report) -> dict[str, Any]:
+    stage = report.stage_tests
+    scored = not report.tampered
     row: dict[str, Any] = {"submission": report.submission, "status": report.status,
-                           "score": report.score, "passed": report.passed,
-                           "graded": report.graded, "note": report.note or ""}
-    for exercise in report.exercises:
-        row[exercise.id] = "" if exercise.score is None else exercise.score
+                           "score": "" if report.score is None else report.score,
+                           "passed": report.passed, "graded": report.graded,
+                           "stage_tests_score": "" if stage.score is None or not scored else stage.score,
+                           "stage_tests_passed": stage.passed, "stage_tests_graded": stage.graded,
+                           "note": report.note or ""}
+    for exercise in report.tasks:
+        row[exercise.id] = "" if exercise.score is None or not scored else exercise.score
     return row
 
 
@@ -220,14 +267,21 @@ def render(report: Report, *, graded_path: str, suite_path: str, style: Style | 
     lines = [style(f"Stage {report.stage}: {graded_path}", "bold")
              + style(f"   (tests: {suite_path})", "dim"), ""]
     width = max(len(exercise.title) for exercise in report.exercises) + 2
-    for exercise in report.exercises:
-        if not exercise.tests and exercise.id == STAGE_BUCKET:
-            continue
+    for exercise in report.tasks:
         lines.append(table_line(exercise, width, style))
-    lines.append(style(f"  {'total':<6} {'':<{width}} {report.passed:>3}/{report.graded:<3}"
+    lines.append(style(f"  {'score':<6} {'(the exercises)':<{width}} {report.passed:>3}/{report.graded:<3}"
                        f"{percent(report.score):>6}", "bold"))
+    if report.stage_tests.tests:
+        lines.append(table_line(report.stage_tests, width, style))
+    if report.tampered:
+        lines += ["", style("NOT GRADED: this run shows signs of tampering; no score is given.",
+                            "red", "bold")]
+        lines += [f"  - {problem}" for problem in report.run.tampered]
+        return "\n".join(lines) + "\n"
     if report.note:
         lines += ["", style(f"Note: {report.note}.", "yellow")]
+    for event in report.run.contained:
+        lines += ["", style(f"Sandbox: {event}.", "yellow")]
     for error in report.run.collect_errors:
         lines += ["", style(f"Could not load {error['nodeid']}:", "red", "bold")]
         lines += [f"    {line}" for line in error["message"].splitlines()]
@@ -324,4 +378,74 @@ def explain_test(test: TestResult, style: Style, root: str) -> list[str]:
         lines.append(f"      note:     the code stopped at exercise {own}'s stub (not written yet)")
     if details.get("request"):
         lines.append(f"      request:  {details['request']}")
+        start = start_command(details.get("server"), root)
+        if start:
+            lines.append("      try it:   the test's server is gone; start the same one on your copy,")
+            lines.append("                then send the request above from a second terminal:")
+            lines.append(f"                {start}")
     return lines
+
+
+def start_command(server: dict[str, Any] | None, root: str) -> str | None:
+    """Return the shell command that starts a test's server on the learner's copy.
+
+    ``server`` is the failure's ``server`` record (argv with ``{python}``,
+    ``{venv}/NAME`` and ``{stage}`` placeholders); the command runs from the
+    current folder, as the grade command did, and serves ``root``.
+    """
+    if not server or not server.get("argv"):
+        return None
+    python = Path(sys.executable)
+    relative = Path(os.path.relpath(python.parent, Path(root).resolve()))
+    if (server.get("cwd") or "{stage}") != "{stage}":
+        return None  # a server of the test's own making, in a folder that is gone
+    folder = root
+    words = []
+    for part in server["argv"]:
+        part = str(part).replace("{python}", str(relative / python.name))
+        part = part.replace("{venv}", str(relative)).replace("{stage}", ".")
+        words.append(shlex.quote(part))
+    return f"(cd {shlex.quote(folder)} && PYTHONPATH=. {' '.join(words)})"
+
+
+# ── Markdown, for a CI job summary ───────────────────────────────────────────
+
+
+def markdown_cell(text: str) -> str:
+    """Return text safe inside a Markdown table cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_summary(reports: list[Report]) -> str:
+    """Return each report as a Markdown section: the per-exercise table, then the stage tests.
+
+    Written to ``$GITHUB_STEP_SUMMARY`` on GitHub Actions, where it shows on
+    the run's summary page.
+    """
+    lines: list[str] = []
+    for report in reports:
+        headline = (f"{report.passed}/{report.graded} exercise tests, {percent(report.score).strip()}"
+                    if not report.tampered else "not graded (tampering)")
+        lines += [f"### Stage {report.stage}: {markdown_cell(report.submission)} — {headline}", "",
+                  f"Status: **{report.status}**" + (f" — {markdown_cell(report.note)}" if report.note else ""),
+                  "", "| exercise | title | passed | score | |", "|---|---|---:|---:|---|"]
+        for exercise in [*report.tasks, report.stage_tests]:
+            if exercise.id == STAGE_BUCKET and not exercise.tests:
+                continue
+            score = None if report.tampered else exercise.score
+            if not exercise.graded:
+                mark = "no tests"
+            elif exercise.failed == 0:
+                mark = "✔"
+            elif exercise.unwritten():
+                mark = "✘ not written yet"
+            else:
+                mark = "✘"
+            title = STAGE_TITLE if exercise.id == STAGE_BUCKET else exercise.title
+            label = "stage tests" if exercise.id == STAGE_BUCKET else exercise.id
+            lines.append(f"| {label} | {markdown_cell(title)} | {exercise.passed}/{exercise.graded} "
+                         f"| {percent(score).strip()} | {mark} |")
+        for problem in report.run.tampered:
+            lines.append(f"\n- tampering: {markdown_cell(problem)}")
+        lines.append("")
+    return "\n".join(lines) + "\n"

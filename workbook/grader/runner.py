@@ -1,11 +1,13 @@
 """Run a stage's test suite against a copy of the stage, in a child pytest process.
 
 The child loads the grader's plugin (``-p workbook.grader.plugin``), which
-writes each test's outcome to a results file as it goes. Two clocks keep a
-hung submission from hanging the grader: pytest-timeout stops any single
-test after ``timeout`` seconds (scored as a failure), and the whole run is
-stopped after ``total_timeout`` seconds (the tests that did not finish are
-scored as failures).
+sends each test's outcome, signed, down a pipe as it goes (``guard.py``).
+Two clocks keep a hung submission from hanging the grader: pytest-timeout
+stops any single test after ``timeout`` seconds (scored as a failure), and
+the whole run is stopped after ``total_timeout`` seconds (the tests that
+did not finish are scored as failures). The child loads no other pytest
+plugin than pytest-timeout (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``) and prints
+native tracebacks: both were most of a failing run's time.
 """
 
 from __future__ import annotations
@@ -13,21 +15,28 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import secrets
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbook.grader import guard
+from workbook.grader import sandbox as sandboxing
 from workbook.grader.cutter import copy_stage
 from workbook.grader.regions import Region, find_regions
 from workbook.stages import REPO, STAGE_DIR_VARIABLE, STAGES, reference_dir, stage_name
 
-DEFAULT_TIMEOUT = 20.0          # seconds per test
+# Seconds per test. Most tests take well under 0.5 s; the slowest reference test took
+# 5.6 s at load 22 on 2 cores (python -m workbook.grader.bench prints it per stage).
+DEFAULT_TIMEOUT = 10.0
 DEFAULT_TOTAL_TIMEOUT = 300.0   # seconds for the whole run
 STOP_GRACE = 10.0               # seconds a stopped run gets to tear its servers down
 
@@ -89,6 +98,8 @@ class Run:
     exit_status: int | None
     duration: float
     output: str                  # the child's own console output, for debugging
+    tampered: list[str] = field(default_factory=list)   # evidence that the run was forged
+    contained: list[str] = field(default_factory=list)  # what the sandbox had to stop
 
     def problem(self) -> str | None:
         """Return why the suite could not run at all (usage or internal error)."""
@@ -105,33 +116,36 @@ def tail(text: str, lines: int = 12) -> str:
 
 @contextlib.contextmanager
 def graded_folder(suite: Suite, folder: Path) -> Iterator[Path]:
-    """Yield ``folder`` as a path named like the stage (``02_router``).
+    """Yield a scratch copy of ``folder`` named like the stage (``02_router``).
 
     The suites find the copy under test by its folder name, so a submission
-    in ``alice/`` is copied into a temporary ``02_router/`` first. A folder
-    that holds the stage folder (``alice/02_router/``) is graded as that.
+    in ``alice/`` is graded as a temporary ``02_router/``. A folder that
+    holds the stage folder (``alice/02_router/``) is graded as that. The
+    copy is always a fresh one: the run (and, with the sandbox, the only
+    place it may write) never touches the submission itself, and the
+    reference is never graded in place.
     """
     folder = folder.resolve()
     nested = folder / suite.name
     if folder.name != suite.name and nested.is_dir():
         folder = nested
-    if folder.name == suite.name:
-        yield folder
-        return
     with tempfile.TemporaryDirectory(prefix="wire-up-grade-") as temporary:
         copy = Path(temporary) / suite.name
         copy_stage(folder, copy)
         yield copy
 
 
-def child_command(suite: Suite, folder: Path, results: Path, *, timeout: float,
+def child_command(suite: Suite, folder: Path, results: Path | None, *, timeout: float,
                   only: Collection[str] | None, collect_only: bool) -> list[str]:
-    """Return the argv of the child pytest run."""
+    """Return the argv of the child pytest run (results go to the channel when ``results`` is None)."""
     command = [
         sys.executable, "-m", "pytest", str(suite.tests),
-        "-p", "workbook.grader.plugin", "--grader-results", str(results),
+        "-p", "pytest_timeout", "-p", "workbook.grader.plugin",
+        *(["--grader-results", str(results)] if results else []),
         "--stage-dir", str(folder), "-p", "no:cacheprovider",
-        "-q", "--no-header", "--color=no", "-rN", "--continue-on-collection-errors",
+        # --tb=native: the grader describes failures itself; pytest's own long
+        # tracebacks (source parsed per frame) were most of a failing run's time.
+        "-q", "--no-header", "--color=no", "-rN", "--tb=native", "--continue-on-collection-errors",
         "--timeout", f"{timeout:g}",
     ]
     if only is not None:
@@ -144,34 +158,128 @@ def child_command(suite: Suite, folder: Path, results: Path, *, timeout: float,
 def run_suite(suite: Suite, folder: Path, *, timeout: float = DEFAULT_TIMEOUT,
               total_timeout: float = DEFAULT_TOTAL_TIMEOUT, only: Collection[str] | None = None,
               collect_only: bool = False,
-              progress: Callable[[int, int], None] | None = None) -> Run:
+              progress: Callable[[int, int], None] | None = None,
+              sandbox: sandboxing.Limits | None = None) -> Run:
     """Run ``suite`` against the stage copy in ``folder`` and return every outcome.
 
     ``only`` limits the run to tests tagged with those exercise ids. The
-    ``progress`` callback gets (tests finished, tests collected) as the run goes.
+    ``progress`` callback gets (tests finished, tests collected) as the run
+    goes. With ``sandbox`` (limits), the child runs under bwrap with only
+    ``folder`` writable (see ``sandbox.py``).
+
+    The child reports on a pipe, every record signed with a key it gets on
+    a second descriptor; the canaries it must plant come with the key
+    (``guard.py``). What cannot be verified marks the run tampered.
     """
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="wire-up-run-") as scratch:
-        results = Path(scratch) / "results.jsonl"
-        log = Path(scratch) / "output.log"
-        command = child_command(suite, folder, results, timeout=timeout, only=only,
-                                collect_only=collect_only)
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", NO_COLOR="1")
-        env[STAGE_DIR_VARIABLE] = str(folder)
-        env.pop("PYTEST_ADDOPTS", None)
-        with log.open("wb") as output:
+    exercises = sorted(only) if only is not None else [region.id for region in suite.regions()]
+    secret = (guard.Secret.fresh(exercises, avoid=test_names(suite.tests)) if not collect_only
+              else guard.Secret(secrets.token_bytes(32)))
+    secret_read, secret_write = os.pipe()
+    results_read, results_write = os.pipe()
+    try:
+        os.write(secret_write, secret.dumps())
+    finally:
+        os.close(secret_write)
+    command = child_command(suite, folder, None, timeout=timeout, only=only,
+                            collect_only=collect_only)
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", NO_COLOR="1")
+    env[STAGE_DIR_VARIABLE] = str(folder)
+    env[guard.CHANNEL_VARIABLE] = f"{secret_read},{results_write}"
+    # Only the plugins the suites use (-p in child_command): anyio's and the others'
+    # entry points cost start-up time in every run and nothing else.
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    env.pop("PYTEST_ADDOPTS", None)
+    reader = ChannelReader(results_read)
+    contained: list[str] = []
+    with tempfile.TemporaryFile() as output, contextlib.ExitStack() as stack:
+        preexec = None
+        if sandbox is not None:
+            command = sandboxing.wrap(command, writable=[folder.parent], cwd=REPO, limits=sandbox)
+            limits = stack.enter_context(sandboxing.applied(sandbox))
+            preexec = limits.preexec
+            stack.callback(lambda: contained.extend(limits.events()))
+        try:
             process = subprocess.Popen(command, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
                                        stdout=output, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
-            stopped = wait(process, total_timeout, results, progress)
-        records = read_records(results)
-        run = collate(records, stopped=stopped, exit_status=process.returncode,
-                      duration=time.monotonic() - started,
-                      output=log.read_text(encoding="utf-8", errors="replace"))
+                                       start_new_session=True, pass_fds=(secret_read, results_write),
+                                       preexec_fn=preexec)
+        finally:
+            os.close(secret_read)
+            os.close(results_write)
+        reader.start()
+        stopped = wait(process, total_timeout, reader, progress)
+        reader.join(STOP_GRACE)
+        output.seek(0)
+        text = output.read().decode("utf-8", errors="replace")
+    records, problems = guard.verify_lines(secret.key, reader.lines)
+    run = collate(records, stopped=stopped, exit_status=process.returncode,
+                  duration=time.monotonic() - started, output=text)
+    if not collect_only:
+        run.tampered += problems + check_canaries(run, secret.canaries)
+    run.contained = contained
     return run
 
 
-def wait(process: subprocess.Popen[bytes], total_timeout: float, results: Path,
+def test_names(tests: Path) -> set[str]:
+    """Return the names of the test functions defined in a suite's files."""
+    files = [tests] if tests.is_file() else sorted(tests.rglob("test_*.py"))
+    names: set[str] = set()
+    for file in files:
+        names.update(re.findall(r"def (test_\w+)", file.read_text(encoding="utf-8", errors="replace")))
+    return names
+
+
+class ChannelReader(threading.Thread):
+    """Read the child's result lines from the pipe as they come."""
+
+    def __init__(self, descriptor: int) -> None:
+        super().__init__(daemon=True)
+        self.descriptor = descriptor
+        self.lines: list[str] = []
+
+    def run(self) -> None:
+        with open(self.descriptor, encoding="utf-8", errors="replace") as stream:
+            for line in stream:
+                self.lines.append(line)
+
+    def records(self) -> list[dict[str, Any]]:
+        """Return the records so far, unverified: for the progress display only."""
+        found = []
+        for line in list(self.lines):
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                found.append(json.loads(json.loads(line)["record"]))
+        return found
+
+
+def check_canaries(run: Run, canaries: list[guard.Canary]) -> list[str]:
+    """Return each canary that did not come out as planted; take them out of the results."""
+    planted = {canary.name: canary for canary in canaries}
+    problems = []
+    real, seen = [], []
+    for test in run.tests:
+        name = test.nodeid.rpartition("::")[2]
+        if name in planted:
+            seen.append(name)
+            canary = planted[name]
+            # A must-fail canary that did not fail is forged. A must-pass one can only fail
+            # honestly before it runs (a fixture of the suite, the run being stopped), so
+            # only a failure of its call counts.
+            forged = (test.outcome != "failed" if canary.expect == "failed"
+                      else test.outcome == "skipped" or (test.outcome == "failed" and test.phase == "call"
+                                                         and test.details.get("kind") != "not_run"))
+            if forged:
+                problems.append(f"a check planted by the grader, which had to {canary.expect[:-2]}, "
+                                f"was reported {test.outcome}")
+        else:
+            real.append(test)
+    if canaries and real and not seen and not run.stopped:
+        problems.append("the checks planted by the grader never ran: the test collection was changed")
+    run.tests = real
+    return problems
+
+
+def wait(process: subprocess.Popen[bytes], total_timeout: float, reader: ChannelReader,
          progress: Callable[[int, int], None] | None) -> str | None:
     """Wait for the child run; stop it when it overruns. Return why it was stopped."""
     deadline = time.monotonic() + total_timeout
@@ -181,7 +289,7 @@ def wait(process: subprocess.Popen[bytes], total_timeout: float, results: Path,
                 stop(process)
                 return f"the grading run was stopped after {total_timeout:g} s"
             if progress is not None:
-                report_progress(results, progress)
+                report_progress(reader.records(), progress)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=0.25)
     except KeyboardInterrupt:
@@ -202,23 +310,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def report_progress(results: Path, progress: Callable[[int, int], None]) -> None:
-    records = read_records(results)
+def report_progress(records: list[dict[str, Any]], progress: Callable[[int, int], None]) -> None:
     collected = sum(1 for record in records if record.get("event") == "collected")
     finished = sum(1 for record in records if record.get("event") == "result")
     if collected:
         progress(finished, collected)
-
-
-def read_records(results: Path) -> list[dict[str, Any]]:
-    """Read the plugin's JSON lines, ignoring a last line cut off by a kill."""
-    if not results.exists():
-        return []
-    records = []
-    for line in results.read_text(encoding="utf-8", errors="replace").splitlines():
-        with contextlib.suppress(json.JSONDecodeError):
-            records.append(json.loads(line))
-    return records
 
 
 def collate(records: list[dict[str, Any]], *, stopped: str | None, exit_status: int | None,
@@ -226,6 +322,7 @@ def collate(records: list[dict[str, Any]], *, stopped: str | None, exit_status: 
     """Merge the plugin's records into one TestResult per collected test."""
     tests: dict[str, TestResult] = {}
     errors: list[dict[str, str]] = []
+    tampered: list[str] = []
     for record in records:
         event = record.get("event")
         if event == "collected":
@@ -233,6 +330,8 @@ def collate(records: list[dict[str, Any]], *, stopped: str | None, exit_status: 
                                                  record.get("rule"))
         elif event == "collect_error":
             errors.append({"nodeid": record["nodeid"], "message": record.get("message", "")})
+        elif event == "tamper":
+            tampered += [str(problem) for problem in record.get("problems", [])]
         elif event == "result":
             test = tests.setdefault(record["nodeid"], TestResult(record["nodeid"]))
             test.outcome = record.get("outcome", "failed")
@@ -252,7 +351,7 @@ def collate(records: list[dict[str, Any]], *, stopped: str | None, exit_status: 
                             f"(an endless loop, or a server that never answers?)"}
         else:
             test.details = {"kind": "not_run", "message": f"not run: {cut_short} before it"}
-    return Run(list(tests.values()), errors, stopped, exit_status, duration, output)
+    return Run(list(tests.values()), errors, stopped, exit_status, duration, output, tampered)
 
 
 def fill_unloaded(run: Run, suite: Suite, *, timeout: float) -> Run:
@@ -284,13 +383,32 @@ def fill_unloaded(run: Run, suite: Suite, *, timeout: float) -> Run:
     return run
 
 
+def guarded_trees(suite: Suite) -> list[Path]:
+    """Return the folders whose Python files a run must leave as they were."""
+    return [suite.tests, REPO / "workbook", suite.reference.parent]
+
+
 def grade_run(suite: Suite, folder: Path, *, timeout: float = DEFAULT_TIMEOUT,
               total_timeout: float = DEFAULT_TOTAL_TIMEOUT, only: Collection[str] | None = None,
-              progress: Callable[[int, int], None] | None = None) -> Run:
-    """Run a suite against any folder holding a copy of the stage, and fill gaps."""
+              progress: Callable[[int, int], None] | None = None,
+              sandbox: sandboxing.Limits | None = None) -> Run:
+    """Run a suite against any folder holding a copy of the stage, and fill gaps.
+
+    Before the run, the copy is checked for modules that would shadow what
+    it does not own; around it, the suite, the workbook and the reference
+    stages are fingerprinted, so a run that rewrote them is marked tampered.
+    """
+    guarded = guarded_trees(suite)
+    before = guard.tree_digest(*guarded)
     with graded_folder(suite, folder) as staged:
+        shadows = guard.shadowing(staged, suite.reference, tests_root=suite.tests.parent,
+                                  stages_root=suite.reference.parent)
         run = run_suite(suite, staged, timeout=timeout, total_timeout=total_timeout,
-                        only=only, progress=progress)
+                        only=only, progress=progress, sandbox=sandbox)
+    run.tampered = shadows + run.tampered
+    if guard.tree_digest(*guarded) != before:
+        run.tampered.append("the suite, the workbook or a reference stage was changed on disk "
+                            "during the run")
     run = fill_unloaded(run, suite, timeout=timeout)
     if only is not None:
         run.tests = [test for test in run.tests if test.exercise in only]

@@ -236,7 +236,7 @@ class LiveServer:
         try:
             result = exchange(self.host, self.port, data, clock=recorder.clock)
             # The server may still be closing the connection: let its calls end.
-            recorder.wait_idle(timeout=2.0)
+            idle = recorder.wait_idle(timeout=10.0)
         finally:
             steps = recorder.disarm()
         steps = steps + wire_steps(recorder, result, len(steps))
@@ -249,7 +249,10 @@ class LiveServer:
             extra = {"environ": self.probe.environ}
         else:
             extra = {"scope": self.probe.scope, "messages": self.probe.messages}
-        trace = self.tracer._build(request, f"socket, {self.handle.name}", steps, response.status or None,
+        # A call still open after the wait is shown unfinished; the transport says so,
+        # so a trace under heavy load never loses its last steps silently.
+        transport = f"socket, {self.handle.name}" + ("" if idle else ", calls still open after 10 s")
+        trace = self.tracer._build(request, transport, steps, response.status or None,
                                    response.headers, response.body,
                                    request_bytes=result.sent, response_bytes=result.received, **extra)
         return trace

@@ -40,13 +40,6 @@ def echo(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
     b"method: POST\\npath: /echo\\nquery: name=wsgi\\nbody: hello\\n"
     """
     # EXERCISE 1.1: The echo app
-    # Read the body from environ["wsgi.input"]: CONTENT_LENGTH bytes if that key is set and
-    # not empty; if it is missing and environ.get("wsgi.input_terminated") is true (a chunked
-    # body), read until read() returns b""; otherwise there is no body.
-    # Answer 200, text/plain; charset=utf-8, with a Content-Length, and the four lines
-    # "method: ...", "path: ...", "query: ...", "body: ..." each ending in "\n".
-    # Hint: PATH_INFO holds the path's bytes decoded as latin-1 (PEP 3333): .encode("latin-1")
-    # gives them back. Call read() with a size, as PEP 3333 (and wsgiref.validate) requires.
     stream = environ["wsgi.input"]
     length = environ.get("CONTENT_LENGTH", "")
     if length:

@@ -193,13 +193,6 @@ def build_environ(head: RequestHead, body: RequestBody, base: Environ,
     latin-1), QUERY_STRING "x=1", HTTP_ACCEPT "a, b", wsgi.input ``body``.
     """
     # EXERCISE 1.3: Build the environ
-    # Start from a copy of `base`. Add REQUEST_METHOD, SERVER_PROTOCOL, QUERY_STRING (as sent),
-    # PATH_INFO (percent-decoded to bytes, then bytes -> str as latin-1: PEP 3333's rule),
-    # REMOTE_ADDR / REMOTE_PORT (str), RAW_URI (the target as sent) and wsgi.input.
-    # Each header becomes HTTP_<NAME> (upper case, "-" -> "_"), repeats joined with ", ",
-    # except Content-Type and Content-Length, which are CONTENT_TYPE and CONTENT_LENGTH.
-    # Skip header names that contain "_": "X_User" would pass for "X-User".
-    # Hint: urllib.parse.unquote_to_bytes(path).decode("latin-1"); head.content_length is an int.
     environ = dict(base)
     environ["REQUEST_METHOD"] = head.method
     environ["SERVER_PROTOCOL"] = head.version

@@ -267,14 +267,6 @@ def parse_head(data: bytes) -> RequestHead:
                        version="HTTP/1.1", headers=[("host", "example.com"), ("accept", "*/*")])
     """
     # EXERCISE 1.2: Parse the request head
-    # Split the head into lines at each CRLF (a bare LF is refused: see the README).
-    # The first must match REQUEST_LINE, else HTTPError(400); a well-formed version
-    # other than HTTP/1.0 or HTTP/1.1 is HTTPError(505). split_target() gives path and query.
-    # Every other line must match HEADER_LINE: a line that starts with a space or tab is
-    # obsolete line folding (400), anything else that does not match is 400, and more than
-    # MAX_HEADERS lines is 431. Names are lowercased; bytes decode as latin-1.
-    # Hint: data.split(b"\r\n"); HEADER_LINE.fullmatch(line)
-    # gives the name and the value as groups 1 and 2.
     lines = data.split(b"\r\n")
     request_line = lines[0]
     match = REQUEST_LINE.fullmatch(request_line)

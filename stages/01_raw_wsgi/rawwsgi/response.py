@@ -85,14 +85,6 @@ class Response:
         otherwise: the client already has another status.
         """
         # EXERCISE 1.4: start_response
-        # With exc_info: if the headers were already sent, re-raise exc_info[1] with its
-        # traceback (exc_info[2]); drop the exc_info reference in a `finally:` either way.
-        # Without exc_info, a second call is an error (RuntimeError).
-        # Then validate: status is a str "NNN reason" with NNN >= 200 (ValueError, or TypeError
-        # for a non-str); headers is a list (TypeError) of 2-tuples (TypeError) that pass
-        # check_header(); a hop-by-hop name (HOP_BY_HOP) is a ValueError.
-        # Store status and headers; return self.write.
-        # Hint: raise exc_info[1].with_traceback(exc_info[2])
         if exc_info is not None:
             try:
                 if self.headers_sent:

@@ -37,6 +37,7 @@ SEED: tuple[Book, ...] = (
     {"title": "A Wizard of Earthsea", "author": "Ursula K. Le Guin", "year": 1968},
     {"title": "The Left Hand of Darkness", "author": "Ursula K. Le Guin", "year": 1969},
     {"title": "Kindred", "author": "Octavia E. Butler", "year": 1979},
+    {"title": "The Fifth Season", "author": "N. K. Jemisin", "year": 2015},
 )
 FIELDS = ("title", "author", "year")
 MAX_TEXT = 200

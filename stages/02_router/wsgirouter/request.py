@@ -142,12 +142,6 @@ class Request:
     def path(self) -> str:
         """Return the path as text: ``PATH_INFO``'s latin-1 characters are URL bytes."""
         # EXERCISE 2.1: Decode the path
-        # PATH_INFO holds the percent-decoded bytes of the path, each byte stored as the
-        # latin-1 character with the same number (PEP 3333). Return the path as real text:
-        # "/caf\u00c3\u00a9" (what the server gives for /caf%C3%A9) must become "/café".
-        # Bytes that are not valid UTF-8 are the client's mistake: raise HTTPError(400) with
-        # a message. An empty PATH_INFO (a request for the app's root) is "/".
-        # Hint: str.encode("latin-1") gives the bytes back; then bytes.decode("utf-8").
         raw = self.environ.get("PATH_INFO", "")
         try:
             path = latin1_to_text(raw)

@@ -215,17 +215,6 @@ class Response:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         """Send this response: status and headers, then the body (none for HEAD)."""
         # EXERCISE 2.4: Send a Response through WSGI
-        # Call start_response with the status line and the headers, then return the body as
-        # an iterable of bytes. Check every header again (check_header): the list is public,
-        # so something may have been appended without a check. Rules:
-        #   - a bytes body gets a Content-Length (replacing any the handler set);
-        #   - a 1xx, 204 or 304 response has no body, no Content-Length and no Content-Type;
-        #   - a HEAD request gets the headers a GET would get, and no body (close a streaming
-        #     body you will not send: it may hold a file or a database cursor);
-        #   - a streaming body (an iterable of bytes) is returned as it is, with the headers
-        #     the handler set (a handler streaming a file may know its Content-Length).
-        # Hint: never return the bytes object itself (a server would iterate it one int at a
-        # time): return a one-item list.
         for name, value in self.headers:
             check_header(name, value)
         body = self.body

@@ -346,16 +346,6 @@ class Node:
         the way: walking ``["books", "7"]`` yields (the ``{int}`` node, ``(7,)``).
         """
         # EXERCISE 2.2: Walk the trie
-        # Match segments[index:] from this node down, and yield (node, values) for every
-        # node with routes where the path ends, in order of preference:
-        #   1. the literal child for segments[index] (self.static, a dict lookup);
-        #   2. each converter child in self.dynamic, in order, whose converter accepts the
-        #      segment (converter.to_python raises ValueError if not); add its value;
-        #   3. the tail (self.tail), whose converter takes "/".join(segments[index:]).
-        # Keep going after a branch fails deeper down: "/users/me/posts" may miss under the
-        # literal "me" and still match under "{id}". That is why this is a generator.
-        # Hint: recurse with child.walk(segments, index + 1, (*values, value)) and
-        # `yield from` it; when index == len(segments), yield self only if self.routes.
         if index == len(segments):
             if self.routes:
                 yield self, values
@@ -505,12 +495,6 @@ class PathIndex:
     def lookup(self, method: str, path: str) -> Lookup:
         """Find the route for ``method`` and ``path``: FULL, PARTIAL (405) or NONE (404)."""
         # EXERCISE 2.3: Dispatch on the method
-        # Go through self.candidates(path) in order. The first node with a route for
-        # `method` wins: return Lookup(Match.FULL, route, route.bind(values)). A HEAD request
-        # uses the GET route when there is no HEAD route. If some nodes matched the path but
-        # none had the method, return Lookup(Match.PARTIAL, allowed=...) with the sorted
-        # union of their node.allow; if nothing matched the path, Lookup(Match.NONE).
-        # Hint: collect the allowed methods in a set as you go; sort it at the end.
         allowed: set[str] = set()
         for node, values in self.candidates(path):
             route = node.routes.get(method)

@@ -59,16 +59,6 @@ class AccessLog:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         """Pass the request on; count the response; log it when it is closed."""
         # EXERCISE 3.2: Log a response once it is finished
-        # Record the start time (self.clock()). Call self.app with a start_response of your
-        # own that calls the real start_response with the same three arguments (exc_info
-        # included!), then notes the status code (its first three characters: note it after
-        # the call, which raises if the server refuses a late replacement), and returns a
-        # write() that counts the bytes it is given before passing them on.
-        # Return a ClosingIterator over a generator that counts each chunk of the app's body,
-        # with inner=the app's body and on_close=a function that calls
-        # self.log(environ, exchange, milliseconds). Mark the exchange aborted if iterating
-        # the body raised. If self.app itself raises, log (status "-") and re-raise.
-        # Hint: an Exchange() holds what the nested functions update; nonlocal is not needed.
         started = self.clock()
         exchange = Exchange()
 

@@ -45,12 +45,6 @@ class ClosingIterator:
     def close(self) -> None:
         """Close every layer below, even if one of them fails; then re-raise the first error."""
         # EXERCISE 3.1: Close through every layer
-        # Call, in this order: the close() of self._chunks (if it has one), the close() of
-        # self._inner (if there is one and it has one, and it is not self._chunks: close
-        # each object once), then self._on_close (if given). Every step must run even if an
-        # earlier one raises: remember the first exception and raise it after the last step.
-        # A second call to close() does nothing.
-        # Hint: getattr(obj, "close", None) gives None for a list, which has no close().
         if self._closed:
             return
         self._closed = True

@@ -46,15 +46,6 @@ class ErrorHandler:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         """Call the app; if it raises, now or while its body is sent, answer 500."""
         # EXERCISE 3.3: Turn exceptions into a 500, with exc_info
-        # Call self.app. If that raises an Exception, get (status, headers, page) from
-        # self.error_response(environ, sys.exc_info()), call
-        # start_response(status, headers, sys.exc_info()) and return [page].
-        # Otherwise return a ClosingIterator (inner=the app's body) over a generator that
-        # yields the body's chunks and, if iterating them raises, does the same: the
-        # exc_info argument lets the server replace a response it has not sent yet, or
-        # re-raise if it has (then let the exception go up: do not catch it again).
-        # Hint: catch Exception, not BaseException: closing a generator raises GeneratorExit
-        # inside it, and that one must pass.
         try:
             body = self.app(environ, start_response)
         except Exception:

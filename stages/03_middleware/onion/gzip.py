@@ -100,14 +100,6 @@ def compress_stream(chunks: Iterable[bytes], level: int = 6) -> Iterator[bytes]:
     trailer: joined, the outputs are one valid gzip stream.
     """
     # EXERCISE 3.4: Compress a stream
-    # Make one zlib compressor for the whole stream: zlib.compressobj(level, zlib.DEFLATED,
-    # GZIP_WBITS). For each chunk: yield b"" for an empty chunk (PEP 3333: a middleware
-    # yields once for every chunk the app yields); otherwise yield what compressing it
-    # gives, followed by a flush(zlib.Z_SYNC_FLUSH), so the client can decompress this
-    # chunk now instead of when the compressor's buffer fills. At the end, yield
-    # compressor.flush(): the last deflate block and the gzip trailer (CRC-32 and size).
-    # Hint: compressor.compress(chunk) alone often returns b"": it keeps data back to
-    # compress better, and only a flush makes it give that data up.
     compressor = zlib.compressobj(level, zlib.DEFLATED, GZIP_WBITS)
     for chunk in chunks:
         if not chunk:

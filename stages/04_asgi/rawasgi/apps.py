@@ -42,10 +42,6 @@ async def read_body(receive: Receive) -> bytes | None:
     away before sending it all.
     """
     # EXERCISE 4.1: Read a streamed request body
-    # Call receive() until an "http.request" event arrives with more_body False (a missing
-    # key means False), joining every event's "body" (missing means b""). Return None as
-    # soon as an "http.disconnect" event arrives.
-    # Hint: collect the chunks in a list and b"".join them once at the end.
     chunks: list[bytes] = []
     while True:
         message = await receive()

@@ -486,17 +486,6 @@ class RequestCycle:
     async def send(self, message: Message) -> None:
         """Turn the app's response events into bytes, in the order the protocol allows."""
         # EXERCISE 4.3: Send the response events
-        # First check the order: if the client is gone (self.disconnected) raise
-        # ClientDisconnected; the first event must be "http.response.start" (keep its status
-        # and headers, write nothing yet); every later one must be "http.response.body" and
-        # come before the response is complete; anything else raises ProtocolViolation.
-        # For a body event: if the head is not sent yet, it starts with
-        # self.encode_head(final_length), where final_length is len(body) if this is the
-        # last body event, else None. Add the body (unless self.body_allowed is False),
-        # framed with encode_chunk if self.chunked; after the last one (more_body False,
-        # the default) add LAST_CHUNK if chunked and call self.complete_response(). Count
-        # the body bytes in self.body_sent. Write everything with ONE self.connection.write().
-        # Hint: encode_chunk refuses b"", so only frame a non-empty body.
         if self.disconnected:
             raise ClientDisconnected("the client closed the connection")
         kind = message["type"]

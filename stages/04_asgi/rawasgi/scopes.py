@@ -43,12 +43,6 @@ def build_http_scope(head: RequestHead, *, client: Address | None, server: Addre
     ``state`` is the lifespan's shared dict: each request gets a shallow copy.
     """
     # EXERCISE 4.2: Build the HTTP scope
-    # Return a dict with every key of an ASGI 3.0 HTTP scope: "type" ("http"), "asgi"
-    # ({"version": ASGI_VERSION, "spec_version": SPEC_VERSION}), "http_version" ("1.1", not
-    # "HTTP/1.1"), "method", "scheme", "path" (percent-decoded as UTF-8), "raw_path" and
-    # "query_string" (the bytes as sent), "root_path", "headers" (a list of (bytes, bytes)
-    # pairs, in order), "client", "server", and "state" (a copy of state, or {}).
-    # Hint: urllib.parse.unquote decodes %XX as UTF-8; the head's strings encode as latin-1.
     return {
         "type": "http",
         "asgi": {"version": ASGI_VERSION, "spec_version": SPEC_VERSION},

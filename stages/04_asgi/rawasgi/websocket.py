@@ -190,13 +190,6 @@ def decode_frame(buffer: bytes | bytearray, *, max_size: int = DEFAULT_MAX_SIZE,
     ``(Frame(Opcode.TEXT, b"Hi", fin=True), 8)``.
     """
     # EXERCISE 4.4: Decode one WebSocket frame
-    # Read the two fixed bytes: FIN (0x80), RSV1-3 (0x70), opcode (0x0F); MASK (0x80),
-    # length (0x7F). Then the extended length (126: 2 more bytes, 127: 8 more bytes), the
-    # 4-byte masking key, and the payload. Return None until the whole frame is in the buffer.
-    # Raise ProtocolError(1002, ...) for set RSV bits, an unknown opcode, a fragmented or
-    # over-125-byte control frame, or (with require_mask) an unmasked frame; raise
-    # ProtocolError(1009, ...) for a payload longer than max_size.
-    # Hint: struct.unpack_from("!H", buffer, 2) reads a 16-bit length; mask_payload unmasks.
     if len(buffer) < 2:
         return None
     first, second = buffer[0], buffer[1]

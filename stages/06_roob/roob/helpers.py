@@ -293,16 +293,6 @@ class RouteNode:
         ``(route, {"id": 7})``; ``None`` when nothing matches.
         """
         # EXERCISE 6.1: Match a path against the route tree
-        # Walk down one segment per call. When no segment is left, this node's
-        # route (if any) is the answer, with a fresh, empty parameter dict.
-        # Otherwise try the literal child for the segment first, then each
-        # branch in order: a branch matches when its parser parses the whole
-        # segment; then recurse, and on success add the parsed values
-        # to the parameters. If a child finds nothing below it,
-        # go on with the next candidate: /a/{id:d}/x and /a/{name}/y both
-        # exist, and /a/7/y must reach the second.
-        # Hint: `self.literals.get(segment)`; `branch.segment.parse(segment)`
-        # returns None or the dict of parsed values.
         if index == len(segments):
             if self.route is None:
                 return None
@@ -405,14 +395,6 @@ class RoutingHelper:
         the view does not define -> ``(method_not_allowed_handler, {"allow": ...})``.
         """
         # EXERCISE 6.2: Pick the method of a class-based view
-        # Look the request's method up in route.view_methods (never getattr the
-        # raw method name: "FOO /path" must not reach an attribute "foo").
-        # A HEAD request falls back to the view's get: webob drops the body of
-        # a HEAD response for us. No method -> the 405 handler, with the route's
-        # Allow header value as {"allow": route.allow}. Otherwise make a fresh
-        # instance of the view (one per request, as the chapter does) and
-        # return its bound method with the path parameters.
-        # Hint: `route.view_methods.get(request.method)`; `getattr(route.handler(), name)`.
         name = route.view_methods.get(request.method)
         if name is None and request.method == "HEAD":
             name = route.view_methods.get("GET")

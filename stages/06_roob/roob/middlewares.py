@@ -42,15 +42,6 @@ class ErrorHandlerMiddleware:
         this ``try``: roob's bodies are lists built before the app returns.
         """
         # EXERCISE 6.3: Turn a handler's exception into a generic 500
-        # Return what self.app returns. If it raises an Exception (not a
-        # BaseException: SystemExit is how gunicorn stops a worker), log it
-        # with its traceback (logger.exception, naming the method and path),
-        # build the response with CommonHandlers.generic_exception_handler
-        # (passing self.debug), and send it. Pass sys.exc_info() as the third
-        # argument of start_response: PEP 3333 allows a second start_response
-        # only with exc_info, in case the app had already called it.
-        # Hint: webob calls start_response(status, headers) with two arguments;
-        # wrap it in a small function that adds the exc_info you saved.
         try:
             return self.app(environ, start_response)
         except Exception as exception:

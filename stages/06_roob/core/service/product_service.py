@@ -133,15 +133,6 @@ class ProductService:
         :class:`DuplicateProduct` when the id is taken.
         """
         # EXERCISE 6.4: Create a product in SQLite
-        # Validate the data with validate_product (it raises InvalidProduct for
-        # you). Then, in one write transaction, insert the row and read every
-        # product back (by id), so the list you return includes the new one and
-        # nothing another worker did in between. The id is the table's primary
-        # key: inserting a taken id raises sqlite3.IntegrityError, which must
-        # become DuplicateProduct("A product with product id 5 already exists").
-        # Hint: `with self.database.transaction(write=True) as connection:`,
-        # then `connection.execute("INSERT INTO products (id, name, brand,
-        # category) VALUES (?, ?, ?, ?)", values)`; rows -> product_json(row).
         id, name, brand, category = validate_product(product)
         try:
             with self.database.transaction(write=True) as connection:
