@@ -29,9 +29,12 @@ import resource
 import secrets
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from workbook.stages import REPO
 
 INSTALL_HINT = "install it with: sudo apt-get install bubblewrap   (Debian/Ubuntu; the package is 'bubblewrap')"
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
@@ -65,6 +68,16 @@ def base_argv(bwrap: str) -> list[str]:
             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
 
 
+def hidden_by_private_tmp() -> list[Path]:
+    """Return the repo, venv and Python folders that lie under /tmp (the sandbox mounts its own there)."""
+    tmp = Path("/tmp").resolve()
+    needed = {REPO.resolve(), Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+              Path(sys.executable).resolve().parent}
+    found = sorted(path for path in needed if path == tmp or tmp in path.parents)
+    # Keep only the outermost folders: binding /tmp/ci covers /tmp/ci/.venv.
+    return [path for path in found if not any(other in path.parents for other in found)]
+
+
 def wrap(command: Sequence[str], *, writable: Sequence[Path], cwd: Path, limits: Limits,
          bwrap: str | None = None) -> list[str]:
     """Return ``command`` run by bwrap with only ``writable`` (and a private /tmp) writable.
@@ -74,6 +87,10 @@ def wrap(command: Sequence[str], *, writable: Sequence[Path], cwd: Path, limits:
     it would count every process of the user and could stop bwrap itself).
     """
     argv = base_argv(bwrap or bwrap_path())
+    # The private /tmp hides whatever lay under /tmp outside: a checkout (or a
+    # venv, or a Python) that lives there is bound back, read-only, on top of it.
+    for path in hidden_by_private_tmp():
+        argv += ["--ro-bind", str(path), str(path)]
     for path in writable:
         argv += ["--bind", str(path), str(path)]
     argv += ["--chdir", str(cwd), "--"]
