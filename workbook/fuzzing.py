@@ -340,6 +340,21 @@ def check_answer(request: FuzzRequest, answer: Answer, *, server_drops_head_body
         strict_json(decoded_body(answer))
 
 
+def check_wsgi_request(app: Callable[..., Iterable[bytes]], request: FuzzRequest,
+                       read_data: Callable[[Any], Any]) -> Answer:
+    """Send ``request`` to a WSGI app and assert all three properties; return the answer.
+
+    Below 500 and well formed (:func:`check_answer`), and a refused request
+    (4xx) leaves what ``read_data(app)`` reads exactly as it was.
+    """
+    before = read_data(app)
+    answer = call_wsgi(app, request)
+    check_answer(request, answer)
+    if answer.status >= 400:
+        assert read_data(app) == before, f"{request!r} was refused ({answer.status}) but changed the data"
+    return answer
+
+
 def decoded_body(answer: Answer) -> bytes:
     """Return the body with its Content-Encoding (gzip) undone."""
     if (answer.header("content-encoding") or "").lower() == "gzip":
