@@ -46,15 +46,25 @@ def environment_problem(args: list[str], missing: list[str]) -> str:
     """Explain that this is the wrong Python, with the exact command to run instead."""
     python = REPO / ".venv" / "bin" / "python"
     try:
-        shown = os.path.relpath(python) if Path.cwd().resolve().is_relative_to(REPO) else str(python)
+        shown = (
+            os.path.relpath(python) if Path.cwd().resolve().is_relative_to(REPO) else str(python)
+        )
     except ValueError:
         shown = str(python)
     command = shlex.join([shown, "-m", "workbook", *args])
-    lines = [f"error: {sys.executable} is not the workbook's Python: it cannot import "
-             f"{', '.join(missing)}.",
-             "Run the command with the project's environment:", "", f"    {command}", ""]
+    lines = [
+        f"error: {sys.executable} is not the workbook's Python: it cannot import "
+        f"{', '.join(missing)}.",
+        "Run the command with the project's environment:",
+        "",
+        f"    {command}",
+        "",
+    ]
     if not python.exists():
-        lines[3:3] = ["", f"    make setup          # first: create {os.path.relpath(REPO / '.venv')}"]
+        lines[3:3] = [
+            "",
+            f"    make setup          # first: create {os.path.relpath(REPO / '.venv')}",
+        ]
     lines.append("or use its make target (`make help` lists them).")
     return "\n".join(lines)
 

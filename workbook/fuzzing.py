@@ -75,10 +75,17 @@ def fuzz_settings(examples: int = DEFAULT_EXAMPLES) -> settings:
     draws ``LONG_FACTOR`` times as many fresh examples each run.
     """
     if long_run():
-        return settings(max_examples=examples * LONG_FACTOR, deadline=None,
-                        suppress_health_check=_QUIET)
-    return settings(max_examples=examples, derandomize=True, database=None, deadline=None,
-                    suppress_health_check=_QUIET, print_blob=True)
+        return settings(
+            max_examples=examples * LONG_FACTOR, deadline=None, suppress_health_check=_QUIET
+        )
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=_QUIET,
+        print_blob=True,
+    )
 
 
 # ── Requests ─────────────────────────────────────────────────────────────────
@@ -89,15 +96,21 @@ class FuzzRequest:
     """One request as it comes off the wire: raw target bytes, header lines, body."""
 
     method: str
-    raw_path: bytes                      # percent-encoded, as in the request line
+    raw_path: bytes  # percent-encoded, as in the request line
     query: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
 
     def __repr__(self) -> str:
-        body = self.body if len(self.body) <= 200 else self.body[:200] + b"...(%d bytes)" % len(self.body)
-        return (f"FuzzRequest({self.method} {self.raw_path!r} ?{self.query!r} "
-                f"headers={self.headers!r} body={body!r})")
+        body = (
+            self.body
+            if len(self.body) <= 200
+            else self.body[:200] + b"...(%d bytes)" % len(self.body)
+        )
+        return (
+            f"FuzzRequest({self.method} {self.raw_path!r} ?{self.query!r} "
+            f"headers={self.headers!r} body={body!r})"
+        )
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """Show the short repr in hypothesis's reports too (a body may be a megabyte)."""
@@ -108,11 +121,39 @@ class FuzzRequest:
 HUGE_NUMBER = "1" * 5000
 
 segments = st.one_of(
-    st.sampled_from(["", ".", "..", "%2E%2E", "%2F", "a%2Fb", "%00", "%FF", "%C3%A9", "%ED%A0%80",
-                     "%", "%zz", "0", "007", "-1", "+7", "1_000", "٣", "²", HUGE_NUMBER,
-                     "9" * 30, "9" * 4300, "export", "a b", "x;y", "~"]),
-    st.text(min_size=1, max_size=12).map(lambda text: text.replace("/", "%2F").replace("?", "%3F")
-                                          .replace("#", "%23")),
+    st.sampled_from(
+        [
+            "",
+            ".",
+            "..",
+            "%2E%2E",
+            "%2F",
+            "a%2Fb",
+            "%00",
+            "%FF",
+            "%C3%A9",
+            "%ED%A0%80",
+            "%",
+            "%zz",
+            "0",
+            "007",
+            "-1",
+            "+7",
+            "1_000",
+            "٣",
+            "²",
+            HUGE_NUMBER,
+            "9" * 30,
+            "9" * 4300,
+            "export",
+            "a b",
+            "x;y",
+            "~",
+        ]
+    ),
+    st.text(min_size=1, max_size=12).map(
+        lambda text: text.replace("/", "%2F").replace("?", "%3F").replace("#", "%23")
+    ),
     st.binary(min_size=1, max_size=6).map(lambda data: "".join(f"%{byte:02X}" for byte in data)),
     st.integers(min_value=0, max_value=10**20).map(str),
 )
@@ -120,33 +161,64 @@ segments = st.one_of(
 
 def paths(prefixes: Sequence[str]) -> st.SearchStrategy[bytes]:
     """Return raw request paths: a known prefix (``/books``), then 0-3 hostile segments."""
+
     def build(prefix: str, tail: list[str], slash: bool) -> bytes:
         path = prefix.rstrip("/") + "".join("/" + segment for segment in tail)
         path = (path or "/") + ("/" if slash and tail else "")
         return path.encode("utf-8")  # non-ASCII sent raw, as some clients do
-    return st.builds(build, st.sampled_from(list(prefixes)), st.lists(segments, max_size=3),
-                     st.booleans())
+
+    return st.builds(
+        build, st.sampled_from(list(prefixes)), st.lists(segments, max_size=3), st.booleans()
+    )
 
 
 queries = st.one_of(
     st.just(b""),
-    st.sampled_from([b"author=Ursula+K.+Le+Guin", b"author=a&author=b", b"done=true", b"done=false",
-                     b"a=%ZZ", b"a=%FF%FE", b"%C3%28=1", b"&&==&", b"a", b"a=1&a=2&a=3",
-                     ("n=" + HUGE_NUMBER).encode()]),
+    st.sampled_from(
+        [
+            b"author=Ursula+K.+Le+Guin",
+            b"author=a&author=b",
+            b"done=true",
+            b"done=false",
+            b"a=%ZZ",
+            b"a=%FF%FE",
+            b"%C3%28=1",
+            b"&&==&",
+            b"a",
+            b"a=1&a=2&a=3",
+            ("n=" + HUGE_NUMBER).encode(),
+        ]
+    ),
     st.binary(max_size=40),
 )
 
-header_values = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF,
-                                               blacklist_characters="\x7f"), max_size=40)
+header_values = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, blacklist_characters="\x7f"),
+    max_size=40,
+)
 
 
 def content_types(media_types: Sequence[str]) -> st.SearchStrategy[str]:
     """Return Content-Type values: the expected type with odd parameters, or others."""
-    parameters = st.sampled_from(["", "; charset=utf-8", "; charset=UTF-16", "; charset=hex",
-                                  "; charset=rot13", "; charset=idna", "; charset=nope",
-                                  '; charset="utf-8"', "; charset=", "; boundary=x", ";;;"])
+    parameters = st.sampled_from(
+        [
+            "",
+            "; charset=utf-8",
+            "; charset=UTF-16",
+            "; charset=hex",
+            "; charset=rot13",
+            "; charset=idna",
+            "; charset=nope",
+            '; charset="utf-8"',
+            "; charset=",
+            "; boundary=x",
+            ";;;",
+        ]
+    )
     return st.one_of(
-        st.builds(lambda media, extra: media + extra, st.sampled_from(list(media_types)), parameters),
+        st.builds(
+            lambda media, extra: media + extra, st.sampled_from(list(media_types)), parameters
+        ),
         header_values,
     )
 
@@ -154,36 +226,68 @@ def content_types(media_types: Sequence[str]) -> st.SearchStrategy[str]:
 def basic_credentials(users: Sequence[tuple[str, str]]) -> st.SearchStrategy[str]:
     """Return Authorization values: valid ones for ``users``, and broken ones."""
     return st.one_of(
-        st.sampled_from([f"Basic {base64.b64encode(f'{u}:{p}'.encode()).decode()}" for u, p in users]),
+        st.sampled_from(
+            [f"Basic {base64.b64encode(f'{u}:{p}'.encode()).decode()}" for u, p in users]
+        ),
         st.binary(max_size=20).map(lambda data: "Basic " + base64.b64encode(data).decode()),
-        st.sampled_from(["Basic", "Basic !!!", "Basic =", "Bearer x", "basic YTpi", "Basic w6k6w6k="]),
+        st.sampled_from(
+            ["Basic", "Basic !!!", "Basic =", "Bearer x", "basic YTpi", "Basic w6k6w6k="]
+        ),
         header_values,
     )
 
 
-def headers(media_types: Sequence[str], extra: Sequence[st.SearchStrategy[tuple[str, str]]] = ()
-            ) -> st.SearchStrategy[list[tuple[str, str]]]:
+def headers(
+    media_types: Sequence[str], extra: Sequence[st.SearchStrategy[tuple[str, str]]] = ()
+) -> st.SearchStrategy[list[tuple[str, str]]]:
     """Return header lines: Content-Type, Accept-Encoding, Cookie, and the ``extra`` kinds."""
     kinds: list[st.SearchStrategy[tuple[str, str]]] = [
         st.tuples(st.just("Content-Type"), content_types(media_types)),
-        st.tuples(st.just("Accept-Encoding"),
-                  st.sampled_from(["gzip", "gzip;q=0", "br, gzip;q=0.5", "*", "*;q=0", "gzip;q=nan",
-                                   "gzip;q=1e999", "identity", "gzip;q=-1", ",", "x-gzip"])),
-        st.tuples(st.just("Cookie"), st.one_of(header_values,
-                                               st.sampled_from(['a=1; a=2', 'a="x', '=', 'a=\\"']))),
-        st.tuples(st.sampled_from(["X-Request-ID", "Accept", "Origin", "If-None-Match"]), header_values),
+        st.tuples(
+            st.just("Accept-Encoding"),
+            st.sampled_from(
+                [
+                    "gzip",
+                    "gzip;q=0",
+                    "br, gzip;q=0.5",
+                    "*",
+                    "*;q=0",
+                    "gzip;q=nan",
+                    "gzip;q=1e999",
+                    "identity",
+                    "gzip;q=-1",
+                    ",",
+                    "x-gzip",
+                ]
+            ),
+        ),
+        st.tuples(
+            st.just("Cookie"),
+            st.one_of(header_values, st.sampled_from(["a=1; a=2", 'a="x', "=", 'a=\\"'])),
+        ),
+        st.tuples(
+            st.sampled_from(["X-Request-ID", "Accept", "Origin", "If-None-Match"]), header_values
+        ),
         *extra,
     ]
     return st.lists(st.one_of(kinds), max_size=4)
 
 
 json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=10), st.sampled_from(["\ud800", "a\udfffb", "", " ", "x" * 300]),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=10),
+    st.sampled_from(["\ud800", "a\udfffb", "", " ", "x" * 300]),
 )
-json_values = st.recursive(json_scalars, lambda children: st.one_of(
-    st.lists(children, max_size=3), st.dictionaries(st.text(max_size=6), children, max_size=3)),
-    max_leaves=6)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
+    max_leaves=6,
+)
 
 
 def json_text(value: Any, ascii_only: bool) -> bytes:
@@ -192,14 +296,45 @@ def json_text(value: Any, ascii_only: bool) -> bytes:
 
 
 #: Raw bodies that broke real frameworks' JSON handling.
-JSON_TRAPS = (b"[" * 100_000, b'{"a":' * 50_000, b"NaN", b"-Infinity", b"1e999", b'{"title": NaN}',
-              b'{"title": ' + HUGE_NUMBER.encode() + b'}', b'"\\ud800"', b'{"title": "\\udfff"}',
-              b"\xef\xbb\xbf{}", b"\xff\xfe{\x00}\x00", b"", b"{}", b"[]", b"null", b"5")
+JSON_TRAPS = (
+    b"[" * 100_000,
+    b'{"a":' * 50_000,
+    b"NaN",
+    b"-Infinity",
+    b"1e999",
+    b'{"title": NaN}',
+    b'{"title": ' + HUGE_NUMBER.encode() + b"}",
+    b'"\\ud800"',
+    b'{"title": "\\udfff"}',
+    b"\xef\xbb\xbf{}",
+    b"\xff\xfe{\x00}\x00",
+    b"",
+    b"{}",
+    b"[]",
+    b"null",
+    b"5",
+)
 
 wild_values = st.one_of(
     json_values,
-    st.sampled_from([float("nan"), float("inf"), "\ud800", "x\udfffy", 10**4000, 1e308, -0.0, True,
-                     [[[[[[]]]]]], {"": None}, "", " ", "\x00", "é" * 300]),
+    st.sampled_from(
+        [
+            float("nan"),
+            float("inf"),
+            "\ud800",
+            "x\udfffy",
+            10**4000,
+            1e308,
+            -0.0,
+            True,
+            [[[[[[]]]]]],
+            {"": None},
+            "",
+            " ",
+            "\x00",
+            "é" * 300,
+        ]
+    ),
 )
 
 
@@ -212,8 +347,10 @@ def bodies(base: Mapping[str, Any], oversize: int) -> st.SearchStrategy[bytes]:
     ``oversize`` is a length past the app's body limit.
     """
     names = st.sampled_from([*base, "extra"])
-    changed = st.builds(lambda changes: {**base, **changes},
-                        st.dictionaries(names, wild_values, min_size=1, max_size=2))
+    changed = st.builds(
+        lambda changes: {**base, **changes},
+        st.dictionaries(names, wild_values, min_size=1, max_size=2),
+    )
     # NOTE: hypothesis favours the first branch of one_of (it is the "simplest"),
     # so the branches come in the order of how much they find.
     return st.one_of(
@@ -225,10 +362,16 @@ def bodies(base: Mapping[str, Any], oversize: int) -> st.SearchStrategy[bytes]:
     )
 
 
-def requests(prefixes: Sequence[str], *, methods: Sequence[str], media_types: Sequence[str],
-             base: Mapping[str, Any], writes: Sequence[tuple[str, str]], oversize: int,
-             extra_headers: Sequence[st.SearchStrategy[tuple[str, str]]] = ()
-             ) -> st.SearchStrategy[FuzzRequest]:
+def requests(
+    prefixes: Sequence[str],
+    *,
+    methods: Sequence[str],
+    media_types: Sequence[str],
+    base: Mapping[str, Any],
+    writes: Sequence[tuple[str, str]],
+    oversize: int,
+    extra_headers: Sequence[st.SearchStrategy[tuple[str, str]]] = (),
+) -> st.SearchStrategy[FuzzRequest]:
     """Return the requests to send to one example app.
 
     Some are wild (any method, a hostile path under one of ``prefixes``,
@@ -237,20 +380,30 @@ def requests(prefixes: Sequence[str], *, methods: Sequence[str], media_types: Se
     (or an odd variant) and a hostile body, so that the app's own
     validation and storage see them.
     """
-    wild = st.builds(FuzzRequest, st.sampled_from(list(methods)), paths(prefixes), queries,
-                     headers(media_types, extra_headers), bodies(base, oversize))
+    wild = st.builds(
+        FuzzRequest,
+        st.sampled_from(list(methods)),
+        paths(prefixes),
+        queries,
+        headers(media_types, extra_headers),
+        bodies(base, oversize),
+    )
     content_type = st.one_of(st.just(media_types[0]), content_types(media_types))
     aimed = st.builds(
-        lambda write, kind, others, body: FuzzRequest(write[0], write[1].encode(), b"",
-                                                      [("Content-Type", kind), *others], body),
-        st.sampled_from(list(writes)), content_type,
+        lambda write, kind, others, body: FuzzRequest(
+            write[0], write[1].encode(), b"", [("Content-Type", kind), *others], body
+        ),
+        st.sampled_from(list(writes)),
+        content_type,
         st.lists(st.one_of(*extra_headers), max_size=2) if extra_headers else st.just([]),
-        bodies(base, oversize))
+        bodies(base, oversize),
+    )
     return st.one_of(aimed, wild)  # aimed first: hypothesis favours the first branch
 
 
-def seed_requests(base: Mapping[str, Any], writes: Sequence[tuple[str, str]],
-                  media_type: str = "application/json") -> list[FuzzRequest]:
+def seed_requests(
+    base: Mapping[str, Any], writes: Sequence[tuple[str, str]], media_type: str = "application/json"
+) -> list[FuzzRequest]:
     """Return the known traps as requests: each write with each JSON trap and wild value.
 
     Hypothesis draws its examples at random (from a fixed seed in ``make
@@ -261,21 +414,35 @@ def seed_requests(base: Mapping[str, Any], writes: Sequence[tuple[str, str]],
     seeds = []
     for method, path in writes:
         bodies_to_send = list(JSON_TRAPS)
-        bodies_to_send += [json_text({**base, name: value}, ascii_only=True)
-                           for name in base
-                           for value in (float("nan"), float("inf"), "\ud800", 10**4000, [[[[[]]]]],
-                                         {"": None}, None, True)]
-        seeds += [FuzzRequest(method, path.encode(), b"", [("Content-Type", media_type)], body)
-                  for body in bodies_to_send]
+        bodies_to_send += [
+            json_text({**base, name: value}, ascii_only=True)
+            for name in base
+            for value in (
+                float("nan"),
+                float("inf"),
+                "\ud800",
+                10**4000,
+                [[[[[]]]]],
+                {"": None},
+                None,
+                True,
+            )
+        ]
+        seeds += [
+            FuzzRequest(method, path.encode(), b"", [("Content-Type", media_type)], body)
+            for body in bodies_to_send
+        ]
     return seeds
 
 
 def seeded(seeds: Iterable[FuzzRequest], **other_arguments: Any) -> Callable[[Any], Any]:
     """Decorate a ``@given(request=...)`` test to run each of ``seeds`` first (``@example``)."""
+
     def decorate(test: Any) -> Any:
         for request in seeds:
             test = example(request=request, **other_arguments)(test)
         return test
+
     return decorate
 
 
@@ -311,8 +478,13 @@ def strict_json(body: bytes) -> Any:
     return value
 
 
-def check_answer(request: FuzzRequest, answer: Answer, *, server_drops_head_body: bool = False,
-                 check_json: bool = True) -> None:
+def check_answer(
+    request: FuzzRequest,
+    answer: Answer,
+    *,
+    server_drops_head_body: bool = False,
+    check_json: bool = True,
+) -> None:
     """Assert the first two properties: below 500, and well formed.
 
     ``server_drops_head_body``: the app may send a body to HEAD because its
@@ -332,16 +504,22 @@ def check_answer(request: FuzzRequest, answer: Answer, *, server_drops_head_body
         assert answer.body == b"", f"a {answer.status} with a body"
     if lengths and request.method != "HEAD" and not no_content:
         assert lengths[0].isdigit() and int(lengths[0]) == len(answer.body), (
-            f"Content-Length {lengths[0]} for a body of {len(answer.body)} bytes")
+            f"Content-Length {lengths[0]} for a body of {len(answer.body)} bytes"
+        )
     if request.method == "HEAD" and not server_drops_head_body:
         assert answer.body == b"", "a body in the answer to HEAD"
     media_type = (answer.header("content-type") or "").split(";")[0].strip().lower()
-    if check_json and answer.body and (media_type == "application/json" or media_type.endswith("+json")):
+    if (
+        check_json
+        and answer.body
+        and (media_type == "application/json" or media_type.endswith("+json"))
+    ):
         strict_json(decoded_body(answer))
 
 
-def check_wsgi_request(app: Callable[..., Iterable[bytes]], request: FuzzRequest,
-                       read_data: Callable[[Any], Any]) -> Answer:
+def check_wsgi_request(
+    app: Callable[..., Iterable[bytes]], request: FuzzRequest, read_data: Callable[[Any], Any]
+) -> Answer:
     """Send ``request`` to a WSGI app and assert all three properties; return the answer.
 
     Below 500 and well formed (:func:`check_answer`), and a refused request
@@ -351,7 +529,9 @@ def check_wsgi_request(app: Callable[..., Iterable[bytes]], request: FuzzRequest
     answer = call_wsgi(app, request)
     check_answer(request, answer)
     if answer.status >= 400:
-        assert read_data(app) == before, f"{request!r} was refused ({answer.status}) but changed the data"
+        assert read_data(app) == before, (
+            f"{request!r} was refused ({answer.status}) but changed the data"
+        )
     return answer
 
 
@@ -368,14 +548,22 @@ def decoded_body(answer: Answer) -> bytes:
 def wsgi_environ(request: FuzzRequest) -> dict[str, Any]:
     """Return the environ a PEP 3333 server builds for ``request``."""
     environ: dict[str, Any] = {
-        "REQUEST_METHOD": request.method, "SCRIPT_NAME": "",
+        "REQUEST_METHOD": request.method,
+        "SCRIPT_NAME": "",
         # The server percent-decodes the path and hands its bytes over as latin-1.
         "PATH_INFO": unquote_to_bytes(request.raw_path).decode("latin-1"),
         "QUERY_STRING": request.query.decode("latin-1"),
-        "SERVER_NAME": "testserver", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "testserver",
-        "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(request.body),
-        "wsgi.errors": io.StringIO(), "wsgi.multithread": False, "wsgi.multiprocess": False,
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "testserver",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(request.body),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
         "wsgi.run_once": False,
     }
     if request.body:
@@ -383,7 +571,9 @@ def wsgi_environ(request: FuzzRequest) -> dict[str, Any]:
     for name, value in request.headers:
         key = name.upper().replace("-", "_")
         key = key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
-        environ[key] = f"{environ[key]}, {value}" if key in environ and key != "CONTENT_TYPE" else value
+        environ[key] = (
+            f"{environ[key]}, {value}" if key in environ and key != "CONTENT_TYPE" else value
+        )
     return environ
 
 
@@ -416,13 +606,22 @@ def asgi_scope(request: FuzzRequest, root_path: str = "") -> dict[str, Any]:
     """Return the HTTP scope an ASGI server builds for ``request`` (ASGI 3.0, HTTP scope)."""
     path = unquote(request.raw_path.decode("latin-1"), encoding="utf-8", errors="replace")
     return {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-        "method": request.method, "scheme": "http", "path": root_path + path,
-        "raw_path": root_path.encode() + request.raw_path, "query_string": request.query,
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": request.method,
+        "scheme": "http",
+        "path": root_path + path,
+        "raw_path": root_path.encode() + request.raw_path,
+        "query_string": request.query,
         "root_path": root_path,
-        "headers": [(name.lower().encode("latin-1"), value.encode("latin-1"))
-                    for name, value in [*request.headers, ("Content-Length", str(len(request.body)))]],
-        "client": ("127.0.0.1", 50000), "server": ("testserver", 80), "state": {},
+        "headers": [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in [*request.headers, ("Content-Length", str(len(request.body)))]
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "state": {},
     }
 
 
@@ -471,11 +670,17 @@ def call_asgi(app: Callable[..., Any], request: FuzzRequest, root_path: str = ""
 #: Each framework stage's test_ows.py checks it; for a deep run:
 #: HYPOTHESIS_PROFILE=long .venv/bin/python -m pytest tests -k ows -p no:cacheprovider
 NOT_OWS_SPACE: tuple[str, ...] = tuple(
-    character for character in map(chr, range(256)) if character.isspace() and character not in " \t")
+    character
+    for character in map(chr, range(256))
+    if character.isspace() and character not in " \t"
+)
 
 _OWS_TEXT = st.text(st.sampled_from(" \t"), max_size=3)
-_NOT_OWS_TEXT = st.lists(st.sampled_from((*NOT_OWS_SPACE, " ", "\t")), min_size=1, max_size=4).filter(
-    lambda characters: any(character in NOT_OWS_SPACE for character in characters)).map("".join)
+_NOT_OWS_TEXT = (
+    st.lists(st.sampled_from((*NOT_OWS_SPACE, " ", "\t")), min_size=1, max_size=4)
+    .filter(lambda characters: any(character in NOT_OWS_SPACE for character in characters))
+    .map("".join)
+)
 
 
 def ows_pads() -> st.SearchStrategy[tuple[str, str]]:
@@ -485,12 +690,16 @@ def ows_pads() -> st.SearchStrategy[tuple[str, str]]:
 
 def non_ows_pads() -> st.SearchStrategy[tuple[str, str]]:
     """Return (before, after) pads with at least one whitespace character that is not OWS."""
-    return st.one_of(st.tuples(_NOT_OWS_TEXT, _OWS_TEXT), st.tuples(_OWS_TEXT, _NOT_OWS_TEXT),
-                     st.tuples(_NOT_OWS_TEXT, _NOT_OWS_TEXT))
+    return st.one_of(
+        st.tuples(_NOT_OWS_TEXT, _OWS_TEXT),
+        st.tuples(_OWS_TEXT, _NOT_OWS_TEXT),
+        st.tuples(_NOT_OWS_TEXT, _NOT_OWS_TEXT),
+    )
 
 
-def whitespace_properties(fields: Sequence[str], reads_as_the_token: Callable[[str, str, str], bool],
-                          examples: int = 60) -> tuple[Callable[..., None], Callable[..., None]]:
+def whitespace_properties(
+    fields: Sequence[str], reads_as_the_token: Callable[[str, str, str], bool], examples: int = 60
+) -> tuple[Callable[..., None], Callable[..., None]]:
     """Return a stage's two OWS property tests, one run per field in ``fields``.
 
     ``reads_as_the_token(field, before, after)`` says whether the field's
@@ -498,6 +707,7 @@ def whitespace_properties(fields: Sequence[str], reads_as_the_token: Callable[[s
     (``"gzip"``, ``"application/json"``...). Assign the pair to two names
     starting with ``test_`` in the test module, so that pytest collects them.
     """
+
     @pytest.mark.parametrize("field", list(fields))
     @fuzz_settings(examples)
     @given(pads=non_ows_pads())

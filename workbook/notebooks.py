@@ -75,7 +75,10 @@ def execute(path: Path, *, timeout: int = CELL_TIMEOUT) -> Any:
 
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
-        notebook, timeout=timeout, kernel_name=KERNEL, record_timing=False,
+        notebook,
+        timeout=timeout,
+        kernel_name=KERNEL,
+        record_timing=False,
         resources={"metadata": {"path": str(path.parent)}},
         # The kernel's own start-up chatter (it listens on loopback TCP) is not news.
         extra_arguments=["--IPKernelApp.log_level=ERROR"],
@@ -95,8 +98,10 @@ def write(notebook: Any, path: Path) -> None:
 
 def main(command: str, args: list[str]) -> int:
     """Run ``python -m workbook notebooks ARGS``; return the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m workbook notebooks",
-                                     description="Execute the notebooks in a fresh kernel each.")
+    parser = argparse.ArgumentParser(
+        prog="python -m workbook notebooks",
+        description="Execute the notebooks in a fresh kernel each.",
+    )
     parser.add_argument("names", nargs="*", help="notebooks to run (default: all), e.g. 06_roob")
     parser.add_argument("--check", action="store_true", help="execute only; write nothing back")
     options = parser.parse_args(args)

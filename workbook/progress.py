@@ -44,7 +44,12 @@ class State(Enum):
 
 
 MARKS = {State.PASSING: "✓", State.FAILING: "✗", State.NOT_STARTED: "·", State.NOT_GRADED: "?"}
-ASCII_MARKS = {State.PASSING: "+", State.FAILING: "x", State.NOT_STARTED: ".", State.NOT_GRADED: "?"}
+ASCII_MARKS = {
+    State.PASSING: "+",
+    State.FAILING: "x",
+    State.NOT_STARTED: ".",
+    State.NOT_GRADED: "?",
+}
 
 
 # ── Where the latest grades live ─────────────────────────────────────────────
@@ -86,8 +91,11 @@ def exercise_state(record: dict[str, Any] | None) -> State:
     passed, failures = record.get("passed", []), record.get("failures", [])
     if not failures and not record.get("failed"):
         return State.PASSING if passed else State.NOT_GRADED
-    if not passed and failures and all(failure.get("not_written") == record["id"]
-                                       for failure in failures):
+    if (
+        not passed
+        and failures
+        and all(failure.get("not_written") == record["id"] for failure in failures)
+    ):
         return State.NOT_STARTED
     return State.FAILING
 
@@ -107,9 +115,9 @@ class StageProgress:
 
     number: int
     name: str
-    started: bool                       # a copy exists in workspace/
-    graded_at: float | None = None      # when the latest grade was written (epoch seconds)
-    changed_since: bool = False         # a .py file of the copy is newer than the grade
+    started: bool  # a copy exists in workspace/
+    graded_at: float | None = None  # when the latest grade was written (epoch seconds)
+    changed_since: bool = False  # a .py file of the copy is newer than the grade
     exercises: list[ExerciseProgress] = field(default_factory=list)
 
     @property
@@ -117,8 +125,9 @@ class StageProgress:
         return sum(exercise.state is State.PASSING for exercise in self.exercises)
 
     def first_unfinished(self) -> ExerciseProgress | None:
-        return next((exercise for exercise in self.exercises if exercise.state is not State.PASSING),
-                    None)
+        return next(
+            (exercise for exercise in self.exercises if exercise.state is not State.PASSING), None
+        )
 
 
 def exercise_titles(number: int) -> list[tuple[str, str]]:
@@ -130,8 +139,10 @@ def exercise_titles(number: int) -> list[tuple[str, str]]:
 
 def newest_source(folder: Path) -> float:
     """Return the modification time of the newest .py file in a folder (0 if none)."""
-    return max((path.stat().st_mtime for path in folder.rglob("*.py")
-                if "__pycache__" not in path.parts), default=0.0)
+    return max(
+        (path.stat().st_mtime for path in folder.rglob("*.py") if "__pycache__" not in path.parts),
+        default=0.0,
+    )
 
 
 def stage_progress(number: int, workspace: Path = WORKSPACE) -> StageProgress:
@@ -211,9 +222,15 @@ def render(stages: list[StageProgress], *, fancy: bool = True, now: float | None
                 note += f", changed since: make grade-{stage.number}"
             lines.append(f"{head}   {note}")
         for exercise in stage.exercises:
-            counts = f" ({exercise.passed}/{exercise.tests} tests)" if exercise.state is State.FAILING else ""
-            lines.append(f"  {marks[exercise.state]} {exercise.id:<5} {exercise.title:<40} "
-                         f"{exercise.state.value}{counts}")
+            counts = (
+                f" ({exercise.passed}/{exercise.tests} tests)"
+                if exercise.state is State.FAILING
+                else ""
+            )
+            lines.append(
+                f"  {marks[exercise.state]} {exercise.id:<5} {exercise.title:<40} "
+                f"{exercise.state.value}{counts}"
+            )
     lines += ["", next_step(stages)]
     return "\n".join(lines)
 
@@ -223,8 +240,10 @@ def next_step(stages: list[StageProgress]) -> str:
     for stage in stages:
         unfinished = stage.first_unfinished() if stage.started else None
         if unfinished is not None:
-            return (f"Next: exercise {unfinished.id} ({unfinished.title}): "
-                    f"make watch-{stage.number} re-grades it on every save")
+            return (
+                f"Next: exercise {unfinished.id} ({unfinished.title}): "
+                f"make watch-{stage.number} re-grades it on every save"
+            )
     for stage in stages:
         if not stage.started:
             return f"Next: make exercise-{stage.number}, then make watch-{stage.number}"
@@ -234,9 +253,14 @@ def next_step(stages: list[StageProgress]) -> str:
 def main(command: str, args: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m workbook progress",
-        description="Print the course map with each exercise's state from your latest grades.")
-    parser.add_argument("--workspace", type=Path, default=WORKSPACE,
-                        help="the folder holding your stage copies (default: workspace/)")
+        description="Print the course map with each exercise's state from your latest grades.",
+    )
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        default=WORKSPACE,
+        help="the folder holding your stage copies (default: workspace/)",
+    )
     options = parser.parse_args(args)
     print(render(course_progress(options.workspace), fancy=can_draw(sys.stdout)))
     return 0

@@ -37,11 +37,15 @@ class SupportModules(importlib.abc.MetaPathFinder):
     """
 
     def __init__(self, root: Path) -> None:
-        self.modules = {path.stem: path for path in sorted(root.glob("[0-9][0-9]_*/*.py"))
-                        if not path.stem.startswith("test_") and path.stem != "conftest"}
+        self.modules = {
+            path.stem: path
+            for path in sorted(root.glob("[0-9][0-9]_*/*.py"))
+            if not path.stem.startswith("test_") and path.stem != "conftest"
+        }
 
-    def find_spec(self, fullname: str, path: object = None, target: object = None
-                  ) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: object = None, target: object = None
+    ) -> importlib.machinery.ModuleSpec | None:
         file = self.modules.get(fullname)
         if file is None:
             return None
@@ -54,14 +58,17 @@ if not any(isinstance(finder, SupportModules) for finder in sys.meta_path):
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--stage-dir", default=None, metavar="PATH",
+        "--stage-dir",
+        default=None,
+        metavar="PATH",
         help="test this copy of a stage (its folder name, e.g. 02_router, says which)",
     )
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser,
-                                  args: list[str]) -> None:
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
     chosen = early_config.known_args_namespace.stage_dir
     if chosen:
         os.environ[STAGE_DIR_VARIABLE] = str(Path(chosen).resolve())
@@ -73,7 +80,9 @@ class RequestLog:
     def __init__(self, item: pytest.Item) -> None:
         self._item = item
 
-    def __call__(self, method: str, url: str, *, headers=(), body: bytes | str | None = None) -> str:
+    def __call__(
+        self, method: str, url: str, *, headers=(), body: bytes | str | None = None
+    ) -> str:
         command = curl_command(method, url, headers=headers, body=body)
         self._item.user_properties.append(("request", command))
         return command

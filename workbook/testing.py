@@ -37,9 +37,14 @@ SIDE_EFFECT_TIMEOUT = 10.0
 T = TypeVar("T")
 
 
-def wait_until(condition: Callable[[], T], *, timeout: float = SIDE_EFFECT_TIMEOUT,
-               interval: float = 0.01, what: str = "the condition",
-               show: Callable[[], object] | None = None) -> T:
+def wait_until(
+    condition: Callable[[], T],
+    *,
+    timeout: float = SIDE_EFFECT_TIMEOUT,
+    interval: float = 0.01,
+    what: str = "the condition",
+    show: Callable[[], object] | None = None,
+) -> T:
     """Return ``condition()``'s first truthy value, checking every ``interval`` s for ``timeout`` s.
 
     This is how a test waits for something the server does after the
@@ -62,8 +67,9 @@ def wait_until(condition: Callable[[], T], *, timeout: float = SIDE_EFFECT_TIMEO
         time.sleep(interval)
 
 
-def wait_for_text(source: Callable[[], str], expected: str, *,
-                  timeout: float = SIDE_EFFECT_TIMEOUT) -> str:
+def wait_for_text(
+    source: Callable[[], str], expected: str, *, timeout: float = SIDE_EFFECT_TIMEOUT
+) -> str:
     """Wait until ``expected`` appears in ``source()`` (a log, a file's text); return that text.
 
     On timeout the AssertionError shows what ``source()`` held, so a
@@ -89,8 +95,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for_port(port: int, host: str = LOOPBACK, timeout: float = 15.0,
-                  process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    port: int,
+    host: str = LOOPBACK,
+    timeout: float = 15.0,
+    process: subprocess.Popen[bytes] | None = None,
+) -> None:
     """Block until something accepts connections on ``host:port``, or raise.
 
     If ``process`` is given and exits first, raise with its output: a server
@@ -100,7 +110,9 @@ def wait_for_port(port: int, host: str = LOOPBACK, timeout: float = 15.0,
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-            raise RuntimeError(f"server exited with {process.returncode} before listening:\n{output}")
+            raise RuntimeError(
+                f"server exited with {process.returncode} before listening:\n{output}"
+            )
         with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
             return
         time.sleep(0.05)
@@ -145,7 +157,7 @@ class ProcessOutput:
         """Return the output not read yet, once the process has closed its end."""
         self.finish()
         data = b"".join(self._chunks)
-        chunk, self._position = data[self._position:], len(data)
+        chunk, self._position = data[self._position :], len(data)
         return chunk
 
     def close(self) -> None:
@@ -166,8 +178,9 @@ def output_of(process: subprocess.Popen[bytes]) -> str:
     return output.text()
 
 
-def wait_for_output(process: subprocess.Popen[bytes], expected: str, *,
-                    timeout: float = SIDE_EFFECT_TIMEOUT) -> str:
+def wait_for_output(
+    process: subprocess.Popen[bytes], expected: str, *, timeout: float = SIDE_EFFECT_TIMEOUT
+) -> str:
     """Wait until a server started by :func:`server_process` prints ``expected``; return its output."""
     return wait_for_text(lambda: output_of(process), expected, timeout=timeout)
 
@@ -182,13 +195,19 @@ class ServerStart:
     pythonpath: str | None
 
 
-STARTED: list[ServerStart] = []   # every server_process started in this process, in order
+STARTED: list[ServerStart] = []  # every server_process started in this process, in order
 
 
 @contextlib.contextmanager
-def server_process(argv: Sequence[str], port: int, *, cwd: str | Path | None = None,
-                   env: Mapping[str, str] | None = None, timeout: float = 15.0,
-                   stop_signal: int = signal.SIGTERM) -> Iterator[subprocess.Popen[bytes]]:
+def server_process(
+    argv: Sequence[str],
+    port: int,
+    *,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 15.0,
+    stop_signal: int = signal.SIGTERM,
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server command in a child process until the block ends.
 
     The child's stdout and stderr are merged into ``process.stdout``, a
@@ -196,11 +215,21 @@ def server_process(argv: Sequence[str], port: int, *, cwd: str | Path | None = N
     the block ends the server is stopped and the pipe closed; a test can
     still read everything the server logged with ``process.stdout.read()``.
     """
-    STARTED.append(ServerStart(list(argv), port, None if cwd is None else str(cwd),
-                               (env or os.environ).get("PYTHONPATH")))
+    STARTED.append(
+        ServerStart(
+            list(argv),
+            port,
+            None if cwd is None else str(cwd),
+            (env or os.environ).get("PYTHONPATH"),
+        )
+    )
     process = subprocess.Popen(
-        list(argv), cwd=cwd, env=dict(env) if env is not None else None,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        list(argv),
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     assert process.stdout is not None
@@ -214,8 +243,9 @@ def server_process(argv: Sequence[str], port: int, *, cwd: str | Path | None = N
         output.finish()
 
 
-def stop_process(process: subprocess.Popen[bytes], stop_signal: int = signal.SIGTERM,
-                 grace: float = 10.0) -> int:
+def stop_process(
+    process: subprocess.Popen[bytes], stop_signal: int = signal.SIGTERM, grace: float = 10.0
+) -> int:
     """Stop a child server politely, then firmly; return its exit code."""
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
@@ -239,8 +269,13 @@ def venv_script(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
-def curl_command(method: str, url: str, *, headers: Mapping[str, str] | Sequence[tuple[str, str]] = (),
-                 body: bytes | str | None = None) -> str:
+def curl_command(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+    body: bytes | str | None = None,
+) -> str:
     """Render a request as the curl command a learner can paste into a shell.
 
     >>> curl_command("POST", "http://127.0.0.1:8000/tasks", headers={"Content-Type": "application/json"}, body='{"title": "x"}')

@@ -53,12 +53,22 @@ STOP_GRACE = 15.0
 
 def grade_command(number: int, folder: Path, report: Path, only: str | None) -> list[str]:
     """Return the grader's command line that grades ``folder`` and writes ``report``."""
-    command = [sys.executable, "-m", "workbook", "grade", str(number), str(folder),
-               "--json", str(report)]
+    command = [
+        sys.executable,
+        "-m",
+        "workbook",
+        "grade",
+        str(number),
+        str(folder),
+        "--json",
+        str(report),
+    ]
     return command + (["--only", only] if only else [])
 
 
-def grade(number: int, folder: Path, workspace: Path, only: str | None) -> tuple[dict[str, Any] | None, str]:
+def grade(
+    number: int, folder: Path, workspace: Path, only: str | None
+) -> tuple[dict[str, Any] | None, str]:
     """Grade the copy once through the grader's CLI; return (JSON report or None, its console output).
 
     The report is also kept as the stage's latest grade, for ``make progress``.
@@ -66,9 +76,14 @@ def grade(number: int, folder: Path, workspace: Path, only: str | None) -> tuple
     name = stage_name(number)
     with tempfile.TemporaryDirectory(prefix="wire-up-watch-") as scratch:
         report_path = Path(scratch) / f"{name}.json"
-        process = subprocess.Popen(grade_command(number, folder, report_path, only), cwd=REPO,
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(
+            grade_command(number, folder, report_path, only),
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             output, _ = process.communicate()
         except KeyboardInterrupt:
@@ -115,8 +130,15 @@ def describe_failure(failure: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render(number: int, report: dict[str, Any] | None, output: str, *, run: int,
-           hint_of: dict[str, str], fancy: bool = True) -> str:
+def render(
+    number: int,
+    report: dict[str, Any] | None,
+    output: str,
+    *,
+    run: int,
+    hint_of: dict[str, str],
+    fancy: bool = True,
+) -> str:
     """Return the short view of one grade (see the module docstring)."""
     marks = MARKS if fancy else ASCII_MARKS
     stamp = time.strftime("%H:%M:%S")
@@ -134,13 +156,21 @@ def render(number: int, report: dict[str, Any] | None, output: str, *, run: int,
             lines.append(f"    {error.get('file')}: {str(error.get('message', '')).strip()[-600:]}")
         return "\n".join(lines)
     for record, state in states:
-        lines.append(f"  {marks[state]} {record['id']:<5} {record.get('title', ''):<40} {state.value}")
-    unfinished = next(((record, state) for record, state in states if state is not State.PASSING),
-                      None)
+        lines.append(
+            f"  {marks[state]} {record['id']:<5} {record.get('title', ''):<40} {state.value}"
+        )
+    unfinished = next(
+        ((record, state) for record, state in states if state is not State.PASSING), None
+    )
     if unfinished is None:
-        stage_bucket = next((record for record in report.get("exercises", []) if record["id"] == "stage"), None)
+        stage_bucket = next(
+            (record for record in report.get("exercises", []) if record["id"] == "stage"), None
+        )
         if stage_bucket and stage_bucket.get("failures"):
-            lines += ["", f"Every exercise passes; {len(stage_bucket['failures'])} whole-stage test(s) fail:"]
+            lines += [
+                "",
+                f"Every exercise passes; {len(stage_bucket['failures'])} whole-stage test(s) fail:",
+            ]
             for failure in stage_bucket["failures"][:SHOWN_FAILURES]:
                 lines += describe_failure(failure)
         else:
@@ -148,16 +178,21 @@ def render(number: int, report: dict[str, Any] | None, output: str, *, run: int,
         return "\n".join(lines)
     record, state = unfinished
     failures = record.get("failures", [])
-    lines += ["", f"Next: exercise {record['id']}, {record.get('title', '')} ({state.value}; "
-                  f"{len(record.get('passed', []))}/{record.get('tests', 0)} tests pass)"]
+    lines += [
+        "",
+        f"Next: exercise {record['id']}, {record.get('title', '')} ({state.value}; "
+        f"{len(record.get('passed', []))}/{record.get('tests', 0)} tests pass)",
+    ]
     if record.get("file"):
         lines.append(f"  in {record['file']}")
     if state is State.FAILING:
         for failure in failures[:SHOWN_FAILURES]:
             lines += describe_failure(failure)
         if len(failures) > SHOWN_FAILURES:
-            lines.append(f"    ... and {len(failures) - SHOWN_FAILURES} more "
-                         f"(make grade-{number} shows them all)")
+            lines.append(
+                f"    ... and {len(failures) - SHOWN_FAILURES} more "
+                f"(make grade-{number} shows them all)"
+            )
     hint = record.get("hint") or hint_of.get(record["id"])
     if hint:
         lines.append(f"  Hint: {hint}")
@@ -174,8 +209,15 @@ def show(text: str, stream: TextIO) -> None:
 # ── The loop ─────────────────────────────────────────────────────────────────
 
 
-def watch(number: int, folder: Path, workspace: Path, only: str | None, *, once: bool = False,
-          stream: TextIO = sys.stdout) -> int:
+def watch(
+    number: int,
+    folder: Path,
+    workspace: Path,
+    only: str | None,
+    *,
+    once: bool = False,
+    stream: TextIO = sys.stdout,
+) -> int:
     """Grade now, then again after every save of a .py file in ``folder``, until Ctrl-C.
 
     "Watching ..." is printed only once the file watcher runs (its first
@@ -205,9 +247,14 @@ def watch(number: int, folder: Path, workspace: Path, only: str | None, *, once:
         if once:
             return 0
         watching = False
-        for changes in changes_in(folder, watch_filter=PythonFilter(), debounce=DEBOUNCE_MS,
-                                  rust_timeout=WATCHER_ROUND_MS, yield_on_timeout=True,
-                                  raise_interrupt=True):
+        for changes in changes_in(
+            folder,
+            watch_filter=PythonFilter(),
+            debounce=DEBOUNCE_MS,
+            rust_timeout=WATCHER_ROUND_MS,
+            yield_on_timeout=True,
+            raise_interrupt=True,
+        ):
             if not changes and watching:
                 continue
             if not changes:  # the watcher's first round: it runs now
@@ -226,10 +273,15 @@ def watch(number: int, folder: Path, workspace: Path, only: str | None, *, once:
 def main(command: str, args: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m workbook watch",
-        description="Re-grade your copy of a stage on every save; Ctrl-C quits.")
+        description="Re-grade your copy of a stage on every save; Ctrl-C quits.",
+    )
     parser.add_argument("stage", help="stage number (1-6) or folder name")
-    parser.add_argument("--workspace", type=Path, default=WORKSPACE,
-                        help="the folder holding your stage copies (default: workspace/)")
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        default=WORKSPACE,
+        help="the folder holding your stage copies (default: workspace/)",
+    )
     parser.add_argument("--only", metavar="IDS", help="grade only these exercises, e.g. 2.1,2.2")
     parser.add_argument("--once", action="store_true", help="grade once and stop (no watching)")
     options = parser.parse_args(args)
@@ -242,6 +294,9 @@ def main(command: str, args: list[str]) -> int:
         parser.exit(2, f"error: {error}\n")
     folder = options.workspace / stage_name(number)
     if not folder.is_dir():
-        parser.exit(2, f"error: there is no {folder} to watch: make exercise-{number} "
-                       f"writes your starter there first\n")
+        parser.exit(
+            2,
+            f"error: there is no {folder} to watch: make exercise-{number} "
+            f"writes your starter there first\n",
+        )
     return watch(number, folder.resolve(), options.workspace, options.only, once=options.once)

@@ -49,10 +49,28 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 __all__ = [
-    "Bare", "ClientDisconnected", "Converter", "CONVERTERS", "Endpoint", "HTMLResponse",
-    "HTTPError", "Headers", "JSONResponse", "Match", "OWS", "RedirectResponse", "Request", "Response",
-    "Router", "StreamingResponse", "WebSocket", "WebSocketState", "compile_path", "encode_header",
-    "route_path", "url_to_ascii",
+    "Bare",
+    "ClientDisconnected",
+    "Converter",
+    "CONVERTERS",
+    "Endpoint",
+    "HTMLResponse",
+    "HTTPError",
+    "Headers",
+    "JSONResponse",
+    "Match",
+    "OWS",
+    "RedirectResponse",
+    "Request",
+    "Response",
+    "Router",
+    "StreamingResponse",
+    "WebSocket",
+    "WebSocketState",
+    "compile_path",
+    "encode_header",
+    "route_path",
+    "url_to_ascii",
 ]
 
 
@@ -86,6 +104,7 @@ DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 
 
 # ── Errors ────────────────────────────────────────────────────────────────────
+
 
 class HTTPError(Exception):
     """Stop handling a request and answer ``status`` with ``{"error": message}``.
@@ -189,6 +208,7 @@ class Headers(Mapping[str, str]):
 
 # ── Request ───────────────────────────────────────────────────────────────────
 
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number (RFC 8259 §6)")
 
@@ -235,8 +255,9 @@ class Request:
 
     __slots__ = ("_scope", "_receive", "max_body_size", "_body", "_headers", "_query", "_cookies")
 
-    def __init__(self, scope: Scope, receive: Receive,
-                 max_body_size: int = DEFAULT_MAX_BODY_SIZE) -> None:
+    def __init__(
+        self, scope: Scope, receive: Receive, max_body_size: int = DEFAULT_MAX_BODY_SIZE
+    ) -> None:
         self._scope = scope
         self._receive = receive
         self.max_body_size = max_body_size
@@ -392,8 +413,9 @@ class Request:
             return _strict_json(text)
         except json.JSONDecodeError as error:
             raise HTTPError(
-                400, f"request body is not valid JSON: {error.msg} "
-                     f"(line {error.lineno}, column {error.colno})",
+                400,
+                f"request body is not valid JSON: {error.msg} "
+                f"(line {error.lineno}, column {error.colno})",
             ) from None
         except RecursionError:
             raise HTTPError(400, "request body is not valid JSON: nested too deeply") from None
@@ -405,13 +427,15 @@ class Request:
         if self.media_type != "application/x-www-form-urlencoded":
             got = self.content_type or "no Content-Type"
             raise HTTPError(
-                400, f"expected Content-Type: application/x-www-form-urlencoded, got {got}"
-                     " (multipart/form-data is not supported)",
+                400,
+                f"expected Content-Type: application/x-www-form-urlencoded, got {got}"
+                " (multipart/form-data is not supported)",
             )
         body = await self.body()
         try:
-            return urllib.parse.parse_qs(body.decode("ascii"), keep_blank_values=True,
-                                         encoding="utf-8", errors="strict")
+            return urllib.parse.parse_qs(
+                body.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict"
+            )
         except UnicodeDecodeError:
             raise HTTPError(400, "form body is not valid urlencoded UTF-8") from None
 
@@ -426,8 +450,10 @@ class Request:
 # ── Responses ─────────────────────────────────────────────────────────────────
 
 # RFC 6265 §4.1.1: what a cookie's name and value may hold, unquoted or quoted.
-_COOKIE_VALUE = re.compile(r'([\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*)'
-                           r'|"([\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*)"')
+_COOKIE_VALUE = re.compile(
+    r"([\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*)"
+    r'|"([\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*)"'
+)
 _COOKIE_ATTRIBUTE_VALUE = re.compile(r"[^\x00-\x1f\x7f;]*")
 
 
@@ -447,7 +473,9 @@ class Response:
         content_type: str | None = "text/plain; charset=utf-8",
     ) -> None:
         self.status = status
-        self.raw_headers: RawHeaders = [] if content_type is None else [content_type_header(content_type)]
+        self.raw_headers: RawHeaders = (
+            [] if content_type is None else [content_type_header(content_type)]
+        )
         if headers:
             for name, value in headers.items():
                 self.set_header(name, value)
@@ -479,8 +507,10 @@ class Response:
         if not _TOKEN.fullmatch(name):
             raise ValueError(f"invalid cookie name {name!r}: it must be an RFC 9110 token")
         if not _COOKIE_VALUE.fullmatch(value):
-            raise ValueError(f"cookie {name} value {value!r} has characters a cookie cannot "
-                             "hold (space, ; , \\ \" or control); percent-encode it first")
+            raise ValueError(
+                f"cookie {name} value {value!r} has characters a cookie cannot "
+                'hold (space, ; , \\ " or control); percent-encode it first'
+            )
         parts = [f"{name}={value}"]
         for attribute, setting in attributes.items():
             label = attribute.replace("_", "-")
@@ -540,8 +570,9 @@ class HTMLResponse(Response):
     """A response whose body is an HTML page."""
 
     def __init__(self, html: str, status: int = 200, **kwargs: Any) -> None:
-        super().__init__(body=html, status=status,
-                         content_type="text/html; charset=utf-8", **kwargs)
+        super().__init__(
+            body=html, status=status, content_type="text/html; charset=utf-8", **kwargs
+        )
 
 
 # What a URL keeps as it is: RFC 3986's unreserved and reserved characters and
@@ -567,10 +598,12 @@ def url_to_ascii(url: str) -> str:
 class RedirectResponse(Response):
     """A redirect to ``location`` (302 Found unless told otherwise), percent-encoded."""
 
-    def __init__(self, location: str, status: int = 302,
-                 headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(status=status,
-                         headers={**(headers or {}), "location": url_to_ascii(location)})
+    def __init__(
+        self, location: str, status: int = 302, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(
+            status=status, headers={**(headers or {}), "location": url_to_ascii(location)}
+        )
 
 
 async def _iterate(content: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterable[Any]:
@@ -609,8 +642,9 @@ class StreamingResponse(Response):
 
     async def send(self, send: Send, *, head: bool = False, receive: Receive | None = None) -> None:
         """Send the start event, then each piece of ``content`` as it comes."""
-        await send({"type": "http.response.start", "status": self.status,
-                    "headers": self.raw_headers})
+        await send(
+            {"type": "http.response.start", "status": self.status, "headers": self.raw_headers}
+        )
         if head:
             await send({"type": "http.response.body", "body": b""})
         elif receive is None:
@@ -646,6 +680,7 @@ class StreamingResponse(Response):
 # so the cost of a lookup grows with the segments of the path, not with the
 # number of routes.
 
+
 def route_path(scope: Scope) -> str:
     """Return the part of the path to route on: the path below ``root_path``.
 
@@ -662,7 +697,7 @@ def route_path(scope: Scope) -> str:
     root = root.rstrip("/")
     if not path.startswith(root):
         return path
-    rest = path[len(root):]
+    rest = path[len(root) :]
     if not rest:
         return "/"
     return rest if rest[0] == "/" else path
@@ -671,9 +706,9 @@ def route_path(scope: Scope) -> str:
 class Match(enum.Enum):
     """How a request's method and path met the route table."""
 
-    NONE = "none"        # no route has this path: 404
+    NONE = "none"  # no route has this path: 404
     PARTIAL = "partial"  # a route has this path but not this method: 405 (or OPTIONS)
-    FULL = "full"        # a route has this path and method: call its handler
+    FULL = "full"  # a route has this path and method: call its handler
 
 
 @dataclass(frozen=True, slots=True)
@@ -681,9 +716,9 @@ class Converter:
     """A path parameter's type: which segments it accepts and what value it makes."""
 
     name: str
-    regex: str                        # the same rule as a regex, for mixed segments
-    accepts: Callable[[str], bool]    # the fast check used for a whole segment
-    convert: Callable[[str], Any]     # may raise ValueError: then the segment does not match
+    regex: str  # the same rule as a regex, for mixed segments
+    accepts: Callable[[str], bool]  # the fast check used for a whole segment
+    convert: Callable[[str], Any]  # may raise ValueError: then the segment does not match
 
 
 def _is_digits(text: str) -> bool:
@@ -765,10 +800,11 @@ def _compile_segment(text: str, path: str) -> Segment:
             raise ValueError(f"parameter name {name!r} in {path!r} is not an identifier")
         converter = CONVERTERS.get(kind or "str")
         if converter is None:
-            raise ValueError(f"unknown converter {kind!r} in {path!r}; "
-                             f"known: {', '.join(sorted(CONVERTERS))}")
+            raise ValueError(
+                f"unknown converter {kind!r} in {path!r}; known: {', '.join(sorted(CONVERTERS))}"
+            )
         parameters.append((name, converter))
-        pieces += [re.escape(text[position:found.start()]), f"(?P<{name}>{converter.regex})"]
+        pieces += [re.escape(text[position : found.start()]), f"(?P<{name}>{converter.regex})"]
         position = found.end()
     if not parameters:
         return Segment(text)
@@ -795,8 +831,8 @@ class RouteNode:
     def __init__(self) -> None:
         self.literal: dict[str, RouteNode] = {}
         self.dynamic: list[tuple[Segment, RouteNode]] = []  # tried in registration order
-        self.endpoints: dict[str, Endpoint] = {}            # method -> endpoint, if a route ends here
-        self.allowed: tuple[str, ...] = ()                  # for Allow: methods + HEAD + OPTIONS
+        self.endpoints: dict[str, Endpoint] = {}  # method -> endpoint, if a route ends here
+        self.allowed: tuple[str, ...] = ()  # for Allow: methods + HEAD + OPTIONS
 
 
 def _allowed_methods(endpoints: Mapping[str, Endpoint]) -> tuple[str, ...]:
@@ -829,7 +865,9 @@ class Router:
         self.static: dict[str, RouteNode] = {}
         self.root = RouteNode()
 
-    def add(self, path: str, methods: Iterable[str], handler: Callable[..., Awaitable[Any]]) -> None:
+    def add(
+        self, path: str, methods: Iterable[str], handler: Callable[..., Awaitable[Any]]
+    ) -> None:
         """Compile ``path`` and file ``handler`` under it for each method."""
         segments = compile_path(path)
         if all(segment.is_literal for segment in segments):
@@ -857,7 +895,9 @@ class Router:
         node.dynamic.append((segment, child))
         return child
 
-    def match(self, method: str, path: str) -> tuple[Match, Endpoint | None, dict[str, Any], tuple[str, ...]]:
+    def match(
+        self, method: str, path: str
+    ) -> tuple[Match, Endpoint | None, dict[str, Any], tuple[str, ...]]:
         """Return (Match, endpoint, path parameters, allowed methods) for a request.
 
         The endpoint is set for Match.FULL, the allowed methods for
@@ -882,8 +922,15 @@ class Router:
             return Match.PARTIAL, None, {}, allowed
         return Match.NONE, None, {}, ()
 
-    def search(self, node: RouteNode, parts: list[str], index: int, method: str,
-               params: dict[str, Any], partial: list[RouteNode]) -> Endpoint | None:
+    def search(
+        self,
+        node: RouteNode,
+        parts: list[str],
+        index: int,
+        method: str,
+        params: dict[str, Any],
+        partial: list[RouteNode],
+    ) -> Endpoint | None:
         """Walk the trie from ``node`` along ``parts[index:]``; return the endpoint found.
 
         ``"/tasks/42".split("/")`` is ``["", "tasks", "42"]``: the walk starts
@@ -947,12 +994,13 @@ class Router:
 
 # ── WebSocket ─────────────────────────────────────────────────────────────────
 
+
 class WebSocketState(enum.Enum):
     """Where a WebSocket connection is in its life."""
 
     CONNECTING = "connecting"  # handshake not answered yet: accept() or close() (= HTTP 403)
-    OPEN = "open"              # accepted: messages flow both ways
-    CLOSED = "closed"          # we closed it or the client left: nothing more to send
+    OPEN = "open"  # accepted: messages flow both ways
+    CLOSED = "closed"  # we closed it or the client left: nothing more to send
 
 
 class WebSocket:
@@ -1095,13 +1143,15 @@ class WebSocket:
         await self.accept()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: object) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
         # 1011: "the server met an unexpected condition" (RFC 6455 §7.4.1).
         await self.close(1000 if exc_type is None else 1011)
 
 
 # ── The framework ─────────────────────────────────────────────────────────────
+
 
 def _require_coroutine_function(handler: Callable[..., Any], path: str) -> None:
     """Raise TypeError unless ``handler`` is ``async def`` (bare awaits every handler)."""
@@ -1131,7 +1181,9 @@ class Bare:
 
     def __init__(self, *, debug: bool = False, max_body_size: int = DEFAULT_MAX_BODY_SIZE) -> None:
         if not isinstance(max_body_size, int) or max_body_size < 0:
-            raise ValueError(f"max_body_size must be a whole number of bytes, got {max_body_size!r}")
+            raise ValueError(
+                f"max_body_size must be a whole number of bytes, got {max_body_size!r}"
+            )
         self.debug = debug
         self.max_body_size = max_body_size
         self.router = Router()
@@ -1145,7 +1197,9 @@ class Bare:
 
     # ── Route registration ────────────────────────────────────────────────
 
-    def route(self, path: str, methods: Iterable[str] | None = None) -> Callable[[Handler], Handler]:
+    def route(
+        self, path: str, methods: Iterable[str] | None = None
+    ) -> Callable[[Handler], Handler]:
         """Register the decorated coroutine function as handler of ``path``.
 
         The path is compiled now: a bad pattern or a non-async handler is an
@@ -1159,6 +1213,7 @@ class Bare:
             _require_coroutine_function(handler, path)
             self.router.add(path, names, handler)
             return handler
+
         return decorator
 
     def get(self, path: str) -> Callable[[Handler], Handler]:
@@ -1178,10 +1233,12 @@ class Bare:
 
     def websocket(self, path: str) -> Callable[[WebSocketHandler], WebSocketHandler]:
         """Register the decorated coroutine function as WebSocket handler of ``path``."""
+
         def decorator(handler: WebSocketHandler) -> WebSocketHandler:
             _require_coroutine_function(handler, path)
             self.websocket_router.add(path, ["WEBSOCKET"], handler)
             return handler
+
         return decorator
 
     # ── Lifespan hooks ────────────────────────────────────────────────────
@@ -1244,14 +1301,21 @@ class Bare:
         match, endpoint, params, allowed = self.router.match(method, route_path(scope))
         if match is Match.FULL:
             scope["path_params"] = params
-            response = await self._respond(endpoint.handler, Request(scope, receive, self.max_body_size))
+            response = await self._respond(
+                endpoint.handler, Request(scope, receive, self.max_body_size)
+            )
             if response is None:
                 return  # the client left: nobody to answer
         elif match is Match.PARTIAL and method == "OPTIONS":
-            response = Response(status=204, headers={"allow": ", ".join(allowed)}, content_type=None)
+            response = Response(
+                status=204, headers={"allow": ", ".join(allowed)}, content_type=None
+            )
         elif match is Match.PARTIAL:
-            response = JSONResponse({"error": "method not allowed", "allowed": list(allowed)}, 405,
-                                    headers={"allow": ", ".join(allowed)})
+            response = JSONResponse(
+                {"error": "method not allowed", "allowed": list(allowed)},
+                405,
+                headers={"allow": ", ".join(allowed)},
+            )
         else:
             response = JSONResponse({"error": "not found"}, 404)
         await response.send(send, head=method == "HEAD", receive=receive)
@@ -1273,8 +1337,9 @@ class Bare:
         except ClientDisconnected:
             return None
         except Exception as error:
-            self.logger.exception("%s %s: handler %s raised", request.method, request.path,
-                                  _name(handler))
+            self.logger.exception(
+                "%s %s: handler %s raised", request.method, request.path, _name(handler)
+            )
             body: dict[str, Any] = {"error": "internal server error"}
             if self.debug:
                 body["traceback"] = "".join(traceback.format_exception(error))
@@ -1303,8 +1368,9 @@ class Bare:
         except ClientDisconnected:
             return
         except Exception:
-            self.logger.exception("WebSocket %s: handler %s raised", scope["path"],
-                                  _name(endpoint.handler))
+            self.logger.exception(
+                "WebSocket %s: handler %s raised", scope["path"], _name(endpoint.handler)
+            )
             await websocket.close(1011)
             return
         await websocket.close()
@@ -1382,8 +1448,10 @@ class Bare:
                 if module is not main:
                     folder = str(Path(file).resolve().parent) if file else "."
                     return f"{module.__name__}:{name}", folder
-        raise ValueError("reload and workers need the app as a module-level name "
-                         "(app = Bare() in a file); or run: uvicorn module:app --reload")
+        raise ValueError(
+            "reload and workers need the app as a module-level name "
+            "(app = Bare() in a file); or run: uvicorn module:app --reload"
+        )
 
     def __repr__(self) -> str:
         return f"<Bare debug={self.debug}>"

@@ -41,6 +41,7 @@ logger = logging.getLogger("bare.errors")
 #: float() is looser: it takes "\xa01", "1_0", "nan" and "inf".
 _QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
 
+
 def quality(accept: str, media_type: str) -> float:
     """Return the q-value ``accept`` gives ``media_type`` (RFC 9110 §12.5.1), 0 if none.
 
@@ -108,8 +109,12 @@ def reason_phrase(status: int) -> str:
 def html_page(status: int, message: str, trace: str | None = None) -> bytes:
     """Return the error page for ``status``; every value in it is HTML-escaped."""
     details = f"<h2>Traceback</h2>\n<pre>{html.escape(trace)}</pre>\n" if trace else ""
-    return PAGE.format(status=status, reason=html.escape(reason_phrase(status)),
-                       message=html.escape(message), details=details).encode("utf-8")
+    return PAGE.format(
+        status=status,
+        reason=html.escape(reason_phrase(status)),
+        message=html.escape(message),
+        details=details,
+    ).encode("utf-8")
 
 
 # ── The middleware ────────────────────────────────────────────────────────────
@@ -131,7 +136,7 @@ class ErrorPages:
         accept = Headers(scope.get("headers", ())).get("accept", "")
         html_wanted = prefers_html(accept)
         started = False
-        held: dict[str, Any] | None = None   # an error's start event, while its body is read
+        held: dict[str, Any] | None = None  # an error's start event, while its body is read
         chunks: list[bytes] = []
 
         async def send_or_rewrite(message: Message) -> None:
@@ -144,8 +149,9 @@ class ErrorPages:
             elif message["type"] == "http.response.body" and held is not None:
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
-                    await self._send_page(send, held, b"".join(chunks), html_wanted,
-                                          head=scope["method"] == "HEAD")
+                    await self._send_page(
+                        send, held, b"".join(chunks), html_wanted, head=scope["method"] == "HEAD"
+                    )
                     held = None
                 return
             await send(message)
@@ -157,8 +163,14 @@ class ErrorPages:
                 raise  # too late for a page: the server closes the connection
             logger.exception("%s %s raised", scope.get("method"), scope.get("path"))
             trace = "".join(traceback.format_exception(error))
-            await self._send_error(send, 500, "internal server error", trace, html_wanted,
-                                   head=scope["method"] == "HEAD")
+            await self._send_error(
+                send,
+                500,
+                "internal server error",
+                trace,
+                html_wanted,
+                head=scope["method"] == "HEAD",
+            )
 
     @staticmethod
     def _rewritable(message: Message) -> bool:
@@ -167,8 +179,9 @@ class ErrorPages:
                 return value.split(b";")[0].strip(OWS.encode()).lower() in _REWRITTEN_TYPES
         return False
 
-    async def _send_page(self, send: Send, start: dict[str, Any], body: bytes,
-                         html_wanted: bool, *, head: bool) -> None:
+    async def _send_page(
+        self, send: Send, start: dict[str, Any], body: bytes, html_wanted: bool, *, head: bool
+    ) -> None:
         """Send a held error response again, as a page or as cleaned-up JSON."""
         message, trace = body.decode("utf-8", "replace"), None
         try:
@@ -183,25 +196,48 @@ class ErrorPages:
             await send(start)
             await send({"type": "http.response.body", "body": b"" if head else body})
             return
-        extra = [(name, value) for name, value in start.get("headers", ())
-                 if name.lower() not in (b"content-type", b"content-length")]
-        await self._send_error(send, start["status"], message, trace, html_wanted,
-                               head=head, headers=extra, data=data)
+        extra = [
+            (name, value)
+            for name, value in start.get("headers", ())
+            if name.lower() not in (b"content-type", b"content-length")
+        ]
+        await self._send_error(
+            send, start["status"], message, trace, html_wanted, head=head, headers=extra, data=data
+        )
 
-    async def _send_error(self, send: Send, status: int, message: str, trace: str | None,
-                          html_wanted: bool, *, head: bool,
-                          headers: list[tuple[bytes, bytes]] | None = None,
-                          data: dict[str, Any] | None = None) -> None:
+    async def _send_error(
+        self,
+        send: Send,
+        status: int,
+        message: str,
+        trace: str | None,
+        html_wanted: bool,
+        *,
+        head: bool,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
         shown = trace if self.debug else None
         if html_wanted:
             body, content_type = html_page(status, message, shown), b"text/html; charset=utf-8"
         else:
-            payload = {key: value for key, value in (data or {"error": message}).items()
-                       if key != "traceback"}
+            payload = {
+                key: value
+                for key, value in (data or {"error": message}).items()
+                if key != "traceback"
+            }
             if shown:
                 payload["traceback"] = shown
             body, content_type = json.dumps(payload).encode("utf-8"), b"application/json"
-        await send({"type": "http.response.start", "status": status, "headers": [
-            *(headers or []), (b"content-type", content_type),
-            (b"content-length", b"%d" % len(body))]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    *(headers or []),
+                    (b"content-type", content_type),
+                    (b"content-length", b"%d" % len(body)),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": b"" if head else body})

@@ -48,22 +48,32 @@ from typing import IO
 from bare import OWS, ClientDisconnected, HTTPError, Request
 
 __all__ = [
-    "Form", "FormLimits", "MultipartError", "MultipartParser", "PartData", "PartEnd",
-    "PartStart", "UploadFile", "parse_options_header", "read_form", "safe_filename",
+    "Form",
+    "FormLimits",
+    "MultipartError",
+    "MultipartParser",
+    "PartData",
+    "PartEnd",
+    "PartStart",
+    "UploadFile",
+    "parse_options_header",
+    "read_form",
+    "safe_filename",
 ]
 
 
 # ── Limits and errors ─────────────────────────────────────────────────────────
 
+
 @dataclass(frozen=True)
 class FormLimits:
     """How much a form may hold; past any of these the request is refused with 413."""
 
-    max_parts: int = 1000                 # parts in one body
+    max_parts: int = 1000  # parts in one body
     max_part_size: int = 10 * 1024 * 1024  # bytes in one part (a file)
-    max_field_size: int = 64 * 1024       # bytes in one part that is not a file
-    max_size: int = 20 * 1024 * 1024      # bytes in the whole body
-    max_header_size: int = 8 * 1024       # bytes of header lines in one part
+    max_field_size: int = 64 * 1024  # bytes in one part that is not a file
+    max_size: int = 20 * 1024 * 1024  # bytes in the whole body
+    max_header_size: int = 8 * 1024  # bytes of header lines in one part
 
 
 class MultipartError(ValueError):
@@ -102,6 +112,7 @@ def parse_options_header(value: str) -> tuple[str, dict[str, str]]:
 
 
 # ── The parser (no I/O) ───────────────────────────────────────────────────────
+
 
 @dataclass(frozen=True)
 class PartStart:
@@ -179,7 +190,7 @@ class MultipartParser:
             elif self.state == _AFTER_DELIMITER:
                 if len(buffer) - position < 2:
                     break
-                if buffer[position:position + 2] == b"--":
+                if buffer[position : position + 2] == b"--":
                     self.state = _EPILOGUE
                     continue
                 line_end = buffer.find(b"\r\n", position)
@@ -192,7 +203,7 @@ class MultipartParser:
                 position = line_end + 2
                 self.state = _HEADERS
             elif self.state == _HEADERS:
-                if buffer[position:position + 2] == b"\r\n":
+                if buffer[position : position + 2] == b"\r\n":
                     head_end = position  # a part with no header lines at all
                 else:
                     head_end = buffer.find(b"\r\n\r\n", position)
@@ -257,8 +268,14 @@ class MultipartParser:
 # ── Uploaded files ────────────────────────────────────────────────────────────
 
 _UNSAFE_FILENAME = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
-_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
-                     *(f"lpt{i}" for i in range(1, 10))}
+_WINDOWS_RESERVED = {
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    *(f"com{i}" for i in range(1, 10)),
+    *(f"lpt{i}" for i in range(1, 10)),
+}
 
 
 def safe_filename(filename: str, default: str = "upload") -> str:
@@ -273,8 +290,11 @@ def safe_filename(filename: str, default: str = "upload") -> str:
     name = _UNSAFE_FILENAME.sub("_", name).strip().lstrip(".").strip()
     if len(name) > 200:
         stem, dot, extension = name.rpartition(".")
-        name = (stem[: 200 - len(extension) - 1] + dot + extension) if dot and len(extension) < 20 \
+        name = (
+            (stem[: 200 - len(extension) - 1] + dot + extension)
+            if dot and len(extension) < 20
             else name[:200]
+        )
     if not name or name.split(".")[0].lower() in _WINDOWS_RESERVED:
         return default
     return name
@@ -331,8 +351,9 @@ class Form(dict[str, list[str]]):
     ``"hello"``; ``form.files["photo"]`` -> ``[UploadFile, ...]``.
     """
 
-    def __init__(self, fields: Iterable[tuple[str, str]] = (),
-                 files: Iterable[tuple[str, UploadFile]] = ()) -> None:
+    def __init__(
+        self, fields: Iterable[tuple[str, str]] = (), files: Iterable[tuple[str, UploadFile]] = ()
+    ) -> None:
         super().__init__()
         for name, value in fields:
             self.setdefault(name, []).append(value)
@@ -353,6 +374,7 @@ class Form(dict[str, list[str]]):
 
 # ── Reading a form from a request ─────────────────────────────────────────────
 
+
 @dataclass
 class _Part:
     name: str
@@ -367,13 +389,19 @@ def _begin(event: PartStart) -> _Part:
     kind, parameters = parse_options_header(headers.get("content-disposition", ""))
     if kind != "form-data" or "name" not in parameters:
         raise MultipartError('each part needs "Content-Disposition: form-data; name=..."')
-    part = _Part(parameters["name"], parameters.get("filename"),
-                 headers.get("content-type", "text/plain" if "filename" not in parameters
-                             else "application/octet-stream"))
+    part = _Part(
+        parameters["name"],
+        parameters.get("filename"),
+        headers.get(
+            "content-type",
+            "text/plain" if "filename" not in parameters else "application/octet-stream",
+        ),
+    )
     if part.filename is not None:
         spool = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
-        part.upload = UploadFile(safe_filename(part.filename), part.content_type, spool,
-                                 original_filename=part.filename)
+        part.upload = UploadFile(
+            safe_filename(part.filename), part.content_type, spool, original_filename=part.filename
+        )
     return part
 
 
@@ -388,12 +416,16 @@ async def read_form(request: Request, limits: FormLimits = FormLimits()) -> Form
     """
     media_type = request.media_type
     if media_type == "application/x-www-form-urlencoded":
-        return Form((name, value) for name, values in (await request.form()).items()
-                    for value in values)
+        return Form(
+            (name, value) for name, values in (await request.form()).items() for value in values
+        )
     if media_type != "multipart/form-data":
         got = request.content_type or "no Content-Type"
-        raise HTTPError(415, f"expected a form (multipart/form-data or "
-                             f"application/x-www-form-urlencoded), got {got}")
+        raise HTTPError(
+            415,
+            f"expected a form (multipart/form-data or "
+            f"application/x-www-form-urlencoded), got {got}",
+        )
     boundary = parse_options_header(request.content_type)[1].get("boundary", "")
     declared = request.header("content-length")
     if declared.isascii() and declared.isdigit() and int(declared) > limits.max_size:
@@ -442,4 +474,3 @@ async def _read_multipart(request: Request, parser: MultipartParser) -> Form:
             part.upload.close()
         raise
     return Form(fields, files)
-

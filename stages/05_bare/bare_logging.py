@@ -39,7 +39,6 @@ class LoggingMiddleware:
 
         elapsed = (time.monotonic() - started) * 1000
         print(
-            f"{scope['method']} {scope['path']} → "
-            f"{status_code[0]} ({elapsed:.1f}ms)",
+            f"{scope['method']} {scope['path']} → {status_code[0]} ({elapsed:.1f}ms)",
             file=sys.stderr,
         )

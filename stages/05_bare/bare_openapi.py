@@ -85,9 +85,13 @@ _SCALARS: dict[Any, dict[str, Any]] = {
 
 # ── Types to JSON Schema ──────────────────────────────────────────────────────
 
+
 def _is_typeddict(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, dict) and \
-        hasattr(annotation, "__required_keys__")
+    return (
+        isinstance(annotation, type)
+        and issubclass(annotation, dict)
+        and hasattr(annotation, "__required_keys__")
+    )
 
 
 def _typeddict_required(annotation: Any) -> list[str]:
@@ -119,8 +123,11 @@ def json_schema(annotation: Any, components: dict[str, Any]) -> dict[str, Any]:
         return dict(_SCALARS[annotation])
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return {"enum": [member.value for member in annotation]}
-    if dataclasses.is_dataclass(annotation) and isinstance(annotation, type) \
-            or _is_typeddict(annotation):
+    if (
+        dataclasses.is_dataclass(annotation)
+        and isinstance(annotation, type)
+        or _is_typeddict(annotation)
+    ):
         name = annotation.__name__
         if name not in components:
             components[name] = {}  # placeholder: a self-reference ends here
@@ -128,9 +135,11 @@ def json_schema(annotation: Any, components: dict[str, Any]) -> dict[str, Any]:
             if _is_typeddict(annotation):
                 required = _typeddict_required(annotation)
             else:
-                required = [f.name for f in dataclasses.fields(annotation)
-                            if f.default is dataclasses.MISSING
-                            and f.default_factory is dataclasses.MISSING]
+                required = [
+                    f.name
+                    for f in dataclasses.fields(annotation)
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+                ]
             components[name] = {
                 "type": "object",
                 "properties": {key: json_schema(hint, components) for key, hint in hints.items()},
@@ -140,8 +149,9 @@ def json_schema(annotation: Any, components: dict[str, Any]) -> dict[str, Any]:
                 components[name]["description"] = annotation.__doc__.strip()
         return {"$ref": f"#/components/schemas/{name}"}
     origin, arguments = get_origin(annotation), get_args(annotation)
-    if origin in (list, set, frozenset) or (origin is tuple and len(arguments) == 2
-                                            and arguments[1] is Ellipsis):
+    if origin in (list, set, frozenset) or (
+        origin is tuple and len(arguments) == 2 and arguments[1] is Ellipsis
+    ):
         item = arguments[0] if arguments else Any
         schema = {"type": "array", "items": json_schema(item, components)}
         if origin in (set, frozenset):
@@ -162,18 +172,30 @@ def json_schema(annotation: Any, components: dict[str, Any]) -> dict[str, Any]:
 
 # ── Handlers to operations ────────────────────────────────────────────────────
 
-def describe(*, body: Any = None, status: int = 200, summary: str | None = None,
-             tags: list[str] | None = None) -> Callable[[Handler], Handler]:
+
+def describe(
+    *,
+    body: Any = None,
+    status: int = 200,
+    summary: str | None = None,
+    tags: list[str] | None = None,
+) -> Callable[[Handler], Handler]:
     """Note what the OpenAPI document should say of a handler, beyond its annotations.
 
     ``body``: the type of the JSON request body; ``status``: the success
     status (201 for a create). The handler itself is returned unchanged, so
     the order of this decorator and the route's does not matter.
     """
+
     def decorator(handler: Handler) -> Handler:
-        handler.__openapi__ = {"body": body, "status": status,  # type: ignore[attr-defined]
-                               "summary": summary, "tags": tags}
+        handler.__openapi__ = {
+            "body": body,
+            "status": status,  # type: ignore[attr-defined]
+            "summary": summary,
+            "tags": tags,
+        }
         return handler
+
     return decorator
 
 
@@ -201,9 +223,14 @@ def openapi_path(path: str) -> tuple[str, list[dict[str, Any]]]:
         text = segment.text
         for name, converter in segment.parameters:
             text = text.replace(f"{{{name}:{converter.name}}}", f"{{{name}}}")
-            parameters.append({"name": name, "in": "path", "required": True,
-                               "schema": dict(CONVERTER_SCHEMAS.get(converter.name,
-                                                                   {"type": "string"}))})
+            parameters.append(
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": dict(CONVERTER_SCHEMAS.get(converter.name, {"type": "string"})),
+                }
+            )
         texts.append(text)
     return "/" + "/".join(texts), parameters
 
@@ -225,9 +252,12 @@ def _response_content(annotation: Any, components: dict[str, Any]) -> dict[str, 
     return {"application/json": {"schema": json_schema(annotation, components)}}
 
 
-
-def operation(endpoint: Endpoint, components: dict[str, Any],
-              parameters: list[dict[str, Any]], operation_id: str) -> dict[str, Any]:
+def operation(
+    endpoint: Endpoint,
+    components: dict[str, Any],
+    parameters: list[dict[str, Any]],
+    operation_id: str,
+) -> dict[str, Any]:
     """Return the OpenAPI Operation object of one endpoint."""
     handler = endpoint.handler
     notes = getattr(handler, "__openapi__", {})
@@ -242,20 +272,33 @@ def operation(endpoint: Endpoint, components: dict[str, Any],
     if parameters:
         result["parameters"] = parameters
     if notes.get("body") is not None:
-        result["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": json_schema(notes["body"], components)}}}
+        result["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": json_schema(notes["body"], components)}},
+        }
     success: dict[str, Any] = {"description": "success"}
     content = _response_content(hints.get("return", inspect_empty), components)
     if content:
         success["content"] = content
-    error = {"description": "error", "content": {"application/json": {"schema": {
-        "type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}}}}
+    error = {
+        "description": "error",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"error": {"type": "string"}},
+                    "required": ["error"],
+                }
+            }
+        },
+    }
     result["responses"] = {str(notes.get("status", 200)): success, "4XX": error}
     return result
 
 
-def openapi_document(app: Bare, *, title: str, version: str,
-                     description: str | None = None) -> dict[str, Any]:
+def openapi_document(
+    app: Bare, *, title: str, version: str, description: str | None = None
+) -> dict[str, Any]:
     """Return the OpenAPI 3.1 document of ``app``'s HTTP routes, as a dict ready for JSON."""
     components: dict[str, Any] = {}
     paths: dict[str, dict[str, Any]] = {}
@@ -267,7 +310,8 @@ def openapi_document(app: Bare, *, title: str, version: str,
             operation_id = f"{operation_id}_{endpoint.method.lower()}"
         used_ids.add(operation_id)
         paths.setdefault(template, {})[endpoint.method.lower()] = operation(
-            endpoint, components, parameters, operation_id)
+            endpoint, components, parameters, operation_id
+        )
     info: dict[str, Any] = {"title": title, "version": version}
     if description:
         info["description"] = description
@@ -277,17 +321,23 @@ def openapi_document(app: Bare, *, title: str, version: str,
     return document
 
 
-def add_openapi(app: Bare, *, title: str, version: str = "0.1.0",
-                path: str = "/openapi.json", description: str | None = None) -> None:
+def add_openapi(
+    app: Bare,
+    *,
+    title: str,
+    version: str = "0.1.0",
+    path: str = "/openapi.json",
+    description: str | None = None,
+) -> None:
     """Serve ``app``'s OpenAPI document at ``path`` (GET), built on the first request."""
     cached: dict[str, Any] = {}
 
     async def openapi_json(request: Request) -> JSONResponse:
         """The OpenAPI document of this API."""
         if "document" not in cached:
-            cached["document"] = openapi_document(app, title=title, version=version,
-                                                  description=description)
+            cached["document"] = openapi_document(
+                app, title=title, version=version, description=description
+            )
         return JSONResponse(cached["document"])
 
     app.get(path)(openapi_json)
-

@@ -45,6 +45,7 @@ MAX_COOKIE_SIZE = 4096
 
 # ── Signing ───────────────────────────────────────────────────────────────────
 
+
 def _b64encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -54,7 +55,9 @@ def _b64decode(text: str) -> bytes:
 
 
 def _signature(key: str, message: str) -> str:
-    return _b64encode(hmac.new(key.encode("utf-8"), message.encode("ascii"), hashlib.sha256).digest())
+    return _b64encode(
+        hmac.new(key.encode("utf-8"), message.encode("ascii"), hashlib.sha256).digest()
+    )
 
 
 def sign(data: dict[str, Any], key: str, now: float | None = None) -> str:
@@ -68,8 +71,9 @@ def sign(data: dict[str, Any], key: str, now: float | None = None) -> str:
     return f"{message}.{_signature(key, message)}"
 
 
-def unsign(value: str, keys: Iterable[str], max_age: float,
-           now: float | None = None) -> dict[str, Any] | None:
+def unsign(
+    value: str, keys: Iterable[str], max_age: float, now: float | None = None
+) -> dict[str, Any] | None:
     """Return the dict signed into ``value``, or None if it is forged, malformed or too old.
 
     Every key in ``keys`` is tried (rotation); signatures are compared in
@@ -99,6 +103,7 @@ def unsign(value: str, keys: Iterable[str], max_age: float,
 
 # ── The session ───────────────────────────────────────────────────────────────
 
+
 class Session(dict[str, Any]):
     """A dict that knows whether it was changed, so only a changed one is sent back."""
 
@@ -110,6 +115,7 @@ class Session(dict[str, Any]):
         def wrapper(self: Session, *args: Any, **kwargs: Any) -> Any:
             self.modified = True
             return method(self, *args, **kwargs)
+
         wrapper.__name__ = method.__name__
         wrapper.__doc__ = method.__doc__
         return wrapper
@@ -129,11 +135,13 @@ def session(request: Request) -> Session:
     try:
         return request.scope["session"]
     except KeyError:
-        raise RuntimeError("no session: add app.add_middleware(SessionMiddleware, "
-                           "secret_keys=[...])") from None
+        raise RuntimeError(
+            "no session: add app.add_middleware(SessionMiddleware, secret_keys=[...])"
+        ) from None
 
 
 # ── The middleware ────────────────────────────────────────────────────────────
+
 
 class SessionMiddleware:
     """Load ``scope["session"]`` from the signed cookie; send it back if it changed.
@@ -144,9 +152,17 @@ class SessionMiddleware:
     signature the server accepts.
     """
 
-    def __init__(self, app: ASGIApp, *, secret_keys: list[str], cookie_name: str = "session",
-                 max_age: int = 14 * 24 * 3600, same_site: str = "lax",
-                 https_only: bool = False, path: str = "/") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        secret_keys: list[str],
+        cookie_name: str = "session",
+        max_age: int = 14 * 24 * 3600,
+        same_site: str = "lax",
+        https_only: bool = False,
+        path: str = "/",
+    ) -> None:
         if isinstance(secret_keys, str) or not secret_keys:
             raise ValueError("secret_keys must be a non-empty list of keys, newest first")
         if any(len(key) < 32 for key in secret_keys):
@@ -192,6 +208,8 @@ class SessionMiddleware:
         value = sign(dict(current), self.keys[0])
         line = f"{self.cookie_name}={value}; Max-Age={self.max_age}; {self.attributes}"
         if len(self.cookie_name) + 1 + len(value) > MAX_COOKIE_SIZE:
-            raise ValueError(f"session is {len(value)} bytes signed: browsers keep at most "
-                             f"{MAX_COOKIE_SIZE}; keep an id in it, not the data")
+            raise ValueError(
+                f"session is {len(value)} bytes signed: browsers keep at most "
+                f"{MAX_COOKIE_SIZE}; keep an id in it, not the data"
+            )
         return encode_header("set-cookie", line)

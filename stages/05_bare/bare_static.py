@@ -43,6 +43,7 @@ CHUNK_SIZE = 256 * 1024
 
 # ── Resolving a URL path ──────────────────────────────────────────────────────
 
+
 def resolve_path(root: Path, url_path: str) -> Path | None:
     """Return the file under ``root`` that ``url_path`` names, or None if it may not be served.
 
@@ -72,6 +73,7 @@ def resolve_path(root: Path, url_path: str) -> Path | None:
 
 # ── Byte ranges ───────────────────────────────────────────────────────────────
 
+
 def parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
     """Return the one byte range ``header`` asks of a ``size``-byte file, as (first, last).
 
@@ -88,8 +90,9 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
     if unit.strip(OWS).lower() != "bytes" or not equals or "," in spec:
         return None
     first_text, dash, last_text = spec.strip(OWS).partition("-")
-    if not dash or not all(text.isascii() and (text.isdigit() or text == "")
-                           for text in (first_text, last_text)):
+    if not dash or not all(
+        text.isascii() and (text.isdigit() or text == "") for text in (first_text, last_text)
+    ):
         return None
     if first_text == "":
         if last_text == "":
@@ -109,6 +112,7 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
 
 # ── Validators ────────────────────────────────────────────────────────────────
 
+
 def entity_tag(stat: os.stat_result) -> str:
     """Return a strong ETag from the file's modification time and size: '"18c2f..-1a"'."""
     return f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
@@ -122,7 +126,9 @@ def _etag_listed(etag: str, header: str) -> bool:
     if header.strip(OWS) == "*":
         return True
     bare_tag = etag.removeprefix("W/")
-    return any(candidate.strip(OWS).removeprefix("W/") == bare_tag for candidate in header.split(","))
+    return any(
+        candidate.strip(OWS).removeprefix("W/") == bare_tag for candidate in header.split(",")
+    )
 
 
 #: The characters an HTTP-date (and the OWS around it) can hold (RFC 9110 §5.6.7).
@@ -148,6 +154,7 @@ def _not_modified_since(stat: os.stat_result, header: str) -> bool:
 
 # ── The response ──────────────────────────────────────────────────────────────
 
+
 class FileResponse(Response):
     """A file (or one byte range of it) sent in chunks, with Content-Length set.
 
@@ -157,9 +164,17 @@ class FileResponse(Response):
     inclusive byte range; the status and Content-Range are the caller's.
     """
 
-    def __init__(self, path: Path, *, status: int = 200, first: int = 0, last: int | None = None,
-                 headers: Mapping[str, str] | None = None, content_type: str | None = None,
-                 chunk_size: int = CHUNK_SIZE) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        status: int = 200,
+        first: int = 0,
+        last: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
         if content_type is None:
             guessed, encoding = mimetypes.guess_type(path.name)
             content_type = guessed or "application/octet-stream"
@@ -190,8 +205,9 @@ class FileResponse(Response):
                 if not chunk:  # the file shrank under us: stop rather than lie about the length
                     raise OSError(f"{self.path} ended {remaining} bytes early")
                 remaining -= len(chunk)
-                await send({"type": "http.response.body", "body": chunk,
-                            "more_body": remaining > 0})
+                await send(
+                    {"type": "http.response.body", "body": chunk, "more_body": remaining > 0}
+                )
 
 
 def file_response(path: Path, headers: Headers, *, chunk_size: int = CHUNK_SIZE) -> Response:
@@ -217,22 +233,34 @@ def file_response(path: Path, headers: Headers, *, chunk_size: int = CHUNK_SIZE)
 
     range_header = headers.get("range")
     if_range = headers.get("if-range")
-    if range_header is not None and if_range is not None and \
-            if_range.strip(OWS) not in (etag, validators["last-modified"]):
+    if (
+        range_header is not None
+        and if_range is not None
+        and if_range.strip(OWS) not in (etag, validators["last-modified"])
+    ):
         range_header = None  # §13.1.5: the client's partial copy is stale; send it all
     byte_range = parse_range(range_header, stat.st_size) if range_header is not None else None
     if byte_range is False:
-        return Response(status=416, headers={**validators, "content-range": f"bytes */{stat.st_size}"},
-                        content_type=None)
+        return Response(
+            status=416,
+            headers={**validators, "content-range": f"bytes */{stat.st_size}"},
+            content_type=None,
+        )
     if byte_range:
         first, last = byte_range
-        return FileResponse(path, status=206, first=first, last=last, chunk_size=chunk_size,
-                            headers={**validators,
-                                     "content-range": f"bytes {first}-{last}/{stat.st_size}"})
+        return FileResponse(
+            path,
+            status=206,
+            first=first,
+            last=last,
+            chunk_size=chunk_size,
+            headers={**validators, "content-range": f"bytes {first}-{last}/{stat.st_size}"},
+        )
     return FileResponse(path, headers=validators, chunk_size=chunk_size)
 
 
 # ── The middleware ────────────────────────────────────────────────────────────
+
 
 class StaticFiles:
     """Serve ``directory`` under ``prefix``; pass every other request on to ``app``.
@@ -242,8 +270,14 @@ class StaticFiles:
     otherwise, at start-up rather than at the first request).
     """
 
-    def __init__(self, app: ASGIApp | None, *, directory: str | os.PathLike[str],
-                 prefix: str = "/static", chunk_size: int = CHUNK_SIZE) -> None:
+    def __init__(
+        self,
+        app: ASGIApp | None,
+        *,
+        directory: str | os.PathLike[str],
+        prefix: str = "/static",
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
         root = Path(directory).resolve()
         if not root.is_dir():
             raise ValueError(f"static directory {str(directory)!r} does not exist")
@@ -277,7 +311,9 @@ class StaticFiles:
             url_path = raw.split(b"?", 1)[0].decode("latin-1")
         else:
             url_path = urllib.parse.quote(scope["path"], safe="/")
-        remainder = url_path[len(self.prefix) + 1:] if url_path.startswith(self.prefix + "/") else ""
+        remainder = (
+            url_path[len(self.prefix) + 1 :] if url_path.startswith(self.prefix + "/") else ""
+        )
         file = resolve_path(self.root, remainder) if remainder else None
         not_found = Response("not found", 404)
         if file is None:
@@ -291,8 +327,9 @@ class StaticFiles:
             await send(message)
 
         try:
-            response = file_response(file, Headers(scope.get("headers", ())),
-                                     chunk_size=self.chunk_size)
+            response = file_response(
+                file, Headers(scope.get("headers", ())), chunk_size=self.chunk_size
+            )
             await response.send(send_and_note, head=method == "HEAD")
         except OSError:
             if started:

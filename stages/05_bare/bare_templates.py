@@ -37,8 +37,9 @@ class Templates:
     ``auto_reload`` (the default) an edited file is picked up.
     """
 
-    def __init__(self, directory: str | os.PathLike[str],
-                 globals: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, directory: str | os.PathLike[str], globals: Mapping[str, Any] | None = None
+    ) -> None:
         if not os.path.isdir(directory):
             raise ValueError(f"template directory {str(directory)!r} does not exist")
         self.environment = jinja2.Environment(
@@ -63,8 +64,14 @@ class Templates:
         return template.render(**(context or {}))
         # END EXERCISE
 
-    def response(self, name: str, context: Mapping[str, Any] | None = None, *,
-                 request: Request | None = None, status: int = 200) -> HTMLResponse:
+    def response(
+        self,
+        name: str,
+        context: Mapping[str, Any] | None = None,
+        *,
+        request: Request | None = None,
+        status: int = 200,
+    ) -> HTMLResponse:
         """Return template ``name`` rendered as an HTMLResponse; ``request`` is in the context."""
         values = dict(context or {})
         if request is not None:

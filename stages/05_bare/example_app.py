@@ -118,11 +118,13 @@ async def chat(ws: WebSocket) -> None:
             message = await ws.receive_text()
             if message is None:  # disconnect
                 break
-            await ws.send_json({
-                "type": "echo",
-                "original": message,
-                "upper": message.upper(),
-            })
+            await ws.send_json(
+                {
+                    "type": "echo",
+                    "original": message,
+                    "upper": message.upper(),
+                }
+            )
 
 
 # The chapter's "Adding Middleware to Our Framework": one stderr line per request.

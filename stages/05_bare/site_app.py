@@ -67,11 +67,16 @@ def check_password(username: str, password: str) -> bool:
         return False
     salt, expected = record
     return hmac.compare_digest(
-        hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, 100_000), expected)
+        hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, 100_000), expected
+    )
 
 
-def create_app(upload_dir: str | os.PathLike[str] | None = None, *, secret: str | None = None,
-               debug: bool | None = None) -> Bare:
+def create_app(
+    upload_dir: str | os.PathLike[str] | None = None,
+    *,
+    secret: str | None = None,
+    debug: bool | None = None,
+) -> Bare:
     """Build the site; each argument defaults to its environment variable (see above)."""
     uploads = Path(upload_dir or os.environ.get("BARE_SITE_UPLOADS") or HERE / "uploads")
     uploads.mkdir(parents=True, exist_ok=True)
@@ -90,8 +95,12 @@ def create_app(upload_dir: str | os.PathLike[str] | None = None, *, secret: str 
         current = session(request)
         if "csrf" not in current:
             current["csrf"] = secrets.token_urlsafe(16)
-        return templates.response(name, {"user": current.get("user"), "csrf": current["csrf"],
-                                         **context}, request=request, status=status)
+        return templates.response(
+            name,
+            {"user": current.get("user"), "csrf": current["csrf"], **context},
+            request=request,
+            status=status,
+        )
 
     def check_csrf(request: Request, form: Form) -> None:
         expected = session(request).get("csrf", "")
@@ -99,8 +108,11 @@ def create_app(upload_dir: str | os.PathLike[str] | None = None, *, secret: str 
             raise HTTPError(403, "the form is stale or forged: reload the page and try again")
 
     def stored_files() -> list[StoredFile]:
-        return [StoredFile(name=path.name, size=path.stat().st_size)
-                for path in sorted(uploads.iterdir()) if path.is_file()]
+        return [
+            StoredFile(name=path.name, size=path.stat().st_size)
+            for path in sorted(uploads.iterdir())
+            if path.is_file()
+        ]
 
     @app.get("/")
     async def index(request: Request) -> Response:
@@ -119,8 +131,9 @@ def create_app(upload_dir: str | os.PathLike[str] | None = None, *, secret: str 
         check_csrf(request, form)
         username = form.get_first("username")
         if not check_password(username, form.get_first("password")):
-            return page(request, "login.html", 400, error="Wrong name or password.",
-                        username=username)
+            return page(
+                request, "login.html", 400, error="Wrong name or password.", username=username
+            )
         current = session(request)
         current["user"] = username
         current["csrf"] = secrets.token_urlsafe(16)  # a new token for the new privilege
@@ -152,8 +165,14 @@ def create_app(upload_dir: str | os.PathLike[str] | None = None, *, secret: str 
             if not uploads_sent or not uploads_sent[0].original_filename:
                 raise HTTPError(400, "choose a file to upload")
             saved = uploads_sent[0].save(uploads)
-            return page(request, "upload.html", saved=saved.name, size=saved.stat().st_size,
-                        note=form.get_first("note"), files=stored_files())
+            return page(
+                request,
+                "upload.html",
+                saved=saved.name,
+                size=saved.stat().st_size,
+                note=form.get_first("note"),
+                files=stored_files(),
+            )
         finally:
             form.close()
 
@@ -172,8 +191,12 @@ def create_app(upload_dir: str | os.PathLike[str] | None = None, *, secret: str 
         """A handler with a bug, to show the 500 page."""
         raise RuntimeError("the site's deliberate bug: see the 500 page")
 
-    add_openapi(app, title="bare site", version="1.0",
-                description="The example site of stage 05: sessions, uploads, error pages.")
+    add_openapi(
+        app,
+        title="bare site",
+        version="1.0",
+        description="The example site of stage 05: sessions, uploads, error pages.",
+    )
     return app
 
 

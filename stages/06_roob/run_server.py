@@ -16,10 +16,15 @@ from wsgiref.simple_server import make_server
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     """Read --host, --port and --debug from the command line."""
     parser = argparse.ArgumentParser(description="Serve roob's product API for development.")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
-    parser.add_argument("--debug", action="store_true",
-                        help="show exception details in 500 responses (as ROOB_DEBUG=1 does)")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show exception details in 500 responses (as ROOB_DEBUG=1 does)",
+    )
     return parser.parse_args(argv)
 
 
@@ -31,8 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.debug:
         app.debug = True
     with make_server(arguments.host, arguments.port, app) as server:
-        print(f"Serving roob on http://{arguments.host}:{arguments.port}/ (Ctrl-C stops it)",
-              flush=True)
+        print(
+            f"Serving roob on http://{arguments.host}:{arguments.port}/ (Ctrl-C stops it)",
+            flush=True,
+        )
         try:
             server.serve_forever()
         except KeyboardInterrupt:

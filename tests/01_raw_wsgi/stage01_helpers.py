@@ -39,11 +39,21 @@ class Result:
         return next((value for key, value in self.headers if key.lower() == name.lower()), None)
 
 
-def call(app: App, method: str = "GET", path: str = "/", *, query: str = "", body: bytes = b"",
-         environ: dict[str, object] | None = None) -> Result:
+def call(
+    app: App,
+    method: str = "GET",
+    path: str = "/",
+    *,
+    query: str = "",
+    body: bytes = b"",
+    environ: dict[str, object] | None = None,
+) -> Result:
     """Call ``validator(app)`` in process, the way any WSGI server would, and collect the answer."""
     env: dict[str, object] = {
-        "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path, "QUERY_STRING": query,
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
         "wsgi.input": io.BytesIO(body),
     }
     if body:
@@ -52,7 +62,9 @@ def call(app: App, method: str = "GET", path: str = "/", *, query: str = "", bod
     setup_testing_defaults(env)
     started: list[tuple[str, list[tuple[str, str]]]] = []
 
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> Callable[[bytes], None]:
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: object = None
+    ) -> Callable[[bytes], None]:
         started.append((status, headers))
         return lambda data: None
 

@@ -35,12 +35,15 @@ def test_not_found_answers_404() -> None:
     assert (result.status, result.body) == ("404 Not Found", b"Not Found")
 
 
-@pytest.mark.parametrize(("path", "expected"), [
-    ("/", b"Hello, WSGI!"),
-    ("", b"Hello, WSGI!"),  # PEP 3333: PATH_INFO may be empty when the URL is the app's root
-    ("/echo", b"method: GET\npath: /echo\nquery: \nbody: \n"),
-    ("/echo/", b"Not Found"),
-])
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/", b"Hello, WSGI!"),
+        ("", b"Hello, WSGI!"),  # PEP 3333: PATH_INFO may be empty when the URL is the app's root
+        ("/echo", b"method: GET\npath: /echo\nquery: \nbody: \n"),
+        ("/echo/", b"Not Found"),
+    ],
+)
 def test_app_dispatches_on_path_info(path: str, expected: bytes) -> None:
     """The app sends "/" to hello, "/echo" to echo and anything else to the 404."""
     assert call(apps.app, "GET", path).body == expected

@@ -32,24 +32,43 @@ def still_serves(server: WSGIServer) -> bool:
     return httpx.get(url(server), timeout=5).text == "Hello, WSGI!"
 
 
-@pytest.mark.parametrize(("request_bytes", "status"), [
-    (b"GARBAGE\r\n\r\n", 400),
-    (b"GET / HTTP/1.1 extra\r\nHost: a\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost a\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: a\r\nX-Long: a\r\n folded\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\n\r\n", 400),
-    (b"GET /" + b"a" * MAX_REQUEST_LINE + b" HTTP/1.1\r\nHost: a\r\n\r\n", 414),
-    (b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"b" * MAX_HEAD_BYTES + b"\r\n\r\n", 431),
-    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc", 400),
-    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: lots\r\n\r\n", 400),
-    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\na", 400),
-    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
-    (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
-], ids=["malformed-request-line", "four-part-request-line", "malformed-header", "obs-fold",
-        "no-host", "request-line-too-long", "headers-too-large", "cl-and-te", "invalid-cl",
-        "conflicting-cl", "unsupported-te", "http-2"])
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GARBAGE\r\n\r\n", 400),
+        (b"GET / HTTP/1.1 extra\r\nHost: a\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost a\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nX-Long: a\r\n folded\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\n\r\n", 400),
+        (b"GET /" + b"a" * MAX_REQUEST_LINE + b" HTTP/1.1\r\nHost: a\r\n\r\n", 414),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"b" * MAX_HEAD_BYTES + b"\r\n\r\n", 431),
+        (
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc",
+            400,
+        ),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: lots\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\na", 400),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
+    ],
+    ids=[
+        "malformed-request-line",
+        "four-part-request-line",
+        "malformed-header",
+        "obs-fold",
+        "no-host",
+        "request-line-too-long",
+        "headers-too-large",
+        "cl-and-te",
+        "invalid-cl",
+        "conflicting-cl",
+        "unsupported-te",
+        "http-2",
+    ],
+)
 def test_bad_request_gets_its_status_and_the_connection_closes(
-        serve: Serve, sent, request_bytes: bytes, status: int) -> None:
+    serve: Serve, sent, request_bytes: bytes, status: int
+) -> None:
     """Malformed or unframeable requests get a plain-text 4xx/5xx, Connection: close, then EOF."""
     server = serve(validator(apps.app))
     sent("GET", url(server))
@@ -62,7 +81,9 @@ def test_bad_request_gets_its_status_and_the_connection_closes(
 def test_body_over_max_body_is_413(serve: Serve) -> None:
     """With max_body set, a larger Content-Length is refused with 413 before the body is read."""
     server = serve(validator(apps.app), max_body=10)
-    response, _ = exchange(server, b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world")
+    response, _ = exchange(
+        server, b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world"
+    )
     assert response.status == 413
     assert still_serves(server)
 
@@ -70,16 +91,22 @@ def test_body_over_max_body_is_413(serve: Serve) -> None:
 def test_chunked_body_over_max_body_is_413(serve: Serve) -> None:
     """A chunked body that grows past max_body while the app reads it is refused with 413."""
     server = serve(validator(apps.app), max_body=10)
-    response, _ = exchange(server, b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                   b"6\r\nhello \r\n6\r\nworld!\r\n0\r\n\r\n")
+    response, _ = exchange(
+        server,
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"6\r\nhello \r\n6\r\nworld!\r\n0\r\n\r\n",
+    )
     assert response.status == 413
 
 
 def test_malformed_chunk_while_the_app_reads_is_400(serve: Serve) -> None:
     """A malformed chunk found while the app reads its body gets 400, not a 500."""
     server = serve(validator(apps.app))
-    response, _ = exchange(server, b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                   b"zz\r\nhello\r\n0\r\n\r\n")
+    response, _ = exchange(
+        server,
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"zz\r\nhello\r\n0\r\n\r\n",
+    )
     assert response.status == 400
     assert still_serves(server)
 
@@ -181,9 +208,13 @@ def test_client_that_leaves_mid_response_does_not_hurt_the_server(serve: Serve) 
 # ── Request smuggling and Host (README: "Request smuggling"), over a real socket ──
 
 
-@pytest.mark.parametrize(("request_bytes", "status"),
-                         [pytest.param(data, status, id=name) for name, data, status in SMUGGLING_CASES])
-def test_smuggling_inputs_get_one_refusal_and_a_close(serve: Serve, request_bytes: bytes, status: int) -> None:
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [pytest.param(data, status, id=name) for name, data, status in SMUGGLING_CASES],
+)
+def test_smuggling_inputs_get_one_refusal_and_a_close(
+    serve: Serve, request_bytes: bytes, status: int
+) -> None:
     """Inputs a proxy could frame otherwise get one 4xx with Connection: close, then EOF: no second answer."""
     server = serve(validator(apps.app))
     response, rest = exchange(server, request_bytes)

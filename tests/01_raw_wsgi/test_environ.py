@@ -15,8 +15,12 @@ from rawwsgi.protocol import Environ
 CLIENT = ("192.0.2.7", 50123)
 
 
-def body_for(data: bytes, *, receive: Callable[[], bytes] | None = None,
-             send_continue: Callable[[], None] | None = None) -> tuple[RequestHead, RequestBody]:
+def body_for(
+    data: bytes,
+    *,
+    receive: Callable[[], bytes] | None = None,
+    send_continue: Callable[[], None] | None = None,
+) -> tuple[RequestHead, RequestBody]:
     """Parse a request's head from ``data``; return it and a RequestBody over the rest."""
     parser = RequestParser()
     parser.feed(data)
@@ -30,41 +34,46 @@ def environ_for(data: bytes) -> Environ:
     return build_environ(head, body, base_environ("127.0.0.1", 8000), CLIENT)
 
 
-REQUEST = (b"POST /caf%C3%A9/a%2Fb?name=wsgi&x=%20 HTTP/1.1\r\n"
-           b"Host: example.com\r\n"
-           b"Content-Type: text/plain\r\n"
-           b"Content-Length: 5\r\n"
-           b"Accept: text/html\r\n"
-           b"X-Forwarded-For: 10.0.0.1\r\n"
-           b"Accept: */*\r\n"
-           b"X_Forwarded_For: 6.6.6.6\r\n"
-           b"\r\nhello")
+REQUEST = (
+    b"POST /caf%C3%A9/a%2Fb?name=wsgi&x=%20 HTTP/1.1\r\n"
+    b"Host: example.com\r\n"
+    b"Content-Type: text/plain\r\n"
+    b"Content-Length: 5\r\n"
+    b"Accept: text/html\r\n"
+    b"X-Forwarded-For: 10.0.0.1\r\n"
+    b"Accept: */*\r\n"
+    b"X_Forwarded_For: 6.6.6.6\r\n"
+    b"\r\nhello"
+)
 
 
 @pytest.mark.exercise("1.3")
-@pytest.mark.parametrize(("key", "expected"), [
-    ("REQUEST_METHOD", "POST"),
-    ("SCRIPT_NAME", ""),
-    ("PATH_INFO", "/cafÃ©/a/b"),  # percent-decoded bytes, decoded as latin-1 (PEP 3333)
-    ("QUERY_STRING", "name=wsgi&x=%20"),  # as sent: decoding it is the app's business
-    ("RAW_URI", "/caf%C3%A9/a%2Fb?name=wsgi&x=%20"),
-    ("SERVER_PROTOCOL", "HTTP/1.1"),
-    ("SERVER_NAME", "127.0.0.1"),
-    ("SERVER_PORT", "8000"),
-    ("REMOTE_ADDR", "192.0.2.7"),
-    ("REMOTE_PORT", "50123"),
-    ("CONTENT_TYPE", "text/plain"),
-    ("CONTENT_LENGTH", "5"),
-    ("HTTP_HOST", "example.com"),
-    ("HTTP_ACCEPT", "text/html, */*"),
-    ("HTTP_X_FORWARDED_FOR", "10.0.0.1"),
-    ("wsgi.version", (1, 0)),
-    ("wsgi.url_scheme", "http"),
-    ("wsgi.multithread", True),
-    ("wsgi.multiprocess", False),
-    ("wsgi.run_once", False),
-    ("wsgi.input_terminated", True),
-])
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("REQUEST_METHOD", "POST"),
+        ("SCRIPT_NAME", ""),
+        ("PATH_INFO", "/cafÃ©/a/b"),  # percent-decoded bytes, decoded as latin-1 (PEP 3333)
+        ("QUERY_STRING", "name=wsgi&x=%20"),  # as sent: decoding it is the app's business
+        ("RAW_URI", "/caf%C3%A9/a%2Fb?name=wsgi&x=%20"),
+        ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ("SERVER_NAME", "127.0.0.1"),
+        ("SERVER_PORT", "8000"),
+        ("REMOTE_ADDR", "192.0.2.7"),
+        ("REMOTE_PORT", "50123"),
+        ("CONTENT_TYPE", "text/plain"),
+        ("CONTENT_LENGTH", "5"),
+        ("HTTP_HOST", "example.com"),
+        ("HTTP_ACCEPT", "text/html, */*"),
+        ("HTTP_X_FORWARDED_FOR", "10.0.0.1"),
+        ("wsgi.version", (1, 0)),
+        ("wsgi.url_scheme", "http"),
+        ("wsgi.multithread", True),
+        ("wsgi.multiprocess", False),
+        ("wsgi.run_once", False),
+        ("wsgi.input_terminated", True),
+    ],
+)
 def test_build_environ_sets_each_key(key: str, expected: object) -> None:
     """Each CGI and wsgi.* key holds what PEP 3333 says it holds for this request."""
     assert environ_for(REQUEST)[key] == expected
@@ -122,7 +131,11 @@ def test_build_environ_does_not_change_the_base() -> None:
 def test_base_environ_holds_the_constant_keys() -> None:
     """The server-wide keys are computed once: wsgi.errors is the process's stderr."""
     base = base_environ("localhost", 8080)
-    assert (base["SERVER_NAME"], base["SERVER_PORT"], base["wsgi.errors"]) == ("localhost", "8080", sys.stderr)
+    assert (base["SERVER_NAME"], base["SERVER_PORT"], base["wsgi.errors"]) == (
+        "localhost",
+        "8080",
+        sys.stderr,
+    )
 
 
 # ── wsgi.input ───────────────────────────────────────────────────────────────
@@ -134,7 +147,11 @@ POST_LINES = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n%b" % (le
 def test_input_read_with_a_size_returns_at_most_that_many_bytes() -> None:
     """read(n) returns n bytes while the body lasts, then what is left, then b""."""
     _, body = body_for(POST_LINES)
-    assert [body.read(10), body.read(100), body.read(10)] == [b"first line", b"\nsecond line\nthird", b""]
+    assert [body.read(10), body.read(100), body.read(10)] == [
+        b"first line",
+        b"\nsecond line\nthird",
+        b"",
+    ]
 
 
 def test_input_read_without_a_size_returns_the_rest() -> None:
@@ -148,7 +165,11 @@ def test_input_readline_stops_after_each_newline() -> None:
     """readline() returns one line with its b"\\n"; the last line may lack it."""
     _, body = body_for(POST_LINES)
     assert [body.readline(), body.readline(), body.readline(), body.readline()] == [
-        b"first line\n", b"second line\n", b"third", b""]
+        b"first line\n",
+        b"second line\n",
+        b"third",
+        b"",
+    ]
 
 
 def test_input_readline_with_a_size_stops_there() -> None:
@@ -166,15 +187,19 @@ def test_input_readlines_and_iteration_give_every_line() -> None:
 
 def test_input_reads_exactly_the_body_and_no_more() -> None:
     """The next pipelined request is never returned as body bytes."""
-    _, body = body_for(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n\r\n")
+    _, body = body_for(
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n\r\n"
+    )
     assert (body.read(), body.finished) == (b"abc", True)
 
 
 def test_input_de_chunks_a_chunked_body_received_piece_by_piece() -> None:
     """A chunked body is read through receive() as it arrives, and returned de-chunked."""
     pieces = io.BytesIO(b"4\r\nwiki\r\n5\r\npedia\r\n0\r\n\r\n")
-    _, body = body_for(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
-                       receive=lambda: pieces.read(3))
+    _, body = body_for(
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+        receive=lambda: pieces.read(3),
+    )
     assert body.read() == b"wikipedia"
 
 
@@ -200,7 +225,9 @@ def test_input_asks_for_the_body_on_the_first_read_only() -> None:
     """With Expect: 100-continue, send_continue() runs once, at the first read."""
     calls: list[str] = []
     pieces = iter([b"o", b"k"])
-    _, body = body_for(EXPECTING, receive=lambda: next(pieces), send_continue=lambda: calls.append("100"))
+    _, body = body_for(
+        EXPECTING, receive=lambda: next(pieces), send_continue=lambda: calls.append("100")
+    )
     assert calls == []
     assert (body.read(1), body.read(1), calls) == (b"o", b"k", ["100"])
 
@@ -213,13 +240,18 @@ def test_input_does_not_send_continue_without_expect() -> None:
     assert calls == []
 
 
-@pytest.mark.parametrize(("data", "limit", "expected"), [
-    (POST_LINES, 1000, True),
-    (POST_LINES, 5, False),
-    (EXPECTING, 1000, False),  # the client still waits for 100 Continue: no body will come
-    (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 0, True),
-])
-def test_input_can_drain_only_a_small_body_already_on_its_way(data: bytes, limit: int, expected: bool) -> None:
+@pytest.mark.parametrize(
+    ("data", "limit", "expected"),
+    [
+        (POST_LINES, 1000, True),
+        (POST_LINES, 5, False),
+        (EXPECTING, 1000, False),  # the client still waits for 100 Continue: no body will come
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 0, True),
+    ],
+)
+def test_input_can_drain_only_a_small_body_already_on_its_way(
+    data: bytes, limit: int, expected: bool
+) -> None:
     """A body can be drained (to keep the connection) only if it is small and was sent."""
     _, body = body_for(data)
     assert body.can_drain(limit) is expected

@@ -37,7 +37,7 @@ def events(data: bytes, *, max_body: int | None = None, step: int | None = None)
     """Feed ``data`` (all at once, or ``step`` bytes at a time) and collect one request's events."""
     parser = RequestParser(max_body=max_body)
     collected: list[object] = []
-    pieces = [data] if step is None else [data[i:i + step] for i in range(0, len(data), step)]
+    pieces = [data] if step is None else [data[i : i + step] for i in range(0, len(data), step)]
     for piece in pieces:
         parser.feed(piece)
         while (event := parser.next_event()) is not NEED_DATA:
@@ -62,60 +62,118 @@ def body_of(collected: list[object]) -> bytes:
 
 
 @pytest.mark.exercise("1.2")
-@pytest.mark.parametrize(("data", "expected"), [
-    (b"GET / HTTP/1.1\r\nHost: a",
-     RequestHead("GET", "/", "/", "", "HTTP/1.1", [("host", "a")])),
-    (b"GET /a%20b?x=1&y HTTP/1.1\r\nHost: a",
-     RequestHead("GET", "/a%20b?x=1&y", "/a%20b", "x=1&y", "HTTP/1.1", [("host", "a")])),
-    (b"POST /form HTTP/1.0",
-     RequestHead("POST", "/form", "/form", "", "HTTP/1.0", [])),
-    (b"GET / HTTP/1.1\r\nHOST:a\r\nX-Tag:  one \t\r\nx-tag: two",
-     RequestHead("GET", "/", "/", "", "HTTP/1.1", [("host", "a"), ("x-tag", "one"), ("x-tag", "two")])),
-    (b"GET /q? HTTP/1.1\r\nHost: a\r\nX-Empty:",
-     RequestHead("GET", "/q?", "/q", "", "HTTP/1.1", [("host", "a"), ("x-empty", "")])),
-    (b"GET / HTTP/1.1\r\nHost: a\r\nX-Name: caf\xe9",
-     RequestHead("GET", "/", "/", "", "HTTP/1.1", [("host", "a"), ("x-name", "café")])),
-    (b"GET http://example.com/p?q=1 HTTP/1.1\r\nHost: example.com",
-     RequestHead("GET", "http://example.com/p?q=1", "/p", "q=1", "HTTP/1.1", [("host", "example.com")])),
-    (b"OPTIONS * HTTP/1.1\r\nHost: a",
-     RequestHead("OPTIONS", "*", "*", "", "HTTP/1.1", [("host", "a")])),
-], ids=["simple", "query", "http-1.0", "case-ows-repeats", "empty-value", "latin-1",
-        "absolute-form", "asterisk"])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            b"GET / HTTP/1.1\r\nHost: a",
+            RequestHead("GET", "/", "/", "", "HTTP/1.1", [("host", "a")]),
+        ),
+        (
+            b"GET /a%20b?x=1&y HTTP/1.1\r\nHost: a",
+            RequestHead("GET", "/a%20b?x=1&y", "/a%20b", "x=1&y", "HTTP/1.1", [("host", "a")]),
+        ),
+        (b"POST /form HTTP/1.0", RequestHead("POST", "/form", "/form", "", "HTTP/1.0", [])),
+        (
+            b"GET / HTTP/1.1\r\nHOST:a\r\nX-Tag:  one \t\r\nx-tag: two",
+            RequestHead(
+                "GET", "/", "/", "", "HTTP/1.1", [("host", "a"), ("x-tag", "one"), ("x-tag", "two")]
+            ),
+        ),
+        (
+            b"GET /q? HTTP/1.1\r\nHost: a\r\nX-Empty:",
+            RequestHead("GET", "/q?", "/q", "", "HTTP/1.1", [("host", "a"), ("x-empty", "")]),
+        ),
+        (
+            b"GET / HTTP/1.1\r\nHost: a\r\nX-Name: caf\xe9",
+            RequestHead("GET", "/", "/", "", "HTTP/1.1", [("host", "a"), ("x-name", "café")]),
+        ),
+        (
+            b"GET http://example.com/p?q=1 HTTP/1.1\r\nHost: example.com",
+            RequestHead(
+                "GET",
+                "http://example.com/p?q=1",
+                "/p",
+                "q=1",
+                "HTTP/1.1",
+                [("host", "example.com")],
+            ),
+        ),
+        (
+            b"OPTIONS * HTTP/1.1\r\nHost: a",
+            RequestHead("OPTIONS", "*", "*", "", "HTTP/1.1", [("host", "a")]),
+        ),
+    ],
+    ids=[
+        "simple",
+        "query",
+        "http-1.0",
+        "case-ows-repeats",
+        "empty-value",
+        "latin-1",
+        "absolute-form",
+        "asterisk",
+    ],
+)
 def test_parse_head_reads_valid_heads(data: bytes, expected: RequestHead) -> None:
     """A valid head parses to its method, target, path, query, version and ordered headers."""
     assert parse_head(data) == expected
 
 
 @pytest.mark.exercise("1.2")
-@pytest.mark.parametrize(("data", "status"), [
-    (b"GET /", 400),
-    (b"GET  / HTTP/1.1", 400),
-    (b"GET / HTTP/1.1 extra", 400),
-    (b"GET / http/1.1", 400),
-    (b"GET / HTTP/11", 400),
-    (b"G(T / HTTP/1.1", 400),
-    (b"GET /a b HTTP/1.1", 400),
-    (b"GET /\x7f HTTP/1.1", 400),
-    (b"GET /caf\xc3\xa9 HTTP/1.1", 400),
-    (b"GET nowhere HTTP/1.1", 400),
-    (b"GET /#fragment HTTP/1.1", 400),
-    (b"GET / HTTP/2.0", 505),
-    (b"GET / HTTP/1.1\r\nHost example.com", 400),
-    (b"GET / HTTP/1.1\r\nHost : example.com", 400),
-    (b"GET / HTTP/1.1\r\n: empty-name", 400),
-    (b"GET / HTTP/1.1\r\nHo(st: a", 400),
-    (b"GET / HTTP/1.1\r\nHost: a\x00b", 400),
-    (b"GET / HTTP/1.1\r\nHost: a\rb", 400),
-    (b"GET / HTTP/1.1\r\nX-Long: a\r\n folded", 400),
-    (b"GET / HTTP/1.1\r\n\tfolded: a", 400),
-    (b"GET / HTTP/1.1" + b"\r\nX: y" * (MAX_HEADERS + 1), 431),
-    (b"GET / HTTP/1.1\nHost: bare-lf", 400),
-    (b"GET / HTTP/1.1\r\nHost: a\nX: bare-lf", 400),
-], ids=["no-version", "double-space", "four-parts", "lowercase-version", "no-dot", "bad-method",
-        "space-in-target", "control-in-target", "raw-utf8-target", "relative-target", "fragment",
-        "http-2", "no-colon", "space-before-colon", "empty-name", "bad-name", "nul", "bare-cr",
-        "obs-fold", "leading-tab", "too-many-headers", "bare-lf-after-request-line",
-        "bare-lf-after-field"])
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"GET /", 400),
+        (b"GET  / HTTP/1.1", 400),
+        (b"GET / HTTP/1.1 extra", 400),
+        (b"GET / http/1.1", 400),
+        (b"GET / HTTP/11", 400),
+        (b"G(T / HTTP/1.1", 400),
+        (b"GET /a b HTTP/1.1", 400),
+        (b"GET /\x7f HTTP/1.1", 400),
+        (b"GET /caf\xc3\xa9 HTTP/1.1", 400),
+        (b"GET nowhere HTTP/1.1", 400),
+        (b"GET /#fragment HTTP/1.1", 400),
+        (b"GET / HTTP/2.0", 505),
+        (b"GET / HTTP/1.1\r\nHost example.com", 400),
+        (b"GET / HTTP/1.1\r\nHost : example.com", 400),
+        (b"GET / HTTP/1.1\r\n: empty-name", 400),
+        (b"GET / HTTP/1.1\r\nHo(st: a", 400),
+        (b"GET / HTTP/1.1\r\nHost: a\x00b", 400),
+        (b"GET / HTTP/1.1\r\nHost: a\rb", 400),
+        (b"GET / HTTP/1.1\r\nX-Long: a\r\n folded", 400),
+        (b"GET / HTTP/1.1\r\n\tfolded: a", 400),
+        (b"GET / HTTP/1.1" + b"\r\nX: y" * (MAX_HEADERS + 1), 431),
+        (b"GET / HTTP/1.1\nHost: bare-lf", 400),
+        (b"GET / HTTP/1.1\r\nHost: a\nX: bare-lf", 400),
+    ],
+    ids=[
+        "no-version",
+        "double-space",
+        "four-parts",
+        "lowercase-version",
+        "no-dot",
+        "bad-method",
+        "space-in-target",
+        "control-in-target",
+        "raw-utf8-target",
+        "relative-target",
+        "fragment",
+        "http-2",
+        "no-colon",
+        "space-before-colon",
+        "empty-name",
+        "bad-name",
+        "nul",
+        "bare-cr",
+        "obs-fold",
+        "leading-tab",
+        "too-many-headers",
+        "bare-lf-after-request-line",
+        "bare-lf-after-field",
+    ],
+)
 def test_parse_head_refuses_malformed_heads(data: bytes, status: int) -> None:
     """A malformed request line or header line is refused with the status RFC 9112 gives."""
     with pytest.raises(HTTPError) as caught:
@@ -158,7 +216,9 @@ def test_parser_accepts_a_request_line_of_the_maximum_length() -> None:
 
 
 @pytest.mark.exercise("1.2")
-@pytest.mark.parametrize("ending", [b"\r\nHost: a\r\n\r\n", b""], ids=["complete", "still-arriving"])
+@pytest.mark.parametrize(
+    "ending", [b"\r\nHost: a\r\n\r\n", b""], ids=["complete", "still-arriving"]
+)
 def test_parser_refuses_a_longer_request_line_with_414(ending: bytes) -> None:
     """A request line over MAX_REQUEST_LINE is 414, even before its end has arrived."""
     line = b"GET /" + b"a" * MAX_REQUEST_LINE + b" HTTP/1.1"
@@ -174,34 +234,54 @@ def test_parser_refuses_a_head_over_the_limit_with_431(ending: bytes) -> None:
 
 
 @pytest.mark.exercise("1.2")
-@pytest.mark.parametrize(("fields", "status"), [
-    (b"Content-Length: 3\r\nTransfer-Encoding: chunked", 400),
-    (b"Transfer-Encoding: chunked\r\nContent-Length: 3", 400),
-    (b"Content-Length: abc", 400),
-    (b"Content-Length: -1", 400),
-    (b"Content-Length: +3", 400),
-    (b"Content-Length: 0x3", 400),
-    (b"Content-Length: \xb2", 400),  # "²": str.isdigit() says yes, RFC 9112 says no
-    (b"Content-Length: 3\r\nContent-Length: 4", 400),
-    (b"Content-Length: 3, 4", 400),
-    (b"Transfer-Encoding: gzip", 501),
-    (b"Transfer-Encoding: gzip, chunked", 501),
-    (b"Transfer-Encoding: chunked, chunked", 400),
-    (b"Transfer-Encoding: ,", 400),
-], ids=["cl-then-te", "te-then-cl", "cl-letters", "cl-negative", "cl-plus", "cl-hex",
-        "cl-superscript", "cl-conflict", "cl-list-conflict", "te-gzip", "te-gzip-chunked",
-        "te-chunked-twice", "te-empty"])
+@pytest.mark.parametrize(
+    ("fields", "status"),
+    [
+        (b"Content-Length: 3\r\nTransfer-Encoding: chunked", 400),
+        (b"Transfer-Encoding: chunked\r\nContent-Length: 3", 400),
+        (b"Content-Length: abc", 400),
+        (b"Content-Length: -1", 400),
+        (b"Content-Length: +3", 400),
+        (b"Content-Length: 0x3", 400),
+        (b"Content-Length: \xb2", 400),  # "²": str.isdigit() says yes, RFC 9112 says no
+        (b"Content-Length: 3\r\nContent-Length: 4", 400),
+        (b"Content-Length: 3, 4", 400),
+        (b"Transfer-Encoding: gzip", 501),
+        (b"Transfer-Encoding: gzip, chunked", 501),
+        (b"Transfer-Encoding: chunked, chunked", 400),
+        (b"Transfer-Encoding: ,", 400),
+    ],
+    ids=[
+        "cl-then-te",
+        "te-then-cl",
+        "cl-letters",
+        "cl-negative",
+        "cl-plus",
+        "cl-hex",
+        "cl-superscript",
+        "cl-conflict",
+        "cl-list-conflict",
+        "te-gzip",
+        "te-gzip-chunked",
+        "te-chunked-twice",
+        "te-empty",
+    ],
+)
 def test_parser_refuses_ambiguous_body_framing(fields: bytes, status: int) -> None:
     """Framing a server and a proxy could disagree on is refused: 400, or 501 for unknown codings."""
     assert refusal(b"POST / HTTP/1.1\r\nHost: a\r\n" + fields + b"\r\n\r\nabc") == status
 
 
 @pytest.mark.exercise("1.2")
-@pytest.mark.parametrize(("data", "status"), [
-    (b"GET / HTTP/1.1\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
-    (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
-], ids=["no-host", "two-hosts", "chunked-http-1.0"])
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"GET / HTTP/1.1\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+        (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    ],
+    ids=["no-host", "two-hosts", "chunked-http-1.0"],
+)
 def test_parser_refuses_heads_rfc_9112_calls_invalid(data: bytes, status: int) -> None:
     """An HTTP/1.1 request needs exactly one Host; HTTP/1.0 knows no Transfer-Encoding."""
     assert refusal(data) == status
@@ -221,15 +301,19 @@ def head(version: str = "HTTP/1.1", *fields: tuple[str, str]) -> RequestHead:
     return RequestHead("GET", "/", "/", "", version, list(fields))
 
 
-@pytest.mark.parametrize(("version", "fields", "expected"), [
-    ("HTTP/1.1", [], True),
-    ("HTTP/1.1", [("connection", "close")], False),
-    ("HTTP/1.1", [("connection", "Upgrade, Close")], False),
-    ("HTTP/1.0", [], False),
-    ("HTTP/1.0", [("connection", "Keep-Alive")], True),
-])
-def test_keep_alive_follows_version_and_connection(version: str, fields: list[tuple[str, str]],
-                                                   expected: bool) -> None:
+@pytest.mark.parametrize(
+    ("version", "fields", "expected"),
+    [
+        ("HTTP/1.1", [], True),
+        ("HTTP/1.1", [("connection", "close")], False),
+        ("HTTP/1.1", [("connection", "Upgrade, Close")], False),
+        ("HTTP/1.0", [], False),
+        ("HTTP/1.0", [("connection", "Keep-Alive")], True),
+    ],
+)
+def test_keep_alive_follows_version_and_connection(
+    version: str, fields: list[tuple[str, str]], expected: bool
+) -> None:
     """HTTP/1.1 keeps the connection unless "close"; HTTP/1.0 closes unless "keep-alive"."""
     assert head(version, *fields).keep_alive is expected
 
@@ -240,12 +324,17 @@ def test_header_joins_repeated_fields_in_order() -> None:
     assert (request.header("Accept"), request.header("x-missing")) == ("a, b", None)
 
 
-@pytest.mark.parametrize(("fields", "expected"), [
-    ([("expect", "100-continue")], True),
-    ([("expect", "100-Continue")], True),
-    ([], False),
-])
-def test_expect_continue_is_read_from_the_expect_header(fields: list[tuple[str, str]], expected: bool) -> None:
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ([("expect", "100-continue")], True),
+        ([("expect", "100-Continue")], True),
+        ([], False),
+    ],
+)
+def test_expect_continue_is_read_from_the_expect_header(
+    fields: list[tuple[str, str]], expected: bool
+) -> None:
     """expect_continue is true for "Expect: 100-continue" (case-insensitive)."""
     assert head("HTTP/1.1", *fields).expect_continue is expected
 
@@ -268,16 +357,20 @@ def test_chunked_means_the_last_coding_is_chunked() -> None:
 @pytest.mark.parametrize("step", [None, 1], ids=["at-once", "byte-by-byte"])
 def test_parser_reads_a_content_length_body(step: int | None) -> None:
     """A Content-Length body arrives as Body events holding exactly that many bytes."""
-    collected = events(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloEXTRA", step=step)
+    collected = events(
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloEXTRA", step=step
+    )
     assert body_of(collected) == b"hello"
     assert isinstance(collected[-1], EndOfRequest)
 
 
-CHUNKED = (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-           b"5\r\nhello\r\n"
-           b"7;name=value;flag\r\n, chunk\r\n"
-           b"1A ; quoted=\"a;b\\\"c\"\r\nabcdefghijklmnopqrstuvwxyz\r\n"
-           b"0\r\nTrailer-One: 1\r\nTrailer-Two: 2\r\n\r\n")
+CHUNKED = (
+    b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"5\r\nhello\r\n"
+    b"7;name=value;flag\r\n, chunk\r\n"
+    b'1A ; quoted="a;b\\"c"\r\nabcdefghijklmnopqrstuvwxyz\r\n'
+    b"0\r\nTrailer-One: 1\r\nTrailer-Two: 2\r\n\r\n"
+)
 
 
 @pytest.mark.exercise("1.2")
@@ -290,20 +383,35 @@ def test_parser_decodes_a_chunked_body(step: int | None) -> None:
 
 
 @pytest.mark.exercise("1.2")
-@pytest.mark.parametrize("chunks", [
-    b"zz\r\nhello\r\n0\r\n\r\n",
-    b"-5\r\nhello\r\n0\r\n\r\n",
-    b"0x5\r\nhello\r\n0\r\n\r\n",
-    b" 5\r\nhello\r\n0\r\n\r\n",
-    b"\r\nhello\r\n0\r\n\r\n",
-    b"5;\r\nhello\r\n0\r\n\r\n",
-    b"5;a=\"open\r\nhello\r\n0\r\n\r\n",
-    b"5\r\nhelloXX0\r\n\r\n",
-    b"5\r\nhello\r\n0\r\nbad trailer\r\n\r\n",
-    b"11111111111111111\r\n",
-    b"5;" + b"a" * 5000 + b"\r\nhello\r\n0\r\n\r\n",
-], ids=["not-hex", "negative", "0x-prefix", "leading-space", "empty-size", "empty-extension",
-        "unterminated-quote", "no-crlf-after-data", "bad-trailer", "size-overflow", "huge-extension"])
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        b"zz\r\nhello\r\n0\r\n\r\n",
+        b"-5\r\nhello\r\n0\r\n\r\n",
+        b"0x5\r\nhello\r\n0\r\n\r\n",
+        b" 5\r\nhello\r\n0\r\n\r\n",
+        b"\r\nhello\r\n0\r\n\r\n",
+        b"5;\r\nhello\r\n0\r\n\r\n",
+        b'5;a="open\r\nhello\r\n0\r\n\r\n',
+        b"5\r\nhelloXX0\r\n\r\n",
+        b"5\r\nhello\r\n0\r\nbad trailer\r\n\r\n",
+        b"11111111111111111\r\n",
+        b"5;" + b"a" * 5000 + b"\r\nhello\r\n0\r\n\r\n",
+    ],
+    ids=[
+        "not-hex",
+        "negative",
+        "0x-prefix",
+        "leading-space",
+        "empty-size",
+        "empty-extension",
+        "unterminated-quote",
+        "no-crlf-after-data",
+        "bad-trailer",
+        "size-overflow",
+        "huge-extension",
+    ],
+)
 def test_parser_refuses_malformed_chunks(chunks: bytes) -> None:
     """A malformed chunk size, extension, data terminator or trailer is 400."""
     data = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks
@@ -311,10 +419,14 @@ def test_parser_refuses_malformed_chunks(chunks: bytes) -> None:
 
 
 @pytest.mark.exercise("1.2")
-@pytest.mark.parametrize("data", [
-    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world",
-    b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n",
-], ids=["content-length", "chunked"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n",
+    ],
+    ids=["content-length", "chunked"],
+)
 def test_parser_refuses_a_body_over_max_body_with_413(data: bytes) -> None:
     """A body larger than max_body is 413, however it is framed."""
     assert refusal(data, max_body=10) == 413
@@ -324,12 +436,19 @@ def test_parser_refuses_a_body_over_max_body_with_413(data: bytes) -> None:
 def test_parser_keeps_pipelined_requests_for_after_start_next_request() -> None:
     """Two requests in one packet: the second is parsed after start_next_request()."""
     parser = RequestParser()
-    parser.feed(b"POST /one HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
-                b"GET /two HTTP/1.1\r\nHost: a\r\n\r\n")
+    parser.feed(
+        b"POST /one HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
+        b"GET /two HTTP/1.1\r\nHost: a\r\n\r\n"
+    )
     first = [parser.next_event(), parser.next_event(), parser.next_event()]
     parser.start_next_request()
     second = [parser.next_event(), parser.next_event()]
-    assert [first[0].path, first[1], second[0].path, second[1]] == ["/one", Body(b"abc"), "/two", EndOfRequest()]
+    assert [first[0].path, first[1], second[0].path, second[1]] == [
+        "/one",
+        Body(b"abc"),
+        "/two",
+        EndOfRequest(),
+    ]
     parser.start_next_request()
     assert parser.next_event() is NEED_DATA
 
@@ -362,8 +481,11 @@ def test_a_clean_close_between_requests_is_not_an_error() -> None:
     assert (parser.next_event(), parser.closed) == (NEED_DATA, True)
 
 
-@pytest.mark.parametrize("data", [b"GET / HT", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nabc"],
-                         ids=["mid-head", "mid-body"])
+@pytest.mark.parametrize(
+    "data",
+    [b"GET / HT", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nabc"],
+    ids=["mid-head", "mid-body"],
+)
 def test_a_close_in_the_middle_of_a_request_is_400(data: bytes) -> None:
     """A peer that closes half-way through a request has sent a bad request."""
     parser = RequestParser()
@@ -396,12 +518,15 @@ def test_max_body_must_not_be_negative() -> None:
 # ── The response side ────────────────────────────────────────────────────────
 
 
-@pytest.mark.parametrize(("status", "expected"), [
-    (200, b"HTTP/1.1 200 OK\r\n"),
-    (404, b"HTTP/1.1 404 Not Found\r\n"),
-    ("201 Made", b"HTTP/1.1 201 Made\r\n"),
-    (299, b"HTTP/1.1 299 \r\n"),
-])
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (200, b"HTTP/1.1 200 OK\r\n"),
+        (404, b"HTTP/1.1 404 Not Found\r\n"),
+        ("201 Made", b"HTTP/1.1 201 Made\r\n"),
+        (299, b"HTTP/1.1 299 \r\n"),
+    ],
+)
 def test_format_response_head_writes_the_status_line(status: int | str, expected: bytes) -> None:
     """An int status gets its standard reason phrase; a str status is sent as given."""
     assert format_response_head(status, []) == expected + b"\r\n"
@@ -409,25 +534,33 @@ def test_format_response_head_writes_the_status_line(status: int | str, expected
 
 def test_format_response_head_writes_headers_in_order() -> None:
     """Header fields are written in order, repeats kept, ending with an empty line."""
-    head = format_response_head(200, [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("X-Name", "café")])
-    assert head == b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nX-Name: caf\xe9\r\n\r\n"
+    head = format_response_head(
+        200, [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("X-Name", "café")]
+    )
+    assert (
+        head == b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nX-Name: caf\xe9\r\n\r\n"
+    )
 
 
-@pytest.mark.parametrize(("status", "headers"), [
-    (200, [("X-Split", "a\r\nSet-Cookie: evil=1")]),
-    (200, [("X-Split", "a\nb")]),
-    (200, [("X-Nul", "a\x00b")]),
-    (200, [("Bad Name", "x")]),
-    (200, [("X:Colon", "x")]),
-    (200, [("X-Emoji", "🙂")]),
-    (99, []),
-    (600, []),
-    ("200", []),
-    ("OK 200", []),
-    ("200 OK\r\nX: y", []),
-])
+@pytest.mark.parametrize(
+    ("status", "headers"),
+    [
+        (200, [("X-Split", "a\r\nSet-Cookie: evil=1")]),
+        (200, [("X-Split", "a\nb")]),
+        (200, [("X-Nul", "a\x00b")]),
+        (200, [("Bad Name", "x")]),
+        (200, [("X:Colon", "x")]),
+        (200, [("X-Emoji", "🙂")]),
+        (99, []),
+        (600, []),
+        ("200", []),
+        ("OK 200", []),
+        ("200 OK\r\nX: y", []),
+    ],
+)
 def test_format_response_head_refuses_what_would_corrupt_the_response(
-        status: int | str, headers: list[tuple[str, str]]) -> None:
+    status: int | str, headers: list[tuple[str, str]]
+) -> None:
     """CR, LF or NUL in a value, a bad name, a non-latin-1 value or a bad status is ValueError."""
     with pytest.raises(ValueError):
         format_response_head(status, headers)
@@ -465,20 +598,30 @@ NOT_HTTP_WHITESPACE = ["\x85", "\xa0"]
 
 @pytest.mark.exercise("1.2")
 @pytest.mark.parametrize("space", NOT_HTTP_WHITESPACE, ids=["nel", "nbsp"])
-@pytest.mark.parametrize("template", [
-    "Transfer-Encoding: {s}chunked", "Transfer-Encoding: chunked{s}",
-    "Transfer-Encoding: gzip,{s}chunked", "Content-Length: {s}3", "Content-Length: 3{s}",
-    "Content-Length: 3,{s}3",
-], ids=["te-before", "te-after", "te-list", "cl-before", "cl-after", "cl-list"])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Transfer-Encoding: {s}chunked",
+        "Transfer-Encoding: chunked{s}",
+        "Transfer-Encoding: gzip,{s}chunked",
+        "Content-Length: {s}3",
+        "Content-Length: 3{s}",
+        "Content-Length: 3,{s}3",
+    ],
+    ids=["te-before", "te-after", "te-list", "cl-before", "cl-after", "cl-list"],
+)
 def test_parser_trims_only_sp_and_htab_from_framing_fields(template: str, space: str) -> None:
-    """"\\xa0chunked" is not chunked, nor "\\xa03" a length: 400 (RFC 9112 §6.1, §6.3; RFC 9110 §5.6.3)."""
+    """ "\\xa0chunked" is not chunked, nor "\\xa03" a length: 400 (RFC 9112 §6.1, §6.3; RFC 9110 §5.6.3)."""
     field = template.format(s=space).encode("latin-1")
-    assert refusal(b"POST / HTTP/1.1\r\nHost: a\r\n" + field + b"\r\n\r\n3\r\nabc\r\n0\r\n\r\n") == 400
+    assert (
+        refusal(b"POST / HTTP/1.1\r\nHost: a\r\n" + field + b"\r\n\r\n3\r\nabc\r\n0\r\n\r\n") == 400
+    )
 
 
 @pytest.mark.exercise("1.2")
-@pytest.mark.parametrize("field", [b"Transfer-Encoding: \t chunked \t", b"Content-Length:\t3 , 3\t"],
-                         ids=["te", "cl"])
+@pytest.mark.parametrize(
+    "field", [b"Transfer-Encoding: \t chunked \t", b"Content-Length:\t3 , 3\t"], ids=["te", "cl"]
+)
 def test_parser_trims_sp_and_htab_from_framing_fields(field: bytes) -> None:
     """SP and HTAB around a field value or a list element are optional whitespace: accepted."""
     body = b"3\r\nabc\r\n0\r\n\r\n" if b"chunked" in field else b"abc"
@@ -486,31 +629,60 @@ def test_parser_trims_sp_and_htab_from_framing_fields(field: bytes) -> None:
 
 
 @pytest.mark.exercise("1.2")
-@pytest.mark.parametrize(("data", "status"), [
-    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n", 400),
-    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
-    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;x=1\r\n\r\n", 400),
-    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n", 501),
-    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 123456789012345678901\r\n\r\n", 413),
-    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0000000000000000000000005\r\n\r\nabcde", None),
-    (b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: a:80x\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: \xa0a\r\n\r\n", 400),
-    (b"GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: a\r\nUseless:\n\nGET /echo?smuggled=1 HTTP/1.1\nHost: a\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: a\n\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: a\n\r\n", 400),
-    (b"\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"b" * 8192 + b"\r\n\r\n", 431),
-], ids=["chunked-not-final", "chunked-then-gzip-fields", "chunked-with-parameter", "identity",
-        "cl-21-digits", "cl-leading-zeros-ok", "two-hosts-http-1.0", "two-hosts-any-case",
-        "host-space", "host-slash", "host-userinfo", "host-bad-port", "host-nbsp", "asterisk-get",
-        "bare-lf-smuggling", "bare-lf-end", "bare-lf-before-crlf", "bare-lf-before-request-line",
-        "field-over-8-kib"])
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n", 400),
+        (
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
+            400,
+        ),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;x=1\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n", 501),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 123456789012345678901\r\n\r\n", 413),
+        (
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0000000000000000000000005\r\n\r\nabcde",
+            None,
+        ),
+        (b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: a:80x\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: \xa0a\r\n\r\n", 400),
+        (b"GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        (
+            b"GET / HTTP/1.1\r\nHost: a\r\nUseless:\n\nGET /echo?smuggled=1 HTTP/1.1\nHost: a\r\n\r\n",
+            400,
+        ),
+        (b"GET / HTTP/1.1\r\nHost: a\n\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: a\n\r\n", 400),
+        (b"\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"b" * 8192 + b"\r\n\r\n", 431),
+    ],
+    ids=[
+        "chunked-not-final",
+        "chunked-then-gzip-fields",
+        "chunked-with-parameter",
+        "identity",
+        "cl-21-digits",
+        "cl-leading-zeros-ok",
+        "two-hosts-http-1.0",
+        "two-hosts-any-case",
+        "host-space",
+        "host-slash",
+        "host-userinfo",
+        "host-bad-port",
+        "host-nbsp",
+        "asterisk-get",
+        "bare-lf-smuggling",
+        "bare-lf-end",
+        "bare-lf-before-crlf",
+        "bare-lf-before-request-line",
+        "field-over-8-kib",
+    ],
+)
 def test_parser_refuses_what_a_proxy_could_read_otherwise(data: bytes, status: int | None) -> None:
     """Each input of a smuggling or Host class gets the status its RFC section gives (README table)."""
     if status is None:
@@ -520,8 +692,19 @@ def test_parser_refuses_what_a_proxy_could_read_otherwise(data: bytes, status: i
 
 
 @pytest.mark.exercise("1.2")
-@pytest.mark.parametrize("host", [b"", b"example.com", b"example.com:8080", b"127.0.0.1:80",
-                                  b"[::1]:8000", b"xn--caf-dma.example", b"a%20b", b"a:"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        b"",
+        b"example.com",
+        b"example.com:8080",
+        b"127.0.0.1:80",
+        b"[::1]:8000",
+        b"xn--caf-dma.example",
+        b"a%20b",
+        b"a:",
+    ],
+)
 def test_parser_accepts_every_form_of_host(host: bytes) -> None:
     """Host = uri-host [":" port]: names, IPv4, IPv6 literals, an empty value (RFC 9112 §3.2)."""
     assert isinstance(events(b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")[0], RequestHead)
@@ -536,12 +719,23 @@ def test_parser_accepts_asterisk_form_for_options_and_a_field_line_of_8_kib() ->
 
 
 @pytest.mark.exercise("1.2")
-@pytest.mark.parametrize("name", [b"Content-Length", b"Transfer-Encoding", b"Host", b"Authorization",
-                                  b"content-type", b"Trailer"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        b"Content-Length",
+        b"Transfer-Encoding",
+        b"Host",
+        b"Authorization",
+        b"content-type",
+        b"Trailer",
+    ],
+)
 def test_parser_refuses_a_field_forbidden_in_trailers(name: bytes) -> None:
     """Framing, routing, authentication and content fields cannot be trailers (RFC 9110 §6.5.1)."""
-    data = (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-            b"3\r\nabc\r\n0\r\n" + name + b": 5\r\n\r\n")
+    data = (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n0\r\n" + name + b": 5\r\n\r\n"
+    )
     assert refusal(data) == 400
 
 
@@ -551,12 +745,16 @@ def test_list_elements_splits_on_commas_and_trims_sp_and_htab_only() -> None:
     assert list_elements(None) == list_elements("") == []
 
 
-@pytest.mark.parametrize(("data", "skippable"), [
-    (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", True),
-    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n", True),
-    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n", False),
-    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", False),
-], ids=["no-body", "small-rest", "large-rest", "chunked-rest"])
+@pytest.mark.parametrize(
+    ("data", "skippable"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", True),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n", True),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n", False),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", False),
+    ],
+    ids=["no-body", "small-rest", "large-rest", "chunked-rest"],
+)
 def test_can_skip_body_only_for_a_known_small_rest(data: bytes, skippable: bool) -> None:
     """A server can promise keep-alive only if the unread body has a known, small size."""
     parser = RequestParser()
@@ -568,49 +766,71 @@ def test_can_skip_body_only_for_a_known_small_rest(data: bytes, skippable: bool)
 # ── The framing decision, on plain values (one function for both servers) ──
 
 
-@pytest.mark.parametrize(("method", "version", "status", "declared", "known", "keep_alive", "expected"), [
-    ("GET", "HTTP/1.1", 200, None, 5, True, (BodyFraming.CONTENT_LENGTH, 5, True)),
-    ("GET", "HTTP/1.1", 200, 7, None, True, (BodyFraming.CONTENT_LENGTH, 7, True)),
-    ("GET", "HTTP/1.1", 200, 7, 5, True, (BodyFraming.CONTENT_LENGTH, 7, True)),
-    ("GET", "HTTP/1.1", 200, None, None, True, (BodyFraming.CHUNKED, None, True)),
-    ("GET", "HTTP/1.0", 200, None, None, True, (BodyFraming.CLOSE, None, False)),
-    ("GET", "HTTP/1.0", 200, None, 5, True, (BodyFraming.CONTENT_LENGTH, 5, True)),
-    ("HEAD", "HTTP/1.1", 200, None, 13, True, (BodyFraming.NONE, 13, True)),
-    ("HEAD", "HTTP/1.1", 200, 20, None, True, (BodyFraming.NONE, 20, True)),
-    ("HEAD", "HTTP/1.0", 200, None, None, True, (BodyFraming.NONE, None, True)),
-    ("GET", "HTTP/1.1", 204, 5, 5, True, (BodyFraming.NONE, None, True)),
-    ("GET", "HTTP/1.1", 304, 5, None, True, (BodyFraming.NONE, None, True)),
-    ("GET", "HTTP/1.1", 101, None, None, True, (BodyFraming.NONE, None, True)),
-    ("POST", "HTTP/1.1", 200, None, 5, False, (BodyFraming.CONTENT_LENGTH, 5, False)),
-    ("POST", "HTTP/1.1", 200, None, None, False, (BodyFraming.CHUNKED, None, False)),
-])
-def test_frame_response_follows_the_table(method: str, version: str, status: int, declared: int | None,
-                                          known: int | None, keep_alive: bool,
-                                          expected: tuple[BodyFraming, int | None, bool]) -> None:
+@pytest.mark.parametrize(
+    ("method", "version", "status", "declared", "known", "keep_alive", "expected"),
+    [
+        ("GET", "HTTP/1.1", 200, None, 5, True, (BodyFraming.CONTENT_LENGTH, 5, True)),
+        ("GET", "HTTP/1.1", 200, 7, None, True, (BodyFraming.CONTENT_LENGTH, 7, True)),
+        ("GET", "HTTP/1.1", 200, 7, 5, True, (BodyFraming.CONTENT_LENGTH, 7, True)),
+        ("GET", "HTTP/1.1", 200, None, None, True, (BodyFraming.CHUNKED, None, True)),
+        ("GET", "HTTP/1.0", 200, None, None, True, (BodyFraming.CLOSE, None, False)),
+        ("GET", "HTTP/1.0", 200, None, 5, True, (BodyFraming.CONTENT_LENGTH, 5, True)),
+        ("HEAD", "HTTP/1.1", 200, None, 13, True, (BodyFraming.NONE, 13, True)),
+        ("HEAD", "HTTP/1.1", 200, 20, None, True, (BodyFraming.NONE, 20, True)),
+        ("HEAD", "HTTP/1.0", 200, None, None, True, (BodyFraming.NONE, None, True)),
+        ("GET", "HTTP/1.1", 204, 5, 5, True, (BodyFraming.NONE, None, True)),
+        ("GET", "HTTP/1.1", 304, 5, None, True, (BodyFraming.NONE, None, True)),
+        ("GET", "HTTP/1.1", 101, None, None, True, (BodyFraming.NONE, None, True)),
+        ("POST", "HTTP/1.1", 200, None, 5, False, (BodyFraming.CONTENT_LENGTH, 5, False)),
+        ("POST", "HTTP/1.1", 200, None, None, False, (BodyFraming.CHUNKED, None, False)),
+    ],
+)
+def test_frame_response_follows_the_table(
+    method: str,
+    version: str,
+    status: int,
+    declared: int | None,
+    known: int | None,
+    keep_alive: bool,
+    expected: tuple[BodyFraming, int | None, bool],
+) -> None:
     """frame_response() gives each row of RFC 9112 §6.3's table, and never keep-alive for CLOSE."""
-    framing = frame_response(method, version, status, declared_length=declared, known_length=known,
-                             keep_alive=keep_alive)
+    framing = frame_response(
+        method, version, status, declared_length=declared, known_length=known, keep_alive=keep_alive
+    )
     assert (framing.body, framing.length, framing.keep_alive) == expected
 
 
-@pytest.mark.parametrize(("framing", "version", "expected"), [
-    (Framing(BodyFraming.CONTENT_LENGTH, 5, True), "HTTP/1.1", [("Content-Length", "5")]),
-    (Framing(BodyFraming.CHUNKED, None, True), "HTTP/1.1", [("Transfer-Encoding", "chunked")]),
-    (Framing(BodyFraming.CHUNKED, None, False), "HTTP/1.1",
-     [("Transfer-Encoding", "chunked"), ("Connection", "close")]),
-    (Framing(BodyFraming.CONTENT_LENGTH, 0, True), "HTTP/1.0",
-     [("Content-Length", "0"), ("Connection", "keep-alive")]),
-    (Framing(BodyFraming.CLOSE, None, False), "HTTP/1.0", [("Connection", "close")]),
-    (Framing(BodyFraming.NONE, None, True), "HTTP/1.1", []),
-])
+@pytest.mark.parametrize(
+    ("framing", "version", "expected"),
+    [
+        (Framing(BodyFraming.CONTENT_LENGTH, 5, True), "HTTP/1.1", [("Content-Length", "5")]),
+        (Framing(BodyFraming.CHUNKED, None, True), "HTTP/1.1", [("Transfer-Encoding", "chunked")]),
+        (
+            Framing(BodyFraming.CHUNKED, None, False),
+            "HTTP/1.1",
+            [("Transfer-Encoding", "chunked"), ("Connection", "close")],
+        ),
+        (
+            Framing(BodyFraming.CONTENT_LENGTH, 0, True),
+            "HTTP/1.0",
+            [("Content-Length", "0"), ("Connection", "keep-alive")],
+        ),
+        (Framing(BodyFraming.CLOSE, None, False), "HTTP/1.0", [("Connection", "close")]),
+        (Framing(BodyFraming.NONE, None, True), "HTTP/1.1", []),
+    ],
+)
 def test_framing_headers_say_how_the_body_ends_and_whether_we_close(
-        framing: Framing, version: str, expected: list[tuple[str, str]]) -> None:
+    framing: Framing, version: str, expected: list[tuple[str, str]]
+) -> None:
     """The head states the framing, and "close" whenever the server will close (RFC 9112 §9.6)."""
     assert framing.headers(version) == expected
 
 
 @pytest.mark.parametrize(("values", "expected"), [([], None), (["12"], 12), (["3", "3"], 3)])
-def test_parse_response_length_reads_the_apps_content_length(values: list[str], expected: int | None) -> None:
+def test_parse_response_length_reads_the_apps_content_length(
+    values: list[str], expected: int | None
+) -> None:
     assert parse_response_length(values) == expected
 
 
@@ -622,4 +842,6 @@ def test_parse_response_length_refuses_what_no_client_could_frame(values: list[s
 
 def test_http_date_is_an_imf_fixdate() -> None:
     """The Date header's value is an IMF-fixdate (RFC 9110 §5.6.7)."""
-    assert re.fullmatch(r"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT", HTTPDate().now())
+    assert re.fullmatch(
+        r"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT", HTTPDate().now()
+    )

@@ -34,8 +34,16 @@ def check_the_apps(base: str) -> None:
 def test_apps_run_under_gunicorn() -> None:
     """The same app module runs unchanged under gunicorn."""
     port = free_port()
-    command = [venv_script("gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-               "--log-level", "warning", "rawwsgi.apps:app"]
+    command = [
+        venv_script("gunicorn"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--log-level",
+        "warning",
+        "rawwsgi.apps:app",
+    ]
     with server_process(command, port, cwd=stage_dir(1), env=subprocess_env(1)) as process:
         check_the_apps(f"http://127.0.0.1:{port}")
         chunked = httpx.post(f"http://127.0.0.1:{port}/echo", content=iter([b"chunk", b"ed"]))
@@ -120,8 +128,11 @@ def test_flask_reads_a_form_body(flask_server: WSGIServer) -> None:
 
 def test_flask_reads_a_chunked_json_body(flask_server: WSGIServer) -> None:
     """A chunked body reaches Flask too: wsgi.input_terminated tells Werkzeug to read it."""
-    response = httpx.post(url(flask_server, "/json"), content=iter([b'{"a": ', b"[1, 2]}"]),
-                          headers={"Content-Type": "application/json"})
+    response = httpx.post(
+        url(flask_server, "/json"),
+        content=iter([b'{"a": ', b"[1, 2]}"]),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.json() == {"got": {"a": [1, 2]}}
 
 

@@ -40,7 +40,9 @@ class Wire:
         return None
 
 
-def response_to(method: str = "GET", version: str = "HTTP/1.1", *fields: tuple[str, str]) -> tuple[Response, Wire]:
+def response_to(
+    method: str = "GET", version: str = "HTTP/1.1", *fields: tuple[str, str]
+) -> tuple[Response, Wire]:
     wire = Wire()
     head = RequestHead(method, "/", "/", "", version, [("host", "a"), *fields])
     return Response(wire, head, date="Sat, 01 Jan 2000 00:00:00 GMT"), wire
@@ -65,7 +67,10 @@ def test_start_response_records_status_and_headers() -> None:
     """start_response keeps the status and headers for the head it will send."""
     response, _ = response_to()
     response.start_response("201 Created", [("Content-Type", "text/plain"), ("X-A", "1")])
-    assert (response.status, response.headers) == ("201 Created", [("Content-Type", "text/plain"), ("X-A", "1")])
+    assert (response.status, response.headers) == (
+        "201 Created",
+        [("Content-Type", "text/plain"), ("X-A", "1")],
+    )
 
 
 @pytest.mark.exercise("1.4")
@@ -125,15 +130,18 @@ def test_start_response_with_exc_info_after_sending_reraises() -> None:
 
 
 @pytest.mark.exercise("1.4")
-@pytest.mark.parametrize(("status", "error"), [
-    (200, TypeError),
-    (b"200 OK", TypeError),
-    ("200", ValueError),
-    ("200OK", ValueError),
-    ("2000 OK", ValueError),
-    ("OK 200", ValueError),
-    ("100 Continue", ValueError),
-])
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (200, TypeError),
+        (b"200 OK", TypeError),
+        ("200", ValueError),
+        ("200OK", ValueError),
+        ("2000 OK", ValueError),
+        ("OK 200", ValueError),
+        ("100 Continue", ValueError),
+    ],
+)
 def test_start_response_refuses_a_bad_status(status: object, error: type[Exception]) -> None:
     """The status is a str: three digits (200 or more), a space, a reason phrase."""
     response, _ = response_to()
@@ -142,17 +150,20 @@ def test_start_response_refuses_a_bad_status(status: object, error: type[Excepti
 
 
 @pytest.mark.exercise("1.4")
-@pytest.mark.parametrize(("headers", "error"), [
-    ((("Content-Type", "text/plain"),), TypeError),
-    ([["Content-Type", "text/plain"]], TypeError),
-    ([("Content-Type",)], TypeError),
-    ([("Content-Type", 5)], TypeError),
-    ([("X-Split", "a\r\nSet-Cookie: evil=1")], ValueError),
-    ([("X-Nul", "a\x00")], ValueError),
-    ([("Bad Name", "x")], ValueError),
-    ([("Connection", "close")], ValueError),
-    ([("Transfer-Encoding", "chunked")], ValueError),
-])
+@pytest.mark.parametrize(
+    ("headers", "error"),
+    [
+        ((("Content-Type", "text/plain"),), TypeError),
+        ([["Content-Type", "text/plain"]], TypeError),
+        ([("Content-Type",)], TypeError),
+        ([("Content-Type", 5)], TypeError),
+        ([("X-Split", "a\r\nSet-Cookie: evil=1")], ValueError),
+        ([("X-Nul", "a\x00")], ValueError),
+        ([("Bad Name", "x")], ValueError),
+        ([("Connection", "close")], ValueError),
+        ([("Transfer-Encoding", "chunked")], ValueError),
+    ],
+)
 def test_start_response_refuses_bad_headers(headers: object, error: type[Exception]) -> None:
     """Headers are a list of (str, str) tuples, with no CR/LF/NUL and no hop-by-hop names."""
     response, _ = response_to()
@@ -169,7 +180,11 @@ def test_framing_uses_the_apps_content_length() -> None:
     response, wire = response_to()
     response.start_response("200 OK", [*TEXT, ("Content-Length", "10")])
     send(response, [b"hello", b"world"])
-    assert (wire.header("Content-Length"), wire.header("Transfer-Encoding"), wire.body) == ("10", None, b"helloworld")
+    assert (wire.header("Content-Length"), wire.header("Transfer-Encoding"), wire.body) == (
+        "10",
+        None,
+        b"helloworld",
+    )
 
 
 @pytest.mark.exercise("1.4")
@@ -198,7 +213,11 @@ def test_framing_closes_to_end_an_unknown_length_for_http_1_0() -> None:
     response, wire = response_to("GET", "HTTP/1.0", ("connection", "keep-alive"))
     response.start_response("200 OK", TEXT)
     send(response, [b"hello", b"world"])
-    assert (wire.header("Transfer-Encoding"), wire.header("Connection"), wire.body) == (None, "close", b"helloworld")
+    assert (wire.header("Transfer-Encoding"), wire.header("Connection"), wire.body) == (
+        None,
+        "close",
+        b"helloworld",
+    )
     assert response.keep_alive is False
 
 
@@ -236,7 +255,11 @@ def test_framing_sends_no_body_and_no_length_for_204_and_304(status: str) -> Non
     response, wire = response_to()
     response.start_response(status, [])
     send(response, [b"ignored"], one_item_list=True)
-    assert (wire.header("Content-Length"), wire.header("Transfer-Encoding"), wire.body) == (None, None, b"")
+    assert (wire.header("Content-Length"), wire.header("Transfer-Encoding"), wire.body) == (
+        None,
+        None,
+        b"",
+    )
 
 
 @pytest.mark.exercise("1.4")
@@ -273,7 +296,10 @@ def test_framing_adds_date_and_server_without_touching_the_apps_list() -> None:
     headers = [*TEXT, ("Content-Length", "2")]
     response.start_response("200 OK", headers)
     send(response, [b"ok"])
-    assert (wire.header("Date"), wire.header("Server")) == ("Sat, 01 Jan 2000 00:00:00 GMT", "rawwsgi")
+    assert (wire.header("Date"), wire.header("Server")) == (
+        "Sat, 01 Jan 2000 00:00:00 GMT",
+        "rawwsgi",
+    )
     assert headers == [*TEXT, ("Content-Length", "2")]
 
 

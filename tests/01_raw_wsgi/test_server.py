@@ -28,9 +28,11 @@ TEXT = [("Content-Type", "text/plain")]
 
 def show_environ(*keys: str) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
     """Return an app that answers with the environ values of ``keys``, one a line."""
+
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         start_response("200 OK", TEXT)
         return ["\n".join(str(environ.get(key)) for key in keys).encode("latin-1")]
+
     return validator(app)
 
 
@@ -91,11 +93,19 @@ def test_head_gets_get_headers_and_no_body(serve: Serve) -> None:
 @pytest.mark.exercise("1.4")
 def test_environ_from_the_wire_is_pep_3333(serve: Serve) -> None:
     """Over the wire, PATH_INFO is decoded as PEP 3333 says and HTTP_* repeats are joined."""
-    server = serve(show_environ("PATH_INFO", "QUERY_STRING", "HTTP_X_TAG", "SERVER_PROTOCOL", "REMOTE_ADDR"))
+    server = serve(
+        show_environ("PATH_INFO", "QUERY_STRING", "HTTP_X_TAG", "SERVER_PROTOCOL", "REMOTE_ADDR")
+    )
     with connect(server) as (sock, reader):
         sock.sendall(b"GET /caf%C3%A9?q=%20 HTTP/1.1\r\nHost: a\r\nX-Tag: a\r\nX-Tag: b\r\n\r\n")
         response = read_response(reader)
-    assert response.body.decode("latin-1").split("\n") == ["/cafÃ©", "q=%20", "a, b", "HTTP/1.1", "127.0.0.1"]
+    assert response.body.decode("latin-1").split("\n") == [
+        "/cafÃ©",
+        "q=%20",
+        "a, b",
+        "HTTP/1.1",
+        "127.0.0.1",
+    ]
 
 
 # ── Connections ──────────────────────────────────────────────────────────────
@@ -121,9 +131,11 @@ def test_pipelined_requests_are_answered_in_order(serve: Serve) -> None:
     """Requests sent back to back in one packet get their responses in order."""
     server = serve(validator(apps.app))
     with connect(server) as (sock, reader):
-        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
-                     b"GET /nope HTTP/1.1\r\nHost: a\r\n\r\n"
-                     b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        sock.sendall(
+            b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
+            b"GET /nope HTTP/1.1\r\nHost: a\r\n\r\n"
+            b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+        )
         responses = [read_response(reader) for _ in range(3)]
         assert closed_by_peer(sock, reader)
     assert [response.status for response in responses] == [200, 404, 200]
@@ -135,8 +147,10 @@ def test_keep_alive_survives_an_unread_body(serve: Serve) -> None:
     """A small body the app never read is drained, so the next request still parses."""
     server = serve(validator(apps.hello))
     with connect(server) as (sock, reader):
-        sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nxxxxx"
-                     b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        sock.sendall(
+            b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nxxxxx"
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        )
         first, second = read_response(reader), read_response(reader)
     assert (first.status, second.status, second.body) == (200, 200, b"Hello, WSGI!")
 
@@ -160,7 +174,10 @@ def test_unknown_length_is_chunked_for_http_1_1(serve: Serve) -> None:
     try:
         connection.request("GET", "/")
         response = connection.getresponse()
-        assert (response.getheader("Transfer-Encoding"), response.read()) == ("chunked", b"one two three")
+        assert (response.getheader("Transfer-Encoding"), response.read()) == (
+            "chunked",
+            b"one two three",
+        )
     finally:
         connection.close()
 
@@ -173,7 +190,10 @@ def test_unknown_length_is_close_delimited_for_http_1_0(serve: Serve) -> None:
         sock.sendall(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
         response = read_response(reader)
     assert (response.header("Transfer-Encoding"), response.header("Connection"), response.body) == (
-        None, "close", b"one two three")
+        None,
+        "close",
+        b"one two three",
+    )
 
 
 # ── Request bodies ───────────────────────────────────────────────────────────
@@ -184,8 +204,13 @@ def test_chunked_request_body_is_de_chunked(serve: Serve) -> None:
     server = serve(validator(read_body))
     connection = http.client.HTTPConnection(*server.server_address, timeout=5)
     try:
-        connection.request("POST", "/", body=iter([b"hello ", b"chunked ", b"world"]),
-                           headers={"Transfer-Encoding": "chunked"}, encode_chunked=True)
+        connection.request(
+            "POST",
+            "/",
+            body=iter([b"hello ", b"chunked ", b"world"]),
+            headers={"Transfer-Encoding": "chunked"},
+            encode_chunked=True,
+        )
         assert connection.getresponse().read() == b"hello chunked world"
     finally:
         connection.close()
@@ -195,7 +220,9 @@ def test_100_continue_is_sent_when_the_app_reads_the_body(serve: Serve) -> None:
     """With Expect: 100-continue, the client gets 100 Continue, sends its body, gets the answer."""
     server = serve(validator(read_body))
     with connect(server) as (sock, reader):
-        sock.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        sock.sendall(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"
+        )
         interim = read_response(reader)
         sock.sendall(b"body")
         final = read_response(reader)
@@ -207,7 +234,9 @@ def test_100_continue_is_not_sent_when_the_app_ignores_the_body(serve: Serve) ->
     """An app that answers without reading: no 100, the final answer, and the connection closes."""
     server = serve(validator(apps.hello))
     with connect(server) as (sock, reader):
-        sock.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        sock.sendall(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"
+        )
         response = read_response(reader)
         assert closed_by_peer(sock, reader)
     assert (response.status, response.header("Connection")) == (405, "close")
@@ -243,8 +272,11 @@ def test_20_clients_are_served_at_once(serve: Serve) -> None:
 # ── Apps that misbehave ──────────────────────────────────────────────────────
 
 
-def test_app_exception_is_a_plain_500_and_logged(serve: Serve, caplog: pytest.LogCaptureFixture) -> None:
+def test_app_exception_is_a_plain_500_and_logged(
+    serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
     """An app that raises before its headers gets a generic 500; the traceback goes to the log."""
+
     def broken(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         raise RuntimeError("secret detail")
 
@@ -253,13 +285,21 @@ def test_app_exception_is_a_plain_500_and_logged(serve: Serve, caplog: pytest.Lo
         response = httpx.get(url(server))
         assert (response.status_code, response.text) == (500, "Internal Server Error")
         assert "secret detail" not in response.text
-        wait_until(lambda: any(record.exc_info and "secret detail" in str(record.exc_info[1])
-                               for record in caplog.records), what="the logged traceback")
+        wait_until(
+            lambda: any(
+                record.exc_info and "secret detail" in str(record.exc_info[1])
+                for record in caplog.records
+            ),
+            what="the logged traceback",
+        )
     assert httpx.get(url(server)).status_code == 500  # and the server still answers
 
 
-def test_app_exception_mid_body_cuts_the_response_off(serve: Serve, caplog: pytest.LogCaptureFixture) -> None:
+def test_app_exception_mid_body_cuts_the_response_off(
+    serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
     """An app that fails after its head went out: the response is cut off (no last chunk)."""
+
     def half(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
         start_response("200 OK", TEXT)
         yield b"half"
@@ -294,16 +334,21 @@ def test_result_close_is_always_called(serve: Serve) -> None:
 
     server = serve(app)
     httpx.get(url(server, "/ok"))
-    wait_until(lambda: closed == ["ok"], what="close() after the last byte of /ok",
-               show=lambda: closed)
+    wait_until(
+        lambda: closed == ["ok"], what="close() after the last byte of /ok", show=lambda: closed
+    )
     with pytest.raises(httpx.HTTPError):
         httpx.get(url(server, "/fail"))
-    wait_until(lambda: closed == ["ok", "failed"], what="close() after /fail broke off",
-               show=lambda: closed)
+    wait_until(
+        lambda: closed == ["ok", "failed"],
+        what="close() after /fail broke off",
+        show=lambda: closed,
+    )
 
 
 def test_legacy_write_sends_body_bytes(serve: Serve) -> None:
     """The write() callable from start_response sends bytes, then the iterable's follow."""
+
     def writer(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         write = start_response("200 OK", TEXT)
         write(b"written, ")

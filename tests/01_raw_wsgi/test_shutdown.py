@@ -36,8 +36,10 @@ def in_flight_told_to_close(server: WSGIServer) -> bool:
     """
     with server._lock:
         connections = list(server._connections)
-    return server.stopping and all(connection.response is None or not connection.response.keep_alive
-                                   for connection in connections)
+    return server.stopping and all(
+        connection.response is None or not connection.response.keep_alive
+        for connection in connections
+    )
 
 
 def test_shutdown_lets_a_request_in_flight_finish(serve: Serve) -> None:
@@ -62,7 +64,11 @@ def test_shutdown_lets_a_request_in_flight_finish(serve: Serve) -> None:
         response = read_response(reader)
         assert closed_by_peer(sock, reader)  # and then the connection closes
         stopper.join(10)
-    assert (response.status, response.body, response.header("Connection")) == (200, b"finished", "close")
+    assert (response.status, response.body, response.header("Connection")) == (
+        200,
+        b"finished",
+        "close",
+    )
 
 
 def test_shutdown_refuses_new_connections(serve: Serve) -> None:
@@ -75,6 +81,7 @@ def test_shutdown_refuses_new_connections(serve: Serve) -> None:
 
 def test_shutdown_closes_idle_keep_alive_connections(serve: Serve) -> None:
     """An idle keep-alive connection does not hold shutdown for the whole timeout."""
+
     def hello(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"hi"]
@@ -93,7 +100,9 @@ def test_shutdown_closes_idle_keep_alive_connections(serve: Serve) -> None:
 
 
 def cli(app: str, port: int, *extra: str) -> list[str]:
-    return python_command("-m", "rawwsgi.server", app, "--host", "127.0.0.1", "--port", str(port), *extra)
+    return python_command(
+        "-m", "rawwsgi.server", app, "--host", "127.0.0.1", "--port", str(port), *extra
+    )
 
 
 def output_of(process: subprocess.Popen[bytes]) -> str:
@@ -107,8 +116,9 @@ def output_of(process: subprocess.Popen[bytes]) -> str:
 def test_cli_serves_the_app_and_stops_on_sigterm() -> None:
     """python -m rawwsgi.server MODULE:APP serves it, says where, and exits 0 on SIGTERM."""
     port = free_port()
-    with server_process(cli("rawwsgi.apps:app", port), port, cwd=stage_dir(1),
-                        env=subprocess_env(1)) as process:
+    with server_process(
+        cli("rawwsgi.apps:app", port), port, cwd=stage_dir(1), env=subprocess_env(1)
+    ) as process:
         response = httpx.post(f"http://127.0.0.1:{port}/echo?name=wsgi", content=b"hello")
         process.send_signal(signal.SIGTERM)
         assert process.wait(10) == 0
@@ -118,7 +128,7 @@ def test_cli_serves_the_app_and_stops_on_sigterm() -> None:
     assert "Traceback" not in output
 
 
-SLOW_APP = textwrap.dedent('''
+SLOW_APP = textwrap.dedent("""
     import pathlib
     import time
 
@@ -127,7 +137,7 @@ SLOW_APP = textwrap.dedent('''
         time.sleep(1.0)
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "4")])
         return [b"done"]
-''')
+""")
 
 
 def test_cli_finishes_a_request_in_flight_on_sigint(tmp_path: Path) -> None:
@@ -148,8 +158,9 @@ def test_cli_finishes_a_request_in_flight_on_sigint(tmp_path: Path) -> None:
         finally:
             connection.close()
 
-    with server_process(cli("slow_app_01:app", port), port, cwd=tmp_path, env=env,
-                        stop_signal=signal.SIGINT) as process:
+    with server_process(
+        cli("slow_app_01:app", port), port, cwd=tmp_path, env=env, stop_signal=signal.SIGINT
+    ) as process:
         thread = threading.Thread(target=client)
         thread.start()
         wait_until(marker.exists, what="the request to reach the app")
@@ -162,8 +173,14 @@ def test_cli_finishes_a_request_in_flight_on_sigint(tmp_path: Path) -> None:
 
 def test_cli_refuses_an_app_it_cannot_import() -> None:
     """A MODULE:APP that does not import is a clear error and exit code 2, not a traceback."""
-    completed = subprocess.run(cli("no_such_module_01:app", free_port()), cwd=stage_dir(1),
-                               env=subprocess_env(1), capture_output=True, text=True, timeout=30)
+    completed = subprocess.run(
+        cli("no_such_module_01:app", free_port()),
+        cwd=stage_dir(1),
+        env=subprocess_env(1),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert completed.returncode == 2
     assert "cannot load no_such_module_01:app" in completed.stderr
     assert "Traceback" not in completed.stderr

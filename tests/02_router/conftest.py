@@ -29,10 +29,18 @@ SERVERS = ("own", "gunicorn")
 def server_argv(server: str, spec: str, port: int) -> list[str]:
     """Return the command that serves ``spec`` (MODULE:APP) on ``port``."""
     if server == "own":
-        return python_command("-m", "rawwsgi.server", spec, "--host", "127.0.0.1",
-                              "--port", str(port))
-    return [venv_script("gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-            "--no-control-socket", spec]
+        return python_command(
+            "-m", "rawwsgi.server", spec, "--host", "127.0.0.1", "--port", str(port)
+        )
+    return [
+        venv_script("gunicorn"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--no-control-socket",
+        spec,
+    ]
 
 
 @contextlib.contextmanager

@@ -56,9 +56,15 @@ class Reply:
         return self.body.decode("utf-8")
 
 
-def make_environ(method: str = "GET", path: str = "/", *, query: str = "",
-                 headers: Sequence[tuple[str, str]] = (), body: bytes = b"",
-                 path_info: str | None = None) -> dict[str, Any]:
+def make_environ(
+    method: str = "GET",
+    path: str = "/",
+    *,
+    query: str = "",
+    headers: Sequence[tuple[str, str]] = (),
+    body: bytes = b"",
+    path_info: str | None = None,
+) -> dict[str, Any]:
     """Return the environ a server builds for this request.
 
     ``path`` is the decoded text path; PATH_INFO gets its UTF-8 bytes as
@@ -113,8 +119,9 @@ def run(app: App, environ: dict[str, Any], *, lint: bool = True) -> Reply:
             raise AssertionError("the app sent body bytes before start_response")
         sent.append(data)
 
-    def start_response(new_status: str, new_headers: list[tuple[str, str]],
-                       exc_info: Any = None) -> Callable[[bytes], None]:
+    def start_response(
+        new_status: str, new_headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], None]:
         if exc_info is not None:
             try:
                 if sent:  # too late to change the response: re-raise, as PEP 3333 says
@@ -141,17 +148,27 @@ def run(app: App, environ: dict[str, Any], *, lint: bool = True) -> Reply:
     return Reply(int(code), reason, headers, b"".join(sent), errors.getvalue(), sent)
 
 
-def call(app: App, method: str = "GET", path: str = "/", *, query: str = "",
-         headers: Sequence[tuple[str, str]] = (), body: bytes | str = b"",
-         path_info: str | None = None, lint: bool = True) -> Reply:
+def call(
+    app: App,
+    method: str = "GET",
+    path: str = "/",
+    *,
+    query: str = "",
+    headers: Sequence[tuple[str, str]] = (),
+    body: bytes | str = b"",
+    path_info: str | None = None,
+    lint: bool = True,
+) -> Reply:
     """Send one request to ``app`` in process and return the reply."""
     data = body.encode("utf-8") if isinstance(body, str) else body
-    environ = make_environ(method, path, query=query, headers=headers, body=data,
-                           path_info=path_info)
+    environ = make_environ(
+        method, path, query=query, headers=headers, body=data, path_info=path_info
+    )
     return run(app, environ, lint=lint)
 
 
 def post_json(app: App, path: str, data: Any, method: str = "POST") -> Reply:
     """Send ``data`` as a JSON body."""
-    return call(app, method, path, headers=[("Content-Type", "application/json")],
-                body=json.dumps(data))
+    return call(
+        app, method, path, headers=[("Content-Type", "application/json")], body=json.dumps(data)
+    )

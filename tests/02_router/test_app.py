@@ -95,21 +95,31 @@ def test_path_that_is_not_utf8_is_a_400() -> None:
 def test_http_error_from_a_handler_becomes_its_response() -> None:
     """A handler raising HTTPError answers with its status, message and headers."""
     reply = call(tiny_router(), "GET", "/teapot")
-    assert (reply.status, reply.text, reply.header("X-Brew")) == (418, "short and stout\n",
-                                                                   "earl grey")
+    assert (reply.status, reply.text, reply.header("X-Brew")) == (
+        418,
+        "short and stout\n",
+        "earl grey",
+    )
 
 
 def test_json_errors_are_json() -> None:
     """With json_errors=True, a 404 body is {"error": message}."""
     reply = call(tiny_router(json_errors=True), "GET", "/nowhere")
     assert (reply.header("Content-Type"), reply.json()) == (
-        "application/json", {"error": "no route matches /nowhere"})
+        "application/json",
+        {"error": "no route matches /nowhere"},
+    )
 
 
 def test_invalid_json_is_a_400_through_the_router() -> None:
     """A handler calling request.json() on bad JSON makes the router answer 400."""
-    reply = call(tiny_router(), "POST", "/books", headers=[("Content-Type", "application/json")],
-                 body=b'{"title": ')
+    reply = call(
+        tiny_router(),
+        "POST",
+        "/books",
+        headers=[("Content-Type", "application/json")],
+        body=b'{"title": ',
+    )
     assert (reply.status, reply.text.startswith("invalid JSON")) == (400, True)
 
 
@@ -154,8 +164,10 @@ def test_create_then_get(books: Router) -> None:
     created = post_json(books, "/books", {"title": "Dune", "author": "Frank Herbert", "year": 1965})
     fetched = call(books, "GET", "/books/5")
     assert (created.status, created.header("Location"), fetched.json()) == (
-        201, "http://testserver/books/5",
-        {"id": 5, "title": "Dune", "author": "Frank Herbert", "year": 1965})
+        201,
+        "http://testserver/books/5",
+        {"id": 5, "title": "Dune", "author": "Frank Herbert", "year": 1965},
+    )
 
 
 def test_update_replaces_the_book(books: Router) -> None:
@@ -169,28 +181,44 @@ def test_delete_then_get_is_a_404(books: Router) -> None:
     deleted = call(books, "DELETE", "/books/1")
     missing = call(books, "GET", "/books/1")
     assert (deleted.json(), missing.status, missing.json()) == (
-        {"deleted": 1}, 404, {"error": "no book with id 1"})
+        {"deleted": 1},
+        404,
+        {"error": "no book with id 1"},
+    )
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/books/99"), ("PUT", "/books/99"),
-                                              ("DELETE", "/books/99")])
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/books/99"), ("PUT", "/books/99"), ("DELETE", "/books/99")]
+)
 def test_unknown_book_is_a_404(books: Router, method: str, path: str) -> None:
     """An id with no book is a 404 for GET, PUT and DELETE."""
-    reply = (post_json(books, path, {"title": "t", "author": "a"}, method) if method == "PUT"
-             else call(books, method, path))
+    reply = (
+        post_json(books, path, {"title": "t", "author": "a"}, method)
+        if method == "PUT"
+        else call(books, method, path)
+    )
     assert (reply.status, reply.json()) == (404, {"error": "no book with id 99"})
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"author": "a"}, "title: required, a non-empty string"),
-    ({"title": "   ", "author": "a"}, "title: required, a non-empty string"),
-    ({"title": "t", "author": 7}, "author: required, a non-empty string"),
-    ({"title": "t" * 201, "author": "a"}, "title: at most 200 characters"),
-    ({"title": "t", "author": "a", "year": "1969"}, "year: an integer from -9999 to 9999, or null"),
-    ({"title": "t", "author": "a", "year": True}, "year: an integer from -9999 to 9999, or null"),
-    ({"title": "t", "author": "a", "isbn": "x"}, "unknown field(s): isbn"),
-    (["t", "a"], "the body must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"author": "a"}, "title: required, a non-empty string"),
+        ({"title": "   ", "author": "a"}, "title: required, a non-empty string"),
+        ({"title": "t", "author": 7}, "author: required, a non-empty string"),
+        ({"title": "t" * 201, "author": "a"}, "title: at most 200 characters"),
+        (
+            {"title": "t", "author": "a", "year": "1969"},
+            "year: an integer from -9999 to 9999, or null",
+        ),
+        (
+            {"title": "t", "author": "a", "year": True},
+            "year: an integer from -9999 to 9999, or null",
+        ),
+        ({"title": "t", "author": "a", "isbn": "x"}, "unknown field(s): isbn"),
+        (["t", "a"], "the body must be a JSON object"),
+    ],
+)
 def test_invalid_book_is_a_400_with_a_message(books: Router, data: Any, message: str) -> None:
     """A body that is JSON but not a valid book is a 400 saying which field is wrong."""
     reply = post_json(books, "/books", data)
@@ -199,8 +227,13 @@ def test_invalid_book_is_a_400_with_a_message(books: Router, data: Any, message:
 
 def test_create_with_invalid_json_is_a_400(books: Router) -> None:
     """Invalid JSON is a 400 with a message saying where it broke."""
-    reply = call(books, "POST", "/books", headers=[("Content-Type", "application/json")],
-                 body=b'{"title": "x",}')
+    reply = call(
+        books,
+        "POST",
+        "/books",
+        headers=[("Content-Type", "application/json")],
+        body=b'{"title": "x",}',
+    )
     assert (reply.status, reply.json()["error"][:13]) == (400, "invalid JSON:")
 
 
@@ -214,7 +247,10 @@ def test_export_streams_one_json_line_per_book(books: Router) -> None:
     """GET /books/export streams NDJSON, one chunk per book, with no Content-Length."""
     reply = call(books, "GET", "/books/export")
     assert (len(reply.chunks), reply.header("Content-Length"), reply.chunks[2]) == (
-        4, None, b'{"id":3,"title":"Kindred","author":"Octavia E. Butler","year":1979}\n')
+        4,
+        None,
+        b'{"id":3,"title":"Kindred","author":"Octavia E. Butler","year":1979}\n',
+    )
 
 
 def test_wrong_method_on_the_example_is_a_405_with_allow(books: Router) -> None:

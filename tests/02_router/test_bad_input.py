@@ -32,23 +32,27 @@ def handler(request: Any, **params: Any) -> Response:
 
 
 def post_raw(body: bytes) -> Any:
-    return call(create_app(), "POST", "/books", headers=[("Content-Type", "application/json")],
-                body=body)
+    return call(
+        create_app(), "POST", "/books", headers=[("Content-Type", "application/json")], body=body
+    )
 
 
 # ── Kind 1: an unexpected exception must not reach the top ───────────────────
 
 
-@pytest.mark.parametrize(("body", "reason"), [
-    (b'{"title": "\\ud800", "author": "x"}', "lone surrogate"),
-    (b'{"title": "ok", "author": "x\\udfffy"}', "lone surrogate"),
-    (b'{"title": NaN, "author": "x"}', "NaN is not valid JSON"),
-    (b'{"title": "t", "author": "a", "year": Infinity}', "Infinity is not valid JSON"),
-    (b'{"title": "t", "author": "a", "year": 1e999}', "too large for a float"),
-    (b'{"title": "t", "author": "a", "year": ' + b"1" * 5000 + b"}", "invalid JSON"),
-    (b"[" * 100_000, "nested too deeply"),
-    (b'{"title": "caf\xe9", "author": "x"}', "invalid JSON"),
-])
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"title": "\\ud800", "author": "x"}', "lone surrogate"),
+        (b'{"title": "ok", "author": "x\\udfffy"}', "lone surrogate"),
+        (b'{"title": NaN, "author": "x"}', "NaN is not valid JSON"),
+        (b'{"title": "t", "author": "a", "year": Infinity}', "Infinity is not valid JSON"),
+        (b'{"title": "t", "author": "a", "year": 1e999}', "too large for a float"),
+        (b'{"title": "t", "author": "a", "year": ' + b"1" * 5000 + b"}", "invalid JSON"),
+        (b"[" * 100_000, "nested too deeply"),
+        (b'{"title": "caf\xe9", "author": "x"}', "invalid JSON"),
+    ],
+)
 def test_json_that_cannot_be_stored_or_sent_back_is_a_400(body: bytes, reason: str) -> None:
     """JSON Python would parse but JSON (RFC 8259) forbids or cannot carry is the client's error."""
     reply = post_raw(body)
@@ -58,7 +62,7 @@ def test_json_that_cannot_be_stored_or_sent_back_is_a_400(body: bytes, reason: s
 def test_a_surrogate_pair_is_one_character_and_is_accepted() -> None:
     """A valid pair of escapes (an emoji) is text: stored, sent back as UTF-8."""
     reply = post_raw(b'{"title": "\\ud83d\\ude00", "author": "x"}')
-    assert (reply.status, reply.json()["title"]) == (201, "\U0001F600")
+    assert (reply.status, reply.json()["title"]) == (201, "\U0001f600")
 
 
 def test_an_int_path_parameter_too_long_for_python_is_a_404() -> None:
@@ -88,14 +92,19 @@ def test_response_json_never_emits_nan_or_infinity(value: float) -> None:
 # ── Kind 3: url_for builds only URLs that route back ─────────────────────────
 
 
-@pytest.mark.parametrize(("pattern", "params"), [
-    ("/{rest:path}", {"rest": "/evil.example/x"}),   # //evil.example/x: another host
-    ("/files/{rest:path}", {"rest": "a/../../etc"}),  # the client removes the dots
-    ("/files/{rest:path}", {"rest": "./a"}),
-    ("/files/{name}", {"name": ".."}),               # /files/.. is / to a client
-    ("/files/{name}", {"name": "."}),
-])
-def test_url_for_refuses_values_a_client_would_rewrite(pattern: str, params: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("pattern", "params"),
+    [
+        ("/{rest:path}", {"rest": "/evil.example/x"}),  # //evil.example/x: another host
+        ("/files/{rest:path}", {"rest": "a/../../etc"}),  # the client removes the dots
+        ("/files/{rest:path}", {"rest": "./a"}),
+        ("/files/{name}", {"name": ".."}),  # /files/.. is / to a client
+        ("/files/{name}", {"name": "."}),
+    ],
+)
+def test_url_for_refuses_values_a_client_would_rewrite(
+    pattern: str, params: dict[str, str]
+) -> None:
     """A value whose URL a client would resolve elsewhere (RFC 3986, 5.2.4) is a ValueError."""
     router = Router()
     router.add(pattern, handler, methods=["GET"], name="target")
@@ -119,15 +128,22 @@ def test_patterns_with_dot_segments_are_refused(pattern: str) -> None:
         parse_pattern(pattern)
 
 
-ROUTES = [("/files/{name}", "file"), ("/tree/{rest:path}", "tree"), ("/{rest:path}", "anything"),
-          ("/n/{id:int}/{slug:slug}", "numbered")]
+ROUTES = [
+    ("/files/{name}", "file"),
+    ("/tree/{rest:path}", "tree"),
+    ("/{rest:path}", "anything"),
+    ("/n/{id:int}/{slug:slug}", "numbered"),
+]
 values = st.text(min_size=1, max_size=20)
 
 
 @fuzz_settings(examples=200)
-@given(route=st.sampled_from(ROUTES), value=values, number=st.integers(min_value=0, max_value=10**30))
+@given(
+    route=st.sampled_from(ROUTES), value=values, number=st.integers(min_value=0, max_value=10**30)
+)
 def test_every_url_url_for_builds_routes_back_and_stays_on_this_host(
-        route: tuple[str, str], value: str, number: int) -> None:
+    route: tuple[str, str], value: str, number: int
+) -> None:
     """url_for then lookup (after a server's percent-decoding) gives the same route and values.
 
     The oracle for "stays on this host and is not rewritten" is urllib's RFC
@@ -138,8 +154,11 @@ def test_every_url_url_for_builds_routes_back_and_stays_on_this_host(
     for pattern, name in ROUTES:
         index.add(pattern, name, methods=["GET"], name=name)
     pattern, name = route
-    params: dict[str, Any] = {"id": number, "slug": "a-b"} if name == "numbered" else {
-        "name" if name == "file" else "rest": value}
+    params: dict[str, Any] = (
+        {"id": number, "slug": "a-b"}
+        if name == "numbered"
+        else {"name" if name == "file" else "rest": value}
+    )
     try:
         path = index.url_for(name, **params)
     except ValueError:
@@ -156,19 +175,29 @@ def test_every_url_url_for_builds_routes_back_and_stays_on_this_host(
 
 def test_the_router_core_imports_without_the_wsgi_layer() -> None:
     """Importing wsgirouter.trie loads neither Request, Response nor the WSGI Router."""
-    code = ("import sys, wsgirouter.trie; "
-            "print(sorted(m for m in sys.modules if m.startswith(('wsgirouter', 'rawwsgi'))))")
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True, env=subprocess_env("02_router")).stdout
+    code = (
+        "import sys, wsgirouter.trie; "
+        "print(sorted(m for m in sys.modules if m.startswith(('wsgirouter', 'rawwsgi'))))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=subprocess_env("02_router"),
+    ).stdout
     assert output.strip() == "['wsgirouter', 'wsgirouter.trie']"
 
 
-@pytest.mark.parametrize(("location", "sent"), [
-    ("/café", "/caf%C3%A9"),
-    ("/a b?q=ü#top", "/a%20b?q=%C3%BC#top"),
-    ("/ok%20already/%zz", "/ok%20already/%25zz"),
-    ("https://example.com/日本", "https://example.com/%E6%97%A5%E6%9C%AC"),
-])
+@pytest.mark.parametrize(
+    ("location", "sent"),
+    [
+        ("/café", "/caf%C3%A9"),
+        ("/a b?q=ü#top", "/a%20b?q=%C3%BC#top"),
+        ("/ok%20already/%zz", "/ok%20already/%25zz"),
+        ("https://example.com/日本", "https://example.com/%E6%97%A5%E6%9C%AC"),
+    ],
+)
 def test_redirect_location_is_percent_encoded_ascii(location: str, sent: str) -> None:
     """A URL in a header is ASCII (RFC 9110, 10.2.2): raw latin-1 bytes were sent for /café."""
     assert Response.redirect(location).get_header("Location") == sent

@@ -19,13 +19,16 @@ def request_for(method: str = "GET", path: str = "/", **options: object) -> Requ
 
 
 @pytest.mark.exercise("2.1")
-@pytest.mark.parametrize(("path_info", "expected"), [
-    ("/books", "/books"),
-    ("/caf\u00c3\u00a9", "/café"),                                # /caf%C3%A9 on the wire
-    ("/\u00e6\u0097\u00a5\u00e6\u009c\u00ac", "/日本"),          # three bytes a character
-    ("/a b", "/a b"),
-    ("", "/"),
-])
+@pytest.mark.parametrize(
+    ("path_info", "expected"),
+    [
+        ("/books", "/books"),
+        ("/caf\u00c3\u00a9", "/café"),  # /caf%C3%A9 on the wire
+        ("/\u00e6\u0097\u00a5\u00e6\u009c\u00ac", "/日本"),  # three bytes a character
+        ("/a b", "/a b"),
+        ("", "/"),
+    ],
+)
 def test_path_is_path_info_decoded_from_latin1_to_utf8(path_info: str, expected: str) -> None:
     """PATH_INFO's characters are the URL's bytes: re-encode as latin-1, decode as UTF-8."""
     request = Request(make_environ(path_info=path_info))
@@ -55,14 +58,17 @@ def test_query_keeps_every_value_of_a_repeated_name() -> None:
     assert (query.get_all("tag"), query["tag"], query["q"]) == (["a", "b"], "a", "x")
 
 
-@pytest.mark.parametrize(("query_string", "name", "expected"), [
-    ("q=caf%C3%A9", "q", ["café"]),
-    ("q=a+b", "q", ["a b"]),
-    ("empty=", "empty", [""]),
-    ("flag", "flag", [""]),
-    ("", "q", []),
-    ("q=%FF", "q", ["\ufffd"]),  # not UTF-8: replaced, never a 500
-])
+@pytest.mark.parametrize(
+    ("query_string", "name", "expected"),
+    [
+        ("q=caf%C3%A9", "q", ["café"]),
+        ("q=a+b", "q", ["a b"]),
+        ("empty=", "empty", [""]),
+        ("flag", "flag", [""]),
+        ("", "q", []),
+        ("q=%FF", "q", ["\ufffd"]),  # not UTF-8: replaced, never a 500
+    ],
+)
 def test_query_values_are_decoded(query_string: str, name: str, expected: list[str]) -> None:
     """Query values are percent-decoded UTF-8; blank values are kept."""
     assert request_for(query=query_string).query.get_all(name) == expected
@@ -70,15 +76,17 @@ def test_query_values_are_decoded(query_string: str, name: str, expected: list[s
 
 def test_headers_are_read_from_the_environ_ignoring_case() -> None:
     """request.headers["x-request-id"] reads HTTP_X_REQUEST_ID; Content-Type is CONTENT_TYPE."""
-    request = request_for("POST", headers=[("X-Request-ID", "abc"), ("Content-Type", "text/csv")],
-                          body=b"a,b")
+    request = request_for(
+        "POST", headers=[("X-Request-ID", "abc"), ("Content-Type", "text/csv")], body=b"a,b"
+    )
     assert (request.headers["x-request-id"], request.headers["CONTENT-TYPE"]) == ("abc", "text/csv")
 
 
 def test_headers_iterate_as_header_names() -> None:
     """Iterating the headers gives names like Content-Type and X-Request-Id."""
-    request = request_for("POST", headers=[("X-Request-ID", "abc"), ("Content-Type", "text/csv")],
-                          body=b"a,b")
+    request = request_for(
+        "POST", headers=[("X-Request-ID", "abc"), ("Content-Type", "text/csv")], body=b"a,b"
+    )
     assert {"X-Request-Id", "Content-Type", "Content-Length", "Host"} <= set(request.headers)
 
 
@@ -162,30 +170,38 @@ def json_request(body: bytes, content_type: str = "application/json") -> Request
     return request_for("POST", headers=[("Content-Type", content_type)], body=body)
 
 
-@pytest.mark.parametrize(("content_type", "body", "expected"), [
-    ("application/json", b'{"a": [1, 2]}', {"a": [1, 2]}),
-    ("application/json; charset=utf-8", '{"t": "café"}'.encode(), {"t": "café"}),
-    ("application/problem+json", b"[]", []),
-])
+@pytest.mark.parametrize(
+    ("content_type", "body", "expected"),
+    [
+        ("application/json", b'{"a": [1, 2]}', {"a": [1, 2]}),
+        ("application/json; charset=utf-8", '{"t": "café"}'.encode(), {"t": "café"}),
+        ("application/problem+json", b"[]", []),
+    ],
+)
 def test_json_body_is_parsed(content_type: str, body: bytes, expected: object) -> None:
     """A JSON body with a JSON media type is parsed."""
     assert json_request(body, content_type).json() == expected
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (b'{"title":', "invalid JSON: Expecting value"),
-    (b"", "invalid JSON: the body is empty"),
-    (b'{"n": NaN}', "invalid JSON: NaN is not valid JSON"),
-    (b"\xff\xfe\xfa", "invalid JSON"),
-    (b"[" * 100_000 + b"]" * 100_000, "invalid JSON"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"title":', "invalid JSON: Expecting value"),
+        (b"", "invalid JSON: the body is empty"),
+        (b'{"n": NaN}', "invalid JSON: NaN is not valid JSON"),
+        (b"\xff\xfe\xfa", "invalid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "invalid JSON"),
+    ],
+)
 def test_invalid_json_is_a_400_with_a_message(body: bytes, message: str) -> None:
     """Invalid JSON is a 400 whose message says what is wrong, never a 500."""
-    request = Request(make_environ("POST", headers=[("Content-Type", "application/json")],
-                                   body=body), max_body=1024 * 1024)
+    request = Request(
+        make_environ("POST", headers=[("Content-Type", "application/json")], body=body),
+        max_body=1024 * 1024,
+    )
     with pytest.raises(HTTPError) as caught:
         request.json()
-    assert (caught.value.status, caught.value.message[:len(message)]) == (400, message)
+    assert (caught.value.status, caught.value.message[: len(message)]) == (400, message)
 
 
 def test_json_with_another_content_type_is_a_415() -> None:

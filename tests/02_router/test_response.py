@@ -11,18 +11,21 @@ from wsgirouter.response import HTTPError, Response, check_header
 # ── Headers are checked, never sent unsafe ───────────────────────────────────
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("Location", "/next\r\nSet-Cookie: admin=1"),
-    ("X-Note", "line\nbreak"),
-    ("X-Note", "carriage\rreturn"),
-    ("X-Note", "nul\x00byte"),
-    ("X-Note", "escape\x1b"),
-    ("Bad\r\nName", "value"),
-    ("Bad Name", "value"),
-    ("Bad:Name", "value"),
-    ("", "value"),
-    ("X-Note", "snowman \u2603"),  # not latin-1: percent-encode it first
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Location", "/next\r\nSet-Cookie: admin=1"),
+        ("X-Note", "line\nbreak"),
+        ("X-Note", "carriage\rreturn"),
+        ("X-Note", "nul\x00byte"),
+        ("X-Note", "escape\x1b"),
+        ("Bad\r\nName", "value"),
+        ("Bad Name", "value"),
+        ("Bad:Name", "value"),
+        ("", "value"),
+        ("X-Note", "snowman \u2603"),  # not latin-1: percent-encode it first
+    ],
+)
 def test_unsafe_header_is_refused_with_value_error(name: str, value: str) -> None:
     """A header name that is not a token, or a value with CR, LF, NUL or a control, is refused."""
     with pytest.raises(ValueError):
@@ -57,8 +60,10 @@ def test_set_cookie_repeats_the_header() -> None:
     response.set_cookie("theme", "dark")
     response.set_cookie("lang", "en", max_age=60)
     cookies = [value for name, value in response.headers if name == "Set-Cookie"]
-    assert cookies == ["theme=dark; HttpOnly; Path=/; SameSite=Lax",
-                       "lang=en; HttpOnly; Max-Age=60; Path=/; SameSite=Lax"]
+    assert cookies == [
+        "theme=dark; HttpOnly; Path=/; SameSite=Lax",
+        "lang=en; HttpOnly; Max-Age=60; Path=/; SameSite=Lax",
+    ]
 
 
 def test_set_header_replaces_and_get_header_ignores_case() -> None:
@@ -71,14 +76,18 @@ def test_set_header_replaces_and_get_header_ignores_case() -> None:
 # ── Helpers ──────────────────────────────────────────────────────────────────
 
 
-@pytest.mark.parametrize(("response", "content_type", "body"), [
-    (Response.json({"title": "café"}), "application/json", '{"title":"café"}'.encode()),
-    (Response.text("hello"), "text/plain; charset=utf-8", b"hello"),
-    (Response.html("<p>hi</p>"), "text/html; charset=utf-8", b"<p>hi</p>"),
-    (Response("plain"), "text/plain; charset=utf-8", b"plain"),
-])
-def test_helpers_set_the_content_type_and_encode_the_body(response: Response, content_type: str,
-                                                          body: bytes) -> None:
+@pytest.mark.parametrize(
+    ("response", "content_type", "body"),
+    [
+        (Response.json({"title": "café"}), "application/json", '{"title":"café"}'.encode()),
+        (Response.text("hello"), "text/plain; charset=utf-8", b"hello"),
+        (Response.html("<p>hi</p>"), "text/html; charset=utf-8", b"<p>hi</p>"),
+        (Response("plain"), "text/plain; charset=utf-8", b"plain"),
+    ],
+)
+def test_helpers_set_the_content_type_and_encode_the_body(
+    response: Response, content_type: str, body: bytes
+) -> None:
     """json / text / html set Content-Type and encode the body as UTF-8."""
     assert (response.get_header("Content-Type"), response.body) == (content_type, body)
 
@@ -99,7 +108,9 @@ def test_invalid_status_is_refused(status: object) -> None:
 def test_status_line_has_the_reason_phrase() -> None:
     """The WSGI status string is the code, a space and the reason phrase."""
     assert (Response(status=404).status_line, Response(status=599).status_line) == (
-        "404 Not Found", "599 Unknown")
+        "404 Not Found",
+        "599 Unknown",
+    )
 
 
 # ── A Response is a WSGI app (exercise 2.4) ──────────────────────────────────
@@ -141,9 +152,11 @@ def test_head_gets_the_headers_and_no_body() -> None:
 @pytest.mark.exercise("2.4")
 def test_streaming_body_is_passed_through_without_content_length() -> None:
     """An iterable body is sent chunk by chunk as produced, with no Content-Length."""
+
     def produce() -> Iterator[bytes]:
         yield b"one\n"
         yield b"two\n"
+
     reply = call(Response(produce(), content_type="application/x-ndjson"))
     assert (reply.chunks, reply.header("Content-Length")) == ([b"one\n", b"two\n"], None)
 

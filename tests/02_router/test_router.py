@@ -50,36 +50,44 @@ def outcome(lookup: Lookup) -> tuple[Any, ...]:
 
 
 @pytest.mark.exercise("2.3")
-@pytest.mark.parametrize(("method", "path", "expected"), [
-    ("GET", "/", (Match.FULL, "home", {})),
-    ("GET", "/books", (Match.FULL, "list_books", {})),
-    ("POST", "/books", (Match.FULL, "create_book", {})),
-    ("GET", "/books/7", (Match.FULL, "get_book", {"id": 7})),
-    ("DELETE", "/books/7", (Match.FULL, "delete_book", {"id": 7})),
-    ("GET", "/users/me", (Match.FULL, "me", {})),
-    # The literal /users/me has no DELETE: the placeholder route behind it does.
-    ("DELETE", "/users/me", (Match.FULL, "delete_user", {"name": "me"})),
-    ("GET", "/nowhere", (Match.NONE,)),
-    ("GET", "/books/abc", (Match.NONE,)),  # {id:int} refuses "abc": 404, never a 500
-    ("GET", "/books/7/", (Match.NONE,)),
-])
-def test_lookup_finds_route_and_params_or_nothing(method: str, path: str,
-                                                  expected: tuple[Any, ...]) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/", (Match.FULL, "home", {})),
+        ("GET", "/books", (Match.FULL, "list_books", {})),
+        ("POST", "/books", (Match.FULL, "create_book", {})),
+        ("GET", "/books/7", (Match.FULL, "get_book", {"id": 7})),
+        ("DELETE", "/books/7", (Match.FULL, "delete_book", {"id": 7})),
+        ("GET", "/users/me", (Match.FULL, "me", {})),
+        # The literal /users/me has no DELETE: the placeholder route behind it does.
+        ("DELETE", "/users/me", (Match.FULL, "delete_user", {"name": "me"})),
+        ("GET", "/nowhere", (Match.NONE,)),
+        ("GET", "/books/abc", (Match.NONE,)),  # {id:int} refuses "abc": 404, never a 500
+        ("GET", "/books/7/", (Match.NONE,)),
+    ],
+)
+def test_lookup_finds_route_and_params_or_nothing(
+    method: str, path: str, expected: tuple[Any, ...]
+) -> None:
     """A lookup finds the route for method and path, or reports NONE (a 404)."""
     assert outcome(shop().lookup(method, path)) == expected
 
 
 @pytest.mark.exercise("2.3")
-@pytest.mark.parametrize(("method", "path", "allowed"), [
-    ("PATCH", "/books", ("GET", "HEAD", "OPTIONS", "POST")),
-    ("POST", "/books/7", ("DELETE", "GET", "HEAD", "OPTIONS", "PUT")),
-    ("POST", "/", ("GET", "HEAD", "OPTIONS")),
-    # Both /users/me (GET) and /users/{name} (DELETE) match: Allow is their union.
-    ("PUT", "/users/me", ("DELETE", "GET", "HEAD", "OPTIONS")),
-    ("BREW", "/books", ("GET", "HEAD", "OPTIONS", "POST")),
-])
-def test_known_path_with_wrong_method_is_partial_with_allowed(method: str, path: str,
-                                                              allowed: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PATCH", "/books", ("GET", "HEAD", "OPTIONS", "POST")),
+        ("POST", "/books/7", ("DELETE", "GET", "HEAD", "OPTIONS", "PUT")),
+        ("POST", "/", ("GET", "HEAD", "OPTIONS")),
+        # Both /users/me (GET) and /users/{name} (DELETE) match: Allow is their union.
+        ("PUT", "/users/me", ("DELETE", "GET", "HEAD", "OPTIONS")),
+        ("BREW", "/books", ("GET", "HEAD", "OPTIONS", "POST")),
+    ],
+)
+def test_known_path_with_wrong_method_is_partial_with_allowed(
+    method: str, path: str, allowed: tuple[str, ...]
+) -> None:
     """A path that matches with no route for the method is PARTIAL (a 405), with the Allow list."""
     assert outcome(shop().lookup(method, path)) == (Match.PARTIAL, allowed)
 
@@ -100,7 +108,9 @@ def test_an_explicit_head_route_wins_over_get() -> None:
 def test_options_without_a_route_is_partial_so_the_router_answers_allow() -> None:
     """OPTIONS on a known path with no OPTIONS route gives the Allow list to answer with."""
     assert outcome(shop().lookup("OPTIONS", "/books")) == (
-        Match.PARTIAL, ("GET", "HEAD", "OPTIONS", "POST"))
+        Match.PARTIAL,
+        ("GET", "HEAD", "OPTIONS", "POST"),
+    )
 
 
 @pytest.mark.exercise("2.3")
@@ -111,7 +121,7 @@ def test_an_explicit_options_route_is_called() -> None:
 
 @pytest.mark.exercise("2.3")
 def test_methods_are_case_sensitive() -> None:
-    """"get" is not GET (RFC 9110: methods are case-sensitive)."""
+    """ "get" is not GET (RFC 9110: methods are case-sensitive)."""
     assert shop().lookup("get", "/books").match is Match.PARTIAL
 
 
@@ -128,7 +138,9 @@ def test_decorator_and_plain_call_register_alike() -> None:
 
     router.add("/b", a, methods=["GET"], name="b")
     assert [(route.method, route.pattern, route.name) for route in router.routes] == [
-        ("GET", "/a", "a"), ("GET", "/b", "b")]
+        ("GET", "/a", "a"),
+        ("GET", "/b", "b"),
+    ]
 
 
 def test_decorator_returns_the_handler_unchanged() -> None:
@@ -141,11 +153,14 @@ def test_decorator_returns_the_handler_unchanged() -> None:
     assert router.post("/page")(page) is page
 
 
-@pytest.mark.parametrize(("first", "second"), [
-    ("/books/{id:int}", "/books/{id:int}"),
-    ("/books/{id:int}", "/books/{book_id:int}"),  # same shape, another name: indistinguishable
-    ("/books", "/books"),
-])
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("/books/{id:int}", "/books/{id:int}"),
+        ("/books/{id:int}", "/books/{book_id:int}"),  # same shape, another name: indistinguishable
+        ("/books", "/books"),
+    ],
+)
 def test_same_method_and_path_twice_is_an_error(first: str, second: str) -> None:
     """Registering a method on a path that already has it fails at registration."""
     router = Router()
@@ -171,13 +186,16 @@ def test_failed_registration_adds_nothing() -> None:
     assert [route.method for route in router.routes] == ["POST"]
 
 
-@pytest.mark.parametrize(("methods", "error"), [
-    ("GET", TypeError),          # a string, not a list of strings
-    (["get"], ValueError),
-    (["GE T"], ValueError),
-    ([], ValueError),
-    (["GET", "GET"], ValueError),
-])
+@pytest.mark.parametrize(
+    ("methods", "error"),
+    [
+        ("GET", TypeError),  # a string, not a list of strings
+        (["get"], ValueError),
+        (["GE T"], ValueError),
+        ([], ValueError),
+        (["GET", "GET"], ValueError),
+    ],
+)
 def test_bad_methods_are_refused(methods: Any, error: type[Exception]) -> None:
     """Methods are a list of distinct upper-case tokens."""
     with pytest.raises(error):
@@ -193,13 +211,16 @@ def test_handler_must_be_callable() -> None:
 # ── Reverse routing ──────────────────────────────────────────────────────────
 
 
-@pytest.mark.parametrize(("name", "params", "path"), [
-    ("home", {}, "/"),
-    ("list_books", {}, "/books"),
-    ("get_book", {"id": 7}, "/books/7"),
-    ("delete_user", {"name": "ada lovelace"}, "/users/ada%20lovelace"),
-    ("delete_user", {"name": "crème"}, "/users/cr%C3%A8me"),
-])
+@pytest.mark.parametrize(
+    ("name", "params", "path"),
+    [
+        ("home", {}, "/"),
+        ("list_books", {}, "/books"),
+        ("get_book", {"id": 7}, "/books/7"),
+        ("delete_user", {"name": "ada lovelace"}, "/users/ada%20lovelace"),
+        ("delete_user", {"name": "crème"}, "/users/cr%C3%A8me"),
+    ],
+)
 def test_url_for_builds_the_path(name: str, params: dict[str, Any], path: str) -> None:
     """url_for fills the placeholders of the named route, percent-encoded."""
     assert shop().url_for(name, **params) == path
@@ -219,28 +240,35 @@ def test_url_for_encodes_literal_segments() -> None:
     assert router.url_for("cafe") == "/caf%C3%A9"
 
 
-@pytest.mark.parametrize(("name", "params", "reason"), [
-    ("nope", {}, "no route is named"),
-    ("get_book", {}, "missing"),
-    ("get_book", {"id": 1, "extra": 2}, "unexpected"),
-    ("get_book", {"id": "seven"}, "non-negative int"),
-    ("get_book", {"id": -1}, "non-negative int"),
-    ("get_book", {"id": True}, "non-negative int"),
-    ("delete_user", {"name": "a/b"}, "without '/'"),
-    ("delete_user", {"name": ""}, "non-empty"),
-])
-def test_url_for_refuses_what_would_not_route_back(name: str, params: dict[str, Any],
-                                                   reason: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "params", "reason"),
+    [
+        ("nope", {}, "no route is named"),
+        ("get_book", {}, "missing"),
+        ("get_book", {"id": 1, "extra": 2}, "unexpected"),
+        ("get_book", {"id": "seven"}, "non-negative int"),
+        ("get_book", {"id": -1}, "non-negative int"),
+        ("get_book", {"id": True}, "non-negative int"),
+        ("delete_user", {"name": "a/b"}, "without '/'"),
+        ("delete_user", {"name": ""}, "non-empty"),
+    ],
+)
+def test_url_for_refuses_what_would_not_route_back(
+    name: str, params: dict[str, Any], reason: str
+) -> None:
     """url_for refuses unknown names, missing or extra params, and values the converter refuses."""
     with pytest.raises(ValueError, match=reason):
         shop().url_for(name, **params)
 
 
 @pytest.mark.exercise("2.3")
-@pytest.mark.parametrize(("name", "params"), [
-    ("get_book", {"id": 12}),
-    ("delete_user", {"name": "zoë & co"}),
-])
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("get_book", {"id": 12}),
+        ("delete_user", {"name": "zoë & co"}),
+    ],
+)
 def test_url_for_round_trips_through_lookup(name: str, params: dict[str, Any]) -> None:
     """The path url_for builds, once decoded as a server would, routes back to the same route."""
     from urllib.parse import unquote
@@ -273,14 +301,16 @@ def test_explicit_name_reused_on_another_pattern_is_an_error() -> None:
 
 def test_describe_prints_the_trie_and_the_static_paths() -> None:
     """describe() shows the trie in lookup order, each node's routes, and the static dict."""
-    assert shop().describe() == "\n".join([
-        "/           GET home",
-        "/books      GET list_books, POST create_book",
-        "└── /{int}  DELETE delete_book, GET get_book, PUT update_book",
-        "/users",
-        "├── /me     GET me",
-        "└── /{str}  DELETE delete_user",
-        "/ping       GET ping, HEAD ping_head",
-        "/custom     GET custom, OPTIONS custom_options",
-        "static paths (one dict lookup each): /, /books, /users/me, /ping, /custom",
-    ])
+    assert shop().describe() == "\n".join(
+        [
+            "/           GET home",
+            "/books      GET list_books, POST create_book",
+            "└── /{int}  DELETE delete_book, GET get_book, PUT update_book",
+            "/users",
+            "├── /me     GET me",
+            "└── /{str}  DELETE delete_user",
+            "/ping       GET ping, HEAD ping_head",
+            "/custom     GET custom, OPTIONS custom_options",
+            "static paths (one dict lookup each): /, /books, /users/me, /ping, /custom",
+        ]
+    )

@@ -32,8 +32,12 @@ def test_list_books(client: httpx.Client, sent) -> None:
     sent("GET", f"{client.base_url}/books")
     response = client.get("/books")
     assert (response.status_code, response.headers["content-type"]) == (200, "application/json")
-    assert {"id": 3, "title": "Kindred", "author": "Octavia E. Butler", "year": 1979} in \
-        response.json()["books"]
+    assert {
+        "id": 3,
+        "title": "Kindred",
+        "author": "Octavia E. Butler",
+        "year": 1979,
+    } in response.json()["books"]
 
 
 def test_create_then_fetch_by_location(client: httpx.Client, sent) -> None:
@@ -42,8 +46,7 @@ def test_create_then_fetch_by_location(client: httpx.Client, sent) -> None:
     sent("POST", f"{client.base_url}/books", headers=JSON, body=body)
     created = client.post("/books", content=body, headers=JSON)
     fetched = client.get(created.headers["location"])
-    assert (created.status_code, fetched.status_code, fetched.json()) == (
-        201, 200, created.json())
+    assert (created.status_code, fetched.status_code, fetched.json()) == (201, 200, created.json())
 
 
 def test_invalid_json_is_a_400_with_a_message(client: httpx.Client, sent) -> None:
@@ -72,7 +75,9 @@ def test_wrong_method_is_a_405_with_allow(client: httpx.Client, sent) -> None:
     sent("PATCH", f"{client.base_url}/books/1")
     response = client.patch("/books/1")
     assert (response.status_code, response.headers["allow"]) == (
-        405, "DELETE, GET, HEAD, OPTIONS, PUT")
+        405,
+        "DELETE, GET, HEAD, OPTIONS, PUT",
+    )
 
 
 def test_int_converter_mismatch_is_a_404(client: httpx.Client, sent) -> None:
@@ -86,7 +91,10 @@ def test_head_has_get_headers_and_no_body(client: httpx.Client, sent) -> None:
     sent("HEAD", f"{client.base_url}/books/2")
     head, get = client.head("/books/2"), client.get("/books/2")
     assert (head.status_code, head.headers["content-length"], head.content) == (
-        200, get.headers["content-length"], b"")
+        200,
+        get.headers["content-length"],
+        b"",
+    )
 
 
 def test_options_answers_allow(client: httpx.Client, sent) -> None:
@@ -106,7 +114,9 @@ def test_export_is_streamed_chunked(example_url: str, sent) -> None:
         response = connection.getresponse()
         lines = response.read().splitlines()
         assert (response.getheader("Transfer-Encoding"), json.loads(lines[0])["id"]) == (
-            "chunked", 1)
+            "chunked",
+            1,
+        )
     finally:
         connection.close()
 
@@ -137,7 +147,9 @@ def test_bad_input_on_wsgiref_gets_4xx(wsgiref_url: str, sent) -> None:
     """Under wsgiref with the validator: bad JSON is 400, unknown route 404, wrong method 405."""
     with httpx.Client(base_url=wsgiref_url, timeout=10) as client:
         sent("POST", f"{wsgiref_url}/books", headers=JSON, body="nope")
-        statuses = (client.post("/books", content=b"nope", headers=JSON).status_code,
-                    client.get("/nope").status_code,
-                    client.delete("/books").status_code)
+        statuses = (
+            client.post("/books", content=b"nope", headers=JSON).status_code,
+            client.get("/nope").status_code,
+            client.delete("/books").status_code,
+        )
     assert statuses == (400, 404, 405)

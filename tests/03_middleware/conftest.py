@@ -35,8 +35,9 @@ def serving(server: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
     argv = server_argv(server, "onion.example:app", port)
     process = None
     try:
-        with server_process(argv, port, cwd=stage_dir("03_middleware"),
-                            env=subprocess_env("03_middleware")) as process:
+        with server_process(
+            argv, port, cwd=stage_dir("03_middleware"), env=subprocess_env("03_middleware")
+        ) as process:
             yield process
     finally:
         # server_process leaves the log pipe open so a test may read it after the stop.

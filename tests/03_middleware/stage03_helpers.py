@@ -26,17 +26,26 @@ SERVERS = ("own", "gunicorn")
 def server_argv(server: str, spec: str, port: int) -> list[str]:
     """Return the command that serves ``spec`` (MODULE:APP) on ``port``: own server or gunicorn."""
     if server == "own":
-        return python_command("-m", "rawwsgi.server", spec, "--host", "127.0.0.1",
-                              "--port", str(port))
-    return [venv_script("gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-            "--no-control-socket", spec]
+        return python_command(
+            "-m", "rawwsgi.server", spec, "--host", "127.0.0.1", "--port", str(port)
+        )
+    return [
+        venv_script("gunicorn"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--no-control-socket",
+        spec,
+    ]
 
 
 class RecordingBody:
     """A response body that yields its chunks and records every call to close()."""
 
-    def __init__(self, chunks: Iterable[bytes], log: list[str], *,
-                 fail_after: int | None = None) -> None:
+    def __init__(
+        self, chunks: Iterable[bytes], log: list[str], *, fail_after: int | None = None
+    ) -> None:
         self._chunks = list(chunks)
         self._log = log
         self._fail_after = fail_after
@@ -65,19 +74,25 @@ class Recorder:
     chunks: list[bytes] = field(default_factory=lambda: [b"hello"])
     status: str = "200 OK"
     headers: list[tuple[str, str]] = field(
-        default_factory=lambda: [("Content-Type", "text/plain; charset=utf-8")])
+        default_factory=lambda: [("Content-Type", "text/plain; charset=utf-8")]
+    )
     stream: bool = False
     fail_after: int | None = None
     log: list[str] = field(default_factory=list)
     environ: dict[str, Any] = field(default_factory=dict)
     calls: int = 0
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         self.calls += 1
         self.environ = environ
         headers = list(self.headers)
-        if not self.stream and self.fail_after is None and not any(
-                name.lower() == "content-length" for name, _ in headers):
+        if (
+            not self.stream
+            and self.fail_after is None
+            and not any(name.lower() == "content-length" for name, _ in headers)
+        ):
             headers.append(("Content-Length", str(sum(map(len, self.chunks)))))
         start_response(self.status, headers)
         if self.stream or self.fail_after is not None:

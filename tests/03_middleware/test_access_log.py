@@ -41,7 +41,10 @@ def test_line_is_written_when_the_response_is_closed_not_before() -> None:
     before = environ["wsgi.errors"].getvalue()
     result.close()  # type: ignore[attr-defined]
     assert (chunks, before, environ["wsgi.errors"].getvalue()) == (
-        [b"a", b"b"], "", "GET /stream 200 2B 1.0ms\n")
+        [b"a", b"b"],
+        "",
+        "GET /stream 200 2B 1.0ms\n",
+    )
 
 
 @pytest.mark.exercise("3.2")
@@ -54,6 +57,7 @@ def test_streamed_chunks_are_counted() -> None:
 @pytest.mark.exercise("3.2")
 def test_bytes_sent_through_write_are_counted() -> None:
     """Bytes sent with the legacy write() callable count too."""
+
     def writer(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         write = start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "7")])
         write(b"written")
@@ -81,11 +85,16 @@ def test_exc_info_is_passed_on_and_the_final_status_logged() -> None:
         try:
             raise ValueError("changed my mind")
         except ValueError as error:
-            start_response("503 Service Unavailable", [("Content-Type", "text/plain")],
-                           (ValueError, error, error.__traceback__))
+            start_response(
+                "503 Service Unavailable",
+                [("Content-Type", "text/plain")],
+                (ValueError, error, error.__traceback__),
+            )
         return [b"later"]
 
-    def server_start_response(status: str, headers: Any, exc_info: Any = None) -> Callable[..., Any]:
+    def server_start_response(
+        status: str, headers: Any, exc_info: Any = None
+    ) -> Callable[..., Any]:
         received.append((status, exc_info[0] if exc_info else None))
         return lambda data: None
 
@@ -94,22 +103,32 @@ def test_exc_info_is_passed_on_and_the_final_status_logged() -> None:
     list(result)
     result.close()  # type: ignore[attr-defined]
     assert (received, environ["wsgi.errors"].getvalue()) == (
-        [("200 OK", None), ("503 Service Unavailable", ValueError)], "GET /r 503 5B 0.0ms\n")
+        [("200 OK", None), ("503 Service Unavailable", ValueError)],
+        "GET /r 503 5B 0.0ms\n",
+    )
 
 
 @pytest.mark.exercise("3.2")
 def test_replacement_refused_by_the_server_keeps_the_status_sent() -> None:
     """If the server re-raises a late exc_info call, the log keeps the status that went out."""
-    def late_failure(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+
+    def late_failure(
+        environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterator[bytes]:
         start_response("200 OK", [("Content-Type", "text/plain")])
         yield b"sent"
         try:
             raise ValueError("too late")
         except ValueError as error:
-            start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
-                           (ValueError, error, error.__traceback__))
+            start_response(
+                "500 Internal Server Error",
+                [("Content-Type", "text/plain")],
+                (ValueError, error, error.__traceback__),
+            )
 
-    def server_start_response(status: str, headers: Any, exc_info: Any = None) -> Callable[..., Any]:
+    def server_start_response(
+        status: str, headers: Any, exc_info: Any = None
+    ) -> Callable[..., Any]:
         if exc_info is not None:
             raise exc_info[1]  # the headers are out: PEP 3333 says re-raise
         return lambda data: None
@@ -125,6 +144,7 @@ def test_replacement_refused_by_the_server_keeps_the_status_sent() -> None:
 @pytest.mark.exercise("3.2")
 def test_app_that_raises_is_logged_and_the_error_goes_on() -> None:
     """An app that raises before returning is logged with status "-" and the error re-raised."""
+
     def broken(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         raise KeyError("bug")
 
@@ -143,6 +163,7 @@ def test_newline_in_the_path_cannot_forge_a_log_line() -> None:
 
 def test_request_id_from_the_environ_is_shown() -> None:
     """A request id left in the environ by an inner layer ends the line."""
+
     def tagging(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         environ["onion.request_id"] = "abc123"
         return Recorder()(environ, start_response)

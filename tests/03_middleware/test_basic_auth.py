@@ -27,20 +27,27 @@ def test_no_credentials_is_a_401_with_a_challenge() -> None:
     app = Recorder()
     reply = call(guarded(app))
     assert (reply.status, reply.header("WWW-Authenticate"), reply.text, app.calls) == (
-        401, 'Basic realm="books", charset="UTF-8"', "authentication required\n", 0)
+        401,
+        'Basic realm="books", charset="UTF-8"',
+        "authentication required\n",
+        0,
+    )
 
 
-@pytest.mark.parametrize("authorization", [
-    basic("admin:wrong")[1],
-    basic("nobody:secret")[1],
-    basic("admin")[1],                     # no colon
-    "Basic not-base64!!",
-    "Basic " + base64.b64encode(b"\xff\xfe:x").decode(),  # not UTF-8
-    "Basic caf\u00e9",                     # not ASCII
-    "Bearer abc",
-    "Basic",
-    "",
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        basic("admin:wrong")[1],
+        basic("nobody:secret")[1],
+        basic("admin")[1],  # no colon
+        "Basic not-base64!!",
+        "Basic " + base64.b64encode(b"\xff\xfe:x").decode(),  # not UTF-8
+        "Basic caf\u00e9",  # not ASCII
+        "Bearer abc",
+        "Basic",
+        "",
+    ],
+)
 def test_bad_credentials_are_a_401_never_a_500(authorization: str) -> None:
     """Wrong, unknown or malformed credentials are a 401."""
     app = Recorder()
@@ -48,8 +55,9 @@ def test_bad_credentials_are_a_401_never_a_500(authorization: str) -> None:
     assert (reply.status, app.calls) == (401, 0)
 
 
-@pytest.mark.parametrize(("credentials", "user"), [("admin:secret", "admin"),
-                                                   ("zoë:pässword", "zoë")])
+@pytest.mark.parametrize(
+    ("credentials", "user"), [("admin:secret", "admin"), ("zoë:pässword", "zoë")]
+)
 def test_valid_credentials_reach_the_app_with_remote_user(credentials: str, user: str) -> None:
     """Valid credentials pass the request on, with REMOTE_USER naming the user (UTF-8 as latin-1)."""
     app = Recorder()
@@ -65,10 +73,13 @@ def test_exempt_methods_pass_without_credentials() -> None:
     assert (reply.status, app.calls) == (200, 1)
 
 
-@pytest.mark.parametrize(("options", "error"), [
-    ({"users": {}}, "at least one user"),
-    ({"users": USERS, "realm": 'say "hi"'}, "realm"),
-])
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"users": {}}, "at least one user"),
+        ({"users": USERS, "realm": 'say "hi"'}, "realm"),
+    ],
+)
 def test_bad_configuration_is_refused(options: dict[str, Any], error: str) -> None:
     """No users, or a realm that would break the header, is a ValueError."""
     with pytest.raises(ValueError, match=error):

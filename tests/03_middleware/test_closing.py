@@ -34,8 +34,11 @@ def test_chunks_pass_through() -> None:
 def test_close_closes_chunks_then_inner_then_calls_on_close() -> None:
     """close() closes this layer's chunks, then the app's body, then runs on_close."""
     log: list[str] = []
-    closing = ClosingIterator(Closable("chunks", log), inner=Closable("inner", log),
-                              on_close=lambda: log.append("on_close"))
+    closing = ClosingIterator(
+        Closable("chunks", log),
+        inner=Closable("inner", log),
+        on_close=lambda: log.append("on_close"),
+    )
     closing.close()
     assert log == ["chunks", "inner", "on_close"]
 
@@ -69,9 +72,11 @@ def test_inner_is_closed_even_if_the_generator_never_started() -> None:
 def test_every_step_runs_when_one_fails_and_the_first_error_is_raised() -> None:
     """If closing one layer raises, the others are still closed; then the error is raised."""
     log: list[str] = []
-    closing = ClosingIterator(Closable("chunks", log, fails=True),
-                              inner=Closable("inner", log, fails=True),
-                              on_close=lambda: log.append("on_close"))
+    closing = ClosingIterator(
+        Closable("chunks", log, fails=True),
+        inner=Closable("inner", log, fails=True),
+        on_close=lambda: log.append("on_close"),
+    )
     with pytest.raises(OSError, match="chunks failed"):
         closing.close()
     assert log == ["chunks", "inner", "on_close"]

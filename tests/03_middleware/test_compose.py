@@ -20,11 +20,14 @@ class Mark:
         self.name = name
         self.trail = trail
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         self.trail.append(f"in {self.name}")
 
-        def marking_start_response(status: str, headers: list[tuple[str, str]],
-                                   exc_info: Any = None) -> Any:
+        def marking_start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
             self.trail.append(f"out {self.name}")
             return start_response(status, headers, exc_info)
 

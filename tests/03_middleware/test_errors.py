@@ -26,15 +26,21 @@ def test_exception_in_the_app_is_a_500_with_a_generic_body() -> None:
     """A handler's exception is a 500 whose body says nothing about the exception."""
     reply = call(handled(broken))
     assert (reply.status, reply.header("Content-Type"), reply.text) == (
-        500, "text/plain; charset=utf-8", "Internal Server Error\n")
+        500,
+        "text/plain; charset=utf-8",
+        "Internal Server Error\n",
+    )
 
 
 @pytest.mark.exercise("3.3")
 def test_exception_is_logged_with_its_traceback() -> None:
     """The exception, with its traceback, goes to the log (wsgi.errors)."""
     reply = call(handled(broken), "GET", "/orders")
-    assert ("500 for GET /orders" in reply.errors, "Traceback" in reply.errors,
-            "ValueError: secret database password" in reply.errors) == (True, True, True)
+    assert (
+        "500 for GET /orders" in reply.errors,
+        "Traceback" in reply.errors,
+        "ValueError: secret database password" in reply.errors,
+    ) == (True, True, True)
 
 
 @pytest.mark.exercise("3.3")
@@ -47,7 +53,10 @@ def test_debug_mode_shows_the_traceback() -> None:
 @pytest.mark.exercise("3.3")
 def test_app_that_started_the_response_then_raised_is_replaced() -> None:
     """start_response then an exception: the 500 replaces the response (exc_info allows it)."""
-    def starts_then_fails(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+
+    def starts_then_fails(
+        environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         start_response("200 OK", [("Content-Type", "text/plain"), ("X-Half", "done")])
         raise RuntimeError("after start_response")
 
@@ -82,7 +91,9 @@ def test_exc_info_reaches_the_server() -> None:
     """The 500 is sent with start_response(status, headers, exc_info): the real exception."""
     received: list[Any] = []
 
-    def server_start_response(status: str, headers: Any, exc_info: Any = None) -> Callable[..., Any]:
+    def server_start_response(
+        status: str, headers: Any, exc_info: Any = None
+    ) -> Callable[..., Any]:
         received.append((status, type(exc_info[1]).__name__ if exc_info else None))
         return lambda data: None
 
@@ -108,7 +119,9 @@ def test_closing_mid_stream_is_not_an_error() -> None:
             finished.append("closed")
 
     environ = make_environ()
-    result = ErrorHandler(endless)(environ, lambda status, headers, exc_info=None: received.append(status))
+    result = ErrorHandler(endless)(
+        environ, lambda status, headers, exc_info=None: received.append(status)
+    )
     iterator = iter(result)
     next(iterator)
     result.close()  # type: ignore[attr-defined]
@@ -129,11 +142,15 @@ def test_logger_option_uses_logging(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR, logger="test.errors"):
         reply = call(handled(broken, logger=logger), "GET", "/x")
     assert (caplog.messages, caplog.records[0].exc_info is not None, reply.errors) == (
-        ["500 for GET /x"], True, "")
+        ["500 for GET /x"],
+        True,
+        "",
+    )
 
 
 def test_keyboard_interrupt_is_not_swallowed() -> None:
     """Only Exception becomes a 500: KeyboardInterrupt and SystemExit go on."""
+
     def interrupted(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         raise KeyboardInterrupt
 

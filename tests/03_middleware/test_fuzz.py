@@ -39,9 +39,13 @@ WRITES = [("POST", "/books"), ("PUT", "/books/1"), ("DELETE", "/books/2")]
 LAYER_HEADERS = [
     st.tuples(st.just("Authorization"), basic_credentials([("admin", "secret"), ("ädmin", "s")])),
     st.tuples(st.just("Origin"), st.one_of(st.just("http://localhost:3000"), header_values)),
-    st.tuples(st.just("Access-Control-Request-Method"), st.sampled_from(["POST", "DELETE", "", "G T"])),
+    st.tuples(
+        st.just("Access-Control-Request-Method"), st.sampled_from(["POST", "DELETE", "", "G T"])
+    ),
     st.tuples(st.just("Access-Control-Request-Headers"), header_values),
-    st.tuples(st.just("X-Request-ID"), st.sampled_from(["abc", "a" * 200, "x\ty", "é", "1:2.3-4_5"])),
+    st.tuples(
+        st.just("X-Request-ID"), st.sampled_from(["abc", "a" * 200, "x\ty", "é", "1:2.3-4_5"])
+    ),
 ]
 
 STACK_REQUESTS = requests(
@@ -52,7 +56,9 @@ STACK_REQUESTS = requests(
     writes=WRITES,
     oversize=1024 * 1024 + 1,
     extra_headers=LAYER_HEADERS,
-).filter(lambda request: not request.raw_path.startswith(b"/boom/") and request.raw_path != b"/boom")
+).filter(
+    lambda request: not request.raw_path.startswith(b"/boom/") and request.raw_path != b"/boom"
+)
 
 
 def shelf(app: Any) -> Any:

@@ -15,7 +15,7 @@ from stage02_helpers import call
 from stage03_helpers import Recorder, sandwich
 
 TEXT = [("Content-Type", "text/plain; charset=utf-8")]
-BIG = b"All work and no play makes Jack a dull boy.\n" * 40   # 1,760 bytes
+BIG = b"All work and no play makes Jack a dull boy.\n" * 40  # 1,760 bytes
 ACCEPT = [("Accept-Encoding", "gzip, deflate")]
 
 
@@ -26,21 +26,24 @@ def zipped(app: Any, **options: Any) -> Any:
 # ── Which clients accept gzip ────────────────────────────────────────────────
 
 
-@pytest.mark.parametrize(("accept_encoding", "accepted"), [
-    ("gzip", True),
-    ("gzip, deflate, br", True),
-    ("br;q=1.0, gzip;q=0.8", True),
-    ("GZIP", True),
-    ("x-gzip", True),
-    ("*", True),
-    ("gzip;q=0", False),
-    ("gzip;q=0.0, *", False),     # gzip named with q=0 beats the wildcard
-    ("*;q=0", False),
-    ("deflate, br", False),
-    ("identity", False),
-    ("", False),
-    ("gzip;q=nonsense", False),
-])
+@pytest.mark.parametrize(
+    ("accept_encoding", "accepted"),
+    [
+        ("gzip", True),
+        ("gzip, deflate, br", True),
+        ("br;q=1.0, gzip;q=0.8", True),
+        ("GZIP", True),
+        ("x-gzip", True),
+        ("*", True),
+        ("gzip;q=0", False),
+        ("gzip;q=0.0, *", False),  # gzip named with q=0 beats the wildcard
+        ("*;q=0", False),
+        ("deflate, br", False),
+        ("identity", False),
+        ("", False),
+        ("gzip;q=nonsense", False),
+    ],
+)
 def test_accept_encoding_is_read_with_its_q_values(accept_encoding: str, accepted: bool) -> None:
     """gzip is accepted when named (or covered by *) with a q-value above 0."""
     assert accepts_gzip(accept_encoding) is accepted
@@ -78,14 +81,20 @@ def test_streaming_response_is_compressed_chunk_by_chunk() -> None:
     """A streaming body stays streaming: compressed pieces, no Content-Length, gzip headers."""
     app = Recorder(chunks=[b"a" * 300, b"b" * 300, b"c" * 300], stream=True)
     reply = call(zipped(app), headers=ACCEPT)
-    assert (len(reply.chunks), reply.header("Content-Encoding"), reply.header("Content-Length"),
-            reply.header("Vary"), gzip_format.decompress(reply.body), app.log) == (
-        4, "gzip", None, "Accept-Encoding", b"a" * 300 + b"b" * 300 + b"c" * 300, ["closed"])
+    assert (
+        len(reply.chunks),
+        reply.header("Content-Encoding"),
+        reply.header("Content-Length"),
+        reply.header("Vary"),
+        gzip_format.decompress(reply.body),
+        app.log,
+    ) == (4, "gzip", None, "Accept-Encoding", b"a" * 300 + b"b" * 300 + b"c" * 300, ["closed"])
 
 
 @pytest.mark.exercise("3.4")
 def test_app_that_starts_the_response_lazily_is_handled() -> None:
     """An app written as a generator calls start_response on its first iteration: still works."""
+
     def lazy(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
         start_response("200 OK", TEXT)
         yield BIG
@@ -101,26 +110,36 @@ def test_whole_body_is_compressed_with_its_new_content_length() -> None:
     """A body given whole (a list) is compressed at once and sent with its real length."""
     # No lint between Gzip and the app here: its wrapper would hide that the body is a list.
     reply = call(Gzip(Recorder(chunks=[BIG])), headers=ACCEPT)
-    assert (reply.header("Content-Encoding"), reply.header("Content-Length"),
-            gzip_format.decompress(reply.body)) == ("gzip", str(len(reply.body)), BIG)
+    assert (
+        reply.header("Content-Encoding"),
+        reply.header("Content-Length"),
+        gzip_format.decompress(reply.body),
+    ) == ("gzip", str(len(reply.body)), BIG)
 
 
-@pytest.mark.parametrize(("app", "headers", "vary"), [
-    (Recorder(chunks=[b"tiny"]), ACCEPT, "Accept-Encoding"),                 # not worth it
-    (Recorder(chunks=[BIG]), [("Accept-Encoding", "br")], "Accept-Encoding"),  # not accepted
-    (Recorder(chunks=[BIG]), [], "Accept-Encoding"),
-    (Recorder(chunks=[BIG], headers=[("Content-Type", "image/png")]), ACCEPT, None),
-    (Recorder(chunks=[BIG], headers=[*TEXT, ("Content-Encoding", "br")]), ACCEPT, None),
-    (Recorder(chunks=[BIG], headers=[*TEXT, ("Cache-Control", "no-transform")]), ACCEPT, None),
-    (Recorder(chunks=[BIG], status="206 Partial Content"), ACCEPT, None),
-])
-def test_response_left_alone_keeps_its_body_and_length(app: Recorder, headers: list[tuple[str, str]],
-                                                       vary: str | None) -> None:
+@pytest.mark.parametrize(
+    ("app", "headers", "vary"),
+    [
+        (Recorder(chunks=[b"tiny"]), ACCEPT, "Accept-Encoding"),  # not worth it
+        (Recorder(chunks=[BIG]), [("Accept-Encoding", "br")], "Accept-Encoding"),  # not accepted
+        (Recorder(chunks=[BIG]), [], "Accept-Encoding"),
+        (Recorder(chunks=[BIG], headers=[("Content-Type", "image/png")]), ACCEPT, None),
+        (Recorder(chunks=[BIG], headers=[*TEXT, ("Content-Encoding", "br")]), ACCEPT, None),
+        (Recorder(chunks=[BIG], headers=[*TEXT, ("Cache-Control", "no-transform")]), ACCEPT, None),
+        (Recorder(chunks=[BIG], status="206 Partial Content"), ACCEPT, None),
+    ],
+)
+def test_response_left_alone_keeps_its_body_and_length(
+    app: Recorder, headers: list[tuple[str, str]], vary: str | None
+) -> None:
     """Too small, not accepted, not text, already encoded, no-transform or 206: sent as is."""
     reply = call(zipped(app), headers=headers)
     body = b"".join(app.chunks)
     assert (reply.body, reply.header("Content-Length"), reply.header("Vary")) == (
-        body, str(len(body)), vary)
+        body,
+        str(len(body)),
+        vary,
+    )
 
 
 def test_vary_is_added_to_an_existing_vary() -> None:
@@ -138,17 +157,22 @@ def test_strong_etag_is_weakened() -> None:
 @pytest.mark.filterwarnings("ignore:Content-Length and the number of bytes:Warning")
 def test_head_is_not_compressed() -> None:
     """A HEAD response keeps the app's headers (and Content-Length), plus Vary."""
+
     def head(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         start_response("200 OK", [*TEXT, ("Content-Length", "1760")])
         return []
 
     reply = call(zipped(head), "HEAD", headers=ACCEPT)
-    assert (reply.header("Content-Encoding"), reply.header("Content-Length"),
-            reply.header("Vary")) == (None, "1760", "Accept-Encoding")
+    assert (
+        reply.header("Content-Encoding"),
+        reply.header("Content-Length"),
+        reply.header("Vary"),
+    ) == (None, "1760", "Accept-Encoding")
 
 
 def test_written_bytes_are_compressed_too() -> None:
     """Bytes sent with the legacy write() are part of the compressed body."""
+
     def writer(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         write = start_response("200 OK", TEXT)
         write(BIG[:1000])
@@ -169,7 +193,10 @@ def test_error_page_from_an_inner_layer_replaces_a_pending_response() -> None:
     app = Recorder(chunks=[b"x" * 600], stream=True, fail_after=0)
     reply = call(zipped(ErrorHandler(app)), headers=ACCEPT)
     assert (reply.status, reply.header("Content-Encoding"), reply.body) == (
-        500, None, b"Internal Server Error\n")
+        500,
+        None,
+        b"Internal Server Error\n",
+    )
 
 
 @pytest.mark.filterwarnings("ignore:Content-Length and the number of bytes:Warning")
@@ -181,8 +208,9 @@ def test_error_after_gzip_started_sending_reaches_the_server() -> None:
     assert app.log == ["closed"]
 
 
-@pytest.mark.parametrize(("options", "message"), [({"level": 0}, "level"),
-                                                  ({"minimum_size": -1}, "minimum_size")])
+@pytest.mark.parametrize(
+    ("options", "message"), [({"level": 0}, "level"), ({"minimum_size": -1}, "minimum_size")]
+)
 def test_bad_configuration_is_refused(options: dict[str, Any], message: str) -> None:
     """A compression level outside 1..9 or a negative minimum size is a ValueError."""
     with pytest.raises(ValueError, match=message):

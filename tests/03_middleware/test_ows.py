@@ -36,47 +36,80 @@ def authorized(authorization: str) -> int:
 
 def preflight(requested: str) -> int:
     app = sandwich(partial(CORS, allow_origins=[FRONTEND], allow_headers=["X-Token"]), Recorder())
-    return call(app, "OPTIONS", "/", headers=[("Origin", FRONTEND),
-                                              ("Access-Control-Request-Method", "PUT"),
-                                              ("Access-Control-Request-Headers", requested)]).status
+    return call(
+        app,
+        "OPTIONS",
+        "/",
+        headers=[
+            ("Origin", FRONTEND),
+            ("Access-Control-Request-Method", "PUT"),
+            ("Access-Control-Request-Headers", requested),
+        ],
+    ).status
 
 
 # ── One test per field: SP/HTAB are trimmed, "\xa0" is not ───────────────────
 
 
-@pytest.mark.parametrize(("value", "accepted"), [
-    ("gzip", True), (" gzip\t", True), ("br ,\tgzip ; q=0.5", True),
-    ("\xa0gzip", False), ("gzip\x85", False), ("br,\x1cgzip", False), ("\xa0*", False),
-    ("gzip;q=\xa01", False), ("gzip;q=1_0", False), ("gzip;q=0.0001", False),
-])
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("gzip", True),
+        (" gzip\t", True),
+        ("br ,\tgzip ; q=0.5", True),
+        ("\xa0gzip", False),
+        ("gzip\x85", False),
+        ("br,\x1cgzip", False),
+        ("\xa0*", False),
+        ("gzip;q=\xa01", False),
+        ("gzip;q=1_0", False),
+        ("gzip;q=0.0001", False),
+    ],
+)
 def test_accept_encoding_is_split_on_ows_only(value: str, accepted: bool) -> None:
     """Accept-Encoding: \\xa0gzip names no coding we know; a q that is not a qvalue is 0."""
     assert accepts_gzip(value) is accepted
 
 
-@pytest.mark.parametrize(("authorization", "status"), [
-    (f"Basic {TOKEN}", 200), (f" Basic  {TOKEN}\t", 200),
-    (f"\xa0Basic {TOKEN}", 401), (f"Basic \xa0{TOKEN}", 401), (f"Basic\xa0{TOKEN}", 401),
-    (f"\x85Basic {TOKEN}", 401), (f"Basic {TOKEN}\x0b", 401),
-])
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [
+        (f"Basic {TOKEN}", 200),
+        (f" Basic  {TOKEN}\t", 200),
+        (f"\xa0Basic {TOKEN}", 401),
+        (f"Basic \xa0{TOKEN}", 401),
+        (f"Basic\xa0{TOKEN}", 401),
+        (f"\x85Basic {TOKEN}", 401),
+        (f"Basic {TOKEN}\x0b", 401),
+    ],
+)
 def test_authorization_with_other_whitespace_is_refused(authorization: str, status: int) -> None:
     """Authorization: \\xa0Basic ... is no Basic credentials: 401 (RFC 9110 §11.4, RFC 7617 §2)."""
     assert authorized(authorization) == status
 
 
-@pytest.mark.parametrize(("requested", "status"), [
-    ("x-token", 200), (" X-Token ,\t", 200), ("\xa0x-token", 403), ("x-token\x85", 403),
-])
+@pytest.mark.parametrize(
+    ("requested", "status"),
+    [
+        ("x-token", 200),
+        (" X-Token ,\t", 200),
+        ("\xa0x-token", 403),
+        ("x-token\x85", 403),
+    ],
+)
 def test_preflight_header_names_are_split_on_ows_only(requested: str, status: int) -> None:
     """Access-Control-Request-Headers: \\xa0x-token names no allowed header: 403."""
     assert preflight(requested) == status
 
 
-@pytest.mark.parametrize(("vary", "expected"), [
-    ("Origin, Accept-Encoding", "Origin, Accept-Encoding"),
-    ("Origin,\taccept-encoding ", "Origin,\taccept-encoding "),
-    ("Origin, \xa0Accept-Encoding", "Origin, \xa0Accept-Encoding, Accept-Encoding"),
-])
+@pytest.mark.parametrize(
+    ("vary", "expected"),
+    [
+        ("Origin, Accept-Encoding", "Origin, Accept-Encoding"),
+        ("Origin,\taccept-encoding ", "Origin,\taccept-encoding "),
+        ("Origin, \xa0Accept-Encoding", "Origin, \xa0Accept-Encoding, Accept-Encoding"),
+    ],
+)
 def test_vary_is_split_on_ows_only(vary: str, expected: str) -> None:
     """A Vary element "\\xa0Accept-Encoding" is not Accept-Encoding: the field is added."""
     assert add_vary([("Vary", vary)], "Accept-Encoding") == [("Vary", expected)]
@@ -85,7 +118,10 @@ def test_vary_is_split_on_ows_only(vary: str, expected: str) -> None:
 @pytest.mark.parametrize("space", NOT_OWS_SPACE)
 def test_a_content_type_after_other_whitespace_is_not_compressible(space: str) -> None:
     """The response's Content-Type: \\xa0text/plain is not text/plain (RFC 9110 §8.3.1)."""
-    assert (is_compressible(" text/plain\t"), is_compressible(space + "text/plain")) == (True, False)
+    assert (is_compressible(" text/plain\t"), is_compressible(space + "text/plain")) == (
+        True,
+        False,
+    )
 
 
 # ── Properties: any non-OWS pad changes the token, any OWS pad does not ──────
@@ -102,11 +138,14 @@ def reads_as_the_token(field: str, before: str, after: str) -> bool:
     if field == "request-headers":
         return preflight(before + "x-token" + after) == 200
     return add_vary([("Vary", before + "Accept-Encoding" + after)], "Accept-Encoding") == [
-        ("Vary", before + "Accept-Encoding" + after)]
+        ("Vary", before + "Accept-Encoding" + after)
+    ]
 
 
-(test_property_a_value_padded_with_non_ows_whitespace_is_never_the_token,
- test_property_a_value_padded_with_ows_is_the_token) = whitespace_properties(FIELDS, reads_as_the_token)
+(
+    test_property_a_value_padded_with_non_ows_whitespace_is_never_the_token,
+    test_property_a_value_padded_with_ows_is_the_token,
+) = whitespace_properties(FIELDS, reads_as_the_token)
 
 
 def test_the_property_fields_reach_their_layers() -> None:

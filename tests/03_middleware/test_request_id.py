@@ -21,15 +21,20 @@ def test_missing_id_is_generated_and_echoed() -> None:
     app = Recorder()
     reply = call(with_id(app))
     assert (reply.header("X-Request-ID"), app.environ["onion.request_id"]) == (
-        "generated-1", "generated-1")
+        "generated-1",
+        "generated-1",
+    )
 
 
 def test_incoming_id_is_kept() -> None:
     """A sane incoming X-Request-ID is kept, in the environ and on the response."""
     app = Recorder()
     reply = call(with_id(app), headers=[("X-Request-ID", "edge-42.a")])
-    assert (reply.header("X-Request-ID"), app.environ["onion.request_id"],
-            app.environ["HTTP_X_REQUEST_ID"]) == ("edge-42.a", "edge-42.a", "edge-42.a")
+    assert (
+        reply.header("X-Request-ID"),
+        app.environ["onion.request_id"],
+        app.environ["HTTP_X_REQUEST_ID"],
+    ) == ("edge-42.a", "edge-42.a", "edge-42.a")
 
 
 @pytest.mark.parametrize("incoming", ["has spaces", "x" * 129, "", "semi;colon", "caf\u00e9"])
@@ -38,7 +43,9 @@ def test_insane_incoming_id_is_replaced(incoming: str) -> None:
     app = Recorder()
     reply = call(with_id(app), headers=[("X-Request-ID", incoming)])
     assert (reply.header("X-Request-ID"), app.environ["HTTP_X_REQUEST_ID"]) == (
-        "generated-1", "generated-1")
+        "generated-1",
+        "generated-1",
+    )
 
 
 def test_default_ids_are_unique_hex() -> None:
@@ -70,8 +77,9 @@ def test_exc_info_is_passed_on() -> None:
     error = ValueError("x")
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
-                       (ValueError, error, None))
+        start_response(
+            "500 Internal Server Error", [("Content-Type", "text/plain")], (ValueError, error, None)
+        )
         return [b""]
 
     RequestID(app)(make_environ(), lambda status, headers, exc_info=None: received.append(exc_info))

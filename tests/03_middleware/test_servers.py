@@ -28,10 +28,12 @@ def test_list_is_gzipped_with_a_request_id(client: httpx.Client, sent) -> None:
     """GET /books with Accept-Encoding: gzip is compressed, and carries an X-Request-ID."""
     sent("GET", f"{client.base_url}/books", headers={"Accept-Encoding": "gzip"})
     response = client.get("/books", headers={"Accept-Encoding": "gzip"})
-    assert (response.status_code, response.headers["content-encoding"],
-            len(response.json()["books"]) >= 3,
-            re.fullmatch("[0-9a-f]{32}", response.headers["x-request-id"]) is not None) == (
-        200, "gzip", True, True)
+    assert (
+        response.status_code,
+        response.headers["content-encoding"],
+        len(response.json()["books"]) >= 3,
+        re.fullmatch("[0-9a-f]{32}", response.headers["x-request-id"]) is not None,
+    ) == (200, "gzip", True, True)
 
 
 def test_write_needs_credentials(client: httpx.Client, sent) -> None:
@@ -41,7 +43,10 @@ def test_write_needs_credentials(client: httpx.Client, sent) -> None:
     refused = client.post("/books", content=body, headers=JSON)
     created = client.post("/books", content=body, headers={**JSON, **ADMIN})
     assert (refused.status_code, refused.headers["www-authenticate"], created.status_code) == (
-        401, 'Basic realm="onion", charset="UTF-8"', 201)
+        401,
+        'Basic realm="onion", charset="UTF-8"',
+        201,
+    )
 
 
 def test_bad_input_gets_clear_4xx(client: httpx.Client, sent) -> None:
@@ -50,9 +55,13 @@ def test_bad_input_gets_clear_4xx(client: httpx.Client, sent) -> None:
     invalid = client.post("/books", content=b"{", headers={**JSON, **ADMIN})
     unknown = client.get("/authors")
     wrong = client.patch("/books/1", headers=ADMIN)
-    assert (invalid.status_code, invalid.json()["error"][:13], unknown.status_code,
-            wrong.status_code, wrong.headers["allow"]) == (
-        400, "invalid JSON:", 404, 405, "DELETE, GET, HEAD, OPTIONS, PUT")
+    assert (
+        invalid.status_code,
+        invalid.json()["error"][:13],
+        unknown.status_code,
+        wrong.status_code,
+        wrong.headers["allow"],
+    ) == (400, "invalid JSON:", 404, 405, "DELETE, GET, HEAD, OPTIONS, PUT")
 
 
 def test_preflight_is_answered(client: httpx.Client, sent) -> None:
@@ -61,7 +70,9 @@ def test_preflight_is_answered(client: httpx.Client, sent) -> None:
     sent("OPTIONS", f"{client.base_url}/books/1", headers=headers)
     response = client.options("/books/1", headers=headers)
     assert (response.status_code, response.headers["access-control-allow-origin"]) == (
-        200, "http://localhost:3000")
+        200,
+        "http://localhost:3000",
+    )
 
 
 def test_handler_bug_is_a_generic_500(client: httpx.Client, sent) -> None:
@@ -83,12 +94,16 @@ def test_access_log_line_reaches_the_server_log(server: str, sent) -> None:
     """The access-log line goes to wsgi.errors: the server's own log (stderr)."""
     port = free_port()
     argv = server_argv(server, "onion.example:app", port)
-    with server_process(argv, port, cwd=stage_dir("03_middleware"),
-                        env=subprocess_env("03_middleware")) as process:
+    with server_process(
+        argv, port, cwd=stage_dir("03_middleware"), env=subprocess_env("03_middleware")
+    ) as process:
         url = f"http://127.0.0.1:{port}/books/1"
         sent("GET", url, headers={"X-Request-ID": "find-me-42"})
         httpx.get(url, headers={"X-Request-ID": "find-me-42"}, timeout=10)
         # The line may be written after the response went out: wait for it, bounded.
         line = r"GET /books/1 200 \d+B [\d.]+ms id=find-me-42"
-        wait_until(lambda: re.search(line, output_of(process)), what=f"a log line matching {line!r}",
-                   show=lambda: output_of(process)[-2000:])
+        wait_until(
+            lambda: re.search(line, output_of(process)),
+            what=f"a log line matching {line!r}",
+            show=lambda: output_of(process)[-2000:],
+        )

@@ -29,31 +29,50 @@ def stack() -> Any:
 def test_layers_are_in_the_documented_order() -> None:
     """The stack is AccessLog, RequestID, CORS, ErrorHandler, Gzip, BasicAuth, then the router."""
     assert layers(build(create_api(), *middleware())) == [
-        "AccessLog", "RequestID", "CORS", "ErrorHandler", "Gzip", "BasicAuth", "Router"]
+        "AccessLog",
+        "RequestID",
+        "CORS",
+        "ErrorHandler",
+        "Gzip",
+        "BasicAuth",
+        "Router",
+    ]
 
 
 def test_list_is_compressed_with_an_id_and_logged(stack: Any) -> None:
     """GET /books: gzip'd JSON with its real length, an X-Request-ID, and one access-log line."""
     reply = call(stack, "GET", "/books", headers=[GZIP])
     request_id = reply.header("X-Request-ID")
-    assert (reply.header("Content-Encoding"), reply.header("Content-Length"),
-            len(json.loads(gzip_format.decompress(reply.body))["books"])) == (
-        "gzip", str(len(reply.body)), 4)
+    assert (
+        reply.header("Content-Encoding"),
+        reply.header("Content-Length"),
+        len(json.loads(gzip_format.decompress(reply.body))["books"]),
+    ) == ("gzip", str(len(reply.body)), 4)
     line = re.sub(r"\d+\.\dms", "<ms>", reply.errors)
     assert line == f"GET /books 200 {len(reply.body)}B <ms> id={request_id}\n"
 
 
 def test_write_without_credentials_is_a_401_with_cors_headers(stack: Any) -> None:
     """POST without credentials: 401 from BasicAuth, still readable by the allowed origin."""
-    reply = call(stack, "POST", "/books", headers=[JSON, ("Origin", FRONTEND_ORIGIN)],
-                 body=b'{"title": "t", "author": "a"}')
-    assert (reply.status, reply.header("WWW-Authenticate") is not None,
-            reply.header("Access-Control-Allow-Origin")) == (401, True, FRONTEND_ORIGIN)
+    reply = call(
+        stack,
+        "POST",
+        "/books",
+        headers=[JSON, ("Origin", FRONTEND_ORIGIN)],
+        body=b'{"title": "t", "author": "a"}',
+    )
+    assert (
+        reply.status,
+        reply.header("WWW-Authenticate") is not None,
+        reply.header("Access-Control-Allow-Origin"),
+    ) == (401, True, FRONTEND_ORIGIN)
 
 
 def test_write_with_credentials_creates(stack: Any) -> None:
     """POST with admin's credentials reaches the API: 201."""
-    reply = call(stack, "POST", "/books", headers=[JSON, ADMIN], body=b'{"title": "t", "author": "a"}')
+    reply = call(
+        stack, "POST", "/books", headers=[JSON, ADMIN], body=b'{"title": "t", "author": "a"}'
+    )
     assert (reply.status, reply.json()["id"]) == (201, 5)
 
 
@@ -65,9 +84,16 @@ def test_invalid_json_through_the_stack_is_a_400(stack: Any) -> None:
 
 def test_preflight_is_answered_before_authentication(stack: Any) -> None:
     """A browser's preflight for a POST is answered 200 by CORS, without credentials."""
-    reply = call(stack, "OPTIONS", "/books", headers=[
-        ("Origin", FRONTEND_ORIGIN), ("Access-Control-Request-Method", "POST"),
-        ("Access-Control-Request-Headers", "content-type, authorization")])
+    reply = call(
+        stack,
+        "OPTIONS",
+        "/books",
+        headers=[
+            ("Origin", FRONTEND_ORIGIN),
+            ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "content-type, authorization"),
+        ],
+    )
     assert (reply.status, reply.header("Access-Control-Allow-Origin")) == (200, FRONTEND_ORIGIN)
 
 
@@ -75,9 +101,14 @@ def test_handler_bug_is_a_generic_500_logged_with_the_id(stack: Any) -> None:
     """/boom: a 500 with the generic body and the request id; traceback and access line logged."""
     reply = call(stack, "GET", "/boom", headers=[("X-Request-ID", "trace-me")])
     assert (reply.status, reply.text, reply.header("X-Request-ID")) == (
-        500, "Internal Server Error\n", "trace-me")
-    assert ("RuntimeError: a bug in a handler" in reply.errors,
-            reply.errors.splitlines()[-1].startswith("GET /boom 500 22B")) == (True, True)
+        500,
+        "Internal Server Error\n",
+        "trace-me",
+    )
+    assert (
+        "RuntimeError: a bug in a handler" in reply.errors,
+        reply.errors.splitlines()[-1].startswith("GET /boom 500 22B"),
+    ) == (True, True)
 
 
 def test_500_carries_cors_headers(stack: Any) -> None:

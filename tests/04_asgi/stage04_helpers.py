@@ -92,11 +92,29 @@ SERVERS = ("rawasgi", "uvicorn", "hypercorn")
 def server_command(name: str, target: str, port: int) -> list[str]:
     """Return the argv that serves ``target`` ("module:app") with one of the three servers."""
     if name == "rawasgi":
-        return python_command("-m", "rawasgi.server", target, "--host", LOOPBACK,
-                              "--port", str(port), "--log-level", "warning")
+        return python_command(
+            "-m",
+            "rawasgi.server",
+            target,
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        )
     if name == "uvicorn":
-        return [venv_script("uvicorn"), target, "--host", LOOPBACK, "--port", str(port),
-                "--no-access-log", "--log-level", "warning"]
+        return [
+            venv_script("uvicorn"),
+            target,
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
     if name == "hypercorn":
         return [venv_script("hypercorn"), target, "--bind", f"{LOOPBACK}:{port}"]
     raise ValueError(f"unknown server {name!r}")
@@ -108,8 +126,12 @@ def served(name: str, target: str) -> Iterator[str]:
     port = free_port()
     process: subprocess.Popen[bytes] | None = None
     try:
-        with server_process(server_command(name, target, port), port,
-                            cwd=stage_dir("04_asgi"), env=subprocess_env("04_asgi")) as process:
+        with server_process(
+            server_command(name, target, port),
+            port,
+            cwd=stage_dir("04_asgi"),
+            env=subprocess_env("04_asgi"),
+        ) as process:
             yield f"http://{LOOPBACK}:{port}"
     finally:
         if process is not None and process.stdout is not None:
@@ -119,15 +141,28 @@ def served(name: str, target: str) -> Iterator[str]:
 # ── Calling an app in process ────────────────────────────────────────────────
 
 
-def http_scope(method: str = "GET", path: str = "/", *, query: bytes = b"",
-               headers: list[tuple[bytes, bytes]] | None = None) -> Scope:
+def http_scope(
+    method: str = "GET",
+    path: str = "/",
+    *,
+    query: bytes = b"",
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> Scope:
     """Return a complete ASGI 3.0 http scope, as a server would build it."""
     return {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1", "method": method, "scheme": "http", "path": path,
-        "raw_path": path.encode(), "query_string": query, "root_path": "",
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
         "headers": headers if headers is not None else [(b"host", b"testserver")],
-        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000), "state": {},
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
     }
 
 
@@ -154,6 +189,7 @@ class Response:
 
 def call(app: ASGIApp, scope: Scope, events: list[Message] | None = None) -> Response:
     """Run ``app`` in process with asgiref's ApplicationCommunicator and collect its response."""
+
     async def exchange() -> Response:
         communicator = ApplicationCommunicator(app, scope)
         for event in events if events is not None else [{"type": "http.request"}]:
@@ -242,13 +278,20 @@ def split_responses(data: bytes) -> list[tuple[int, dict[bytes, bytes], bytes]]:
 # ── Raw WebSocket frames, written independently of the code under test ──────
 
 
-def upgrade_request(path: str = "/ws", *, key: str | None = None, version: str = "13",
-                    extra: bytes = b"") -> bytes:
+def upgrade_request(
+    path: str = "/ws", *, key: str | None = None, version: str = "13", extra: bytes = b""
+) -> bytes:
     """Return a WebSocket handshake request."""
     key = key if key is not None else base64.b64encode(os.urandom(16)).decode()
-    return (f"GET {path} HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\n"
+    return (
+        (
+            f"GET {path} HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            f"Sec-WebSocket-Version: {version}\r\n").encode() + extra + b"\r\n"
+            f"Sec-WebSocket-Version: {version}\r\n"
+        ).encode()
+        + extra
+        + b"\r\n"
+    )
 
 
 @contextlib.contextmanager
@@ -267,8 +310,14 @@ def raw_websocket(port: int, path: str = "/ws", *, timeout: float = 5.0) -> Iter
         yield sock
 
 
-def client_frame(opcode: int, payload: bytes, *, fin: bool = True, mask: bytes | None = b"\x01\x02\x03\x04",
-                 rsv: int = 0) -> bytes:
+def client_frame(
+    opcode: int,
+    payload: bytes,
+    *,
+    fin: bool = True,
+    mask: bytes | None = b"\x01\x02\x03\x04",
+    rsv: int = 0,
+) -> bytes:
     """Return one frame as a client sends it: masked unless ``mask`` is None."""
     first = (0x80 if fin else 0) | rsv << 4 | opcode
     size = len(payload)
@@ -287,6 +336,7 @@ def client_frame(opcode: int, payload: bytes, *, fin: bool = True, mask: bytes |
 
 def read_frame(sock: socket.socket) -> tuple[int, bytes]:
     """Read one (unmasked, server) frame: ``(opcode, payload)``; (-1, b"") if the socket closed."""
+
     def exactly(count: int) -> bytes:
         data = b""
         while len(data) < count:

@@ -31,14 +31,29 @@ def feed(events: list[Message]):
 
 
 @pytest.mark.exercise("4.1")
-@pytest.mark.parametrize(("events", "expected"), [
-    ([{"type": "http.request", "body": b"hello", "more_body": False}], b"hello"),
-    ([{"type": "http.request", "body": b"hel", "more_body": True},
-      {"type": "http.request", "body": b"", "more_body": True},
-      {"type": "http.request", "body": b"lo", "more_body": False}], b"hello"),
-    ([{"type": "http.request"}], b""),
-    ([{"type": "http.request", "body": b"a", "more_body": True}, {"type": "http.request", "body": b"b"}], b"ab"),
-], ids=["one-event", "three-events", "no-keys", "missing-more-body-means-false"])
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        ([{"type": "http.request", "body": b"hello", "more_body": False}], b"hello"),
+        (
+            [
+                {"type": "http.request", "body": b"hel", "more_body": True},
+                {"type": "http.request", "body": b"", "more_body": True},
+                {"type": "http.request", "body": b"lo", "more_body": False},
+            ],
+            b"hello",
+        ),
+        ([{"type": "http.request"}], b""),
+        (
+            [
+                {"type": "http.request", "body": b"a", "more_body": True},
+                {"type": "http.request", "body": b"b"},
+            ],
+            b"ab",
+        ),
+    ],
+    ids=["one-event", "three-events", "no-keys", "missing-more-body-means-false"],
+)
 def test_read_body_joins_the_body_of_every_event(events: list[Message], expected: bytes) -> None:
     """read_body joins the body pieces until an event has more_body False (missing keys default)."""
     assert asyncio.run(apps.read_body(feed(events))) == expected
@@ -47,14 +62,19 @@ def test_read_body_joins_the_body_of_every_event(events: list[Message], expected
 @pytest.mark.exercise("4.1")
 def test_read_body_returns_none_when_the_client_disconnects() -> None:
     """An http.disconnect before the last piece means the client left: read_body returns None."""
-    events = [{"type": "http.request", "body": b"hel", "more_body": True}, {"type": "http.disconnect"}]
+    events = [
+        {"type": "http.request", "body": b"hel", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
     assert asyncio.run(apps.read_body(feed(events))) is None
 
 
 @pytest.mark.exercise("4.1")
 def test_read_body_stops_at_the_last_piece() -> None:
     """read_body does not call receive() again after the piece with more_body False."""
-    events = [{"type": "http.request", "body": b"done", "more_body": False}]  # a 2nd receive() would fail
+    events = [
+        {"type": "http.request", "body": b"done", "more_body": False}
+    ]  # a 2nd receive() would fail
     assert asyncio.run(apps.read_body(feed(events))) == b"done"
 
 
@@ -62,10 +82,14 @@ def test_read_body_stops_at_the_last_piece() -> None:
 def test_echo_sends_a_streamed_body_back() -> None:
     """The echo app answers 200 with the body it received in pieces, and its content type."""
     scope = http_scope("POST", "/echo", headers=[(b"content-type", b"application/json")])
-    response = call(apps.app, scope, [
-        {"type": "http.request", "body": b'{"a": ', "more_body": True},
-        {"type": "http.request", "body": b"1}", "more_body": False},
-    ])
+    response = call(
+        apps.app,
+        scope,
+        [
+            {"type": "http.request", "body": b'{"a": ', "more_body": True},
+            {"type": "http.request", "body": b"1}", "more_body": False},
+        ],
+    )
     assert (response.status, response.body) == (200, b'{"a": 1}')
     assert response.header(b"content-type") == b"application/json"
     assert response.header(b"content-length") == b"8"
@@ -74,6 +98,7 @@ def test_echo_sends_a_streamed_body_back() -> None:
 @pytest.mark.exercise("4.1")
 def test_echo_sends_nothing_to_a_client_that_left() -> None:
     """If the client disconnects mid-body, echo returns without sending any event."""
+
     async def exchange() -> bool:
         communicator = ApplicationCommunicator(apps.app, http_scope("POST", "/echo"))
         await communicator.send_input({"type": "http.request", "body": b"x", "more_body": True})
@@ -125,6 +150,7 @@ def test_unknown_scope_type_raises() -> None:
 
 def test_lifespan_startup_stores_state_that_requests_see() -> None:
     """The lifespan handler completes startup and shutdown; requests then see what it stored."""
+
     async def exchange() -> bytes:
         async with LifespanManager(apps.app) as manager:
             communicator = ApplicationCommunicator(manager.app, http_scope("GET", "/lifespan"))
@@ -149,6 +175,7 @@ def test_lifespan_info_without_state_says_so() -> None:
 
 def test_websocket_echo_accepts_and_echoes_text_and_bytes() -> None:
     """The WebSocket echo accepts, then sends each text or binary message back as it came."""
+
     async def exchange() -> list[Message]:
         communicator = ApplicationCommunicator(apps.app, websocket_scope("/ws"))
         await communicator.send_input({"type": "websocket.connect"})
@@ -169,8 +196,11 @@ def test_websocket_echo_accepts_and_echoes_text_and_bytes() -> None:
 
 def test_websocket_echo_accepts_the_echo_subprotocol() -> None:
     """A client offering the "echo" subprotocol gets it accepted."""
+
     async def exchange() -> Message:
-        communicator = ApplicationCommunicator(apps.app, websocket_scope("/ws", subprotocols=["x", "echo"]))
+        communicator = ApplicationCommunicator(
+            apps.app, websocket_scope("/ws", subprotocols=["x", "echo"])
+        )
         await communicator.send_input({"type": "websocket.connect"})
         accept = await communicator.receive_output()
         await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
@@ -182,6 +212,7 @@ def test_websocket_echo_accepts_the_echo_subprotocol() -> None:
 
 def test_websocket_on_unknown_path_is_closed_before_accept() -> None:
     """A WebSocket to a path with no app is closed before accept (a server turns that into 403)."""
+
     async def exchange() -> Message:
         communicator = ApplicationCommunicator(apps.app, websocket_scope("/nowhere"))
         await communicator.send_input({"type": "websocket.connect"})

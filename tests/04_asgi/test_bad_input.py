@@ -20,21 +20,41 @@ def still_serving(url: str) -> bool:
     return httpx.get(url, timeout=5).status_code == 200
 
 
-@pytest.mark.parametrize(("request_bytes", "status"), [
-    (b"NONSENSE\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\n\r\n", 400),
-    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", 414),
-    (b"GET / HTTP/1.1\r\nHost: t\r\n" + b"X-A: b\r\n" * 101 + b"\r\n", 431),
-    (b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"x" * 70000 + b"\r\n\r\n", 431),
-    (b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
-    (b"GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505),
-    (b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
-    (b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: -3\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: t\r\n folded: header\r\n\r\n", 400),
-    (b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
-], ids=["garbage", "no-host", "uri-too-long", "too-many-headers", "head-too-large", "unknown-coding",
-        "http-2", "length-and-chunked", "negative-length", "obs-fold", "bad-chunk-size"])
-def test_malformed_request_gets_a_4xx_and_the_server_stays_up(serve, request_bytes: bytes, status: int) -> None:
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"NONSENSE\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\n\r\n", 400),
+        (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", 414),
+        (b"GET / HTTP/1.1\r\nHost: t\r\n" + b"X-A: b\r\n" * 101 + b"\r\n", 431),
+        (b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"x" * 70000 + b"\r\n\r\n", 431),
+        (b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        (b"GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505),
+        (
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            400,
+        ),
+        (b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: -3\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: t\r\n folded: header\r\n\r\n", 400),
+        (b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+    ],
+    ids=[
+        "garbage",
+        "no-host",
+        "uri-too-long",
+        "too-many-headers",
+        "head-too-large",
+        "unknown-coding",
+        "http-2",
+        "length-and-chunked",
+        "negative-length",
+        "obs-fold",
+        "bad-chunk-size",
+    ],
+)
+def test_malformed_request_gets_a_4xx_and_the_server_stays_up(
+    serve, request_bytes: bytes, status: int
+) -> None:
     """Each malformed request gets its status (400/414/431/501/505) and a close; later requests work."""
     server = serve(apps.app)
     response = exchange(server.port, request_bytes)
@@ -59,7 +79,9 @@ def test_half_a_head_then_silence_is_408(serve) -> None:
 def test_half_a_body_then_silence_is_408(serve) -> None:
     """A client that stops in the middle of its body gets 408 when the app reads it."""
     server = serve(apps.app, timeout=0.3)
-    response = exchange(server.port, b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+    response = exchange(
+        server.port, b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc"
+    )
     assert status_of(response) == 408
     assert still_serving(server.url)
 
@@ -76,17 +98,25 @@ def test_keep_alive_connection_is_closed_when_idle(serve) -> None:
 def test_client_vanishing_mid_request_does_not_take_the_server_down(serve) -> None:
     """Clients that disconnect mid-head, mid-body or mid-response leave the server serving."""
     server = serve(apps.app)
-    for data in (b"GET / HT", b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 99\r\n\r\nab",
-                 b"GET /stream?count=50&delay=0.01 HTTP/1.1\r\nHost: t\r\n\r\n"):
+    for data in (
+        b"GET / HT",
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 99\r\n\r\nab",
+        b"GET /stream?count=50&delay=0.01 HTTP/1.1\r\nHost: t\r\n\r\n",
+    ):
         with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
             sock.sendall(data)
             time.sleep(0.05)  # the scenario: a client that lingers a moment, then leaves
         # A reset instead of a close, too:
         with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+            )
             sock.sendall(data)
-    wait_until(lambda: not server.server.connections, what="the server to drop the abandoned connections",
-               show=lambda: server.server.connections)
+    wait_until(
+        lambda: not server.server.connections,
+        what="the server to drop the abandoned connections",
+        show=lambda: server.server.connections,
+    )
     assert still_serving(server.url)
 
 
@@ -116,9 +146,13 @@ def test_a_refused_request_with_unread_body_still_gets_its_response(serve) -> No
 # ── Request smuggling and Host (stage 01's README: "Request smuggling") ──────
 
 
-@pytest.mark.parametrize(("request_bytes", "status"),
-                         [pytest.param(data, status, id=name) for name, data, status in SMUGGLING_CASES])
-def test_smuggling_inputs_get_one_refusal_and_a_close(serve, request_bytes: bytes, status: int) -> None:
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [pytest.param(data, status, id=name) for name, data, status in SMUGGLING_CASES],
+)
+def test_smuggling_inputs_get_one_refusal_and_a_close(
+    serve, request_bytes: bytes, status: int
+) -> None:
     """Inputs a proxy could frame otherwise get one 4xx with connection: close, then EOF: no second answer."""
     server = serve(apps.app)
     response = exchange(server.port, request_bytes)

@@ -19,13 +19,19 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @contextmanager
-def cli_server(*extra: str, target: str = "rawasgi.apps:app") -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def cli_server(
+    *extra: str, target: str = "rawasgi.apps:app"
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """Run the CLI in a child process; yield it and its base URL; close its output pipe after."""
     port = free_port()
-    argv = python_command("-m", "rawasgi.server", target, "--host", LOOPBACK, "--port", str(port), *extra)
+    argv = python_command(
+        "-m", "rawasgi.server", target, "--host", LOOPBACK, "--port", str(port), *extra
+    )
     process = None
     try:
-        with server_process(argv, port, cwd=stage_dir("04_asgi"), env=subprocess_env("04_asgi")) as process:
+        with server_process(
+            argv, port, cwd=stage_dir("04_asgi"), env=subprocess_env("04_asgi")
+        ) as process:
             yield process, f"http://{LOOPBACK}:{port}"
     finally:
         if process is not None and process.stdout is not None:
@@ -67,15 +73,22 @@ def test_sigterm_lets_the_request_in_flight_finish() -> None:
 
 def test_startup_failure_exits_non_zero_with_the_apps_message(tmp_path: Path) -> None:
     """An app whose lifespan startup fails stops the server: its message, and exit status 3."""
-    (tmp_path / "failing_app.py").write_text(textwrap.dedent('''
+    (tmp_path / "failing_app.py").write_text(
+        textwrap.dedent("""
         async def app(scope, receive, send):
             if scope["type"] == "lifespan":
                 await receive()
                 await send({"type": "lifespan.startup.failed", "message": "cannot reach the database"})
-    '''))
+    """)
+    )
     result = subprocess.run(
         python_command("-m", "rawasgi.server", "failing_app:app", "--port", str(free_port())),
-        cwd=tmp_path, env=subprocess_env("04_asgi"), capture_output=True, timeout=30, check=False)
+        cwd=tmp_path,
+        env=subprocess_env("04_asgi"),
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 3
     assert "cannot reach the database" in result.stderr.decode()
 
@@ -83,8 +96,13 @@ def test_startup_failure_exits_non_zero_with_the_apps_message(tmp_path: Path) ->
 @pytest.mark.parametrize("target", ["rawasgi.apps:nothing", "no_such_module:app", "rawasgi.apps"])
 def test_bad_app_reference_exits_with_a_message(target: str) -> None:
     """A MODULE:APP that cannot be loaded is a one-line error and exit status 1, not a traceback."""
-    result = subprocess.run(python_command("-m", "rawasgi.server", target, "--port", str(free_port())),
-                            cwd=stage_dir("04_asgi"), env=subprocess_env("04_asgi"),
-                            capture_output=True, timeout=30, check=False)
+    result = subprocess.run(
+        python_command("-m", "rawasgi.server", target, "--port", str(free_port())),
+        cwd=stage_dir("04_asgi"),
+        env=subprocess_env("04_asgi"),
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 1
     assert result.stderr.decode().startswith("error: cannot load")

@@ -36,13 +36,18 @@ EXAMPLE_REQUESTS = requests(
 @fuzz_settings()
 @given(request=EXAMPLE_REQUESTS, root_path=st.sampled_from(["", "/api"]))
 def test_router_example_answers_every_request_below_500_and_well_formed(
-        request: FuzzRequest, root_path: str) -> None:
+    request: FuzzRequest, root_path: str
+) -> None:
     """Whatever a client sends, the router example answers a well-formed 2xx-4xx."""
     from rawasgi.example import build_app
 
     answer = call_asgi(build_app(), request, root_path)
-    check_answer(request, answer, server_drops_head_body=True,
-                 check_json=not request.raw_path.startswith(b"/echo"))
+    check_answer(
+        request,
+        answer,
+        server_drops_head_body=True,
+        check_json=not request.raw_path.startswith(b"/echo"),
+    )
 
 
 def test_add_refuses_numbers_json_cannot_carry_with_a_400() -> None:

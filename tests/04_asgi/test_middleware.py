@@ -72,8 +72,10 @@ def test_body_limit_refuses_a_declared_length_before_the_app_runs() -> None:
 
 def test_body_limit_stops_a_streamed_body_by_wrapping_receive() -> None:
     """A chunked body that grows past the limit is cut off with 413 by the counting receive."""
-    events = [{"type": "http.request", "body": b"x" * 6, "more_body": True},
-              {"type": "http.request", "body": b"x" * 6, "more_body": False}]
+    events = [
+        {"type": "http.request", "body": b"x" * 6, "more_body": True},
+        {"type": "http.request", "body": b"x" * 6, "more_body": False},
+    ]
     response = call(BodyLimit(echo, max_bytes=10), http_scope("POST", "/"), events)
     assert response.status == 413
 
@@ -109,6 +111,9 @@ def test_example_app_routes_through_the_onion(caplog: pytest.LogCaptureFixture) 
     app = build_app(max_body=5)
     assert call(app, http_scope("GET", "/add/2/40")).body == b'{"a": 2, "b": 40, "sum": 42}'
     assert call(app, http_scope("GET", "/boom")).status == 500
-    assert call(app, http_scope("POST", "/echo"), [{"type": "http.request", "body": b"123456"}]).status == 413
+    assert (
+        call(app, http_scope("POST", "/echo"), [{"type": "http.request", "body": b"123456"}]).status
+        == 413
+    )
     assert call(app, http_scope("DELETE", "/hello/ada")).header(b"allow") == b"GET, HEAD, OPTIONS"
     assert '"GET /boom HTTP/1.1" 500' in caplog.text

@@ -29,36 +29,42 @@ async def socket_params(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "websocket.close", "code": 1000})
 
 
-ROUTER = Router([
-    Route("/users/{user_id:int}", show_params, methods=["GET", "DELETE"]),
-    Route("/users/{user_id:int}", show_params, methods=["PUT"]),
-    Route("/files/{rest:path}", show_params),
-    Route("/hello/{name}", show_params, methods=["POST"]),
-    WebSocketRoute("/rooms/{room}", socket_params),
-])
+ROUTER = Router(
+    [
+        Route("/users/{user_id:int}", show_params, methods=["GET", "DELETE"]),
+        Route("/users/{user_id:int}", show_params, methods=["PUT"]),
+        Route("/files/{rest:path}", show_params),
+        Route("/hello/{name}", show_params, methods=["POST"]),
+        WebSocketRoute("/rooms/{room}", socket_params),
+    ]
+)
 
 
-@pytest.mark.parametrize(("pattern", "path", "expected"), [
-    ("/", "/", {}),
-    ("/users/{user_id:int}", "/users/42", {"user_id": 42}),
-    ("/a.b/{name}", "/a.b/ada", {"name": "ada"}),
-    ("/a.b/{name}", "/aXb/ada", None),
-    ("/tags/{tag:slug}", "/tags/web-frameworks_1", {"tag": "web-frameworks_1"}),
-    ("/tags/{tag:slug}", "/tags/café", None),
-    ("/users/{user_id:int}", "/users/-1", None),
-    ("/users/{user_id:int}", "/users/\u0663", None),  # an Arabic-Indic 3
-    ("/files/{rest:path}", "/files/a/b.txt", {"rest": "a/b.txt"}),
-    ("/files/{rest:path}", "/files/", None),
-    ("/users/{user_id:int}", "/users/7/", None),
-])
+@pytest.mark.parametrize(
+    ("pattern", "path", "expected"),
+    [
+        ("/", "/", {}),
+        ("/users/{user_id:int}", "/users/42", {"user_id": 42}),
+        ("/a.b/{name}", "/a.b/ada", {"name": "ada"}),
+        ("/a.b/{name}", "/aXb/ada", None),
+        ("/tags/{tag:slug}", "/tags/web-frameworks_1", {"tag": "web-frameworks_1"}),
+        ("/tags/{tag:slug}", "/tags/café", None),
+        ("/users/{user_id:int}", "/users/-1", None),
+        ("/users/{user_id:int}", "/users/\u0663", None),  # an Arabic-Indic 3
+        ("/files/{rest:path}", "/files/a/b.txt", {"rest": "a/b.txt"}),
+        ("/files/{rest:path}", "/files/", None),
+        ("/users/{user_id:int}", "/users/7/", None),
+    ],
+)
 def test_pattern_matches_and_converts(pattern: str, path: str, expected: dict | None) -> None:
     """A pattern matches its literal text exactly, and each converter only what it accepts."""
     lookup = Router([Route(pattern, show_params)]).lookup(http_scope("GET", path))
     assert (lookup.params if lookup.match is Match.FULL else None) == expected
 
 
-@pytest.mark.parametrize("path", ["no-slash", "/{id:float}", "/{a}/{a}", "/file-{id}", "/a//b",
-                                  "/{rest:path}/more"])
+@pytest.mark.parametrize(
+    "path", ["no-slash", "/{id:float}", "/{a}/{a}", "/file-{id}", "/a//b", "/{rest:path}/more"]
+)
 def test_route_refuses_bad_patterns(path: str) -> None:
     """A pattern the index cannot honour is a ValueError when the route is made.
 
@@ -69,13 +75,16 @@ def test_route_refuses_bad_patterns(path: str) -> None:
         Route(path, show_params)
 
 
-@pytest.mark.parametrize(("method", "path", "expected"), [
-    ("GET", "/users/7", Match.FULL),
-    ("HEAD", "/users/7", Match.FULL),
-    ("POST", "/users/7", Match.PARTIAL),
-    ("GET", "/users/x", Match.NONE),
-    ("GET", "/users/7/more", Match.NONE),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/users/7", Match.FULL),
+        ("HEAD", "/users/7", Match.FULL),
+        ("POST", "/users/7", Match.PARTIAL),
+        ("GET", "/users/x", Match.NONE),
+        ("GET", "/users/7/more", Match.NONE),
+    ],
+)
 def test_lookup_has_three_outcomes(method: str, path: str, expected: Match) -> None:
     """A lookup matches fully, only by path (PARTIAL: the basis of 405), or not at all."""
     router = Router([Route("/users/{user_id:int}", show_params, methods=["GET"])])
@@ -84,6 +93,7 @@ def test_lookup_has_three_outcomes(method: str, path: str, expected: Match) -> N
 
 def test_a_literal_segment_wins_over_a_parameter_whatever_the_order() -> None:
     """/users/me goes to its own route even when /users/{name} was registered first."""
+
     async def me(scope: Scope, receive: Receive, send: Send) -> None:
         await send_json(send, 200, {"me": True})
 
@@ -96,7 +106,9 @@ def test_an_int_parameter_wins_over_a_str_parameter() -> None:
     """At one level {id:int} is tried before {name}: /n/7 is an int, /n/seven a str."""
     router = Router([Route("/n/{name}", show_params), Route("/n/{id:int}", show_params)])
     assert [router.lookup(http_scope("GET", path)).params for path in ("/n/7", "/n/seven")] == [
-        {"id": 7}, {"name": "seven"}]
+        {"id": 7},
+        {"name": "seven"},
+    ]
 
 
 def python_calls(function: Callable[[], object]) -> int:
@@ -121,13 +133,21 @@ def python_calls(function: Callable[[], object]) -> int:
     return count
 
 
-@pytest.mark.parametrize("path", ["/api/resource{last}/42", "/api/resource0", "/api/missing/42"],
-                         ids=["last-dynamic-route", "first-static-route", "miss"])
+@pytest.mark.parametrize(
+    "path",
+    ["/api/resource{last}/42", "/api/resource0", "/api/missing/42"],
+    ids=["last-dynamic-route", "first-static-route", "miss"],
+)
 def test_a_lookup_does_the_same_work_among_1000_routes_as_among_10(path: str) -> None:
     """A lookup runs the same Python calls among 1,000 routes as among 10: no scan over the routes."""
+
     def work(size: int) -> int:
-        router = Router([Route(f"/api/resource{n}/{{id:int}}" if n % 2 else f"/api/resource{n}", show_params)
-                         for n in range(size)])
+        router = Router(
+            [
+                Route(f"/api/resource{n}/{{id:int}}" if n % 2 else f"/api/resource{n}", show_params)
+                for n in range(size)
+            ]
+        )
         scope = http_scope("GET", path.format(last=size - 1))
         assert router.lookup(scope).match is (Match.NONE if "missing" in path else Match.FULL)
         return python_calls(lambda: router.lookup(scope))
@@ -135,12 +155,22 @@ def test_a_lookup_does_the_same_work_among_1000_routes_as_among_10(path: str) ->
     assert work(1000) == work(10)
 
 
-@pytest.mark.parametrize("routes", [
-    [Route("/x", show_params), Route("/x", socket_params)],
-    [Route("/x", show_params, methods=["GET", "POST"]), Route("/x", socket_params, methods=["post"])],
-    [Route("/u/{id:int}", show_params), Route("/u/{uid:int}", socket_params)],
-    [WebSocketRoute("/rooms/{room}", show_params), WebSocketRoute("/rooms/{name}", socket_params)],
-], ids=["same-path", "same-method", "same-shape", "websocket"])
+@pytest.mark.parametrize(
+    "routes",
+    [
+        [Route("/x", show_params), Route("/x", socket_params)],
+        [
+            Route("/x", show_params, methods=["GET", "POST"]),
+            Route("/x", socket_params, methods=["post"]),
+        ],
+        [Route("/u/{id:int}", show_params), Route("/u/{uid:int}", socket_params)],
+        [
+            WebSocketRoute("/rooms/{room}", show_params),
+            WebSocketRoute("/rooms/{name}", socket_params),
+        ],
+    ],
+    ids=["same-path", "same-method", "same-shape", "websocket"],
+)
 def test_a_method_and_path_registered_twice_is_refused(routes: list[BaseRoute]) -> None:
     """The same method on the same path shape twice is a ValueError naming both routes."""
     with pytest.raises(ValueError, match="already registered") as refused:
@@ -158,7 +188,10 @@ def test_the_same_path_for_http_and_websocket_is_allowed() -> None:
 def test_int_parameters_are_converted() -> None:
     """{user_id:int} reaches the endpoint as an int in scope["path_params"]."""
     response = call(ROUTER, http_scope("GET", "/users/42"))
-    assert (response.status, response.body) == (200, b'{"params": {"user_id": 42}, "method": "GET"}')
+    assert (response.status, response.body) == (
+        200,
+        b'{"params": {"user_id": 42}, "method": "GET"}',
+    )
 
 
 def test_path_parameter_takes_slashes() -> None:
@@ -181,22 +214,32 @@ def test_options_is_answered_with_allow() -> None:
     """OPTIONS on a known path no route takes it for is 200 with Allow and an empty body."""
     response = call(ROUTER, http_scope("OPTIONS", "/users/1"))
     assert (response.status, response.header(b"allow"), response.body) == (
-        200, b"DELETE, GET, HEAD, OPTIONS, PUT", b"")
+        200,
+        b"DELETE, GET, HEAD, OPTIONS, PUT",
+        b"",
+    )
 
 
 def test_head_is_served_by_the_get_route() -> None:
     """HEAD reaches the GET route's endpoint, which sees method HEAD (the server drops the body)."""
     response = call(ROUTER, http_scope("HEAD", "/users/3"))
-    assert (response.status, response.body) == (200, b'{"params": {"user_id": 3}, "method": "HEAD"}')
+    assert (response.status, response.body) == (
+        200,
+        b'{"params": {"user_id": 3}, "method": "HEAD"}',
+    )
 
 
 def test_an_explicit_head_route_wins_over_the_get_route() -> None:
     """A route registered for HEAD itself takes HEAD; GET stays with the GET route."""
+
     async def head_only(scope: Scope, receive: Receive, send: Send) -> None:
         await send_json(send, 204, None)
 
     router = Router([Route("/x", show_params), Route("/x", head_only, methods=["HEAD"])])
-    assert [call(router, http_scope(method, "/x")).status for method in ("HEAD", "GET")] == [204, 200]
+    assert [call(router, http_scope(method, "/x")).status for method in ("HEAD", "GET")] == [
+        204,
+        200,
+    ]
 
 
 def test_unknown_path_is_404() -> None:
@@ -243,6 +286,7 @@ def test_http_route_does_not_match_a_websocket() -> None:
 
 def test_router_completes_lifespan_without_a_handler() -> None:
     """A router with no lifespan handler still completes startup and shutdown."""
+
     async def run() -> bool:
         async with LifespanManager(ROUTER):
             return True
@@ -258,8 +302,12 @@ def test_router_refuses_other_scope_types() -> None:
 
 def test_describe_shows_the_compiled_indexes() -> None:
     """describe() draws the HTTP and WebSocket tries the routes were compiled into."""
-    assert Router([Route("/users/{user_id:int}", show_params, methods=["GET", "DELETE"]),
-                   WebSocketRoute("/rooms/{room}", socket_params)]).describe() == (
+    assert Router(
+        [
+            Route("/users/{user_id:int}", show_params, methods=["GET", "DELETE"]),
+            WebSocketRoute("/rooms/{room}", socket_params),
+        ]
+    ).describe() == (
         "HTTP routes\n"
         "/users\n"
         "└── /{int}  DELETE show_params, GET show_params\n"
@@ -268,7 +316,8 @@ def test_describe_shows_the_compiled_indexes() -> None:
         "WebSocket routes (filed under GET, the handshake's method)\n"
         "/rooms\n"
         "└── /{str}  GET socket_params\n"
-        "static paths (one dict lookup each): (none)")
+        "static paths (one dict lookup each): (none)"
+    )
 
 
 def test_routes_must_be_routes() -> None:
@@ -292,21 +341,31 @@ def test_the_router_loads_stage_02s_core_without_its_wsgi_classes() -> None:
 
     from workbook.stages import subprocess_env
 
-    code = ("import sys, rawasgi.routing; "
-            "print(sorted(m for m in sys.modules if m.startswith('wsgirouter')))")
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            env=subprocess_env("04_asgi")).stdout
+    code = (
+        "import sys, rawasgi.routing; "
+        "print(sorted(m for m in sys.modules if m.startswith('wsgirouter')))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=subprocess_env("04_asgi"),
+    ).stdout
     assert output.strip() == "['wsgirouter', 'wsgirouter.trie']"
 
 
-@pytest.mark.parametrize(("root_path", "path", "routed"), [
-    ("/api", "/api/hello/ada", "/hello/ada"),   # the ASGI spec: path includes root_path
-    ("/api", "/api", "/"),
-    ("/api/", "/api/hello/ada", "/hello/ada"),
-    ("/api", "/apix/hello", "/apix/hello"),     # not below /api: a segment boundary counts
-    ("/api", "/hello/ada", "/hello/ada"),       # a server that leaves root_path out of path
-    ("", "/hello/ada", "/hello/ada"),
-])
+@pytest.mark.parametrize(
+    ("root_path", "path", "routed"),
+    [
+        ("/api", "/api/hello/ada", "/hello/ada"),  # the ASGI spec: path includes root_path
+        ("/api", "/api", "/"),
+        ("/api/", "/api/hello/ada", "/hello/ada"),
+        ("/api", "/apix/hello", "/apix/hello"),  # not below /api: a segment boundary counts
+        ("/api", "/hello/ada", "/hello/ada"),  # a server that leaves root_path out of path
+        ("", "/hello/ada", "/hello/ada"),
+    ],
+)
 def test_route_path_is_the_path_below_root_path(root_path: str, path: str, routed: str) -> None:
     """The router matches the part of path below root_path (ASGI 3.0, HTTP connection scope)."""
     from rawasgi.routing import route_path
@@ -322,9 +381,22 @@ def test_the_example_routes_below_uvicorn_root_path() -> None:
     from workbook.testing import LOOPBACK, free_port, server_process, venv_script
 
     port = free_port()
-    argv = [venv_script("uvicorn"), "rawasgi.example:app", "--host", LOOPBACK, "--port", str(port),
-            "--no-access-log", "--log-level", "warning", "--root-path", "/api"]
-    with server_process(argv, port, cwd=stage_dir("04_asgi"), env=subprocess_env("04_asgi")) as process:
+    argv = [
+        venv_script("uvicorn"),
+        "rawasgi.example:app",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--root-path",
+        "/api",
+    ]
+    with server_process(
+        argv, port, cwd=stage_dir("04_asgi"), env=subprocess_env("04_asgi")
+    ) as process:
         try:
             response = httpx.get(f"http://{LOOPBACK}:{port}/hello/ada")
             assert (response.status_code, response.text) == (200, "Hello, ada!\n")

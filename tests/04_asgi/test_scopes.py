@@ -29,21 +29,24 @@ GET = b"GET /caf%C3%A9/a%20b?q=1&r=%20 HTTP/1.1\r\nHost: example.com\r\nAccept: 
 
 
 @pytest.mark.exercise("4.2")
-@pytest.mark.parametrize(("key", "expected"), [
-    ("type", "http"),
-    ("asgi", {"version": "3.0", "spec_version": "2.5"}),
-    ("http_version", "1.1"),
-    ("method", "GET"),
-    ("scheme", "http"),
-    ("path", "/café/a b"),
-    ("raw_path", b"/caf%C3%A9/a%20b"),
-    ("query_string", b"q=1&r=%20"),
-    ("root_path", ""),
-    ("headers", [(b"host", b"example.com"), (b"accept", b"*/*")]),
-    ("client", CLIENT),
-    ("server", SERVER),
-    ("state", {}),
-])
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("type", "http"),
+        ("asgi", {"version": "3.0", "spec_version": "2.5"}),
+        ("http_version", "1.1"),
+        ("method", "GET"),
+        ("scheme", "http"),
+        ("path", "/café/a b"),
+        ("raw_path", b"/caf%C3%A9/a%20b"),
+        ("query_string", b"q=1&r=%20"),
+        ("root_path", ""),
+        ("headers", [(b"host", b"example.com"), (b"accept", b"*/*")]),
+        ("client", CLIENT),
+        ("server", SERVER),
+        ("state", {}),
+    ],
+)
 def test_http_scope_has_every_key(key: str, expected: object) -> None:
     """The http scope carries each ASGI 3.0 key, with the spec's type (str or bytes)."""
     assert scope_of(GET)[key] == expected
@@ -59,8 +62,12 @@ def test_http_version_1_0_is_1_0() -> None:
 def test_repeated_headers_are_kept_in_order() -> None:
     """Repeated header fields stay separate pairs, in the order they came, lowercased."""
     raw = b"GET / HTTP/1.1\r\nHost: x\r\nX-Tag: one\r\nx-tag: two\r\nCOOKIE: a=1\r\n\r\n"
-    assert scope_of(raw)["headers"] == [(b"host", b"x"), (b"x-tag", b"one"), (b"x-tag", b"two"),
-                                        (b"cookie", b"a=1")]
+    assert scope_of(raw)["headers"] == [
+        (b"host", b"x"),
+        (b"x-tag", b"one"),
+        (b"x-tag", b"two"),
+        (b"cookie", b"a=1"),
+    ]
 
 
 @pytest.mark.exercise("4.2")
@@ -95,10 +102,16 @@ def test_absolute_form_target_gives_its_path() -> None:
 
 def test_websocket_scope_has_subprotocols_and_no_method() -> None:
     """The websocket scope is the http one with type websocket, scheme ws, subprotocols, no method."""
-    raw = (b"GET /ws?room=1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-           b"Sec-WebSocket-Protocol: chat, superchat\r\n\r\n")
+    raw = (
+        b"GET /ws?room=1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Protocol: chat, superchat\r\n\r\n"
+    )
     scope = build_websocket_scope(head_of(raw), client=CLIENT, server=SERVER)
     assert (scope["type"], scope["scheme"], scope["path"], scope["query_string"]) == (
-        "websocket", "ws", "/ws", b"room=1")
+        "websocket",
+        "ws",
+        "/ws",
+        b"room=1",
+    )
     assert scope["subprotocols"] == ["chat", "superchat"]
     assert "method" not in scope

@@ -29,6 +29,7 @@ from workbook.testing import LOOPBACK, wait_for_text, wait_until
 
 def responder(*messages: Message):
     """Return an app that sends exactly ``messages`` (after reading the request body)."""
+
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
@@ -39,15 +40,24 @@ def responder(*messages: Message):
     return app
 
 
-START_200 = {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}
+START_200 = {
+    "type": "http.response.start",
+    "status": 200,
+    "headers": [(b"content-type", b"text/plain")],
+}
 
 
 def body(data: bytes, more: bool = False) -> Message:
     return {"type": "http.response.body", "body": data, "more_body": more}
 
 
-def get(port: int, path: str = "/", version: str = "1.1", method: str = "GET",
-        extra: str = "Connection: close\r\n") -> bytes:
+def get(
+    port: int,
+    path: str = "/",
+    version: str = "1.1",
+    method: str = "GET",
+    extra: str = "Connection: close\r\n",
+) -> bytes:
     """Send one request by hand and return every byte of the answer."""
     return exchange(port, f"{method} {path} HTTP/{version}\r\nHost: test\r\n{extra}\r\n".encode())
 
@@ -68,7 +78,13 @@ def test_a_body_sent_in_one_event_gets_a_content_length(serve) -> None:
 @pytest.mark.exercise("4.3")
 def test_a_streamed_body_is_chunked(serve) -> None:
     """Body events with more_body=True become chunks, ended by the zero-size last chunk."""
-    server = serve(responder(START_200, body(b"hello", True), body(b""), ))
+    server = serve(
+        responder(
+            START_200,
+            body(b"hello", True),
+            body(b""),
+        )
+    )
     head, _, data = get(server.port).partition(b"\r\n\r\n")
     assert b"\r\ntransfer-encoding: chunked" in head.lower()
     assert data == b"5\r\nhello\r\n0\r\n\r\n"
@@ -88,7 +104,11 @@ def test_the_apps_own_content_length_is_kept_when_streaming(serve) -> None:
     start = {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"6")]}
     server = serve(responder(start, body(b"abc", True), body(b"def")))
     head, _, data = get(server.port).partition(b"\r\n\r\n")
-    assert (head.lower().count(b"content-length"), b"chunked" in head, data) == (1, False, b"abcdef")
+    assert (head.lower().count(b"content-length"), b"chunked" in head, data) == (
+        1,
+        False,
+        b"abcdef",
+    )
 
 
 @pytest.mark.exercise("4.3")
@@ -98,7 +118,11 @@ def test_http_1_0_streams_until_close(serve) -> None:
     response = get(server.port, version="1.0", extra="")
     head, _, data = response.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.0 200")
-    assert (b"chunked" in head, b"connection: close" in head.lower(), data) == (False, True, b"hello world")
+    assert (b"chunked" in head, b"connection: close" in head.lower(), data) == (
+        False,
+        True,
+        b"hello world",
+    )
 
 
 @pytest.mark.exercise("4.3")
@@ -106,7 +130,9 @@ def test_head_gets_the_headers_but_no_body(serve) -> None:
     """A HEAD response has the GET's Content-Length and no body; the next request still works."""
     server = serve(apps.app)
     with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
-        sock.sendall(b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        sock.sendall(
+            b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        )
         data = read_until_closed(sock)
     assert data.count(b"HTTP/1.1 200") == 2
     first, _, rest = data.partition(b"\r\n\r\n")
@@ -117,7 +143,11 @@ def test_head_gets_the_headers_but_no_body(serve) -> None:
 @pytest.mark.parametrize("status", [204, 304])
 def test_no_body_statuses_send_no_body(serve, status: int) -> None:
     """204 and 304 responses carry no body and no framing headers, whatever the app sends."""
-    server = serve(responder({"type": "http.response.start", "status": status, "headers": []}, body(b"ignored")))
+    server = serve(
+        responder(
+            {"type": "http.response.start", "status": status, "headers": []}, body(b"ignored")
+        )
+    )
     response = get(server.port)
     assert status_of(response) == status
     assert response.endswith(b"\r\n\r\n") and b"content-length" not in response.lower()
@@ -127,11 +157,17 @@ def test_no_body_statuses_send_no_body(serve, status: int) -> None:
 def test_keep_alive_serves_pipelined_requests_in_order(serve) -> None:
     """Three pipelined requests on one connection get three responses, in order."""
     server = serve(apps.app)
-    requests = (b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\none"
-                b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n"
-                b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nthree")
+    requests = (
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\none"
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n"
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nthree"
+    )
     responses = split_responses(exchange(server.port, requests))
-    assert [(status, data) for status, _, data in responses] == [(200, b"one"), (200, b"two"), (200, b"three")]
+    assert [(status, data) for status, _, data in responses] == [
+        (200, b"one"),
+        (200, b"two"),
+        (200, b"three"),
+    ]
 
 
 @pytest.mark.exercise("4.3")
@@ -159,7 +195,9 @@ def test_two_starts_are_a_500(serve, caplog: pytest.LogCaptureFixture) -> None:
     wait_for_text(lambda: caplog.text, "expected 'http.response.body', got 'http.response.start'")
 
 
-def test_app_that_returns_without_responding_is_a_500(serve, caplog: pytest.LogCaptureFixture) -> None:
+def test_app_that_returns_without_responding_is_a_500(
+    serve, caplog: pytest.LogCaptureFixture
+) -> None:
     """An app that returns without a response gets a logged error; the client a 500."""
     server = serve(responder())
     assert status_of(get(server.port)) == 500
@@ -177,7 +215,11 @@ def test_start_alone_is_a_500(serve, caplog: pytest.LogCaptureFixture) -> None:
 @pytest.mark.exercise("4.3")
 def test_header_with_crlf_is_refused(serve, caplog: pytest.LogCaptureFixture) -> None:
     """A header value with CR/LF (response splitting) is a protocol error: 500, not a forged header."""
-    start = {"type": "http.response.start", "status": 200, "headers": [(b"x-evil", b"a\r\nSet-Cookie: x=1")]}
+    start = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [(b"x-evil", b"a\r\nSet-Cookie: x=1")],
+    }
     server = serve(responder(start, body(b"")))
     response = get(server.port)
     assert (status_of(response), b"Set-Cookie" in response) == (500, False)
@@ -187,7 +229,11 @@ def test_header_with_crlf_is_refused(serve, caplog: pytest.LogCaptureFixture) ->
 @pytest.mark.exercise("4.3")
 def test_transfer_encoding_from_the_app_is_ignored(serve) -> None:
     """The server frames bodies itself: an app's Transfer-Encoding header is dropped."""
-    start = {"type": "http.response.start", "status": 200, "headers": [(b"transfer-encoding", b"gzip")]}
+    start = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [(b"transfer-encoding", b"gzip")],
+    }
     server = serve(responder(start, body(b"plain")))
     head, _, data = get(server.port).partition(b"\r\n\r\n")
     assert (b"gzip" in head, data) == (False, b"plain")
@@ -212,9 +258,13 @@ async def show_scope(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] != "http":
         return
     shown = {key: scope[key] for key in ("http_version", "method", "scheme", "path", "root_path")}
-    shown.update(raw_path=scope["raw_path"].decode(), query_string=scope["query_string"].decode(),
-                 client=list(scope["client"]), server=list(scope["server"]),
-                 headers=[[n.decode(), v.decode()] for n, v in scope["headers"]])
+    shown.update(
+        raw_path=scope["raw_path"].decode(),
+        query_string=scope["query_string"].decode(),
+        client=list(scope["client"]),
+        server=list(scope["server"]),
+        headers=[[n.decode(), v.decode()] for n, v in scope["headers"]],
+    )
     await send_text(send, 200, json.dumps(shown))
 
 
@@ -224,8 +274,17 @@ def test_scope_over_the_wire(serve) -> None:
     with httpx.Client() as client:
         response = client.get(f"{server.url}/mount/caf%C3%A9?x=%20", headers={"X-Test": "1"})
         scope = response.json()
-    assert (scope["path"], scope["raw_path"], scope["query_string"]) == ("/mount/café", "/mount/caf%C3%A9", "x=%20")
-    assert (scope["http_version"], scope["method"], scope["scheme"], scope["root_path"]) == ("1.1", "GET", "http", "/mount")
+    assert (scope["path"], scope["raw_path"], scope["query_string"]) == (
+        "/mount/café",
+        "/mount/caf%C3%A9",
+        "x=%20",
+    )
+    assert (scope["http_version"], scope["method"], scope["scheme"], scope["root_path"]) == (
+        "1.1",
+        "GET",
+        "http",
+        "/mount",
+    )
     assert scope["server"] == [LOOPBACK, server.port] and scope["client"][0] == LOOPBACK
     assert ["x-test", "1"] in scope["headers"]
 
@@ -257,7 +316,7 @@ def test_large_chunked_upload_is_streamed_in_pieces(serve) -> None:
 
     def chunks():
         for start in range(0, len(payload), 100_000):
-            yield payload[start:start + 100_000]
+            yield payload[start : start + 100_000]
 
     assert httpx.post(server.url, content=chunks()).text == "1000000"
     assert len(pieces) > 1
@@ -267,8 +326,10 @@ def test_expect_100_continue_gets_a_continue_first(serve) -> None:
     """A client sending Expect: 100-continue gets "100 Continue" when the app reads the body."""
     server = serve(apps.app)
     with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
-        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nExpect: 100-continue\r\n"
-                     b"Connection: close\r\n\r\n")
+        sock.sendall(
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nExpect: 100-continue\r\n"
+            b"Connection: close\r\n\r\n"
+        )
         first = sock.recv(100)
         sock.sendall(b"ok")
         rest = read_until_closed(sock)
@@ -352,20 +413,26 @@ def test_send_to_a_gone_client_raises_oserror(serve, caplog: pytest.LogCaptureFi
 def test_max_body_refuses_a_declared_length_with_413(serve) -> None:
     """A Content-Length over max_body is refused with 413 before the app runs."""
     server = serve(apps.app, max_body=10)
-    response = exchange(server.port, b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n12345678901")
+    response = exchange(
+        server.port, b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n12345678901"
+    )
     assert status_of(response) == 413
 
 
 def test_max_body_stops_a_chunked_body_with_413(serve) -> None:
     """A chunked body that grows past max_body is cut off with 413."""
     server = serve(apps.app, max_body=10)
-    response = exchange(server.port, b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                     b"6\r\n123456\r\n6\r\n123456\r\n0\r\n\r\n")
+    response = exchange(
+        server.port,
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"6\r\n123456\r\n6\r\n123456\r\n0\r\n\r\n",
+    )
     assert status_of(response) == 413
 
 
 def test_app_exception_is_a_plain_500_and_logged(serve, caplog: pytest.LogCaptureFixture) -> None:
     """A handler's exception is a 500 with a generic message; the traceback goes to the log only."""
+
     async def broken(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             raise KeyError("secret detail")
@@ -423,6 +490,7 @@ def test_startup_failure_stops_the_server_with_the_apps_message(serve) -> None:
 
 def test_app_without_lifespan_is_tolerated(serve) -> None:
     """An app that raises on the lifespan scope still gets served (lifespan="auto")."""
+
     async def http_only(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             raise ValueError("http only")
@@ -433,6 +501,7 @@ def test_app_without_lifespan_is_tolerated(serve) -> None:
 
 def test_lifespan_on_requires_support(serve) -> None:
     """With lifespan="on", an app that does not support lifespan stops the server from starting."""
+
     async def http_only(scope: Scope, receive: Receive, send: Send) -> None:
         raise ValueError("http only")
 
@@ -491,8 +560,11 @@ def test_bad_configuration_is_refused() -> None:
 
 def test_apps_own_server_and_date_headers_replace_the_defaults(serve) -> None:
     """An app that sets Server or Date gets its own header, not a second one from the server."""
-    start = {"type": "http.response.start", "status": 200,
-             "headers": [(b"server", b"mine"), (b"date", b"Thu, 01 Jan 1970 00:00:00 GMT")]}
+    start = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [(b"server", b"mine"), (b"date", b"Thu, 01 Jan 1970 00:00:00 GMT")],
+    }
     server = serve(responder(start, body(b"")))
     head = get(server.port).partition(b"\r\n\r\n")[0].lower()
     assert (head.count(b"\r\nserver:"), head.count(b"\r\ndate:")) == (1, 1)

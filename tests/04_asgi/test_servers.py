@@ -51,8 +51,14 @@ def test_hello(base_url: str, sent) -> None:
 def test_echo(base_url: str, sent) -> None:
     """POST /echo sends the body back with its content type."""
     sent("POST", f"{base_url}/echo", headers={"Content-Type": "text/x-test"}, body="hello")
-    response = httpx.post(f"{base_url}/echo", content=b"hello", headers={"Content-Type": "text/x-test"})
-    assert (response.status_code, response.text, response.headers["content-type"]) == (200, "hello", "text/x-test")
+    response = httpx.post(
+        f"{base_url}/echo", content=b"hello", headers={"Content-Type": "text/x-test"}
+    )
+    assert (response.status_code, response.text, response.headers["content-type"]) == (
+        200,
+        "hello",
+        "text/x-test",
+    )
 
 
 def test_echo_of_a_chunked_upload(base_url: str) -> None:
@@ -61,7 +67,7 @@ def test_echo_of_a_chunked_upload(base_url: str) -> None:
 
     def pieces() -> Iterator[bytes]:
         for start in range(0, len(payload), 50_000):
-            yield payload[start:start + 50_000]
+            yield payload[start : start + 50_000]
 
     assert httpx.post(f"{base_url}/echo", content=pieces()).content == payload
 
@@ -77,7 +83,11 @@ def test_stream_is_chunked(base_url: str, sent) -> None:
 def test_head_has_no_body(base_url: str) -> None:
     """HEAD / has the GET's Content-Length and no body."""
     response = httpx.head(f"{base_url}/")
-    assert (response.status_code, response.headers["content-length"], response.content) == (200, "13", b"")
+    assert (response.status_code, response.headers["content-length"], response.content) == (
+        200,
+        "13",
+        b"",
+    )
 
 
 def test_unknown_path_is_404(base_url: str) -> None:
@@ -118,7 +128,10 @@ def test_websocket_subprotocol(base_url: str) -> None:
 
 def test_websocket_refused_is_403(base_url: str) -> None:
     """A WebSocket the app closes before accepting is refused with 403."""
-    with pytest.raises(InvalidStatus) as refused, connect(f"{ws(base_url)}/nowhere", open_timeout=5):
+    with (
+        pytest.raises(InvalidStatus) as refused,
+        connect(f"{ws(base_url)}/nowhere", open_timeout=5),
+    ):
         pass
     assert refused.value.response.status_code == 403
 
@@ -164,6 +177,7 @@ def test_example_error_is_a_plain_500(example_url: str) -> None:
 
 def test_example_body_limit(example_url: str) -> None:
     """A body over the example's 64 KiB limit is 413, even when chunked."""
+
     def pieces() -> Iterator[bytes]:
         for _ in range(10):
             yield b"x" * 10_000

@@ -28,8 +28,14 @@ async def lifespan(app: Starlette) -> AsyncIterator[dict[str, str]]:
 
 
 async def home(request: Request) -> JSONResponse:
-    return JSONResponse({"path": request.url.path, "query": dict(request.query_params),
-                         "greeting": request.state.greeting, "client": request.client.host})
+    return JSONResponse(
+        {
+            "path": request.url.path,
+            "query": dict(request.query_params),
+            "greeting": request.state.greeting,
+            "client": request.client.host,
+        }
+    )
 
 
 async def item(request: Request) -> JSONResponse:
@@ -64,14 +70,17 @@ async def json_socket(websocket: WebSocket) -> None:
     await websocket.close(code=4001)
 
 
-STARLETTE_APP = Starlette(routes=[
-    Route("/", home),
-    Route("/items/{item_id:int}", item),
-    Route("/upload", upload, methods=["POST"]),
-    Route("/numbers", numbers),
-    WebSocketRoute("/shout", shout),
-    WebSocketRoute("/json", json_socket),
-], lifespan=lifespan)
+STARLETTE_APP = Starlette(
+    routes=[
+        Route("/", home),
+        Route("/items/{item_id:int}", item),
+        Route("/upload", upload, methods=["POST"]),
+        Route("/numbers", numbers),
+        WebSocketRoute("/shout", shout),
+        WebSocketRoute("/json", json_socket),
+    ],
+    lifespan=lifespan,
+)
 
 
 @pytest.fixture
@@ -82,7 +91,11 @@ def starlette_url(serve) -> str:
 def test_starlette_sees_query_state_and_client(starlette_url: str) -> None:
     """Starlette reads the path, query, lifespan state and client from our scope."""
     assert httpx.get(f"{starlette_url}/?a=1&b=two").json() == {
-        "path": "/", "query": {"a": "1", "b": "two"}, "greeting": "hello from lifespan", "client": "127.0.0.1"}
+        "path": "/",
+        "query": {"a": "1", "b": "two"},
+        "greeting": "hello from lifespan",
+        "client": "127.0.0.1",
+    }
 
 
 def test_starlette_path_parameters(starlette_url: str) -> None:
@@ -92,6 +105,7 @@ def test_starlette_path_parameters(starlette_url: str) -> None:
 
 def test_starlette_streams_a_request_body(starlette_url: str) -> None:
     """Starlette's request.stream() reads our http.request events to the end."""
+
     def pieces() -> AsyncIterator[bytes]:
         yield from (b"x" * 30_000 for _ in range(5))
 

@@ -31,9 +31,16 @@ def test_accept_key_matches_rfc_6455_example() -> None:
     assert accept_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
 
-@pytest.mark.parametrize(("key", "valid"), [
-    ("dGhlIHNhbXBsZSBub25jZQ==", True), (None, False), ("", False), ("c2hvcnQ=", False), ("not base64!", False),
-])
+@pytest.mark.parametrize(
+    ("key", "valid"),
+    [
+        ("dGhlIHNhbXBsZSBub25jZQ==", True),
+        (None, False),
+        ("", False),
+        ("c2hvcnQ=", False),
+        ("not base64!", False),
+    ],
+)
 def test_client_key_must_be_16_base64_bytes(key: str | None, valid: bool) -> None:
     """A Sec-WebSocket-Key is valid only if it is base64 for exactly 16 bytes."""
     assert is_valid_client_key(key) is valid
@@ -45,11 +52,14 @@ def test_masking_twice_gives_the_payload_back() -> None:
     assert mask_payload(mask_payload(payload, b"\x01\x02\x03\x04"), b"\x01\x02\x03\x04") == payload
 
 
-@pytest.mark.parametrize(("payload", "expected_head"), [
-    (b"Hi", b"\x81\x02"),
-    (b"x" * 126, b"\x81\x7e\x00\x7e"),
-    (b"x" * 65536, b"\x81\x7f" + struct.pack("!Q", 65536)),
-])
+@pytest.mark.parametrize(
+    ("payload", "expected_head"),
+    [
+        (b"Hi", b"\x81\x02"),
+        (b"x" * 126, b"\x81\x7e\x00\x7e"),
+        (b"x" * 65536, b"\x81\x7f" + struct.pack("!Q", 65536)),
+    ],
+)
 def test_encode_frame_uses_the_shortest_length(payload: bytes, expected_head: bytes) -> None:
     """A server frame is FIN + opcode, then a 7-bit, 16-bit or 64-bit length, no mask, the payload."""
     assert encode_frame(Opcode.TEXT, payload) == expected_head + payload
@@ -70,7 +80,9 @@ def test_decode_frame_unmasks_every_length_encoding(size: int) -> None:
 @pytest.mark.exercise("4.4")
 def test_decode_frame_reads_fin_and_opcode() -> None:
     """A non-final text fragment decodes with fin False."""
-    assert decode_frame(client_frame(0x1, b"abc", fin=False))[0] == Frame(Opcode.TEXT, b"abc", False)
+    assert decode_frame(client_frame(0x1, b"abc", fin=False))[0] == Frame(
+        Opcode.TEXT, b"abc", False
+    )
 
 
 @pytest.mark.exercise("4.4")
@@ -89,16 +101,27 @@ def test_decode_frame_leaves_the_next_frame_alone() -> None:
 
 
 @pytest.mark.exercise("4.4")
-@pytest.mark.parametrize(("data", "code"), [
-    (client_frame(0x1, b"hi", mask=None), 1002),
-    (client_frame(0x1, b"hi", rsv=4), 1002),
-    (client_frame(0x3, b"hi"), 1002),
-    (client_frame(0x9, b"ping", fin=False), 1002),
-    (client_frame(0x9, b"x" * 126), 1002),
-    (client_frame(0x2, b"x" * 200), 1009),
-    (b"\x82\xff" + struct.pack("!Q", 1 << 63), 1002),
-], ids=["unmasked", "reserved-bit", "unknown-opcode", "fragmented-ping", "long-ping", "too-big",
-        "64-bit-length-top-bit"])
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (client_frame(0x1, b"hi", mask=None), 1002),
+        (client_frame(0x1, b"hi", rsv=4), 1002),
+        (client_frame(0x3, b"hi"), 1002),
+        (client_frame(0x9, b"ping", fin=False), 1002),
+        (client_frame(0x9, b"x" * 126), 1002),
+        (client_frame(0x2, b"x" * 200), 1009),
+        (b"\x82\xff" + struct.pack("!Q", 1 << 63), 1002),
+    ],
+    ids=[
+        "unmasked",
+        "reserved-bit",
+        "unknown-opcode",
+        "fragmented-ping",
+        "long-ping",
+        "too-big",
+        "64-bit-length-top-bit",
+    ],
+)
 def test_decode_frame_refuses_broken_frames(data: bytes, code: int) -> None:
     """Broken frames raise ProtocolError with the close code to send: 1002, or 1009 if too big."""
     with pytest.raises(ProtocolError) as raised:
@@ -136,14 +159,20 @@ def events_of(data: bytes, **options: int) -> list:
 def test_fragments_make_one_message_with_control_frames_between() -> None:
     """Fragments are joined into one message; a ping between them is returned at once."""
     text = "héllo wörld".encode()
-    data = (client_frame(0x1, text[:2], fin=False) + client_frame(0x9, b"p")
-            + client_frame(0x0, text[2:7], fin=False) + client_frame(0x0, text[7:]))
+    data = (
+        client_frame(0x1, text[:2], fin=False)
+        + client_frame(0x9, b"p")
+        + client_frame(0x0, text[2:7], fin=False)
+        + client_frame(0x0, text[7:])
+    )
     assert events_of(data) == [Ping(b"p"), TextMessage("héllo wörld")]
 
 
 def test_binary_and_pong_and_close() -> None:
     """Binary messages, pongs and close frames each become their own event."""
-    data = client_frame(0x2, b"\x00\x01") + client_frame(0xA, b"") + client_frame(0x8, b"\x03\xe8bye")
+    data = (
+        client_frame(0x2, b"\x00\x01") + client_frame(0xA, b"") + client_frame(0x8, b"\x03\xe8bye")
+    )
     assert events_of(data) == [BinaryMessage(b"\x00\x01"), Pong(b""), Close(1000, "bye")]
 
 
@@ -153,22 +182,34 @@ def test_reader_accepts_bytes_one_at_a_time() -> None:
     data = client_frame(0x1, b"split")
     results = []
     for index in range(len(data)):
-        reader.feed(data[index:index + 1])
+        reader.feed(data[index : index + 1])
         results.append(reader.next_event())
     assert results == [None] * (len(data) - 1) + [TextMessage("split")]
 
 
-@pytest.mark.parametrize(("data", "code"), [
-    (client_frame(0x1, b"\xff\xfe"), 1007),
-    (client_frame(0x1, b"ok", fin=False) + client_frame(0x0, b"\xc0"), 1007),
-    (client_frame(0x0, b"orphan"), 1002),
-    (client_frame(0x1, b"a", fin=False) + client_frame(0x1, b"b"), 1002),
-    (client_frame(0x2, b"x" * 100, fin=False) + client_frame(0x0, b"x" * 100), 1009),
-    (client_frame(0x8, b"\x03"), 1002),
-    (client_frame(0x8, b"\x03\xed"), 1002),
-    (client_frame(0x8, b"\x03\xe8\xff"), 1007),
-], ids=["bad-utf8", "bad-utf8-in-a-fragment", "continuation-without-start", "new-message-mid-fragment",
-        "message-too-big", "one-byte-close", "reserved-close-code", "bad-utf8-close-reason"])
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (client_frame(0x1, b"\xff\xfe"), 1007),
+        (client_frame(0x1, b"ok", fin=False) + client_frame(0x0, b"\xc0"), 1007),
+        (client_frame(0x0, b"orphan"), 1002),
+        (client_frame(0x1, b"a", fin=False) + client_frame(0x1, b"b"), 1002),
+        (client_frame(0x2, b"x" * 100, fin=False) + client_frame(0x0, b"x" * 100), 1009),
+        (client_frame(0x8, b"\x03"), 1002),
+        (client_frame(0x8, b"\x03\xed"), 1002),
+        (client_frame(0x8, b"\x03\xe8\xff"), 1007),
+    ],
+    ids=[
+        "bad-utf8",
+        "bad-utf8-in-a-fragment",
+        "continuation-without-start",
+        "new-message-mid-fragment",
+        "message-too-big",
+        "one-byte-close",
+        "reserved-close-code",
+        "bad-utf8-close-reason",
+    ],
+)
 def test_reader_refuses_broken_messages(data: bytes, code: int) -> None:
     """Broken messages raise ProtocolError: 1007 for bad UTF-8, 1009 too big, 1002 otherwise."""
     with pytest.raises(ProtocolError) as raised:
@@ -184,12 +225,20 @@ def test_invalid_utf8_is_caught_in_the_first_fragment() -> None:
         reader.next_event()
 
 
-@pytest.mark.parametrize(("code", "reason", "payload"), [
-    (1000, "", b"\x03\xe8"), (4000, "bye", b"\x0f\xa0bye"), (1005, "", b""),
-])
+@pytest.mark.parametrize(
+    ("code", "reason", "payload"),
+    [
+        (1000, "", b"\x03\xe8"),
+        (4000, "bye", b"\x0f\xa0bye"),
+        (1005, "", b""),
+    ],
+)
 def test_close_payload_round_trip(code: int, reason: str, payload: bytes) -> None:
     """A close payload is a 2-byte code and a UTF-8 reason; 1005 (no status) is empty."""
-    assert (encode_close_payload(code, reason), decode_close_payload(payload)) == (payload, (code, reason))
+    assert (encode_close_payload(code, reason), decode_close_payload(payload)) == (
+        payload,
+        (code, reason),
+    )
 
 
 @pytest.mark.parametrize("code", [999, 1004, 1006, 1015, 2000, 5000])

@@ -53,10 +53,14 @@ def test_handshake_answers_101_with_the_accept_key(serve) -> None:
     assert b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" in head
 
 
-@pytest.mark.parametrize(("request_bytes", "status"), [
-    (upgrade_request(key="short"), 400),
-    (upgrade_request(version="8"), 426),
-], ids=["bad-key", "old-version"])
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (upgrade_request(key="short"), 400),
+        (upgrade_request(version="8"), 426),
+    ],
+    ids=["bad-key", "old-version"],
+)
 def test_bad_handshake_is_refused(serve, request_bytes: bytes, status: int) -> None:
     """A handshake with a bad key is 400; an unknown version 426 with the version we speak."""
     server = serve(apps.app)
@@ -69,13 +73,17 @@ def test_bad_handshake_is_refused(serve, request_bytes: bytes, status: int) -> N
 def test_close_before_accept_is_403(serve) -> None:
     """An app that closes before accepting makes the server answer 403 (ASGI spec)."""
     server = serve(apps.app)
-    with pytest.raises(InvalidStatus) as refused, connect(f"{server.ws_url}/nowhere", open_timeout=5):
+    with (
+        pytest.raises(InvalidStatus) as refused,
+        connect(f"{server.ws_url}/nowhere", open_timeout=5),
+    ):
         pass
     assert refused.value.response.status_code == 403
 
 
 def test_app_failing_before_accept_is_500(serve) -> None:
     """An app that raises before accepting gets a 500 instead of a handshake."""
+
     async def broken(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             raise RuntimeError("no socket for you")
@@ -160,6 +168,7 @@ def test_client_close_is_echoed_and_reaches_the_app(serve) -> None:
 
 def test_app_close_code_reaches_the_client(serve) -> None:
     """websocket.close from the app sends a close frame with its code and reason."""
+
     async def closer(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
             return
@@ -176,6 +185,7 @@ def test_app_close_code_reaches_the_client(serve) -> None:
 
 def test_app_exception_after_accept_closes_with_1011(serve) -> None:
     """An app that raises after accepting makes the server close the socket with 1011."""
+
     async def broken(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
             return
@@ -190,6 +200,7 @@ def test_app_exception_after_accept_closes_with_1011(serve) -> None:
 
 def test_app_returning_after_accept_closes_with_1000(serve) -> None:
     """An app that returns without closing gets a normal close (1000) from the server."""
+
     async def brief(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             await receive()
@@ -240,15 +251,28 @@ def test_server_shutdown_closes_websockets_with_1001(serve) -> None:
 
 
 @pytest.mark.exercise("4.4")
-@pytest.mark.parametrize(("frame", "code"), [
-    (client_frame(0x1, b"hello", mask=None), 1002),
-    (client_frame(0x1, b"\xff\xfe\xfd"), 1007),
-    (client_frame(0x2, b"x" * 2000), 1009),
-    (client_frame(0x3, b"?"), 1002),
-    (client_frame(0x1, b"x", rsv=2), 1002),
-    (client_frame(0x0, b"orphan"), 1002),
-], ids=["unmasked", "invalid-utf8", "too-big", "unknown-opcode", "reserved-bit", "orphan-continuation"])
-def test_bad_frame_gets_its_close_code_and_the_server_stays_up(serve, frame: bytes, code: int) -> None:
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (client_frame(0x1, b"hello", mask=None), 1002),
+        (client_frame(0x1, b"\xff\xfe\xfd"), 1007),
+        (client_frame(0x2, b"x" * 2000), 1009),
+        (client_frame(0x3, b"?"), 1002),
+        (client_frame(0x1, b"x", rsv=2), 1002),
+        (client_frame(0x0, b"orphan"), 1002),
+    ],
+    ids=[
+        "unmasked",
+        "invalid-utf8",
+        "too-big",
+        "unknown-opcode",
+        "reserved-bit",
+        "orphan-continuation",
+    ],
+)
+def test_bad_frame_gets_its_close_code_and_the_server_stays_up(
+    serve, frame: bytes, code: int
+) -> None:
     """A frame that breaks RFC 6455 is answered with its close code; other sockets keep working."""
     server = serve(apps.app, ws_max_size=1024)
     with raw_websocket(server.port) as sock:

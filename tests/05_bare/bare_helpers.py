@@ -33,10 +33,12 @@ def load_copy(filename: str, module_name: str) -> ModuleType:
 
 def call(app: Any, method: str, path: str, **kwargs: Any) -> httpx.Response:
     """Send one request to ``app`` in process (no lifespan) and return the response."""
+
     async def go() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
             return await client.request(method, path, **kwargs)
+
     return asyncio.run(go())
 
 
@@ -60,19 +62,35 @@ class Channels:
         self.sent.append(message)
 
 
-def http_scope(method: str = "GET", path: str = "/", headers: list[tuple[bytes, bytes]] | None = None,
-               query_string: bytes = b"") -> dict[str, Any]:
+def http_scope(
+    method: str = "GET",
+    path: str = "/",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    query_string: bytes = b"",
+) -> dict[str, Any]:
     """Return a minimal HTTP scope like a server would build."""
-    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query_string,
-            "root_path": "", "headers": headers or [], "client": ("127.0.0.1", 5000),
-            "server": ("testserver", 80)}
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query_string,
+        "root_path": "",
+        "headers": headers or [],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
 
 
 def body_events(*chunks: bytes) -> list[dict[str, Any]]:
     """Return http.request events carrying ``chunks``, the last with more_body false."""
-    return [{"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
-            for index, chunk in enumerate(chunks)]
+    return [
+        {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
+        for index, chunk in enumerate(chunks)
+    ]
 
 
 def run_websocket(app: Any, path: str, incoming: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -81,10 +99,22 @@ def run_websocket(app: Any, path: str, incoming: list[dict[str, Any]]) -> list[d
     ``incoming`` follows the websocket.connect event; after it the client
     disconnects (code 1000).
     """
-    scope = {"type": "websocket", "asgi": {"version": "3.0"}, "scheme": "ws", "path": path,
-             "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": [],
-             "client": ("127.0.0.1", 5000), "server": ("testserver", 80), "subprotocols": []}
-    channels = Channels([{"type": "websocket.connect"}, *incoming],
-                        after={"type": "websocket.disconnect", "code": 1000})
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "ws",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+        "subprotocols": [],
+    }
+    channels = Channels(
+        [{"type": "websocket.connect"}, *incoming],
+        after={"type": "websocket.disconnect", "code": 1000},
+    )
     asyncio.run(app(scope, channels.receive, channels.send))
     return channels.sent

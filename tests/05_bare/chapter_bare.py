@@ -20,6 +20,7 @@ ASGIApp = Callable  # (scope, receive, send) -> None
 
 # ── Request ───────────────────────────────────────────────────────────────────
 
+
 class Request:
     def __init__(self, scope: dict, receive: Callable):
         self._scope = scope
@@ -40,10 +41,7 @@ class Request:
 
     @property
     def headers(self) -> Dict[str, str]:
-        return {
-            k.decode("latin-1"): v.decode("latin-1")
-            for k, v in self._scope.get("headers", [])
-        }
+        return {k.decode("latin-1"): v.decode("latin-1") for k, v in self._scope.get("headers", [])}
 
     def header(self, name: str, default: str = "") -> str:
         return self.headers.get(name.lower(), default)
@@ -94,6 +92,7 @@ class Request:
 
 # ── Response ──────────────────────────────────────────────────────────────────
 
+
 class Response:
     def __init__(
         self,
@@ -131,21 +130,22 @@ class Response:
         headers = list(self._headers.items())
         headers.append(("content-length", str(len(self._body))))
 
-        raw_headers = [
-            (k.encode("latin-1"), v.encode("latin-1"))
-            for k, v in headers
-        ]
+        raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
 
-        await send({
-            "type": "http.response.start",
-            "status": self.status,
-            "headers": raw_headers,
-        })
-        await send({
-            "type": "http.response.body",
-            "body": self._body,
-            "more_body": False,
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.status,
+                "headers": raw_headers,
+            }
+        )
+        await send(
+            {
+                "type": "http.response.body",
+                "body": self._body,
+                "more_body": False,
+            }
+        )
 
 
 class JSONResponse(Response):
@@ -160,8 +160,9 @@ class JSONResponse(Response):
 
 class HTMLResponse(Response):
     def __init__(self, html: str, status: int = 200, **kwargs):
-        super().__init__(body=html, status=status,
-                         content_type="text/html; charset=utf-8", **kwargs)
+        super().__init__(
+            body=html, status=status, content_type="text/html; charset=utf-8", **kwargs
+        )
 
 
 class RedirectResponse(Response):
@@ -170,6 +171,7 @@ class RedirectResponse(Response):
 
 
 # ── Routing ───────────────────────────────────────────────────────────────────
+
 
 @dataclass
 class Route:
@@ -195,6 +197,7 @@ def compile_route(path: str) -> Tuple[re.Pattern, List[str]]:
 
 # ── WebSocket ─────────────────────────────────────────────────────────────────
 
+
 class WebSocket:
     def __init__(self, scope: dict, receive: Callable, send: Callable):
         self._scope = scope
@@ -205,10 +208,12 @@ class WebSocket:
     async def accept(self, subprotocol: str = None) -> None:
         event = await self._receive()
         assert event["type"] == "websocket.connect"
-        await self._send({
-            "type": "websocket.accept",
-            "subprotocol": subprotocol,
-        })
+        await self._send(
+            {
+                "type": "websocket.accept",
+                "subprotocol": subprotocol,
+            }
+        )
 
     async def receive_text(self) -> Optional[str]:
         event = await self._receive()
@@ -248,6 +253,7 @@ class WebSocket:
 
 # ── The Framework ─────────────────────────────────────────────────────────────
 
+
 class Bare:
     def __init__(self):
         self._http_routes: List[Route] = []
@@ -267,10 +273,9 @@ class Bare:
         def decorator(func: Callable) -> Callable:
             pattern, param_names = compile_route(path)
             for method in methods:
-                self._http_routes.append(
-                    Route(method, pattern, func, param_names)
-                )
+                self._http_routes.append(Route(method, pattern, func, param_names))
             return func
+
         return decorator
 
     def get(self, path: str):
@@ -290,10 +295,12 @@ class Bare:
 
     def websocket(self, path: str):
         """Decorator to register a WebSocket handler."""
+
         def decorator(func: Callable) -> Callable:
             pattern, param_names = compile_route(path)
             self._ws_routes.append(Route("WS", pattern, func, param_names))
             return func
+
         return decorator
 
     # ── Lifespan ──────────────────────────────────────────────────────────
@@ -412,4 +419,5 @@ class Bare:
     def run(self, host: str = "127.0.0.1", port: int = 8000, **kwargs):
         """Convenience method to run with uvicorn."""
         import uvicorn
+
         uvicorn.run(self, host=host, port=port, **kwargs)

@@ -19,9 +19,7 @@ async def test_bare_framework():
             "method": method,
             "path": path,
             "query_string": b"",
-            "headers": headers or (
-                [(b"content-type", b"application/json")] if body else []
-            ),
+            "headers": headers or ([(b"content-type", b"application/json")] if body else []),
             "server": ("testserver", 8000),
         }
         events = [{"type": "http.request", "body": body, "more_body": False}]
@@ -33,14 +31,14 @@ async def test_bare_framework():
             return e
 
         response_events = []
+
         async def send(event):
             response_events.append(event)
 
         await app(scope, receive, send)
         start = next(e for e in response_events if e["type"] == "http.response.start")
         body_data = b"".join(
-            e.get("body", b"") for e in response_events
-            if e["type"] == "http.response.body"
+            e.get("body", b"") for e in response_events if e["type"] == "http.response.body"
         )
         return start["status"], json.loads(body_data) if body_data else None
 
@@ -49,8 +47,7 @@ async def test_bare_framework():
     assert status == 200, f"Expected 200, got {status}"
 
     status, data = await request(
-        "POST", "/tasks",
-        body=json.dumps({"title": "Framework test"}).encode()
+        "POST", "/tasks", body=json.dumps({"title": "Framework test"}).encode()
     )
     assert status == 201
     task_id = data["id"]

@@ -16,36 +16,47 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 # ── Negotiation (exercise 5.11) ───────────────────────────────────────────────
 
+
 @pytest.mark.exercise("5.11")
-@pytest.mark.parametrize(("accept", "media_type", "q"), [
-    (BROWSER, "text/html", 1.0),
-    (BROWSER, "application/json", 0.8),
-    ("application/json", "text/html", 0.0),
-    ("text/*;q=0.5, text/html;q=0.2", "text/html", 0.2),
-    ("text/*;q=0.5", "text/plain", 0.5),
-    ("*/*", "application/json", 1.0),
-    ("TEXT/HTML", "text/html", 1.0),
-    ("text/html;level=1;q=0.3", "text/html", 0.3),
-    ("text/html;q=abc", "text/html", 0.0),
-    ("text/html;q=nan", "text/html", 0.0),
-    ("text/html;q=2", "text/html", 0.0),
-    ("", "text/html", 0.0),
-])
+@pytest.mark.parametrize(
+    ("accept", "media_type", "q"),
+    [
+        (BROWSER, "text/html", 1.0),
+        (BROWSER, "application/json", 0.8),
+        ("application/json", "text/html", 0.0),
+        ("text/*;q=0.5, text/html;q=0.2", "text/html", 0.2),
+        ("text/*;q=0.5", "text/plain", 0.5),
+        ("*/*", "application/json", 1.0),
+        ("TEXT/HTML", "text/html", 1.0),
+        ("text/html;level=1;q=0.3", "text/html", 0.3),
+        ("text/html;q=abc", "text/html", 0.0),
+        ("text/html;q=nan", "text/html", 0.0),
+        ("text/html;q=2", "text/html", 0.0),
+        ("", "text/html", 0.0),
+    ],
+)
 def test_quality(accept: str, media_type: str, q: float) -> None:
     # RFC 9110 §12.5.1: the most specific matching range gives the weight.
     assert quality(accept, media_type) == q
 
 
 @pytest.mark.exercise("5.11")
-@pytest.mark.parametrize(("accept", "html"), [
-    (BROWSER, True), ("*/*", False), ("", False), ("application/json", False),
-    ("application/json;q=0.5, text/html", True),
-])
+@pytest.mark.parametrize(
+    ("accept", "html"),
+    [
+        (BROWSER, True),
+        ("*/*", False),
+        ("", False),
+        ("application/json", False),
+        ("application/json;q=0.5, text/html", True),
+    ],
+)
 def test_prefers_html(accept: str, html: bool) -> None:
     assert prefers_html(accept) is html
 
 
 # ── The middleware ────────────────────────────────────────────────────────────
+
 
 def make_app(*, debug: bool = False, bare_debug: bool = False) -> Bare:
     app = Bare(debug=bare_debug)
@@ -107,8 +118,9 @@ def test_500_never_leaks_outside_debug(accept: str, caplog: pytest.LogCaptureFix
 @pytest.mark.parametrize("accept", [BROWSER, "application/json"])
 def test_debug_mode_shows_the_traceback(accept: str, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.CRITICAL, logger="bare"):
-        response = call(make_app(debug=True, bare_debug=True), "GET", "/boom",
-                        headers={"accept": accept})
+        response = call(
+            make_app(debug=True, bare_debug=True), "GET", "/boom", headers={"accept": accept}
+        )
     assert response.status_code == 500
     assert "RuntimeError: db password is hunter2" in response.text
 

@@ -34,19 +34,33 @@ from hypothesis import strategies as st
 from python_multipart.multipart import MultipartParser as OracleParser
 from python_multipart.multipart import parse_options_header as oracle_options
 
-settings.register_profile("bare-forms", max_examples=120, derandomize=True, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("bare-forms-long", max_examples=5000, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "bare-forms",
+    max_examples=120,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "bare-forms-long",
+    max_examples=5000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 PROFILE = settings.get_profile(
-    "bare-forms-long" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "bare-forms")
+    "bare-forms-long" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "bare-forms"
+)
 
 
 DEFAULT_LIMITS = FormLimits()
 
 
-def multipart_body(parts: list[tuple[list[tuple[str, str]], bytes]], boundary: str,
-                   preamble: bytes = b"", epilogue: bytes = b"") -> bytes:
+def multipart_body(
+    parts: list[tuple[list[tuple[str, str]], bytes]],
+    boundary: str,
+    preamble: bytes = b"",
+    epilogue: bytes = b"",
+) -> bytes:
     """Build a multipart body from (header lines, content) pairs, the way a browser does."""
     out = [preamble + (b"\r\n" if preamble else b"")]
     for headers, content in parts:
@@ -57,17 +71,21 @@ def multipart_body(parts: list[tuple[list[tuple[str, str]], bytes]], boundary: s
     return b"".join(out)
 
 
-def field(name: str, content: bytes, filename: str | None = None,
-          content_type: str | None = None) -> tuple[list[tuple[str, str]], bytes]:
-    disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
+def field(
+    name: str, content: bytes, filename: str | None = None, content_type: str | None = None
+) -> tuple[list[tuple[str, str]], bytes]:
+    disposition = f'form-data; name="{name}"' + (
+        f'; filename="{filename}"' if filename is not None else ""
+    )
     headers = [("Content-Disposition", disposition)]
     if content_type:
         headers.append(("Content-Type", content_type))
     return headers, content
 
 
-def ours(body: bytes, boundary: str, cuts: list[int] = (), limits: FormLimits = DEFAULT_LIMITS
-         ) -> list[tuple[tuple[tuple[str, str], ...], bytes]]:
+def ours(
+    body: bytes, boundary: str, cuts: list[int] = (), limits: FormLimits = DEFAULT_LIMITS
+) -> list[tuple[tuple[tuple[str, str], ...], bytes]]:
     """Parse with bare_forms, fed in pieces cut at ``cuts``; return (headers, content) per part."""
     parser = MultipartParser(boundary.encode(), limits)
     events = []
@@ -86,8 +104,9 @@ def ours(body: bytes, boundary: str, cuts: list[int] = (), limits: FormLimits = 
     return parts
 
 
-def oracle(body: bytes, boundary: str, cuts: list[int] = ()
-           ) -> list[tuple[tuple[tuple[str, str], ...], bytes]]:
+def oracle(
+    body: bytes, boundary: str, cuts: list[int] = ()
+) -> list[tuple[tuple[tuple[str, str], ...], bytes]]:
     """Parse with python-multipart; the same shape as ``ours``."""
     parts: list[Any] = []
     state: dict[str, Any] = {}
@@ -111,11 +130,18 @@ def oracle(body: bytes, boundary: str, cuts: list[int] = ()
     def on_part_end() -> None:
         parts.append((tuple(state["headers"]), b"".join(state["data"])))
 
-    parser = OracleParser(boundary, {
-        "on_part_begin": on_part_begin, "on_header_field": on_header_field,
-        "on_header_value": on_header_value, "on_header_end": on_header_end,
-        "on_part_data": on_part_data, "on_part_end": on_part_end,
-    }, max_header_count=64)
+    parser = OracleParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+        max_header_count=64,
+    )
     edges = [0, *sorted(set(cuts)), len(body)]
     for start, end in zip(edges, edges[1:], strict=False):
         parser.write(body[start:end])
@@ -126,11 +152,14 @@ def oracle(body: bytes, boundary: str, cuts: list[int] = ()
 # ── The parser (exercise 5.9) ─────────────────────────────────────────────────
 
 BOUNDARY = "----WebKitFormBoundary7MA4YWxkTrZu0gW"
-EXAMPLE = multipart_body([
-    field("title", b"hello"),
-    field("photo", b"\x89PNG\r\n\x1a\n--not a boundary\r\n", "cat.png", "image/png"),
-    field("empty", b""),
-], BOUNDARY)
+EXAMPLE = multipart_body(
+    [
+        field("title", b"hello"),
+        field("photo", b"\x89PNG\r\n\x1a\n--not a boundary\r\n", "cat.png", "image/png"),
+        field("empty", b""),
+    ],
+    BOUNDARY,
+)
 
 
 @pytest.mark.exercise("5.9")
@@ -138,8 +167,13 @@ def test_parts_come_out_with_their_headers_and_content() -> None:
     # RFC 7578 §4: each part has its header lines and its bytes, in order.
     assert ours(EXAMPLE, BOUNDARY) == [
         ((("content-disposition", 'form-data; name="title"'),), b"hello"),
-        ((("content-disposition", 'form-data; name="photo"; filename="cat.png"'),
-          ("content-type", "image/png")), b"\x89PNG\r\n\x1a\n--not a boundary\r\n"),
+        (
+            (
+                ("content-disposition", 'form-data; name="photo"; filename="cat.png"'),
+                ("content-type", "image/png"),
+            ),
+            b"\x89PNG\r\n\x1a\n--not a boundary\r\n",
+        ),
         ((("content-disposition", 'form-data; name="empty"'),), b""),
     ]
 
@@ -162,18 +196,23 @@ def test_content_is_handed_on_before_the_part_ends() -> None:
 def test_preamble_epilogue_and_padding_are_skipped() -> None:
     # RFC 2046 §5.1.1: text before the first and after the last delimiter is ignored;
     # spaces may follow a delimiter before its CRLF.
-    body = b"preamble\r\n--b  \r\ncontent-disposition: form-data; name=a\r\n\r\n1\r\n--b--\r\nepilogue"
+    body = (
+        b"preamble\r\n--b  \r\ncontent-disposition: form-data; name=a\r\n\r\n1\r\n--b--\r\nepilogue"
+    )
     assert ours(body, "b") == [((("content-disposition", "form-data; name=a"),), b"1")]
 
 
 @pytest.mark.exercise("5.9")
-@pytest.mark.parametrize("body", [
-    b"--b\r\ncontent-disposition: form-data; name=a\r\n\r\nno closing delimiter",
-    b"--b\r\ncontent-disposition: form-data; name=a\r\n\r\n1\r\n--bX\r\n",
-    b"--b\r\nno colon here\r\n\r\n1\r\n--b--",
-    b"",
-    b"no delimiter at all",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"--b\r\ncontent-disposition: form-data; name=a\r\n\r\nno closing delimiter",
+        b"--b\r\ncontent-disposition: form-data; name=a\r\n\r\n1\r\n--bX\r\n",
+        b"--b\r\nno colon here\r\n\r\n1\r\n--b--",
+        b"",
+        b"no delimiter at all",
+    ],
+)
 def test_malformed_bodies_are_multipart_errors(body: bytes) -> None:
     with pytest.raises(MultipartError) as error:
         ours(body, "b")
@@ -181,13 +220,16 @@ def test_malformed_bodies_are_multipart_errors(body: bytes) -> None:
 
 
 @pytest.mark.exercise("5.9")
-@pytest.mark.parametrize(("limits", "body"), [
-    (FormLimits(max_parts=2), multipart_body([field("a", b"1")] * 3, "b")),
-    (FormLimits(max_field_size=10), multipart_body([field("a", b"x" * 11)], "b")),
-    (FormLimits(max_part_size=10), multipart_body([field("a", b"x" * 11, "f.txt")], "b")),
-    (FormLimits(max_size=100), multipart_body([field("a", b"x" * 200, "f.txt")], "b")),
-    (FormLimits(max_header_size=100), multipart_body([field("a" * 200, b"1")], "b")),
-])
+@pytest.mark.parametrize(
+    ("limits", "body"),
+    [
+        (FormLimits(max_parts=2), multipart_body([field("a", b"1")] * 3, "b")),
+        (FormLimits(max_field_size=10), multipart_body([field("a", b"x" * 11)], "b")),
+        (FormLimits(max_part_size=10), multipart_body([field("a", b"x" * 11, "f.txt")], "b")),
+        (FormLimits(max_size=100), multipart_body([field("a", b"x" * 200, "f.txt")], "b")),
+        (FormLimits(max_header_size=100), multipart_body([field("a" * 200, b"1")], "b")),
+    ],
+)
 def test_limits_are_413(limits: FormLimits, body: bytes) -> None:
     # Every limit is checked as the bytes arrive.
     with pytest.raises(MultipartError) as error:
@@ -198,10 +240,14 @@ def test_limits_are_413(limits: FormLimits, body: bytes) -> None:
 # ── Against python-multipart ──────────────────────────────────────────────────
 
 BCHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=?"
-NAME_CHARS = st.characters(min_codepoint=0x20, max_codepoint=0x7e, exclude_characters='"\\;%')
-CONTENT = st.lists(st.sampled_from([b"\r\n", b"--", b"\r", b"\n", b"-", b"a", b"\x00", b"\xff",
-                                    b"\r\n-", b"\r\n--x"]) | st.binary(max_size=20),
-                   max_size=12).map(b"".join)
+NAME_CHARS = st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters='"\\;%')
+CONTENT = st.lists(
+    st.sampled_from(
+        [b"\r\n", b"--", b"\r", b"\n", b"-", b"a", b"\x00", b"\xff", b"\r\n-", b"\r\n--x"]
+    )
+    | st.binary(max_size=20),
+    max_size=12,
+).map(b"".join)
 
 
 @st.composite
@@ -211,8 +257,9 @@ def forms(draw: st.DrawFn) -> tuple[bytes, str, list[int]]:
     for _ in range(draw(st.integers(0, 4))):
         name = draw(st.text(NAME_CHARS, min_size=1, max_size=12))
         filename = draw(st.none() | st.text(NAME_CHARS, max_size=12))
-        content_type = draw(st.none() | st.sampled_from(["text/plain", "image/png",
-                                                        "application/octet-stream"]))
+        content_type = draw(
+            st.none() | st.sampled_from(["text/plain", "image/png", "application/octet-stream"])
+        )
         parts.append(field(name, draw(CONTENT), filename, content_type))
     body = multipart_body(parts, boundary)
     assume(body.count(b"--" + boundary.encode()) == len(parts) + 1)  # no boundary in content
@@ -251,19 +298,23 @@ def test_any_bytes_give_parts_or_a_multipart_error(body: bytes, cuts: list[int])
 
 # ── File names ────────────────────────────────────────────────────────────────
 
-@pytest.mark.parametrize(("given_name", "safe"), [
-    ("cat.png", "cat.png"),
-    ("../../etc/passwd", "passwd"),
-    ("C:\\Users\\me\\cat.png", "cat.png"),
-    (".htaccess", "htaccess"),
-    ("a\x00b.txt", "a_b.txt"),
-    ("a\r\nb.txt", "a__b.txt"),
-    ("..", "upload"),
-    ("", "upload"),
-    ("CON.txt", "upload"),
-    ("x" * 300 + ".png", "x" * 196 + ".png"),
-    ("café.txt", "café.txt"),
-])
+
+@pytest.mark.parametrize(
+    ("given_name", "safe"),
+    [
+        ("cat.png", "cat.png"),
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\me\\cat.png", "cat.png"),
+        (".htaccess", "htaccess"),
+        ("a\x00b.txt", "a_b.txt"),
+        ("a\r\nb.txt", "a__b.txt"),
+        ("..", "upload"),
+        ("", "upload"),
+        ("CON.txt", "upload"),
+        ("x" * 300 + ".png", "x" * 196 + ".png"),
+        ("café.txt", "café.txt"),
+    ],
+)
 def test_safe_filename(given_name: str, safe: str) -> None:
     # No path, no control characters, no hidden files, no reserved device names.
     assert safe_filename(given_name) == safe
@@ -279,9 +330,11 @@ def test_safe_filename_always_stays_in_its_folder(name: str) -> None:
 
 # ── read_form over ASGI ───────────────────────────────────────────────────────
 
-def read(body: bytes, content_type: str, limits: FormLimits = DEFAULT_LIMITS,
-         chunk: int = 7) -> Form:
-    chunks = [body[i:i + chunk] for i in range(0, len(body), chunk)] or [b""]
+
+def read(
+    body: bytes, content_type: str, limits: FormLimits = DEFAULT_LIMITS, chunk: int = 7
+) -> Form:
+    chunks = [body[i : i + chunk] for i in range(0, len(body), chunk)] or [b""]
     headers = [(b"content-type", content_type.encode())]
     channels = Channels(body_events(*chunks), after={"type": "http.disconnect"})
     request = Request(http_scope("POST", "/", headers), channels.receive)
@@ -305,11 +358,14 @@ def test_urlencoded_goes_through_the_same_api() -> None:
     assert form.get_first("a") == "1" and form.files == {}
 
 
-@pytest.mark.parametrize(("content_type", "status"), [
-    ("text/plain", 415),
-    ("multipart/form-data", 400),                          # no boundary
-    ("multipart/form-data; boundary=" + "x" * 71, 400),    # too long
-])
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        ("text/plain", 415),
+        ("multipart/form-data", 400),  # no boundary
+        ("multipart/form-data; boundary=" + "x" * 71, 400),  # too long
+    ],
+)
 def test_wrong_or_incomplete_content_type_is_4xx(content_type: str, status: int) -> None:
     with pytest.raises(HTTPError) as error:
         read(EXAMPLE, content_type)
@@ -340,7 +396,9 @@ def test_declared_length_past_the_limit_is_413_before_reading() -> None:
 
 def test_upload_save_stays_in_its_folder_and_never_overwrites(tmp_path: Path) -> None:
     # A hostile name is saved under its safe name, inside the folder, beside (not over) others.
-    body = multipart_body([field("f", b"one", "../../evil.sh"), field("f", b"two", "../evil.sh")], "b")
+    body = multipart_body(
+        [field("f", b"one", "../../evil.sh"), field("f", b"two", "../evil.sh")], "b"
+    )
     form = read(body, "multipart/form-data; boundary=b")
     uploads = tmp_path / "uploads"
     uploads.mkdir()
@@ -363,7 +421,12 @@ def test_handler_errors_are_4xx_over_http() -> None:
 
     good = call(app, "POST", "/form", data={"a": "1"}, files={"f": ("x.txt", b"hi")})
     assert good.json() == {"fields": {"a": ["1"]}, "files": ["f"]}
-    bad = call(app, "POST", "/form", content=b"--b\r\nbroken",
-               headers={"content-type": "multipart/form-data; boundary=b"})
+    bad = call(
+        app,
+        "POST",
+        "/form",
+        content=b"--b\r\nbroken",
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )
     big = call(app, "POST", "/form", files={"f": ("x.txt", b"x" * 2000)})
     assert (bad.status_code, big.status_code) == (400, 413)

@@ -44,23 +44,27 @@ class Node:
 
 # ── Types to schemas (exercise 5.12) ──────────────────────────────────────────
 
+
 @pytest.mark.exercise("5.12")
-@pytest.mark.parametrize(("annotation", "schema"), [
-    (str, {"type": "string"}),
-    (int, {"type": "integer"}),
-    (float, {"type": "number"}),
-    (bool, {"type": "boolean"}),
-    (None, {"type": "null"}),
-    (Any, {}),
-    (list[int], {"type": "array", "items": {"type": "integer"}}),
-    (tuple[str, ...], {"type": "array", "items": {"type": "string"}}),
-    (dict[str, float], {"type": "object", "additionalProperties": {"type": "number"}}),
-    (int | None, {"anyOf": [{"type": "integer"}, {"type": "null"}]}),
-    (Literal["a", "b"], {"enum": ["a", "b"]}),
-    (Colour, {"enum": ["red", "blue"]}),
-    (datetime.datetime, {"type": "string", "format": "date-time"}),
-    (uuid.UUID, {"type": "string", "format": "uuid"}),
-])
+@pytest.mark.parametrize(
+    ("annotation", "schema"),
+    [
+        (str, {"type": "string"}),
+        (int, {"type": "integer"}),
+        (float, {"type": "number"}),
+        (bool, {"type": "boolean"}),
+        (None, {"type": "null"}),
+        (Any, {}),
+        (list[int], {"type": "array", "items": {"type": "integer"}}),
+        (tuple[str, ...], {"type": "array", "items": {"type": "string"}}),
+        (dict[str, float], {"type": "object", "additionalProperties": {"type": "number"}}),
+        (int | None, {"anyOf": [{"type": "integer"}, {"type": "null"}]}),
+        (Literal["a", "b"], {"enum": ["a", "b"]}),
+        (Colour, {"enum": ["red", "blue"]}),
+        (datetime.datetime, {"type": "string", "format": "date-time"}),
+        (uuid.UUID, {"type": "string", "format": "uuid"}),
+    ],
+)
 def test_json_schema_of_plain_types(annotation: Any, schema: dict[str, Any]) -> None:
     assert json_schema(type(None) if annotation is None else annotation, {}) == schema
 
@@ -71,8 +75,11 @@ def test_dataclass_becomes_a_named_schema() -> None:
     assert json_schema(NewTask, components) == {"$ref": "#/components/schemas/NewTask"}
     assert components["NewTask"] == {
         "type": "object",
-        "properties": {"title": {"type": "string"}, "done": {"type": "boolean"},
-                       "tags": {"type": "array", "items": {"type": "string"}}},
+        "properties": {
+            "title": {"type": "string"},
+            "done": {"type": "boolean"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
         "required": ["title"],
         "description": "What a client sends to create a task.",
     }
@@ -83,7 +90,9 @@ def test_typeddict_required_keys() -> None:
     components: dict[str, Any] = {}
     json_schema(list[Task], components)
     assert components["Task"]["required"] == ["done", "id", "title"]
-    assert components["Task"]["properties"]["note"] == {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    assert components["Task"]["properties"]["note"] == {
+        "anyOf": [{"type": "string"}, {"type": "null"}]
+    }
 
 
 @pytest.mark.exercise("5.12")
@@ -91,7 +100,9 @@ def test_a_type_that_refers_to_itself_ends() -> None:
     components: dict[str, Any] = {}
     json_schema(Node, components)
     assert components["Node"]["properties"]["children"] == {
-        "type": "array", "items": {"$ref": "#/components/schemas/Node"}}
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/Node"},
+    }
 
 
 @pytest.mark.exercise("5.12")
@@ -101,6 +112,7 @@ def test_type_without_json_form_is_a_type_error() -> None:
 
 
 # ── The document ──────────────────────────────────────────────────────────────
+
 
 def make_app() -> Bare:
     app = Bare()
@@ -156,14 +168,17 @@ def test_bodies_and_responses_come_from_annotations() -> None:
     document = openapi_document(make_app(), title="T", version="1")
     create = document["paths"]["/tasks"]["post"]
     assert create["summary"] == "Create a task."
-    assert create["requestBody"]["content"]["application/json"]["schema"] == \
-        {"$ref": "#/components/schemas/NewTask"}
-    assert create["responses"]["201"]["content"]["application/json"]["schema"] == \
-        {"$ref": "#/components/schemas/Task"}
+    assert create["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/NewTask"
+    }
+    assert create["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Task"
+    }
     listing = document["paths"]["/tasks"]["get"]["responses"]["200"]["content"]
     assert listing["application/json"]["schema"]["type"] == "array"
-    assert document["paths"]["/"]["get"]["responses"]["200"]["content"] == \
-        {"text/html": {"schema": {"type": "string"}}}
+    assert document["paths"]["/"]["get"]["responses"]["200"]["content"] == {
+        "text/html": {"schema": {"type": "string"}}
+    }
     assert set(document["components"]["schemas"]) == {"NewTask", "Task"}
 
 

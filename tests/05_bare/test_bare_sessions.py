@@ -20,14 +20,21 @@ KEY = "k" * 32
 OLD_KEY = "o" * 32
 NOW = 1_764_500_000
 
-settings.register_profile("bare-sessions", max_examples=150, derandomize=True, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "bare-sessions",
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.register_profile("bare-sessions-long", max_examples=5000, deadline=None)
 PROFILE = settings.get_profile(
-    "bare-sessions-long" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "bare-sessions")
+    "bare-sessions-long" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "bare-sessions"
+)
 
 
 # ── Signing (exercise 5.10) ───────────────────────────────────────────────────
+
 
 @pytest.mark.exercise("5.10")
 def test_signed_value_round_trips() -> None:
@@ -68,9 +75,18 @@ def test_keys_rotate_old_cookies_still_verify() -> None:
 
 
 @pytest.mark.exercise("5.10")
-@pytest.mark.parametrize("value", [
-    "", "a", "a.b", "a.b.c.d", "x.1764500000.y", "é.1.x", "a." + "9" * 5000 + ".b",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "a",
+        "a.b",
+        "a.b.c.d",
+        "x.1764500000.y",
+        "é.1.x",
+        "a." + "9" * 5000 + ".b",
+    ],
+)
 def test_malformed_values_are_refused(value: str) -> None:
     assert unsign(value, [KEY], 60, now=NOW) is None
 
@@ -81,6 +97,7 @@ def test_signed_non_object_is_refused() -> None:
     value = sign({"a": 1}, KEY, now=NOW)
     payload = base64.urlsafe_b64encode(b"[1]").rstrip(b"=").decode()
     from bare_sessions import _signature  # the same signer, over a list
+
     timestamp = value.split(".")[1]
     forged = f"{payload}.{timestamp}.{_signature(KEY, f'{payload}.{timestamp}')}"
     assert unsign(forged, [KEY], 60, now=NOW) is None
@@ -95,6 +112,7 @@ def test_any_cookie_text_is_a_dict_or_none(value: str) -> None:
 
 
 # ── The middleware ────────────────────────────────────────────────────────────
+
 
 def make_app(**options: Any) -> Bare:
     app = Bare()
@@ -119,10 +137,13 @@ def make_app(**options: Any) -> Bare:
 
 def visit(app: Bare, *paths: str, cookies: dict[str, str] | None = None) -> list[httpx.Response]:
     """Visit ``paths`` in order with one cookie jar, as a browser would."""
+
     async def go() -> list[httpx.Response]:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL,
-                                     cookies=cookies) as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=BASE_URL, cookies=cookies
+        ) as client:
             return [await client.get(path) for path in paths]
+
     return asyncio.run(go())
 
 
@@ -156,12 +177,15 @@ def test_cleared_session_expires_the_cookie() -> None:
     assert responses[2].json() == {}
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"secret_keys": ["short"]}, "at least 32"),
-    ({"secret_keys": KEY}, "list"),
-    ({"secret_keys": [KEY], "same_site": "none"}, "https_only"),
-    ({"secret_keys": [KEY], "same_site": "sometimes"}, "same_site"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"secret_keys": ["short"]}, "at least 32"),
+        ({"secret_keys": KEY}, "list"),
+        ({"secret_keys": [KEY], "same_site": "none"}, "https_only"),
+        ({"secret_keys": [KEY], "same_site": "sometimes"}, "same_site"),
+    ],
+)
 def test_bad_configuration_is_a_value_error(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SessionMiddleware(Bare(), **options)

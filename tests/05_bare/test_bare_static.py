@@ -18,14 +18,22 @@ from hypothesis import strategies as st
 
 SECRET = b"the secret outside the root"
 
-settings.register_profile("bare-static", max_examples=200, derandomize=True, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow,
-                                                 HealthCheck.function_scoped_fixture])
-settings.register_profile("bare-static-long", max_examples=5000, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow,
-                                                 HealthCheck.function_scoped_fixture])
+settings.register_profile(
+    "bare-static",
+    max_examples=200,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile(
+    "bare-static-long",
+    max_examples=5000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 PROFILE = settings.get_profile(
-    "bare-static-long" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "bare-static")
+    "bare-static-long" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "bare-static"
+)
 CSS = b"body { color: red; }\n"
 
 
@@ -55,16 +63,29 @@ def app(root: Path) -> Bare:
     return app
 
 
-def raw_get(app: Any, raw_path: bytes, method: str = "GET",
-            headers: list[tuple[bytes, bytes]] | None = None) -> tuple[int, dict[bytes, bytes], bytes]:
+def raw_get(
+    app: Any, raw_path: bytes, method: str = "GET", headers: list[tuple[bytes, bytes]] | None = None
+) -> tuple[int, dict[bytes, bytes], bytes]:
     """Send one request with exactly this raw path (no client normalizes it); return the answer."""
     path = urllib.parse.unquote(raw_path.decode("latin-1"), errors="surrogateescape")
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-             "scheme": "http", "path": path, "raw_path": raw_path, "query_string": b"",
-             "root_path": "", "headers": headers or [], "client": ("127.0.0.1", 5000),
-             "server": ("testserver", 80)}
-    channels = Channels([{"type": "http.request", "body": b"", "more_body": False}],
-                        after={"type": "http.disconnect"})
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": raw_path,
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers or [],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    channels = Channels(
+        [{"type": "http.request", "body": b"", "more_body": False}],
+        after={"type": "http.disconnect"},
+    )
     asyncio.run(app(scope, channels.receive, channels.send))
     start = channels.sent[0]
     body = b"".join(message.get("body", b"") for message in channels.sent[1:])
@@ -72,6 +93,7 @@ def raw_get(app: Any, raw_path: bytes, method: str = "GET",
 
 
 # ── Resolving paths (exercise 5.6) ────────────────────────────────────────────
+
 
 @pytest.mark.exercise("5.6")
 def test_file_under_prefix_is_served_with_its_mime_type(app: Bare) -> None:
@@ -91,24 +113,27 @@ def test_other_paths_go_on_to_the_app(app: Bare) -> None:
 
 
 @pytest.mark.exercise("5.6")
-@pytest.mark.parametrize("raw_path", [
-    b"/static/../secret.txt",
-    b"/static/css/../../secret.txt",
-    b"/static/%2e%2e/secret.txt",
-    b"/static/%2E%2E/secret.txt",
-    b"/static/css%2f..%2f..%2fsecret.txt",
-    b"/static/..%2fsecret.txt",
-    b"/static/..%5csecret.txt",
-    b"/static/..\\secret.txt",
-    b"/static//etc/passwd",
-    b"/static/%2fetc%2fpasswd",
-    b"/static/C:%5cWindows%5cwin.ini",
-    b"/static/css/site.css%00.txt",
-    b"/static/escape",
-    b"/static/css/",
-    b"/static/",
-    b"/static/%ff%fe",
-])
+@pytest.mark.parametrize(
+    "raw_path",
+    [
+        b"/static/../secret.txt",
+        b"/static/css/../../secret.txt",
+        b"/static/%2e%2e/secret.txt",
+        b"/static/%2E%2E/secret.txt",
+        b"/static/css%2f..%2f..%2fsecret.txt",
+        b"/static/..%2fsecret.txt",
+        b"/static/..%5csecret.txt",
+        b"/static/..\\secret.txt",
+        b"/static//etc/passwd",
+        b"/static/%2fetc%2fpasswd",
+        b"/static/C:%5cWindows%5cwin.ini",
+        b"/static/css/site.css%00.txt",
+        b"/static/escape",
+        b"/static/css/",
+        b"/static/",
+        b"/static/%ff%fe",
+    ],
+)
 def test_traversal_in_any_form_is_404(app: Bare, raw_path: bytes) -> None:
     # Every way out of the root (or into nothing) is the same 404: no secret, no 500.
     status, _, body = raw_get(app, raw_path)
@@ -116,9 +141,32 @@ def test_traversal_in_any_form_is_404(app: Bare, raw_path: bytes) -> None:
     assert SECRET not in body
 
 
-PIECES = st.sampled_from(["..", ".", "%2e%2e", "%2E.", "%2f", "%2F", "%5c", "\\", "%00", "/",
-                          "//", "css", "site.css", "secret.txt", "escape", "inside", "data.bin",
-                          "C:", "%c0%af", "%ff", "~", ""])
+PIECES = st.sampled_from(
+    [
+        "..",
+        ".",
+        "%2e%2e",
+        "%2E.",
+        "%2f",
+        "%2F",
+        "%5c",
+        "\\",
+        "%00",
+        "/",
+        "//",
+        "css",
+        "site.css",
+        "secret.txt",
+        "escape",
+        "inside",
+        "data.bin",
+        "C:",
+        "%c0%af",
+        "%ff",
+        "~",
+        "",
+    ]
+)
 
 
 @PROFILE
@@ -140,18 +188,21 @@ def test_symlink_inside_the_root_is_followed(app: Bare) -> None:
 
 
 @pytest.mark.exercise("5.6")
-@pytest.mark.parametrize(("url_path", "expected"), [
-    ("css/site.css", "css/site.css"),
-    ("css/site%2ecss", "css/site.css"),
-    ("../secret.txt", None),
-    ("css/%2e%2e/%2e%2e/secret.txt", None),
-    ("css%2fsite.css", None),
-    ("css//site.css", None),
-    ("./css/site.css", None),
-    ("escape", None),
-    ("css", None),
-    ("nothing.txt", None),
-])
+@pytest.mark.parametrize(
+    ("url_path", "expected"),
+    [
+        ("css/site.css", "css/site.css"),
+        ("css/site%2ecss", "css/site.css"),
+        ("../secret.txt", None),
+        ("css/%2e%2e/%2e%2e/secret.txt", None),
+        ("css%2fsite.css", None),
+        ("css//site.css", None),
+        ("./css/site.css", None),
+        ("escape", None),
+        ("css", None),
+        ("nothing.txt", None),
+    ],
+)
 def test_resolve_path(root: Path, url_path: str, expected: str | None) -> None:
     # resolve_path gives a file under the root, or None.
     found = resolve_path(root.resolve(), url_path)
@@ -159,6 +210,7 @@ def test_resolve_path(root: Path, url_path: str, expected: str | None) -> None:
 
 
 # ── Validators and 304 ────────────────────────────────────────────────────────
+
 
 def test_etag_revalidation_is_304_without_body(app: Bare) -> None:
     # RFC 9110 §13.1.2: a matching If-None-Match is 304 Not Modified, validators kept.
@@ -177,12 +229,16 @@ def test_if_modified_since_is_304_until_the_file_changes(app: Bare, root: Path) 
     # RFC 9110 §13.1.3: not modified since the date -> 304; modified -> 200.
     first = call(app, "GET", "/static/css/site.css")
     since = first.headers["last-modified"]
-    assert call(app, "GET", "/static/css/site.css",
-                headers={"if-modified-since": since}).status_code == 304
+    assert (
+        call(app, "GET", "/static/css/site.css", headers={"if-modified-since": since}).status_code
+        == 304
+    )
     later = email.utils.parsedate_to_datetime(since).timestamp() + 60
     os.utime(root / "css" / "site.css", (later, later))
-    assert call(app, "GET", "/static/css/site.css",
-                headers={"if-modified-since": since}).status_code == 200
+    assert (
+        call(app, "GET", "/static/css/site.css", headers={"if-modified-since": since}).status_code
+        == 200
+    )
 
 
 def test_bad_if_modified_since_is_ignored(app: Bare) -> None:
@@ -194,34 +250,42 @@ def test_bad_if_modified_since_is_ignored(app: Bare) -> None:
 def test_if_none_match_wins_over_if_modified_since(app: Bare) -> None:
     # §13.1.3: when If-None-Match is present, If-Modified-Since is not evaluated.
     since = call(app, "GET", "/static/css/site.css").headers["last-modified"]
-    response = call(app, "GET", "/static/css/site.css",
-                    headers={"if-none-match": '"stale"', "if-modified-since": since})
+    response = call(
+        app,
+        "GET",
+        "/static/css/site.css",
+        headers={"if-none-match": '"stale"', "if-modified-since": since},
+    )
     assert response.status_code == 200
 
 
 # ── Ranges (exercise 5.7) ─────────────────────────────────────────────────────
 
+
 @pytest.mark.exercise("5.7")
-@pytest.mark.parametrize(("header", "expected"), [
-    ("bytes=0-99", (0, 99)),
-    ("bytes=100-", (100, 1023)),
-    ("bytes=-100", (924, 1023)),
-    ("bytes=-5000", (0, 1023)),
-    ("bytes=1000-5000", (1000, 1023)),
-    ("bytes=1023-1023", (1023, 1023)),
-    ("BYTES = 0-0", (0, 0)),
-    ("bytes=1024-", False),
-    ("bytes=5000-6000", False),
-    ("bytes=-0", False),
-    ("bytes=0-1,5-6", None),
-    ("bytes=5-1", None),
-    ("bytes=abc", None),
-    ("bytes=-", None),
-    ("bytes=+1-2", None),
-    ("bytes=٣-4", None),
-    ("items=0-1", None),
-    ("0-1", None),
-])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("bytes=0-99", (0, 99)),
+        ("bytes=100-", (100, 1023)),
+        ("bytes=-100", (924, 1023)),
+        ("bytes=-5000", (0, 1023)),
+        ("bytes=1000-5000", (1000, 1023)),
+        ("bytes=1023-1023", (1023, 1023)),
+        ("BYTES = 0-0", (0, 0)),
+        ("bytes=1024-", False),
+        ("bytes=5000-6000", False),
+        ("bytes=-0", False),
+        ("bytes=0-1,5-6", None),
+        ("bytes=5-1", None),
+        ("bytes=abc", None),
+        ("bytes=-", None),
+        ("bytes=+1-2", None),
+        ("bytes=٣-4", None),
+        ("items=0-1", None),
+        ("0-1", None),
+    ],
+)
 def test_parse_range(header: str, expected: Any) -> None:
     # RFC 9110 §14.1.2: one range, cut to the file; several or malformed ones are ignored.
     assert parse_range(header, 1024) == expected
@@ -257,6 +321,7 @@ def test_stale_if_range_sends_the_whole_file(app: Bare) -> None:
 
 # ── Methods and streaming ─────────────────────────────────────────────────────
 
+
 def test_head_has_get_headers_and_no_body(app: Bare) -> None:
     # RFC 9110 §9.3.2.
     status, headers, body = raw_get(app, b"/static/data.bin", method="HEAD")
@@ -271,8 +336,11 @@ def test_other_methods_are_405_with_allow(app: Bare) -> None:
 
 def test_empty_file_is_an_empty_200(app: Bare) -> None:
     response = call(app, "GET", "/static/empty.txt")
-    assert (response.status_code, response.content, response.headers["content-length"]) == \
-        (200, b"", "0")
+    assert (response.status_code, response.content, response.headers["content-length"]) == (
+        200,
+        b"",
+        "0",
+    )
 
 
 def test_file_is_streamed_in_chunks(tmp_path: Path) -> None:

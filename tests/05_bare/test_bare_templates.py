@@ -15,7 +15,9 @@ def templates(tmp_path: Path) -> Templates:
     folder = tmp_path / "templates"
     folder.mkdir()
     (folder / "hello.html").write_text("<p>Hello, {{ name }}!</p>")
-    (folder / "page.html").write_text("{% extends 'base.html' %}{% block body %}{{ text }}{% endblock %}")
+    (folder / "page.html").write_text(
+        "{% extends 'base.html' %}{% block body %}{{ text }}{% endblock %}"
+    )
     (folder / "base.html").write_text("<main>{% block body %}{% endblock %}</main>{{ site }}")
     (tmp_path / "secret.html").write_text("secret")
     return Templates(folder, globals={"site": "bare"})
@@ -29,8 +31,10 @@ def test_template_renders_with_its_context(templates: Templates) -> None:
 @pytest.mark.exercise("5.8")
 def test_values_are_escaped(templates: Templates) -> None:
     # Autoescape: a value cannot inject markup.
-    assert templates.render("hello.html", {"name": "<script>x</script>"}) == \
-        "<p>Hello, &lt;script&gt;x&lt;/script&gt;!</p>"
+    assert (
+        templates.render("hello.html", {"name": "<script>x</script>"})
+        == "<p>Hello, &lt;script&gt;x&lt;/script&gt;!</p>"
+    )
 
 
 @pytest.mark.exercise("5.8")

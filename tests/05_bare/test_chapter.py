@@ -20,7 +20,10 @@ def test_chapter_curl_index(example: Any, sent: Any) -> None:
     """`curl http://localhost:8000/` gives the chapter's HTML page."""
     sent("GET", f"{BASE_URL}/")
     response = call(example.app, "GET", "/")
-    assert (response.status_code, response.headers["content-type"]) == (200, "text/html; charset=utf-8")
+    assert (response.status_code, response.headers["content-type"]) == (
+        200,
+        "text/html; charset=utf-8",
+    )
     assert response.text == "<h1>Bare Framework</h1><p>It's just callables.</p>"
 
 
@@ -28,8 +31,14 @@ def test_chapter_curl_create_task(example: Any, sent: Any) -> None:
     """The chapter's POST /tasks curl creates a task: 201 with id, title, done."""
     body = '{"title": "Built with bare"}'
     sent("POST", f"{BASE_URL}/tasks", headers={"Content-Type": "application/json"}, body=body)
-    response = call(example.app, "POST", "/tasks", content=body, headers={"content-type": "application/json"})
+    response = call(
+        example.app, "POST", "/tasks", content=body, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 201
     task = response.json()
-    assert (sorted(task), task["title"], task["done"]) == (["done", "id", "title"], "Built with bare", False)
+    assert (sorted(task), task["title"], task["done"]) == (
+        ["done", "id", "title"],
+        "Built with bare",
+        False,
+    )
     assert example.tasks == {task["id"]: task}

@@ -28,15 +28,19 @@ def test_list_filters_by_done(example: Any) -> None:
     """GET /tasks?done=true|false filters; without it every task is listed."""
     first, second = create(example, "one"), create(example, "two")
     call(example.app, "PATCH", f"/tasks/{first['id']}", json={"done": True})
-    titles = {query: [task["title"] for task in call(example.app, "GET", f"/tasks{query}").json()]
-              for query in ("", "?done=true", "?done=false")}
+    titles = {
+        query: [task["title"] for task in call(example.app, "GET", f"/tasks{query}").json()]
+        for query in ("", "?done=true", "?done=false")
+    }
     assert titles == {"": ["one", "two"], "?done=true": ["one"], "?done=false": [second["title"]]}
 
 
 def test_patch_updates_title_and_done(example: Any) -> None:
     """PATCH /tasks/{id} sets done and title."""
     task = create(example, "draft")
-    response = call(example.app, "PATCH", f"/tasks/{task['id']}", json={"done": 1, "title": "final"})
+    response = call(
+        example.app, "PATCH", f"/tasks/{task['id']}", json={"done": 1, "title": "final"}
+    )
     assert response.json() == {**task, "done": True, "title": "final"}
 
 
@@ -55,12 +59,18 @@ def test_unknown_task_is_404(example: Any, method: str, sent: Any) -> None:
     assert (response.status_code, response.json()) == (404, {"error": "not found"})
 
 
-@pytest.mark.parametrize(("body", "error"), [
-    (b'{"name": "no title"}', "title is required"),
-    (b"5", "title is required"),
-    (b'["title"]', "title is required"),
-    (b"{bad", "request body is not valid JSON: Expecting property name enclosed in double quotes (line 1, column 2)"),
-])
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b'{"name": "no title"}', "title is required"),
+        (b"5", "title is required"),
+        (b'["title"]', "title is required"),
+        (
+            b"{bad",
+            "request body is not valid JSON: Expecting property name enclosed in double quotes (line 1, column 2)",
+        ),
+    ],
+)
 def test_create_with_bad_body_is_400(example: Any, body: bytes, error: str, sent: Any) -> None:
     """POST /tasks without a JSON object holding a title is 400 with a message."""
     sent("POST", f"{BASE_URL}/tasks", headers=JSON, body=body)
@@ -80,5 +90,6 @@ def test_post_without_json_content_type_is_400(example: Any) -> None:
     """curl -d without -H "Content-Type: application/json" is told what to send."""
     response = call(example.app, "POST", "/tasks", data={"title": "form"})
     assert response.status_code == 400
-    assert response.json() == {"error": "expected Content-Type: application/json, "
-                                        "got application/x-www-form-urlencoded"}
+    assert response.json() == {
+        "error": "expected Content-Type: application/json, got application/x-www-form-urlencoded"
+    }

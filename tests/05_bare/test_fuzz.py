@@ -44,7 +44,8 @@ TASK_REQUESTS = requests(
 @seeded(seed_requests(BASE, WRITES), root_path="")
 @given(request=TASK_REQUESTS, root_path=st.sampled_from(["", "/api"]))
 def test_tasks_api_answers_every_request_below_500_and_well_formed(
-        request: FuzzRequest, root_path: str) -> None:
+    request: FuzzRequest, root_path: str
+) -> None:
     """Whatever a client sends, bare answers a well-formed 2xx-4xx; a refusal changes nothing."""
     import example_app
 
@@ -56,6 +57,7 @@ def test_tasks_api_answers_every_request_below_500_and_well_formed(
         check_answer(request, answer)
         if answer.status >= 400:
             assert example_app.tasks == before, (
-                f"{request!r} was refused ({answer.status}) but changed the data")
+                f"{request!r} was refused ({answer.status}) but changed the data"
+            )
     finally:
         example_app.tasks.clear()

@@ -59,7 +59,9 @@ def app_with_hooks(events: list[str]) -> Bare:
 def run_lifespan(app: Bare, *events: str) -> list[dict[str, Any]]:
     """Feed ``app`` lifespan events by type; return what it sent back."""
     channels = Channels([{"type": event} for event in events], after={"type": "lifespan.shutdown"})
-    asyncio.run(app({"type": "lifespan", "asgi": {"version": "3.0"}}, channels.receive, channels.send))
+    asyncio.run(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}}, channels.receive, channels.send)
+    )
     return channels.sent
 
 
@@ -81,7 +83,9 @@ def test_hooks_run_in_order_around_requests() -> None:
 def test_startup_and_shutdown_complete_messages() -> None:
     """A clean lifespan answers startup.complete, then shutdown.complete."""
     assert run_lifespan(app_with_hooks([]), "lifespan.startup", "lifespan.shutdown") == [
-        {"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
+        {"type": "lifespan.startup.complete"},
+        {"type": "lifespan.shutdown.complete"},
+    ]
 
 
 def failing_app() -> Bare:
@@ -94,10 +98,13 @@ def failing_app() -> Bare:
     return app
 
 
-def test_failing_startup_hook_is_startup_failed_with_its_message(caplog: pytest.LogCaptureFixture) -> None:
+def test_failing_startup_hook_is_startup_failed_with_its_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """A startup hook that raises is lifespan.startup.failed carrying the message, and logged."""
     assert run_lifespan(failing_app(), "lifespan.startup") == [
-        {"type": "lifespan.startup.failed", "message": "database is down"}]
+        {"type": "lifespan.startup.failed", "message": "database is down"}
+    ]
     assert [record.exc_info is not None for record in caplog.records] == [True]
 
 
@@ -114,14 +121,19 @@ def test_every_shutdown_hook_runs_even_if_one_fails(caplog: pytest.LogCaptureFix
         ran.append("after")
 
     sent = run_lifespan(app, "lifespan.startup", "lifespan.shutdown")
-    assert sent[-1] == {"type": "lifespan.shutdown.failed",
-                        "message": "test_every_shutdown_hook_runs_even_if_one_fails.<locals>.broken: flush failed"}
+    assert sent[-1] == {
+        "type": "lifespan.shutdown.failed",
+        "message": "test_every_shutdown_hook_runs_even_if_one_fails.<locals>.broken: flush failed",
+    }
     assert ran == ["after"]
     assert len(caplog.records) == 1
 
 
-def test_example_app_announces_startup_and_shutdown(example: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_example_app_announces_startup_and_shutdown(
+    example: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The chapter's example app prints its startup and shutdown lines."""
+
     async def session() -> None:
         async with LifespanManager(example.app):
             pass
@@ -130,7 +142,7 @@ def test_example_app_announces_startup_and_shutdown(example: Any, capsys: pytest
     assert capsys.readouterr().out == "App started. Ready to serve.\nApp stopping. Cleaning up.\n"
 
 
-FAILING_APP = '''
+FAILING_APP = """
 from bare import Bare
 
 app = Bare()
@@ -139,7 +151,7 @@ app = Bare()
 @app.on_startup
 async def connect():
     raise ConnectionError("database is down")
-'''
+"""
 
 
 @pytest.mark.parametrize("server", ["uvicorn", "hypercorn"])
@@ -148,14 +160,29 @@ def test_server_refuses_to_start_when_startup_fails(server: str, tmp_path: Path)
     (tmp_path / "bare_failing_startup.py").write_text(FAILING_APP)
     port = free_port()
     if server == "uvicorn":
-        argv = [venv_script("uvicorn"), "bare_failing_startup:app", "--app-dir", str(tmp_path),
-                "--host", "127.0.0.1", "--port", str(port)]
+        argv = [
+            venv_script("uvicorn"),
+            "bare_failing_startup:app",
+            "--app-dir",
+            str(tmp_path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
     else:
         argv = [venv_script("hypercorn"), "bare_failing_startup:app", "--bind", f"127.0.0.1:{port}"]
     env = subprocess_env("05_bare")
     env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
-    process = subprocess.Popen(argv, cwd=stage_dir("05_bare"), env=env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        argv,
+        cwd=stage_dir("05_bare"),
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_for_port(port, timeout=10, process=process)
     except RuntimeError as exited:  # it stopped before listening: what should happen

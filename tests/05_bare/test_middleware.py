@@ -56,8 +56,13 @@ def test_middleware_sees_websocket_connections_too() -> None:
     """WebSocket connections pass through the same stack."""
     log: list[str] = []
     run_websocket(app_logging_into(log), "/ws", [])
-    assert log == ["first in (websocket)", "second in (websocket)", "websocket handler",
-                   "second out", "first out"]
+    assert log == [
+        "first in (websocket)",
+        "second in (websocket)",
+        "websocket handler",
+        "second out",
+        "first out",
+    ]
 
 
 def test_stack_is_built_once_not_per_request() -> None:
@@ -87,18 +92,27 @@ def test_middleware_that_is_not_callable_is_a_type_error() -> None:
         Bare().add_middleware("LoggingMiddleware")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("method", "path", "status"), [
-    ("GET", "/tasks", 200), ("POST", "/tasks", 400), ("GET", "/tasks/nope", 404), ("PUT", "/", 405),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/tasks", 200),
+        ("POST", "/tasks", 400),
+        ("GET", "/tasks/nope", 404),
+        ("PUT", "/", 405),
+    ],
+)
 def test_chapter_logging_middleware_prints_one_line_per_request(
-        example: Any, capsys: pytest.CaptureFixture[str], method: str, path: str, status: int) -> None:
+    example: Any, capsys: pytest.CaptureFixture[str], method: str, path: str, status: int
+) -> None:
     """The chapter's LoggingMiddleware, added to the example app, prints method, path, status, time."""
     call(example.app, method, path, json={} if method == "POST" else None)
     line = capsys.readouterr().err.strip()
     assert re.fullmatch(rf"{method} {re.escape(path)} → {status} \(\d+\.\dms\)", line), line
 
 
-def test_chapter_logging_middleware_passes_other_scopes_through(capsys: pytest.CaptureFixture[str]) -> None:
+def test_chapter_logging_middleware_passes_other_scopes_through(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """LoggingMiddleware wraps any app and lets lifespan and WebSocket pass unlogged."""
     app = Bare()
     app.add_middleware(LoggingMiddleware)
@@ -114,6 +128,7 @@ def test_bad_max_body_size_is_a_value_error() -> None:
 
 def test_unknown_scope_type_is_an_error() -> None:
     """A scope type bare does not speak is refused, as the ASGI spec asks."""
+
     async def nothing() -> dict:
         return {}
 

@@ -11,8 +11,10 @@ from bare import Match, Router, compile_path
 
 def handler_named(name: str) -> Any:
     """Return an async handler whose qualname is ``name`` (for describe())."""
+
     async def handler(request: bare.Request) -> None:
         return None
+
     handler.__qualname__ = name
     return handler
 
@@ -27,16 +29,20 @@ def router_with(*routes: tuple[str, list[str]]) -> Router:
 
 # ── Matching (exercise 5.1: the trie walk) ────────────────────────────────────
 
+
 @pytest.mark.exercise("5.1")
-@pytest.mark.parametrize(("pattern", "path", "expected"), [
-    ("/users/{id:int}", "/users/42", {"id": 42}),
-    ("/users/{name}", "/users/ada", {"name": "ada"}),
-    ("/users/{name:str}", "/users/ada%20l", {"name": "ada%20l"}),
-    ("/posts/{slug:slug}", "/posts/hello-world-2", {"slug": "hello-world-2"}),
-    ("/files/{name}.{ext:slug}", "/files/report.v2.pdf", {"name": "report.v2", "ext": "pdf"}),
-    ("/v{major:int}/status", "/v2/status", {"major": 2}),
-    ("/a/{x}/b/{y:int}", "/a/1/b/007", {"x": "1", "y": 7}),
-])
+@pytest.mark.parametrize(
+    ("pattern", "path", "expected"),
+    [
+        ("/users/{id:int}", "/users/42", {"id": 42}),
+        ("/users/{name}", "/users/ada", {"name": "ada"}),
+        ("/users/{name:str}", "/users/ada%20l", {"name": "ada%20l"}),
+        ("/posts/{slug:slug}", "/posts/hello-world-2", {"slug": "hello-world-2"}),
+        ("/files/{name}.{ext:slug}", "/files/report.v2.pdf", {"name": "report.v2", "ext": "pdf"}),
+        ("/v{major:int}/status", "/v2/status", {"major": 2}),
+        ("/a/{x}/b/{y:int}", "/a/1/b/007", {"x": "1", "y": 7}),
+    ],
+)
 def test_dynamic_path_matches_with_typed_params(pattern: str, path: str, expected: dict) -> None:
     """A dynamic route matches its paths and delivers each parameter converted."""
     router = router_with((pattern, ["GET"]))
@@ -46,17 +52,20 @@ def test_dynamic_path_matches_with_typed_params(pattern: str, path: str, expecte
 
 
 @pytest.mark.exercise("5.1")
-@pytest.mark.parametrize(("pattern", "path"), [
-    ("/users/{id:int}", "/users/abc"),
-    ("/users/{id:int}", "/users/-1"),
-    ("/users/{id:int}", "/users/²"),           # a digit to str.isdigit, not to the route
-    ("/users/{id:int}", "/users/" + "9" * 5000),  # too long for int(): no match, not a crash
-    ("/users/{id:int}", "/users/"),
-    ("/users/{id:int}", "/users/4/extra"),
-    ("/users/{id:int}", "/users"),
-    ("/posts/{slug:slug}", "/posts/hi_there"),
-    ("/files/{name}.{ext:slug}", "/files/report"),
-])
+@pytest.mark.parametrize(
+    ("pattern", "path"),
+    [
+        ("/users/{id:int}", "/users/abc"),
+        ("/users/{id:int}", "/users/-1"),
+        ("/users/{id:int}", "/users/²"),  # a digit to str.isdigit, not to the route
+        ("/users/{id:int}", "/users/" + "9" * 5000),  # too long for int(): no match, not a crash
+        ("/users/{id:int}", "/users/"),
+        ("/users/{id:int}", "/users/4/extra"),
+        ("/users/{id:int}", "/users"),
+        ("/posts/{slug:slug}", "/posts/hi_there"),
+        ("/files/{name}.{ext:slug}", "/files/report"),
+    ],
+)
 def test_path_that_does_not_fit_is_no_match(pattern: str, path: str) -> None:
     """A path the pattern does not fit is Match.NONE (a 404), never an error."""
     router = router_with((pattern, ["GET"]))
@@ -130,6 +139,7 @@ def test_lookup_does_not_try_every_route(monkeypatch: pytest.MonkeyPatch) -> Non
 
 # ── Static paths and registration (no exercise: runs at import time) ──────────
 
+
 def test_static_path_is_one_dict_entry_and_matches() -> None:
     """A path without parameters lives in the static dict, not in the trie."""
     router = router_with(("/tasks", ["GET", "POST"]))
@@ -140,33 +150,41 @@ def test_static_path_is_one_dict_entry_and_matches() -> None:
 
 
 def test_static_path_wins_over_dynamic_route() -> None:
-    """"/tasks/stats" goes to its own route even if "/tasks/{id}" came first."""
+    """ "/tasks/stats" goes to its own route even if "/tasks/{id}" came first."""
     router = router_with(("/tasks/{id}", ["GET"]), ("/tasks/stats", ["GET"]))
     assert router.match("GET", "/tasks/stats")[1].path == "/tasks/stats"
 
 
-@pytest.mark.parametrize(("path", "kinds"), [
-    ("/users/{id:int}", [("users", "literal"), ("{id:int}", "parameter")]),
-    ("/files/{name}.{ext}", [("files", "literal"), ("{name}.{ext}", "regex")]),
-    ("/", [("", "literal")]),
-])
+@pytest.mark.parametrize(
+    ("path", "kinds"),
+    [
+        ("/users/{id:int}", [("users", "literal"), ("{id:int}", "parameter")]),
+        ("/files/{name}.{ext}", [("files", "literal"), ("{name}.{ext}", "regex")]),
+        ("/", [("", "literal")]),
+    ],
+)
 def test_compile_path_splits_into_kinds_of_segment(path: str, kinds: list[tuple[str, str]]) -> None:
     """A path compiles to literal segments, whole-segment parameters, and mixed regexes."""
+
     def kind(segment: bare.Segment) -> str:
         if segment.is_literal:
             return "literal"
         return "parameter" if segment.regex is None else "regex"
+
     assert [(segment.text, kind(segment)) for segment in compile_path(path)] == kinds
 
 
-@pytest.mark.parametrize(("path", "message"), [
-    ("users", "must start with '/'"),
-    ("/users/{id:integer}", "unknown converter 'integer'"),
-    ("/users/{1id}", "not an identifier"),
-    ("/users/{id}/{id}", "appears twice"),
-    ("/users/{id", "unbalanced brace"),
-    ("/users/id}", "unbalanced brace"),
-])
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("users", "must start with '/'"),
+        ("/users/{id:integer}", "unknown converter 'integer'"),
+        ("/users/{1id}", "not an identifier"),
+        ("/users/{id}/{id}", "appears twice"),
+        ("/users/{id", "unbalanced brace"),
+        ("/users/id}", "unbalanced brace"),
+    ],
+)
 def test_bad_route_path_is_a_value_error(path: str, message: str) -> None:
     """A malformed route path is refused with ValueError when it is registered."""
     with pytest.raises(ValueError, match=message):
@@ -182,6 +200,7 @@ def test_same_path_and_method_twice_is_a_value_error() -> None:
         return None
 
     with pytest.raises(ValueError, match="already routed to .*first"):
+
         @app.get("/tasks")
         async def second(request: bare.Request) -> None:
             return None
@@ -191,6 +210,7 @@ def test_plain_function_handler_is_a_type_error() -> None:
     """A handler that is not async def is refused at registration, not at request time."""
     app = bare.Bare()
     with pytest.raises(TypeError, match="must be an async def"):
+
         @app.get("/")
         def index(request: bare.Request) -> None:
             return None
@@ -207,11 +227,13 @@ def test_describe_shows_the_compiled_table_of_the_example_app() -> None:
     """describe() prints the static dict and the trie the example app compiles to."""
     import example_app
 
-    assert example_app.app.router.describe() == "\n".join([
-        "static paths (one dict lookup):",
-        "  /       GET index",
-        "  /tasks  GET list_tasks, POST create_task",
-        "dynamic paths (a trie, walked one segment at a time):",
-        "  /tasks",
-        "    /{task_id}  GET get_task, PATCH update_task, DELETE delete_task",
-    ])
+    assert example_app.app.router.describe() == "\n".join(
+        [
+            "static paths (one dict lookup):",
+            "  /       GET index",
+            "  /tasks  GET list_tasks, POST create_task",
+            "dynamic paths (a trie, walked one segment at a time):",
+            "  /tasks",
+            "    /{task_id}  GET get_task, PATCH update_task, DELETE delete_task",
+        ]
+    )

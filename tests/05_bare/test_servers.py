@@ -19,9 +19,20 @@ from workbook.stages import stage_dir, subprocess_env
 from workbook.testing import free_port, python_command, server_process, venv_script
 
 SERVERS = {
-    "uvicorn": lambda port: [venv_script("uvicorn"), "example_app:app", "--host", "127.0.0.1",
-                             "--port", str(port)],
-    "hypercorn": lambda port: [venv_script("hypercorn"), "example_app:app", "--bind", f"127.0.0.1:{port}"],
+    "uvicorn": lambda port: [
+        venv_script("uvicorn"),
+        "example_app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ],
+    "hypercorn": lambda port: [
+        venv_script("hypercorn"),
+        "example_app:app",
+        "--bind",
+        f"127.0.0.1:{port}",
+    ],
 }
 
 
@@ -29,8 +40,9 @@ SERVERS = {
 def base(request: pytest.FixtureRequest) -> Iterator[str]:
     """Serve example_app under each server; yield its http://127.0.0.1:PORT."""
     port = free_port()
-    with server_process(SERVERS[request.param](port), port, cwd=stage_dir("05_bare"),
-                 env=subprocess_env("05_bare")):
+    with server_process(
+        SERVERS[request.param](port), port, cwd=stage_dir("05_bare"), env=subprocess_env("05_bare")
+    ):
         yield f"http://127.0.0.1:{port}"
 
 
@@ -40,18 +52,24 @@ def ws_url(base: str, path: str) -> str:
 
 # ── HTTP: the chapter's curl commands and the fixes, on the wire ──────────────
 
+
 def test_curl_index(base: str, sent: Any) -> None:
     """`curl http://localhost:8000/` gives the HTML page."""
     sent("GET", f"{base}/")
     response = httpx.get(f"{base}/")
-    assert (response.status_code, response.text) == (200, "<h1>Bare Framework</h1><p>It's just callables.</p>")
+    assert (response.status_code, response.text) == (
+        200,
+        "<h1>Bare Framework</h1><p>It's just callables.</p>",
+    )
 
 
 def test_curl_create_task_then_fetch_it(base: str, sent: Any) -> None:
     """The chapter's POST /tasks is 201; the new task is then at /tasks/{id}."""
     body = '{"title": "Built with bare"}'
     sent("POST", f"{base}/tasks", headers={"Content-Type": "application/json"}, body=body)
-    created = httpx.post(f"{base}/tasks", content=body, headers={"Content-Type": "application/json"})
+    created = httpx.post(
+        f"{base}/tasks", content=body, headers={"Content-Type": "application/json"}
+    )
     assert (created.status_code, created.json()["title"]) == (201, "Built with bare")
     fetched = httpx.get(f"{base}/tasks/{created.json()['id']}")
     assert fetched.json() == created.json()
@@ -60,7 +78,9 @@ def test_curl_create_task_then_fetch_it(base: str, sent: Any) -> None:
 def test_invalid_json_is_400_on_the_wire(base: str, sent: Any) -> None:
     """A POST of "{bad" is 400 with a message, over a real server."""
     sent("POST", f"{base}/tasks", headers={"Content-Type": "application/json"}, body="{bad")
-    response = httpx.post(f"{base}/tasks", content=b"{bad", headers={"Content-Type": "application/json"})
+    response = httpx.post(
+        f"{base}/tasks", content=b"{bad", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()["error"].startswith("request body is not valid JSON")
 
@@ -69,7 +89,11 @@ def test_head_has_length_and_no_body_on_the_wire(base: str, sent: Any) -> None:
     """HEAD / is 200 with the GET Content-Length and no body bytes."""
     sent("HEAD", f"{base}/")
     response = httpx.head(f"{base}/")
-    assert (response.status_code, response.headers["content-length"], response.content) == (200, "50", b"")
+    assert (response.status_code, response.headers["content-length"], response.content) == (
+        200,
+        "50",
+        b"",
+    )
 
 
 def test_wrong_method_is_405_with_allow_on_the_wire(base: str, sent: Any) -> None:
@@ -82,13 +106,17 @@ def test_wrong_method_is_405_with_allow_on_the_wire(base: str, sent: Any) -> Non
 def test_oversized_body_is_413_on_the_wire(base: str, sent: Any) -> None:
     """A body over 1 MiB is refused with 413 and the server keeps serving."""
     sent("POST", f"{base}/tasks", headers={"Content-Type": "application/json"}, body="<2 MiB>")
-    response = httpx.post(f"{base}/tasks", content=b" " * (2 * 1024 * 1024),
-                          headers={"Content-Type": "application/json"})
+    response = httpx.post(
+        f"{base}/tasks",
+        content=b" " * (2 * 1024 * 1024),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 413
     assert httpx.get(f"{base}/").status_code == 200
 
 
 # ── WebSocket ─────────────────────────────────────────────────────────────────
+
 
 @pytest.mark.exercise("5.5")
 def test_websocket_welcome_and_json_echo(base: str, sent: Any) -> None:
@@ -97,7 +125,11 @@ def test_websocket_welcome_and_json_echo(base: str, sent: Any) -> None:
     with connect(ws_url(base, "/ws"), open_timeout=5) as websocket:
         assert websocket.recv(timeout=5) == "Welcome! Type messages to see them echoed."
         websocket.send("hello")
-        assert json.loads(websocket.recv(timeout=5)) == {"type": "echo", "original": "hello", "upper": "HELLO"}
+        assert json.loads(websocket.recv(timeout=5)) == {
+            "type": "echo",
+            "original": "hello",
+            "upper": "HELLO",
+        }
 
 
 @pytest.mark.exercise("5.5")
@@ -148,8 +180,12 @@ RUN_AS_SCRIPT = (
 def test_python_example_app_serves_with_reload(sent: Any) -> None:
     """`python example_app.py` (app.run(reload=True)) serves the app under uvicorn's reloader."""
     port = free_port()
-    with server_process(python_command("-c", RUN_AS_SCRIPT, str(port)), port, cwd=stage_dir("05_bare"),
-                 env=subprocess_env("05_bare")) as process:
+    with server_process(
+        python_command("-c", RUN_AS_SCRIPT, str(port)),
+        port,
+        cwd=stage_dir("05_bare"),
+        env=subprocess_env("05_bare"),
+    ) as process:
         sent("GET", f"http://127.0.0.1:{port}/")
         response = httpx.get(f"http://127.0.0.1:{port}/", timeout=15)
         assert response.status_code == 200
@@ -165,8 +201,16 @@ def test_routes_answer_below_uvicorn_root_path(sent: Any) -> None:
     "/api/tasks"} (the ASGI spec: path includes root_path); it was a 404.
     """
     port = free_port()
-    argv = [venv_script("uvicorn"), "example_app:app", "--host", "127.0.0.1", "--port", str(port),
-            "--root-path", "/api"]
+    argv = [
+        venv_script("uvicorn"),
+        "example_app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--root-path",
+        "/api",
+    ]
     with server_process(argv, port, cwd=stage_dir("05_bare"), env=subprocess_env("05_bare")):
         base = f"http://127.0.0.1:{port}"
         sent("GET", f"{base}/tasks")

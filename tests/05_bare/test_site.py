@@ -29,14 +29,22 @@ from workbook.testing import free_port, server_process, venv_script
 SECRET = "s" * 40
 BROWSER = "text/html,application/xhtml+xml,*/*;q=0.8"
 
-settings.register_profile("bare-site", max_examples=150, derandomize=True, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow,
-                                                 HealthCheck.function_scoped_fixture])
-settings.register_profile("bare-site-long", max_examples=3000, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow,
-                                                 HealthCheck.function_scoped_fixture])
+settings.register_profile(
+    "bare-site",
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile(
+    "bare-site-long",
+    max_examples=3000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 PROFILE = settings.get_profile(
-    "bare-site-long" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "bare-site")
+    "bare-site-long" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "bare-site"
+)
 
 
 @pytest.fixture
@@ -56,8 +64,9 @@ class Browser:
 
     def __init__(self, app: Any) -> None:
         self.loop = asyncio.new_event_loop()
-        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL,
-                                        headers={"accept": BROWSER})
+        self.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers={"accept": BROWSER}
+        )
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return self.loop.run_until_complete(self.client.request(method, path, **kwargs))
@@ -68,8 +77,9 @@ class Browser:
 
     def sign_in(self, password: str = "lovelace") -> httpx.Response:
         token = self.csrf("/login")
-        return self.request("POST", "/login", data={"csrf": token, "username": "ada",
-                                                    "password": password})
+        return self.request(
+            "POST", "/login", data={"csrf": token, "username": "ada", "password": password}
+        )
 
     def close(self) -> None:
         self.loop.run_until_complete(self.client.aclose())
@@ -84,6 +94,7 @@ def browser(site: Any) -> Iterator[Browser]:
 
 
 # ── Pages ─────────────────────────────────────────────────────────────────────
+
 
 def test_home_page_is_a_template_with_the_stylesheet(browser: Browser) -> None:
     page = browser.request("GET", "/")
@@ -127,27 +138,39 @@ def test_upload_saves_into_the_upload_folder_only(browser: Browser, uploads: Pat
     assert browser.request("GET", "/upload").status_code == 303  # not signed in
     browser.sign_in()
     token = browser.csrf("/upload")
-    response = browser.request("POST", "/upload", data={"csrf": token, "note": "hi"},
-                               files={"file": ("../../../evil.txt", b"payload")})
+    response = browser.request(
+        "POST",
+        "/upload",
+        data={"csrf": token, "note": "hi"},
+        files={"file": ("../../../evil.txt", b"payload")},
+    )
     assert response.status_code == 200 and "Saved evil.txt (7 bytes)" in response.text
     assert [p.name for p in uploads.parent.rglob("*") if p.is_file()] == ["evil.txt"]
     assert browser.request("GET", "/api/files").json() == [{"name": "evil.txt", "size": 7}]
 
 
-@pytest.mark.parametrize(("files", "content", "status"), [
-    ({"file": ("big.bin", b"x" * (2 * 1024 * 1024 + 1))}, None, 413),
-    (None, b"--b\r\nnot multipart", 400),
-    ({"other": ("a.txt", b"1")}, None, 400),
-])
-def test_bad_uploads_are_4xx(browser: Browser, uploads: Path, files: Any, content: bytes | None,
-                             status: int) -> None:
+@pytest.mark.parametrize(
+    ("files", "content", "status"),
+    [
+        ({"file": ("big.bin", b"x" * (2 * 1024 * 1024 + 1))}, None, 413),
+        (None, b"--b\r\nnot multipart", 400),
+        ({"other": ("a.txt", b"1")}, None, 400),
+    ],
+)
+def test_bad_uploads_are_4xx(
+    browser: Browser, uploads: Path, files: Any, content: bytes | None, status: int
+) -> None:
     browser.sign_in()
     token = browser.csrf("/upload")
     if content is None:
         response = browser.request("POST", "/upload", data={"csrf": token}, files=files)
     else:
-        response = browser.request("POST", "/upload", content=content,
-                                   headers={"content-type": "multipart/form-data; boundary=b"})
+        response = browser.request(
+            "POST",
+            "/upload",
+            content=content,
+            headers={"content-type": "multipart/form-data; boundary=b"},
+        )
     assert response.status_code == status
     assert list(uploads.iterdir()) == []
 
@@ -175,43 +198,97 @@ def test_openapi_document_is_valid(browser: Browser) -> None:
 
 # ── No client input is a 5xx ──────────────────────────────────────────────────
 
-def run_raw(app: Any, method: str, raw_path: bytes, headers: list[tuple[bytes, bytes]],
-            body: bytes) -> int:
+
+def run_raw(
+    app: Any, method: str, raw_path: bytes, headers: list[tuple[bytes, bytes]], body: bytes
+) -> int:
     path = raw_path.decode("latin-1")
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-             "scheme": "http", "path": path, "raw_path": raw_path, "query_string": b"",
-             "root_path": "", "headers": headers, "client": ("127.0.0.1", 5000),
-             "server": ("testserver", 80)}
-    channels = Channels([{"type": "http.request", "body": body, "more_body": False}],
-                        after={"type": "http.disconnect"})
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": raw_path,
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    channels = Channels(
+        [{"type": "http.request", "body": body, "more_body": False}],
+        after={"type": "http.disconnect"},
+    )
     asyncio.run(app(scope, channels.receive, channels.send))
     return channels.sent[0]["status"]
 
 
-PATHS = st.sampled_from(["/", "/login", "/logout", "/upload", "/static/", "/static/site.css",
-                         "/api/me", "/api/files", "/openapi.json", "/static/.."])
+PATHS = st.sampled_from(
+    [
+        "/",
+        "/login",
+        "/logout",
+        "/upload",
+        "/static/",
+        "/static/site.css",
+        "/api/me",
+        "/api/files",
+        "/openapi.json",
+        "/static/..",
+    ]
+)
 SUFFIXES = st.text(st.sampled_from(list("./%2e5cfa\\\x00é")), max_size=12)
-HEADERS = st.lists(st.tuples(
-    st.sampled_from([b"cookie", b"content-type", b"range", b"if-none-match", b"accept",
-                     b"if-modified-since", b"content-length"]),
-    st.binary(max_size=40).filter(lambda value: b"\r" not in value and b"\n" not in value)
-    | st.sampled_from([b"multipart/form-data; boundary=b", b"session=a.1.b", b"bytes=-0",
-                       b"application/x-www-form-urlencoded", b"text/html"])), max_size=4)
+HEADERS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                b"cookie",
+                b"content-type",
+                b"range",
+                b"if-none-match",
+                b"accept",
+                b"if-modified-since",
+                b"content-length",
+            ]
+        ),
+        st.binary(max_size=40).filter(lambda value: b"\r" not in value and b"\n" not in value)
+        | st.sampled_from(
+            [
+                b"multipart/form-data; boundary=b",
+                b"session=a.1.b",
+                b"bytes=-0",
+                b"application/x-www-form-urlencoded",
+                b"text/html",
+            ]
+        ),
+    ),
+    max_size=4,
+)
 
 
 @PROFILE
-@given(st.sampled_from(["GET", "HEAD", "POST", "PUT", "OPTIONS"]), PATHS, SUFFIXES, HEADERS,
-       st.binary(max_size=200) | st.sampled_from([b"--b\r\n\r\n--b--", b"csrf=x&username=ada"]))
-def test_no_request_is_a_5xx(site: Any, method: str, path: str, suffix: str,
-                             headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+@given(
+    st.sampled_from(["GET", "HEAD", "POST", "PUT", "OPTIONS"]),
+    PATHS,
+    SUFFIXES,
+    HEADERS,
+    st.binary(max_size=200) | st.sampled_from([b"--b\r\n\r\n--b--", b"csrf=x&username=ada"]),
+)
+def test_no_request_is_a_5xx(
+    site: Any, method: str, path: str, suffix: str, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
     # Any method, path, headers and body the client may send: a 4xx at worst.
     raw_path = (path + suffix).encode("utf-8")
-    headers = [(name, value) for name, value in headers if name != b"content-length"] + \
-        [(b"content-length", b"%d" % len(body))]
+    headers = [(name, value) for name, value in headers if name != b"content-length"] + [
+        (b"content-length", b"%d" % len(body))
+    ]
     assert run_raw(site, method, raw_path, headers, body) < 500
 
 
 # ── Under uvicorn, with raw sockets ───────────────────────────────────────────
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
@@ -233,15 +310,25 @@ def raw_request(port: int, request: bytes) -> bytes:
     return b"".join(chunks)
 
 
-@pytest.mark.parametrize("target", [
-    b"/static/../site_app.py", b"/static/%2e%2e/site_app.py", b"/static/..%2fsite_app.py",
-    b"/static/..%5csite_app.py", b"/static/%2fetc%2fpasswd", b"/static//etc/passwd",
-    b"/static/site.css%00", b"/static/../../../../etc/passwd",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        b"/static/../site_app.py",
+        b"/static/%2e%2e/site_app.py",
+        b"/static/..%2fsite_app.py",
+        b"/static/..%5csite_app.py",
+        b"/static/%2fetc%2fpasswd",
+        b"/static//etc/passwd",
+        b"/static/site.css%00",
+        b"/static/../../../../etc/passwd",
+    ],
+)
 def test_traversal_on_the_wire_is_404(served: tuple[int, Path], target: bytes, sent: Any) -> None:
     port, _ = served
     sent("GET", f"http://127.0.0.1:{port}{target.decode()}")
-    answer = raw_request(port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    answer = raw_request(
+        port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
     assert answer.startswith(b"HTTP/1.1 404 "), answer[:80]
     assert b"from bare" not in answer and b"root:" not in answer
 
@@ -260,10 +347,13 @@ def test_sign_in_and_upload_on_the_wire(served: tuple[int, Path]) -> None:
     port, uploads = served
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True) as client:
         token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)[1]
-        home = client.post("/login", data={"csrf": token, "username": "ada", "password": "lovelace"})
+        home = client.post(
+            "/login", data={"csrf": token, "username": "ada", "password": "lovelace"}
+        )
         assert "Hello, ada!" in home.text
         token = re.search(r'name="csrf" value="([^"]+)"', client.get("/upload").text)[1]
-        saved = client.post("/upload", data={"csrf": token},
-                            files={"file": ("notes.txt", b"x" * 300_000)})
+        saved = client.post(
+            "/upload", data={"csrf": token}, files={"file": ("notes.txt", b"x" * 300_000)}
+        )
     assert saved.status_code == 200
     assert (uploads / "notes.txt").stat().st_size == 300_000

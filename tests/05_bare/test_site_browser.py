@@ -22,12 +22,19 @@ from workbook.testing import free_port, server_process, venv_script
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
-    reason="no chromium on PATH: install Debian's (apt-get install chromium) to run the browser test")
+    reason="no chromium on PATH: install Debian's (apt-get install chromium) to run the browser test",
+)
 
 # The network is closed and the profile is fresh: switch off everything that phones home.
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -48,7 +55,8 @@ def page(served: tuple[str, Path], tmp_path_factory: pytest.TempPathFactory) -> 
     profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh --user-data-dir
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         context.set_default_timeout(20_000)
         try:
             yield context.pages[0] if context.pages else context.new_page()

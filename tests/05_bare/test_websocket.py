@@ -25,7 +25,11 @@ def kinds(sent: list[dict[str, Any]]) -> list[Any]:
     for message in sent:
         kind = message["type"].removeprefix("websocket.")
         if kind == "send":
-            summary.append(("text", message["text"]) if message.get("text") is not None else ("bytes", message["bytes"]))
+            summary.append(
+                ("text", message["text"])
+                if message.get("text") is not None
+                else ("bytes", message["bytes"])
+            )
         elif kind == "close":
             summary.append(("close", message.get("code", 1000)))
         else:
@@ -34,6 +38,7 @@ def kinds(sent: list[dict[str, Any]]) -> list[Any]:
 
 
 # ── Dispatch (exercise 5.5) ───────────────────────────────────────────────────
+
 
 @pytest.mark.exercise("5.5")
 def test_example_echo_welcomes_and_echoes_then_stops_on_disconnect(example: Any) -> None:
@@ -69,7 +74,9 @@ def test_handler_error_after_accept_is_1011_and_logged(caplog: pytest.LogCapture
 
 
 @pytest.mark.exercise("5.5")
-def test_handler_error_before_accept_rejects_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+def test_handler_error_before_accept_rejects_and_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """A handler that raises before accept gets the handshake rejected (a close), logged."""
     app = Bare()
 
@@ -104,7 +111,11 @@ def test_websocket_path_params_arrive_typed() -> None:
         async with ws:
             await ws.send_json(ws.path_params)
 
-    assert kinds(run_websocket(app, "/rooms/7", [])) == ["accept", ("text", '{"room": 7}'), ("close", 1000)]
+    assert kinds(run_websocket(app, "/rooms/7", [])) == [
+        "accept",
+        ("text", '{"room": 7}'),
+        ("close", 1000),
+    ]
 
 
 @pytest.mark.exercise("5.5")
@@ -115,8 +126,8 @@ def test_client_leaving_mid_send_ends_quietly(caplog: pytest.LogCaptureFixture) 
     @app.websocket("/ws")
     async def chatty(ws: WebSocket) -> None:
         async with ws:
-            await ws.receive_text()          # the client has gone: None
-            await ws.send_text("anyone?")    # ClientDisconnected
+            await ws.receive_text()  # the client has gone: None
+            await ws.send_text("anyone?")  # ClientDisconnected
 
     assert kinds(run_websocket(app, "/ws", [])) == ["accept"]
     assert caplog.records == []
@@ -124,12 +135,17 @@ def test_client_leaving_mid_send_ends_quietly(caplog: pytest.LogCaptureFixture) 
 
 # ── The WebSocket object ──────────────────────────────────────────────────────
 
+
 def websocket_with(*events: dict[str, Any]) -> tuple[WebSocket, Channels]:
     channels = Channels(list(events), after={"type": "websocket.disconnect", "code": 1001})
-    return WebSocket({"type": "websocket", "path": "/ws"}, channels.receive, channels.send), channels
+    return WebSocket(
+        {"type": "websocket", "path": "/ws"}, channels.receive, channels.send
+    ), channels
 
 
-@pytest.mark.parametrize("first", [{"type": "websocket.receive", "text": "early"}, {"type": "http.request"}])
+@pytest.mark.parametrize(
+    "first", [{"type": "websocket.receive", "text": "early"}, {"type": "http.request"}]
+)
 def test_accept_refuses_a_first_event_that_is_not_connect(first: dict[str, Any]) -> None:
     """accept() raises RuntimeError (a real check, not assert) on a wrong first event."""
     websocket, channels = websocket_with(first)
@@ -143,7 +159,11 @@ def test_accept_after_a_disconnect_is_client_disconnected() -> None:
     websocket, channels = websocket_with()
     with pytest.raises(ClientDisconnected):
         asyncio.run(websocket.accept())
-    assert (channels.sent, websocket.state, websocket.close_code) == ([], WebSocketState.CLOSED, 1001)
+    assert (channels.sent, websocket.state, websocket.close_code) == (
+        [],
+        WebSocketState.CLOSED,
+        1001,
+    )
 
 
 def test_accept_twice_is_an_error() -> None:
@@ -165,12 +185,17 @@ def test_accept_passes_the_subprotocol() -> None:
     assert channels.sent == [{"type": "websocket.accept", "subprotocol": "chat.v1"}]
 
 
-@pytest.mark.parametrize(("method", "message", "code"), [
-    ("receive_text", {"type": "websocket.receive", "bytes": b"\x00"}, 1003),
-    ("receive_bytes", {"type": "websocket.receive", "text": "hi"}, 1003),
-    ("receive_json", {"type": "websocket.receive", "text": "{bad"}, 1007),
-])
-def test_wrong_kind_of_message_closes_with_a_code(method: str, message: dict[str, Any], code: int) -> None:
+@pytest.mark.parametrize(
+    ("method", "message", "code"),
+    [
+        ("receive_text", {"type": "websocket.receive", "bytes": b"\x00"}, 1003),
+        ("receive_bytes", {"type": "websocket.receive", "text": "hi"}, 1003),
+        ("receive_json", {"type": "websocket.receive", "text": "{bad"}, 1007),
+    ],
+)
+def test_wrong_kind_of_message_closes_with_a_code(
+    method: str, message: dict[str, Any], code: int
+) -> None:
     """Bytes where text is expected (or bad JSON) close the connection and return None."""
     websocket, channels = websocket_with({"type": "websocket.connect"}, message)
 
@@ -183,11 +208,14 @@ def test_wrong_kind_of_message_closes_with_a_code(method: str, message: dict[str
     assert websocket.state is WebSocketState.CLOSED
 
 
-@pytest.mark.parametrize(("method", "message", "expected"), [
-    ("receive_text", text("hi"), "hi"),
-    ("receive_bytes", {"type": "websocket.receive", "bytes": b"\x01"}, b"\x01"),
-    ("receive_json", text('{"a": [1]}'), {"a": [1]}),
-])
+@pytest.mark.parametrize(
+    ("method", "message", "expected"),
+    [
+        ("receive_text", text("hi"), "hi"),
+        ("receive_bytes", {"type": "websocket.receive", "bytes": b"\x01"}, b"\x01"),
+        ("receive_json", text('{"a": [1]}'), {"a": [1]}),
+    ],
+)
 def test_receive_returns_the_message(method: str, message: dict[str, Any], expected: Any) -> None:
     """receive_text/bytes/json return the message's payload."""
     websocket, _ = websocket_with({"type": "websocket.connect"}, message)

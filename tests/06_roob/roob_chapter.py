@@ -40,19 +40,25 @@ def normalize_request_url(url: str) -> str:
 class CommonHandlers:
     @staticmethod
     def url_not_found_handler(request: Request) -> Response:
-        return Response(json_body={"message": f"Requested path: {request.path} does not exist"},
-                        status=HttpStatus.NOT_FOUND)
+        return Response(
+            json_body={"message": f"Requested path: {request.path} does not exist"},
+            status=HttpStatus.NOT_FOUND,
+        )
 
     @staticmethod
     def method_not_allowed_handler(request: Request) -> Response:
-        return Response(json_body={"message": f"{request.method} request is not allowed for {request.path}"},
-                        status=HttpStatus.METHOD_NOT_ALLOWED)
+        return Response(
+            json_body={"message": f"{request.method} request is not allowed for {request.path}"},
+            status=HttpStatus.METHOD_NOT_ALLOWED,
+        )
 
     @staticmethod
     def generic_exception_handler(request: Request, exception: Exception) -> Response:
         logger.exception(exception)
-        return Response(json_body={"message": f"Unhanded Exception Occurred: {exception}"},
-                        status=HttpStatus.INTERNAL_SERVER_ERROR)
+        return Response(
+            json_body={"message": f"Unhanded Exception Occurred: {exception}"},
+            status=HttpStatus.INTERNAL_SERVER_ERROR,
+        )
 
 
 # roob/helpers.py, as printed
@@ -114,6 +120,7 @@ class Roob:
         def decorator(handler):
             self.routing_manager.register(path, handler)
             return handler
+
         return decorator
 
 
@@ -177,7 +184,7 @@ def build_product_app() -> Any:
     exception_handler_middleware = ErrorHandlerMiddleware(app=app)
 
     # core/product_controller.py, as printed
-    @app.route('/api/products')
+    @app.route("/api/products")
     class ProductCreatController:
         def __init__(self):
             self.service = ProductService()
@@ -189,7 +196,7 @@ def build_product_app() -> Any:
             products = self.service.create_new_product(request.json)
             return Response(json_body=products)
 
-    @app.route('/api/products/{id:d}')
+    @app.route("/api/products/{id:d}")
     class ProductModifyController:
         def __init__(self):
             self.service = ProductService()
@@ -199,7 +206,7 @@ def build_product_app() -> Any:
             if not product:
                 return Response(
                     json_body={"message": f"No product found with product id {id}"},
-                    status=HttpStatus.NOT_FOUND
+                    status=HttpStatus.NOT_FOUND,
                 )
             return Response(json_body=product)
 
@@ -208,12 +215,9 @@ def build_product_app() -> Any:
                 products = self.service.delete_product_by_id(id)
                 return Response(json_body=products)
             except Exception as e:
-                return Response(
-                    json_body={"message": str(e)},
-                    status=HttpStatus.NOT_FOUND
-                )
+                return Response(json_body={"message": str(e)}, status=HttpStatus.NOT_FOUND)
 
-    @app.route('/api/products/{category}')
+    @app.route("/api/products/{category}")
     def get_products_by_cat(request: Request, category: str) -> Response:
         if category not in inventory:
             return Response(

@@ -29,21 +29,28 @@ def test_a_path_value_parse_cannot_convert_is_no_match(client: Any) -> None:
     assert client(app).get("/items/7").json == {"id": 7}
 
 
-def test_the_product_route_with_a_huge_id_falls_through_to_the_category_route(product_app: Any) -> None:
+def test_the_product_route_with_a_huge_id_falls_through_to_the_category_route(
+    product_app: Any,
+) -> None:
     """GET /api/products/111...(5,000 digits): not an id, so the {category} route answers (404)."""
     response = product_app.get("/api/products/" + "1" * 5000, status=404)
     assert "doesn't exist" in response.json["message"]
 
 
-@pytest.mark.parametrize("body", [
-    b'{"id": 5, "product_name": "\\ud800", "brand": "Acme"}',    # SQLite cannot store it
-    b'{"id": 5, "product_name": "Tab", "brand": "x\\udfffy"}',
-    b'{"id": NaN, "product_name": "Tab", "brand": "Acme"}',
-    b'{"id": 1e999, "product_name": "Tab", "brand": "Acme"}',
-    b"[" * 60_000,                                               # RecursionError (under 64 KiB)
-    b'{"id": ' + b"1" * 5000 + b', "product_name": "Tab", "brand": "Acme"}',
-])
-def test_json_that_cannot_be_stored_is_a_400_and_changes_nothing(product_app: Any, body: bytes) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id": 5, "product_name": "\\ud800", "brand": "Acme"}',  # SQLite cannot store it
+        b'{"id": 5, "product_name": "Tab", "brand": "x\\udfffy"}',
+        b'{"id": NaN, "product_name": "Tab", "brand": "Acme"}',
+        b'{"id": 1e999, "product_name": "Tab", "brand": "Acme"}',
+        b"[" * 60_000,  # RecursionError (under 64 KiB)
+        b'{"id": ' + b"1" * 5000 + b', "product_name": "Tab", "brand": "Acme"}',
+    ],
+)
+def test_json_that_cannot_be_stored_is_a_400_and_changes_nothing(
+    product_app: Any, body: bytes
+) -> None:
     """A body Python's json reads but the product store cannot take is the client's error."""
     before = product_app.get("/api/products").json
     response = product_app.post("/api/products", body, content_type="application/json", status=400)
@@ -54,6 +61,7 @@ def test_json_that_cannot_be_stored_is_a_400_and_changes_nothing(product_app: An
 @pytest.mark.parametrize("charset", ["hex", "nope", "utf-16"])
 def test_the_charset_parameter_is_ignored_json_is_utf8(product_app: Any, charset: str) -> None:
     """application/json has no charset (RFC 8259, 11): the body is read as UTF-8 whatever it says."""
-    response = product_app.post("/api/products", PRODUCT,
-                                content_type=f"application/json; charset={charset}")
+    response = product_app.post(
+        "/api/products", PRODUCT, content_type=f"application/json; charset={charset}"
+    )
     assert response.status_code == 200

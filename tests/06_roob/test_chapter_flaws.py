@@ -23,7 +23,9 @@ CODE = [pytest.param("chapter", marks=FLAWED), "stage"]
 def framework(request, chapter) -> SimpleNamespace:
     """The framework under test: the chapter's or the stage's Roob and middleware."""
     if request.param == "chapter":
-        return SimpleNamespace(Roob=chapter.Roob, ErrorHandlerMiddleware=chapter.ErrorHandlerMiddleware)
+        return SimpleNamespace(
+            Roob=chapter.Roob, ErrorHandlerMiddleware=chapter.ErrorHandlerMiddleware
+        )
     from roob.framework import Roob
     from roob.middlewares import ErrorHandlerMiddleware
 
@@ -56,8 +58,11 @@ def app_with_routes(framework, paths: list[str]):
 
 def test_a_request_compiles_no_pattern(framework, client, monkeypatch):
     """Patterns are compiled at registration; serving a request builds no parse.Parser."""
-    app = client(app_with_routes(framework, ["/api/products", "/api/products/{id:d}",
-                                             "/api/products/{category}"]))
+    app = client(
+        app_with_routes(
+            framework, ["/api/products", "/api/products/{id:d}", "/api/products/{category}"]
+        )
+    )
     built = []
     original = parse.Parser.__init__
 
@@ -145,8 +150,9 @@ def test_missing_fields_are_400(products):
 
 def test_a_duplicate_id_is_409(products):
     """A create with a taken id is a 409."""
-    products.post_json("/api/products", {"id": 1, "product_name": "Copy", "brand": "Copy"},
-                       status=409)
+    products.post_json(
+        "/api/products", {"id": 1, "product_name": "Copy", "brand": "Copy"}, status=409
+    )
 
 
 # ── Errors ───────────────────────────────────────────────────────────────────

@@ -120,9 +120,17 @@ def test_the_served_app_is_wrapped_in_the_middleware():
     assert core.main.app.app is core.app
 
 
-@pytest.mark.parametrize(("value", "debug"), [
-    ("", False), ("0", False), ("false", False), ("1", True), ("true", True), ("ON", True),
-])
+@pytest.mark.parametrize(
+    ("value", "debug"),
+    [
+        ("", False),
+        ("0", False),
+        ("false", False),
+        ("1", True),
+        ("true", True),
+        ("ON", True),
+    ],
+)
 def test_roob_debug_turns_debug_mode_on(value, debug):
     """ROOB_DEBUG=1 turns debug mode on; unset or 0 leaves it off."""
     from core.settings import debug_mode

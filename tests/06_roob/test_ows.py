@@ -29,8 +29,9 @@ def post(app: Any, length: str, *, lint: bool = True) -> tuple[int, Any]:
 
     ``lint=False`` for a length wsgiref's validator itself refuses to pass on.
     """
-    request = Request.blank("/api/products", method="POST", body=PRODUCT,
-                            content_type="application/json")
+    request = Request.blank(
+        "/api/products", method="POST", body=PRODUCT, content_type="application/json"
+    )
     request.environ["CONTENT_LENGTH"] = length
     # As from a server: a plain input stream (blank() marks its own as seekable,
     # which the validator's wrapper around it is not).
@@ -52,10 +53,18 @@ def test_ows_around_the_length_is_trimmed(app: Any) -> None:
     assert status == 200
 
 
-@pytest.mark.parametrize("length", [
-    *(space + str(len(PRODUCT)) for space in NOT_OWS_SPACE),
-    str(len(PRODUCT)) + "\xa0", "٥٠", "5_0", "+50", "-1", "0x32",
-])
+@pytest.mark.parametrize(
+    "length",
+    [
+        *(space + str(len(PRODUCT)) for space in NOT_OWS_SPACE),
+        str(len(PRODUCT)) + "\xa0",
+        "٥٠",
+        "5_0",
+        "+50",
+        "-1",
+        "0x32",
+    ],
+)
 def test_a_length_that_is_not_digits_is_a_400_and_changes_nothing(app: Any, length: str) -> None:
     """Content-Length: \\xa050 (or ٥٠, 5_0, +50) is no length: 400, nothing stored (RFC 9110 §8.6)."""
     before = Request.blank("/api/products").get_response(app).json
@@ -82,6 +91,7 @@ def reads_as_the_token(field: str, before: str, after: str) -> bool:
         return False
 
 
-(test_property_a_value_padded_with_non_ows_whitespace_is_never_the_token,
- test_property_a_value_padded_with_ows_is_the_token) = whitespace_properties(["content-length"],
-                                                                             reads_as_the_token, 100)
+(
+    test_property_a_value_padded_with_non_ows_whitespace_is_never_the_token,
+    test_property_a_value_padded_with_ows_is_the_token,
+) = whitespace_properties(["content-length"], reads_as_the_token, 100)

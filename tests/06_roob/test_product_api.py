@@ -90,7 +90,8 @@ def test_a_deleted_product_is_gone_everywhere(product_app):
     product_app.delete("/api/products/1")
     assert S25 not in product_app.get("/api/products").json["mobile"]
     assert product_app.get("/api/products/1", status=404).json == {
-        "message": "No product found with product id 1"}
+        "message": "No product found with product id 1"
+    }
     assert product_app.get("/api/products/mobile").json == [IPHONE]
 
 
@@ -100,21 +101,28 @@ def test_an_emptied_category_is_gone(product_app):
     product_app.delete("/api/products/4")
     assert "laptop" not in product_app.get("/api/products").json
     assert product_app.get("/api/products/laptop", status=404).json == {
-        "message": "laptop doesn't exist in the inventory"}
+        "message": "laptop doesn't exist in the inventory"
+    }
 
 
 # ── Bad input: a clear 4xx, never a 500 ──────────────────────────────────────
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (b"{not json", "Request body is not valid JSON"),
-    (b"", "Request body is not valid JSON"),
-    (b'{"id": 5, "product_name": "\xff"}', "Request body is not valid JSON"),
-    (b"[1, 2]", "A product is a JSON object with id, product_name and brand"),
-    (b'{"id": 5}', "Missing required field(s): product_name, brand"),
-    (b'{"id": "5", "product_name": "Tab", "brand": "X"}', "id must be a positive integer"),
-    (b'{"id": 5, "product_name": "Tab", "brand": "X", "colour": "red"}', "Unknown field(s): colour"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{not json", "Request body is not valid JSON"),
+        (b"", "Request body is not valid JSON"),
+        (b'{"id": 5, "product_name": "\xff"}', "Request body is not valid JSON"),
+        (b"[1, 2]", "A product is a JSON object with id, product_name and brand"),
+        (b'{"id": 5}', "Missing required field(s): product_name, brand"),
+        (b'{"id": "5", "product_name": "Tab", "brand": "X"}', "id must be a positive integer"),
+        (
+            b'{"id": 5, "product_name": "Tab", "brand": "X", "colour": "red"}',
+            "Unknown field(s): colour",
+        ),
+    ],
+)
 def test_bad_product_data_is_400(product_app, sent, body, message):
     """Invalid JSON, a non-object, missing or wrong fields: 400 with a message saying which."""
     sent("POST", f"{BASE}/api/products", headers={"Content-Type": "application/json"}, body=body)
@@ -138,11 +146,14 @@ def test_a_huge_body_is_413(product_app):
     assert response.json == {"message": "Request body is larger than 65536 bytes"}
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/api/products/99"),
-    ("DELETE", "/api/products/99"),
-    ("GET", "/api/products/123456789012345678901234567890"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/products/99"),
+        ("DELETE", "/api/products/99"),
+        ("GET", "/api/products/123456789012345678901234567890"),
+    ],
+)
 def test_an_unknown_id_is_404_with_the_chapter_message(product_app, method, path):
     """GET or DELETE of an id no product has: 404 'No product found with product id N'."""
     response = product_app.request(path, method=method, status=404)
@@ -156,12 +167,15 @@ def test_an_unknown_category_is_404(product_app):
     assert response.json == {"message": "tablet doesn't exist in the inventory"}
 
 
-@pytest.mark.parametrize(("method", "path", "allow"), [
-    ("POST", "/api/products/mobile", "GET, HEAD"),
-    ("DELETE", "/api/products/mobile", "GET, HEAD"),
-    ("POST", "/api/products/1", "DELETE, GET, HEAD"),
-    ("PATCH", "/api/products", "GET, HEAD, POST"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("POST", "/api/products/mobile", "GET, HEAD"),
+        ("DELETE", "/api/products/mobile", "GET, HEAD"),
+        ("POST", "/api/products/1", "DELETE, GET, HEAD"),
+        ("PATCH", "/api/products", "GET, HEAD, POST"),
+    ],
+)
 def test_a_method_a_route_does_not_answer_is_405(product_app, method, path, allow):
     """Every route answers only its methods: 405 with the ones it does in Allow."""
     response = product_app.request(path, method=method, status=405)

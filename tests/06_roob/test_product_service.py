@@ -113,7 +113,9 @@ def test_a_created_product_is_stored(service, database):
 def test_a_product_without_category_is_uncategorized(service):
     """A product created without a category lands in 'uncategorized'."""
     service.create_new_product(GALAXY_TAB)
-    assert service.get_all_products()["uncategorized"] == [dict(GALAXY_TAB, category="uncategorized")]
+    assert service.get_all_products()["uncategorized"] == [
+        dict(GALAXY_TAB, category="uncategorized")
+    ]
 
 
 @pytest.mark.exercise("6.4")
@@ -132,21 +134,24 @@ def test_invalid_data_creates_nothing(service):
     assert service.get_product_by_id(9) is None
 
 
-@pytest.mark.parametrize(("product", "message"), [
-    ([], "A product is a JSON object with id, product_name and brand"),
-    ("Galaxy Tab", "A product is a JSON object with id, product_name and brand"),
-    ({}, "Missing required field(s): id, product_name, brand"),
-    ({"id": 5, "brand": "Samsung"}, "Missing required field(s): product_name"),
-    (dict(GALAXY_TAB, price=10), "Unknown field(s): price"),
-    (dict(GALAXY_TAB, id="5"), "id must be a positive integer"),
-    (dict(GALAXY_TAB, id=True), "id must be a positive integer"),
-    (dict(GALAXY_TAB, id=0), "id must be a positive integer"),
-    (dict(GALAXY_TAB, id=2**63), "id must be a positive integer"),
-    (dict(GALAXY_TAB, product_name=""), "product_name must be a non-empty string"),
-    (dict(GALAXY_TAB, brand=None), "brand must be a non-empty string"),
-    (dict(GALAXY_TAB, category="12"), CATEGORY_RULE),
-    (dict(GALAXY_TAB, category="tab/let"), CATEGORY_RULE),
-])
+@pytest.mark.parametrize(
+    ("product", "message"),
+    [
+        ([], "A product is a JSON object with id, product_name and brand"),
+        ("Galaxy Tab", "A product is a JSON object with id, product_name and brand"),
+        ({}, "Missing required field(s): id, product_name, brand"),
+        ({"id": 5, "brand": "Samsung"}, "Missing required field(s): product_name"),
+        (dict(GALAXY_TAB, price=10), "Unknown field(s): price"),
+        (dict(GALAXY_TAB, id="5"), "id must be a positive integer"),
+        (dict(GALAXY_TAB, id=True), "id must be a positive integer"),
+        (dict(GALAXY_TAB, id=0), "id must be a positive integer"),
+        (dict(GALAXY_TAB, id=2**63), "id must be a positive integer"),
+        (dict(GALAXY_TAB, product_name=""), "product_name must be a non-empty string"),
+        (dict(GALAXY_TAB, brand=None), "brand must be a non-empty string"),
+        (dict(GALAXY_TAB, category="12"), CATEGORY_RULE),
+        (dict(GALAXY_TAB, category="tab/let"), CATEGORY_RULE),
+    ],
+)
 def test_validate_product_says_what_is_wrong(product, message):
     """validate_product refuses each kind of bad data with a message naming the problem."""
     with pytest.raises(InvalidProduct) as raised:

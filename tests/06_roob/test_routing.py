@@ -77,12 +77,15 @@ def test_router_table(client, echo, sent, order, path, handler, params):
 
 
 @pytest.mark.exercise("6.1")
-@pytest.mark.parametrize(("path", "handler", "params"), [
-    ("/api/products/", "all_products", {}),
-    ("/api/products/7/", "product_by_id", {"id": 7}),
-    ("/api/products/mobile/", "products_by_category", {"category": "mobile"}),
-    ("/api/products//", None, None),
-])
+@pytest.mark.parametrize(
+    ("path", "handler", "params"),
+    [
+        ("/api/products/", "all_products", {}),
+        ("/api/products/7/", "product_by_id", {"id": 7}),
+        ("/api/products/mobile/", "products_by_category", {"category": "mobile"}),
+        ("/api/products//", None, None),
+    ],
+)
 def test_one_trailing_slash_is_ignored(client, echo, path, handler, params):
     """A request path with one trailing slash finds the route without it."""
     app = client(build(ROUTES, echo))
@@ -99,11 +102,17 @@ def test_a_typed_placeholder_wins_over_an_untyped_one(client, echo):
 @pytest.mark.exercise("6.1")
 def test_a_literal_segment_wins_over_a_placeholder(client, echo):
     """A literal segment is tried before a placeholder at the same depth."""
-    app = client(build([("/shop/{category}/{id:d}", "in_category"),
-                        ("/shop/featured/{id:d}", "featured")], echo))
+    app = client(
+        build(
+            [("/shop/{category}/{id:d}", "in_category"), ("/shop/featured/{id:d}", "featured")],
+            echo,
+        )
+    )
     assert app.get("/shop/featured/3").json == {"handler": "featured", "params": {"id": 3}}
     assert app.get("/shop/games/3").json == {
-        "handler": "in_category", "params": {"category": "games", "id": 3}}
+        "handler": "in_category",
+        "params": {"category": "games", "id": 3},
+    }
 
 
 @pytest.mark.exercise("6.1")
@@ -115,11 +124,14 @@ def test_matching_backtracks_when_a_branch_leads_nowhere(client, echo):
 
 
 @pytest.mark.exercise("6.1")
-@pytest.mark.parametrize(("path", "expected"), [
-    ("/box/item-7", {"handler": "item", "params": {"id": 7}}),
-    ("/box/ITEM-7", {"handler": "anything", "params": {"thing": "ITEM-7"}}),
-    ("/box/whatever", {"handler": "anything", "params": {"thing": "whatever"}}),
-])
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/box/item-7", {"handler": "item", "params": {"id": 7}}),
+        ("/box/ITEM-7", {"handler": "anything", "params": {"thing": "ITEM-7"}}),
+        ("/box/whatever", {"handler": "anything", "params": {"thing": "whatever"}}),
+    ],
+)
 def test_literal_text_inside_a_segment_is_case_sensitive(client, echo, path, expected):
     """A segment mixing text and a placeholder (item-{id:d}) matches its text exactly."""
     app = client(build([("/box/{thing}", "anything"), ("/box/item-{id:d}", "item")], echo))
@@ -145,14 +157,17 @@ def test_an_empty_tree_matches_nothing():
 
 
 @pytest.mark.exercise("6.1")
-@pytest.mark.parametrize(("methods", "method", "status", "allow"), [
-    (None, "GET", 200, None),
-    (None, "POST", 405, "GET, HEAD"),
-    (["POST"], "POST", 200, None),
-    (["POST"], "GET", 405, "POST"),
-    (["get", "delete"], "DELETE", 200, None),
-    (["GET", "DELETE"], "PUT", 405, "DELETE, GET, HEAD"),
-])
+@pytest.mark.parametrize(
+    ("methods", "method", "status", "allow"),
+    [
+        (None, "GET", 200, None),
+        (None, "POST", 405, "GET, HEAD"),
+        (["POST"], "POST", 200, None),
+        (["POST"], "GET", 405, "POST"),
+        (["get", "delete"], "DELETE", 200, None),
+        (["GET", "DELETE"], "PUT", 405, "DELETE, GET, HEAD"),
+    ],
+)
 def test_a_function_route_answers_only_its_methods(client, echo, methods, method, status, allow):
     """A function route answers the methods it declares (GET by default); others get 405 + Allow."""
     app = Roob()
@@ -185,11 +200,14 @@ def test_a_path_that_is_not_utf8_is_a_400(client, echo):
 # ── Registration ─────────────────────────────────────────────────────────────
 
 
-@pytest.mark.parametrize(("first", "second"), [
-    ("/api/products", "/api/products"),
-    ("/api/products", "/api/products/"),
-    ("/api/products/{id:d}", "/api/products/{product_id:d}"),
-])
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("/api/products", "/api/products"),
+        ("/api/products", "/api/products/"),
+        ("/api/products/{id:d}", "/api/products/{product_id:d}"),
+    ],
+)
 def test_a_path_registered_twice_is_refused(first, second):
     """Registering a path that matches the same URLs as another raises RuntimeError."""
     manager = RouteManager()
@@ -206,27 +224,33 @@ def test_different_placeholder_types_may_share_a_position():
     assert list(manager.routes) == ["/api/products/{id:d}", "/api/products/{category}"]
 
 
-@pytest.mark.parametrize(("path", "error", "text"), [
-    ("api/products", ValueError, "must start with '/'"),
-    ("/api/{}", ValueError, "needs a name"),
-    ("/api/{:d}", ValueError, "needs a name"),
-    ("/api/{id:d}/{id:d}", ValueError, "repeats the placeholder"),
-    ("/api/{id", ValueError, "unbalanced brace"),
-    ("/api/{{literal}}", ValueError, "literal braces"),
-    (b"/api", TypeError, "a route path is a str"),
-])
+@pytest.mark.parametrize(
+    ("path", "error", "text"),
+    [
+        ("api/products", ValueError, "must start with '/'"),
+        ("/api/{}", ValueError, "needs a name"),
+        ("/api/{:d}", ValueError, "needs a name"),
+        ("/api/{id:d}/{id:d}", ValueError, "repeats the placeholder"),
+        ("/api/{id", ValueError, "unbalanced brace"),
+        ("/api/{{literal}}", ValueError, "literal braces"),
+        (b"/api", TypeError, "a route path is a str"),
+    ],
+)
 def test_a_path_that_cannot_work_is_refused_at_registration(path, error, text):
     """A malformed route path raises when it is registered, not when a request comes."""
     with pytest.raises(error, match=text):
         RouteManager().register(path, lambda request, **params: None)
 
 
-@pytest.mark.parametrize(("methods", "error"), [
-    ("GET", TypeError),
-    ([], ValueError),
-    (["GET POST"], ValueError),
-    ([7], ValueError),
-])
+@pytest.mark.parametrize(
+    ("methods", "error"),
+    [
+        ("GET", TypeError),
+        ([], ValueError),
+        (["GET POST"], ValueError),
+        ([7], ValueError),
+    ],
+)
 def test_bad_methods_are_refused_at_registration(methods, error):
     """A function route's methods must be a non-empty list of method names."""
     with pytest.raises(error):
@@ -268,32 +292,46 @@ def test_a_handler_must_return_a_response(client):
         client(app).get("/x")
 
 
-@pytest.mark.parametrize(("text", "literal", "rank"), [
-    ("products", True, (0, 0)),
-    ("{id:d}", False, (0, 0)),
-    ("{category}", False, (1, 0)),
-    ("item-{id:d}", False, (0, -5)),
-    ("{name}.{extension}", False, (2, -1)),
-])
+@pytest.mark.parametrize(
+    ("text", "literal", "rank"),
+    [
+        ("products", True, (0, 0)),
+        ("{id:d}", False, (0, 0)),
+        ("{category}", False, (1, 0)),
+        ("item-{id:d}", False, (0, -5)),
+        ("{name}.{extension}", False, (2, -1)),
+    ],
+)
 def test_segments_compile_to_literals_or_parsers(text, literal, rank):
     """A literal segment stays a string; one with placeholders gets a parser and a rank."""
     segment = compile_segment(text)
     assert (segment.parser is None, segment.rank) == (literal, rank)
 
 
-@pytest.mark.parametrize(("url", "normalized"), [
-    ("/", "/"), ("", "/"), ("/api/products/", "/api/products"), ("/api/products", "/api/products"),
-    ("/api//", "/api/"),
-])
+@pytest.mark.parametrize(
+    ("url", "normalized"),
+    [
+        ("/", "/"),
+        ("", "/"),
+        ("/api/products/", "/api/products"),
+        ("/api/products", "/api/products"),
+        ("/api//", "/api/"),
+    ],
+)
 def test_normalize_request_url_drops_one_trailing_slash(url, normalized):
     """normalize_request_url drops one trailing slash and keeps the root."""
     assert normalize_request_url(url) == normalized
 
 
-@pytest.mark.parametrize(("path", "segments"), [
-    ("/", []), ("/api", ["api"]), ("/api/products/7", ["api", "products", "7"]),
-    ("/api//x", ["api", "", "x"]),
-])
+@pytest.mark.parametrize(
+    ("path", "segments"),
+    [
+        ("/", []),
+        ("/api", ["api"]),
+        ("/api/products/7", ["api", "products", "7"]),
+        ("/api//x", ["api", "", "x"]),
+    ],
+)
 def test_split_path(path, segments):
     """split_path gives a normalized path's segments; the root has none."""
     assert split_path(path) == segments
@@ -304,9 +342,11 @@ def test_the_compiled_tree_is_visible(database):
     import core.main  # noqa: F401  (registers the routes)
     from core import app
 
-    assert app.routing_manager.table.describe() == "\n".join([
-        "/api",
-        "  /products  -> ProductCreatController [GET, HEAD, POST]",
-        "    /{id:d}  -> ProductModifyController [DELETE, GET, HEAD]",
-        "    /{category}  -> get_products_by_cat [GET, HEAD]",
-    ])
+    assert app.routing_manager.table.describe() == "\n".join(
+        [
+            "/api",
+            "  /products  -> ProductCreatController [GET, HEAD, POST]",
+            "    /{id:d}  -> ProductModifyController [DELETE, GET, HEAD]",
+            "    /{category}  -> get_products_by_cat [GET, HEAD]",
+        ]
+    )

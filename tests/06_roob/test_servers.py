@@ -30,24 +30,41 @@ S25 = {"id": 1, "product_name": "S25 Ultra", "brand": "Samsung", "category": "mo
 IPHONE = {"id": 2, "product_name": "iPhone", "brand": "Apple", "category": "mobile"}
 MACBOOK = {"id": 3, "product_name": "Macbook Pro M4", "brand": "Apple", "category": "laptop"}
 XPS = {"id": 4, "product_name": "Dell XPS", "brand": "Dell", "category": "laptop"}
-GALAXY_TAB = {"id": 5, "product_name": "Galaxy Tab", "brand": "Samsung", "category": "uncategorized"}
+GALAXY_TAB = {
+    "id": 5,
+    "product_name": "Galaxy Tab",
+    "brand": "Samsung",
+    "category": "uncategorized",
+}
 
 #: The chapter's "Testing the API" commands, in its order, plus its 404 and 405
 #: examples, each with the status and JSON the chapter says it gives.
 CHAPTER_COMMANDS = [
-    ("curl http://localhost:8000/api/products",
-     200, {"mobile": [S25, IPHONE], "laptop": [MACBOOK, XPS]}),
-    ("curl -X POST http://localhost:8000/api/products "
-     "-H 'Content-Type: application/json' "
-     """-d '{"id": 5, "product_name": "Galaxy Tab", "brand": "Samsung"}'""",
-     200, [S25, IPHONE, MACBOOK, XPS, GALAXY_TAB]),
+    (
+        "curl http://localhost:8000/api/products",
+        200,
+        {"mobile": [S25, IPHONE], "laptop": [MACBOOK, XPS]},
+    ),
+    (
+        "curl -X POST http://localhost:8000/api/products "
+        "-H 'Content-Type: application/json' "
+        """-d '{"id": 5, "product_name": "Galaxy Tab", "brand": "Samsung"}'""",
+        200,
+        [S25, IPHONE, MACBOOK, XPS, GALAXY_TAB],
+    ),
     ("curl http://localhost:8000/api/products/1", 200, S25),
     ("curl -X DELETE http://localhost:8000/api/products/2", 200, [S25, MACBOOK, XPS, GALAXY_TAB]),
     ("curl http://localhost:8000/api/products/mobile", 200, [S25]),
-    ("curl http://localhost:8000/api/invalid",
-     404, {"message": "Requested path: /api/invalid does not exist"}),
-    ("curl -X PUT http://localhost:8000/api/products",
-     405, {"message": "PUT request is not allowed for /api/products"}),
+    (
+        "curl http://localhost:8000/api/invalid",
+        404,
+        {"message": "Requested path: /api/invalid does not exist"},
+    ),
+    (
+        "curl -X PUT http://localhost:8000/api/products",
+        405,
+        {"message": "PUT request is not allowed for /api/products"},
+    ),
 ]
 
 
@@ -60,8 +77,9 @@ class Server:
 
 
 @contextlib.contextmanager
-def serving(argv: list[str], port: int, folder: Path, database: Path | None = None,
-            **env: str) -> Iterator[Server]:
+def serving(
+    argv: list[str], port: int, folder: Path, database: Path | None = None, **env: str
+) -> Iterator[Server]:
     """Run a server command in the stage folder until the block ends; keep its log.
 
     The server writes its output to ``folder/server.log``, not to a pipe: a
@@ -74,9 +92,15 @@ def serving(argv: list[str], port: int, folder: Path, database: Path | None = No
     log_path = folder / "server.log"
     server = Server(f"http://127.0.0.1:{port}")
     with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(argv, cwd=stage_dir(STAGE), env=environment,
-                                   stdin=subprocess.DEVNULL, stdout=log_file,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            argv,
+            cwd=stage_dir(STAGE),
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         try:
             wait_for_port(port, process=process)
@@ -110,16 +134,29 @@ def read_all(client: httpx.Client, path: str, count: int) -> list[int]:
 def test_four_workers_share_one_database(tmp_path, sent):
     """Under 4 gunicorn workers, every read sees a create, and after a delete every read misses."""
     port = free_port()
-    argv = gunicorn(port, "--workers", "4", "--access-logfile", "-",
-                    "--access-logformat", "served-by %(p)s %(s)s")
+    argv = gunicorn(
+        port,
+        "--workers",
+        "4",
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        "served-by %(p)s %(s)s",
+    )
     with serving(argv, port, tmp_path) as server:
         with httpx.Client(base_url=server.base, timeout=10) as client:
-            body = json.dumps({"id": 50, "product_name": "Pixel 9", "brand": "Google",
-                               "category": "mobile"})
-            sent("POST", f"{server.base}/api/products", headers={"Content-Type": "application/json"},
-                 body=body)
-            created = client.post("/api/products", content=body,
-                                  headers={"Content-Type": "application/json"})
+            body = json.dumps(
+                {"id": 50, "product_name": "Pixel 9", "brand": "Google", "category": "mobile"}
+            )
+            sent(
+                "POST",
+                f"{server.base}/api/products",
+                headers={"Content-Type": "application/json"},
+                body=body,
+            )
+            created = client.post(
+                "/api/products", content=body, headers={"Content-Type": "application/json"}
+            )
             assert created.status_code == 200
             after_create = read_all(client, "/api/products/50", READS)
             sent("DELETE", f"{server.base}/api/products/50")
@@ -140,8 +177,13 @@ def test_the_chapter_curl_commands_under_make_stage_6(tmp_path):
         for command, status, expected in CHAPTER_COMMANDS:
             url_command = command.replace("http://localhost:8000", server.base)
             if curl is not None:
-                argv = [*shlex.split(url_command), "--silent", "--show-error",
-                        "--write-out", "\n%{http_code}"]
+                argv = [
+                    *shlex.split(url_command),
+                    "--silent",
+                    "--show-error",
+                    "--write-out",
+                    "\n%{http_code}",
+                ]
                 argv[0] = curl
                 done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=True)
                 text, _, code = done.stdout.rpartition("\n")
@@ -173,10 +215,13 @@ def send_like_curl(command: str) -> tuple[int, object]:
 def test_the_config_file_serves_exception_handler_middleware(tmp_path):
     """`gunicorn -c gunicorn_config.py core.main:exception_handler_middleware` serves the API."""
     port = free_port()
-    argv = [venv_script("gunicorn"), "-c", "gunicorn_config.py",
-            "core.main:exception_handler_middleware"]
-    with serving(argv, port, tmp_path,
-                 ROOB_BIND=f"127.0.0.1:{port}", ROOB_WORKERS="2") as server:
+    argv = [
+        venv_script("gunicorn"),
+        "-c",
+        "gunicorn_config.py",
+        "core.main:exception_handler_middleware",
+    ]
+    with serving(argv, port, tmp_path, ROOB_BIND=f"127.0.0.1:{port}", ROOB_WORKERS="2") as server:
         response = httpx.get(f"{server.base}/api/products/mobile", timeout=10)
     assert (response.status_code, body_of(response.text)) == (200, [S25, IPHONE])
 
@@ -187,10 +232,14 @@ def test_a_failure_is_a_generic_500_and_a_logged_traceback(tmp_path):
     unusable = tmp_path / "a-directory"
     unusable.mkdir()
     argv = [venv_script("gunicorn"), "-c", "gunicorn_config.py", "core.main:app"]
-    with serving(argv, port, tmp_path, database=unusable, ROOB_BIND=f"127.0.0.1:{port}",
-                 ROOB_WORKERS="1") as server:
+    with serving(
+        argv, port, tmp_path, database=unusable, ROOB_BIND=f"127.0.0.1:{port}", ROOB_WORKERS="1"
+    ) as server:
         response = httpx.get(f"{server.base}/api/products", timeout=10)
-    assert (response.status_code, body_of(response.text)) == (500, {"message": "Internal server error"})
+    assert (response.status_code, body_of(response.text)) == (
+        500,
+        {"message": "Internal server error"},
+    )
     log = server.log
     assert "Unhandled exception while serving GET /api/products" in log
     assert "Traceback" in log and "sqlite3.OperationalError" in log
@@ -200,16 +249,20 @@ def test_run_gunicorn_sh_production(tmp_path):
     """./run_gunicorn.sh production starts the API with the config file's settings."""
     port = free_port()
     argv = ["bash", "run_gunicorn.sh", "production"]
-    with serving(argv, port, tmp_path,
-                 ROOB_BIND=f"127.0.0.1:{port}", ROOB_WORKERS="2") as server:
+    with serving(argv, port, tmp_path, ROOB_BIND=f"127.0.0.1:{port}", ROOB_WORKERS="2") as server:
         response = httpx.get(f"{server.base}/api/products/1", timeout=10)
     assert (response.status_code, body_of(response.text)) == (200, S25)
 
 
 def test_run_gunicorn_sh_needs_a_mode():
     """./run_gunicorn.sh without development|production prints its usage and fails."""
-    done = subprocess.run(["bash", "run_gunicorn.sh"], cwd=stage_dir(STAGE), capture_output=True,
-                          text=True, timeout=10)
+    done = subprocess.run(
+        ["bash", "run_gunicorn.sh"],
+        cwd=stage_dir(STAGE),
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert done.returncode == 2
     assert "usage:" in done.stderr
 
@@ -222,6 +275,8 @@ def test_run_server_py(tmp_path, debug):
     with serving(argv, port, tmp_path) as server:
         listed = httpx.get(f"{server.base}/api/products", timeout=10)
         missing = httpx.get(f"{server.base}/api/products/99", timeout=10)
-    assert (listed.status_code, body_of(listed.text)) == (200, {"mobile": [S25, IPHONE],
-                                                        "laptop": [MACBOOK, XPS]})
+    assert (listed.status_code, body_of(listed.text)) == (
+        200,
+        {"mobile": [S25, IPHONE], "laptop": [MACBOOK, XPS]},
+    )
     assert body_of(missing.text) == {"message": "No product found with product id 99"}

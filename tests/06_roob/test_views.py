@@ -55,10 +55,13 @@ def app_with_views() -> Roob:
 
 
 @pytest.mark.exercise("6.2")
-@pytest.mark.parametrize(("method", "expected"), [
-    ("GET", {"method": "get", "id": 4, "calls": 1}),
-    ("DELETE", {"method": "delete", "id": 4}),
-])
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        ("GET", {"method": "get", "id": 4, "calls": 1}),
+        ("DELETE", {"method": "delete", "id": 4}),
+    ],
+)
 def test_a_view_method_answers_its_http_method(client, method, expected):
     """GET calls view.get, DELETE calls view.delete, with the path parameters."""
     response = client(app_with_views()).request("/products/4", method=method)
@@ -74,13 +77,16 @@ def test_each_request_gets_a_fresh_view(client):
 
 
 @pytest.mark.exercise("6.2")
-@pytest.mark.parametrize(("path", "method", "allow"), [
-    ("/products/4", "PUT", "DELETE, GET, HEAD"),
-    ("/products/4", "POST", "DELETE, GET, HEAD"),
-    ("/uploads", "GET", "POST"),
-    ("/uploads", "HEAD", "POST"),
-    ("/report", "DELETE", "GET, HEAD"),
-])
+@pytest.mark.parametrize(
+    ("path", "method", "allow"),
+    [
+        ("/products/4", "PUT", "DELETE, GET, HEAD"),
+        ("/products/4", "POST", "DELETE, GET, HEAD"),
+        ("/uploads", "GET", "POST"),
+        ("/uploads", "HEAD", "POST"),
+        ("/report", "DELETE", "GET, HEAD"),
+    ],
+)
 def test_a_method_the_view_lacks_is_405_with_allow(client, path, method, allow):
     """A method the view does not define gets 405 and an Allow header listing the ones it does."""
     response = client(app_with_views()).request(path, method=method, status=405)

@@ -29,12 +29,17 @@ TARGETS = [(scenario.key, target.key) for scenario in SCENARIOS for target in sc
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+def quick_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     """Run ``python -m workbook bench --quick`` once; return the process and its folder."""
     folder = tmp_path_factory.mktemp("bench-quick")
     completed = subprocess.run(
         [sys.executable, "-m", "workbook", "bench", "--quick", "--out", str(folder)],
-        cwd=REPO, capture_output=True, text=True, timeout=QUICK_TIMEOUT - 20,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=QUICK_TIMEOUT - 20,
     )
     return completed, folder
 
@@ -48,7 +53,9 @@ def results(quick_run: tuple[subprocess.CompletedProcess[str], Path]) -> dict[st
 
 
 @pytest.mark.timeout(QUICK_TIMEOUT)
-def test_quick_run_reports_harness_ok(quick_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+def test_quick_run_reports_harness_ok(
+    quick_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
     """`bench --quick` exits 0 and says the harness works."""
     completed, _ = quick_run
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
@@ -57,7 +64,9 @@ def test_quick_run_reports_harness_ok(quick_run: tuple[subprocess.CompletedProce
 
 @pytest.mark.timeout(QUICK_TIMEOUT)
 @pytest.mark.parametrize(("scenario", "target"), TARGETS, ids=[f"{s}-{t}" for s, t in TARGETS])
-def test_every_target_served_every_endpoint(results: dict[str, Any], scenario: str, target: str) -> None:
+def test_every_target_served_every_endpoint(
+    results: dict[str, Any], scenario: str, target: str
+) -> None:
     """Every target started, answered each endpoint with 200, and its load run completed requests."""
     measured = results["scenarios"][scenario]["targets"][target]
     expected = list(results["scenarios"][scenario]["endpoints"])
@@ -70,11 +79,13 @@ def test_every_target_served_every_endpoint(results: dict[str, Any], scenario: s
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="server CPU time is read from /proc")
 def test_server_cpu_per_request_is_recorded(results: dict[str, Any]) -> None:
     """Each load run also records what a request cost the server in CPU time."""
-    missing = [f"{scenario}/{target}/{endpoint}"
-               for scenario, entry in results["scenarios"].items()
-               for target, measured in entry["targets"].items()
-               for endpoint, summary in measured["endpoints"].items()
-               if not summary["cpu_us_per_request"]]
+    missing = [
+        f"{scenario}/{target}/{endpoint}"
+        for scenario, entry in results["scenarios"].items()
+        for target, measured in entry["targets"].items()
+        for endpoint, summary in measured["endpoints"].items()
+        if not summary["cpu_us_per_request"]
+    ]
     assert missing == []
 
 
@@ -92,8 +103,12 @@ FRAMEWORKS = [(s, t) for s, t in TARGETS if s in {"asgi", "wsgi"}]
 
 
 @pytest.mark.timeout(QUICK_TIMEOUT)
-@pytest.mark.parametrize(("scenario", "target"), FRAMEWORKS, ids=[f"{s}-{t}" for s, t in FRAMEWORKS])
-def test_framework_cost_is_timed_in_process(results: dict[str, Any], scenario: str, target: str) -> None:
+@pytest.mark.parametrize(
+    ("scenario", "target"), FRAMEWORKS, ids=[f"{s}-{t}" for s, t in FRAMEWORKS]
+)
+def test_framework_cost_is_timed_in_process(
+    results: dict[str, Any], scenario: str, target: str
+) -> None:
     """Every framework app is also called in process, each endpoint answering 200."""
     entry = results["inprocess"][scenario]["targets"][target]
     assert entry.get("error") is None
@@ -127,8 +142,9 @@ def test_every_goal_gets_a_ratio(results: dict[str, Any]) -> None:
 
 @pytest.mark.timeout(QUICK_TIMEOUT)
 @pytest.mark.parametrize("name", ["RESULTS.md", *PLOTS])
-def test_table_and_plots_are_written(quick_run: tuple[subprocess.CompletedProcess[str], Path],
-                                     name: str) -> None:
+def test_table_and_plots_are_written(
+    quick_run: tuple[subprocess.CompletedProcess[str], Path], name: str
+) -> None:
     """The Markdown table and every plot (a real PNG) land in the results folder."""
     _, folder = quick_run
     path = folder / name
@@ -141,10 +157,12 @@ def test_table_and_plots_are_written(quick_run: tuple[subprocess.CompletedProces
 
 def test_wrk_report_line_is_parsed() -> None:
     """The JSON line printed by wrk/report.lua becomes a LoadResult in ms and req/s."""
-    line = ('WRK_JSON {"requests": 5000, "duration_us": 2000000, "bytes": 1, '
-            '"errors": {"connect": 0, "read": 1, "write": 0, "timeout": 2, "status": 3}, '
-            '"latency_us": {"mean": 1500.0, "p50": 1000, "p75": 1200, "p90": 2000, '
-            '"p99": 4000, "p99.9": 5000, "max": 9000}}')
+    line = (
+        'WRK_JSON {"requests": 5000, "duration_us": 2000000, "bytes": 1, '
+        '"errors": {"connect": 0, "read": 1, "write": 0, "timeout": 2, "status": 3}, '
+        '"latency_us": {"mean": 1500.0, "p50": 1000, "p75": 1200, "p90": 2000, '
+        '"p99": 4000, "p99.9": 5000, "max": 9000}}'
+    )
     result = parse_report("Running 2s test @ http://127.0.0.1:1/\n" + line + "\n")
     assert (result.rps, result.error_count, result.latency_ms["p99"]) == (2500.0, 6, 4.0)
 

@@ -16,13 +16,26 @@ from workbook.bench.pyload import read_response
 
 FRAMINGS = [
     ("content-length", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", (200, True)),
-    ("chunked", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                b"3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n", (200, True)),
-    ("connection close", b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-     (404, False)),
-    ("HTTP/1.0 without length", b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello", (200, False)),
-    ("HTTP/1.0 keep-alive", b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok",
-     (200, True)),
+    (
+        "chunked",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n",
+        (200, True),
+    ),
+    (
+        "connection close",
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        (404, False),
+    ),
+    (
+        "HTTP/1.0 without length",
+        b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello",
+        (200, False),
+    ),
+    (
+        "HTTP/1.0 keep-alive",
+        b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok",
+        (200, True),
+    ),
 ]
 
 
@@ -63,8 +76,21 @@ def test_client_counts_error_statuses() -> None:
     """Responses with a status of 400 or more are counted as errors, as wrk does."""
     with wsgiref_server() as base:
         completed = subprocess.run(
-            [sys.executable, "-m", "workbook.bench.pyload", f"{base}/",
-             "--connections", "1", "--duration", "0.2", "--path", "/nowhere"],
-            capture_output=True, text=True, timeout=30)
+            [
+                sys.executable,
+                "-m",
+                "workbook.bench.pyload",
+                f"{base}/",
+                "--connections",
+                "1",
+                "--duration",
+                "0.2",
+                "--path",
+                "/nowhere",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     result = parse_report(completed.stdout)
     assert result.errors["status"] == result.requests > 0

@@ -26,7 +26,9 @@ def test_bench_quick_removes_its_results_folder(monkeypatch: pytest.MonkeyPatch)
     assert used and used[0].name.startswith("bench-quick-") and not used[0].exists()
 
 
-def test_bench_quick_with_out_keeps_the_results(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_bench_quick_with_out_keeps_the_results(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """--out DIR is the learner's folder: it is used as given and kept."""
     monkeypatch.setattr(cli, "run", lambda options: int(options.out != tmp_path))
     assert cli.main("bench", ["--quick", "--out", str(tmp_path)]) == 0

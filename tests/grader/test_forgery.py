@@ -129,10 +129,19 @@ def test_honest_starter_is_graded_not_tampered(tmp_path: Path) -> None:
     assert (report["status"], report["tampering"], report["totals"]["score"]) == ("graded", [], 0.0)
 
 
-@pytest.mark.parametrize("forgery", [REPORT_PATCH, HOOK_PLUGIN, CHANNEL_WRITE, CALLINFO_PATCH,
-                                     RECORDER_PATCH, TRACE, CODE_SWAP],
-                         ids=["report-patch", "hook-plugin", "channel-write", "callinfo-patch",
-                              "recorder-patch", "settrace", "code-swap"])
+@pytest.mark.parametrize(
+    "forgery",
+    [REPORT_PATCH, HOOK_PLUGIN, CHANNEL_WRITE, CALLINFO_PATCH, RECORDER_PATCH, TRACE, CODE_SWAP],
+    ids=[
+        "report-patch",
+        "hook-plugin",
+        "channel-write",
+        "callinfo-patch",
+        "recorder-patch",
+        "settrace",
+        "code-swap",
+    ],
+)
 def test_forgery_is_detected_and_scores_nothing(tmp_path: Path, forgery: str) -> None:
     """Each forgery in the learner's own module makes the run "tampered", with no score."""
     report = grade(starter_with(tmp_path, forgery))
@@ -143,19 +152,23 @@ def test_forgery_is_detected_and_scores_nothing(tmp_path: Path, forgery: str) ->
     assert report["stage_tests"]["score"] is None
 
 
-def test_tampered_report_is_shown_and_exits_non_zero(tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_tampered_report_is_shown_and_exits_non_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The learner's text report says NOT GRADED and why; the command exits 1."""
     starter = starter_with(tmp_path, REPORT_PATCH)
-    options = cli.grade_parser().parse_args(["90", str(starter), "--json", str(tmp_path / "r.json")])
+    options = cli.grade_parser().parse_args(
+        ["90", str(starter), "--json", str(tmp_path / "r.json")]
+    )
     assert cli.grade_submission(SUITE, options) == 1
     out = capsys.readouterr().out
     assert "NOT GRADED: this run shows signs of tampering; no score is given." in out
     assert "Every test passes" not in out
 
 
-def test_rewriting_the_suite_on_disk_is_detected(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rewriting_the_suite_on_disk_is_detected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A submission that rewrites a guarded file (the suite, the workbook) is tampered.
 
     The guarded tree here is a stand-in in tmp_path, so the test never writes to the repo.
@@ -166,7 +179,7 @@ def test_rewriting_the_suite_on_disk_is_detected(tmp_path: Path,
     monkeypatch.setattr(runner, "guarded_trees", lambda suite: [guarded])
     rewrite = f"""
     from pathlib import Path
-    _test = Path({str(guarded / 'test_something.py')!r})
+    _test = Path({str(guarded / "test_something.py")!r})
     _test.write_text(_test.read_text().replace("False", "True"))
     """
     report = grade(starter_with(tmp_path / "work", rewrite))
@@ -174,39 +187,49 @@ def test_rewriting_the_suite_on_disk_is_detected(tmp_path: Path,
     assert any("changed on disk" in problem for problem in report["tampering"])
 
 
-@pytest.mark.parametrize(("name", "kind"), [
-    ("stage02_helpers.py", "test-support module"),
-    ("json.py", "standard-library module"),
-    ("httpx", "installed package"),
-    ("rawwsgi", "another stage's module"),
-    ("conftest.py", "test-support module"),
-    ("sitecustomize.py", "which the grader runs on"),
-])
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("stage02_helpers.py", "test-support module"),
+        ("json.py", "standard-library module"),
+        ("httpx", "installed package"),
+        ("rawwsgi", "another stage's module"),
+        ("conftest.py", "test-support module"),
+        ("sitecustomize.py", "which the grader runs on"),
+    ],
+)
 def test_shadowing_modules_are_found_by_the_parent(tmp_path: Path, name: str, kind: str) -> None:
     """A top-level module in the copy that takes a name it does not own is reported."""
     copy = tmp_path / "02_router"
-    shutil.copytree(REPO / "stages" / "02_router", copy,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+    shutil.copytree(
+        REPO / "stages" / "02_router",
+        copy,
+        ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"),
+    )
     if name.endswith(".py"):
         (copy / name).write_text("")
     else:
         (copy / name).mkdir()
         (copy / name / "__init__.py").write_text("")
     (copy / "my_own_helpers.py").write_text("")  # a new module of the learner's own is fine
-    problems = guard.shadowing(copy, REPO / "stages" / "02_router", tests_root=REPO / "tests",
-                               stages_root=REPO / "stages")
+    problems = guard.shadowing(
+        copy, REPO / "stages" / "02_router", tests_root=REPO / "tests", stages_root=REPO / "stages"
+    )
     assert len(problems) == 1 and kind in problems[0], problems
 
 
 def test_support_modules_load_from_tests_whatever_comes_first_on_sys_path(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A decoy stage02_helpers first on sys.path is never the one imported."""
     (tmp_path / "stage02_helpers.py").write_text("raise SystemExit('the decoy was imported')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     finder = next(finder for finder in sys.meta_path if isinstance(finder, SupportModules))
     assert sys.meta_path.index(finder) == 0
     spec = importlib.util.find_spec("stage02_helpers")
-    assert spec is not None and spec.origin == str(REPO / "tests" / "02_router" / "stage02_helpers.py")
+    assert spec is not None and spec.origin == str(
+        REPO / "tests" / "02_router" / "stage02_helpers.py"
+    )
 
 
 def test_decoy_support_module_in_stage_02_is_tampered_and_has_no_effect(tmp_path: Path) -> None:
@@ -214,8 +237,10 @@ def test_decoy_support_module_in_stage_02_is_tampered_and_has_no_effect(tmp_path
     suite = Suite.of(2)
     starter = cli.make_starter(suite, tmp_path)
     decoy = (REPO / "tests" / "02_router" / "stage02_helpers.py").read_text()
-    (starter / "stage02_helpers.py").write_text(decoy.replace(
-        "def call(", "def _real_call(", 1) + "\ncall = lambda *a, **k: _real_call(*a, **k)\n")
+    (starter / "stage02_helpers.py").write_text(
+        decoy.replace("def call(", "def _real_call(", 1)
+        + "\ncall = lambda *a, **k: _real_call(*a, **k)\n"
+    )
     run = grade_run(suite, starter, only={"2.4"})
     assert any("test-support module 'stage02_helpers'" in problem for problem in run.tampered)
     # and the run itself used the suite's own helpers: 2.4 is still 0/9

@@ -62,15 +62,21 @@ def test_reference_passes_every_test() -> None:
     """The fixture stage's reference scores 100% in every exercise."""
     _, report = grade(SUITE.reference)
     assert [(exercise["id"], exercise["score"]) for exercise in report["exercises"]] == [
-        ("90.1", 1.0), ("90.2", 1.0), ("90.3", 1.0)]
+        ("90.1", 1.0),
+        ("90.2", 1.0),
+        ("90.3", 1.0),
+    ]
     assert (report["totals"]["score"], report["stage_tests"]["score"]) == (1.0, 1.0)
 
 
 def test_text_report_explains_each_failure_like_a_tutor() -> None:
     """The learner's report shows the rule, expected vs got, the request and the hint."""
     run = grade_run(SUITE, SUBMISSIONS / "alice")
-    text = render(build_report(SUITE.name, "alice", SUITE.regions(), run),
-                  graded_path="alice", suite_path="suite")
+    text = render(
+        build_report(SUITE.name, "alice", SUITE.regions(), run),
+        graded_path="alice",
+        suite_path="suite",
+    )
     for line in [
         "90.2   Build the greeting                      1/2     50%  ✘",
         "90.3   Answer a request                        0/3      0%  ✘ not written yet",
@@ -91,13 +97,18 @@ def test_exception_in_the_submission_shows_where_it_was_raised(tmp_path: Path) -
     """An exception from the learner's code is reported with its type, message and line."""
     folder = copy_of("alice", tmp_path)
     text_py = folder / "greeter" / "text.py"
-    text_py.write_text(text_py.read_text().replace(
-        'name = " ".join(part.capitalize() for part in raw.split())', "name = raw + 1"))
+    text_py.write_text(
+        text_py.read_text().replace(
+            'name = " ".join(part.capitalize() for part in raw.split())', "name = raw + 1"
+        )
+    )
     _, report = grade(folder)
     failure = by_id(report)["90.1"]["failures"][0]
     assert (failure["kind"], failure["got"], failure["where"]) == (
-        "exception", 'TypeError: can only concatenate str (not "int") to str',
-        "greeter/text.py:12 in normalize_name")
+        "exception",
+        'TypeError: can only concatenate str (not "int") to str',
+        "greeter/text.py:12 in normalize_name",
+    )
 
 
 def test_hung_test_is_stopped_by_the_per_test_timeout() -> None:
@@ -106,11 +117,16 @@ def test_hung_test_is_stopped_by_the_per_test_timeout() -> None:
     exercises = by_id(report)
     assert (exercises["90.1"]["score"], exercises["90.2"]["score"]) == (1.0, 0.0)
     failure = exercises["90.2"]["failures"][0]
-    assert (failure["kind"], failure["got"]) == ("timeout", "no result within 2 s, so the test was stopped")
+    assert (failure["kind"], failure["got"]) == (
+        "timeout",
+        "no result within 2 s, so the test was stopped",
+    )
     assert failure["where"].startswith("greeter/text.py:")
     [skipped] = exercises["90.2"]["failures"][1:]
     assert (skipped["kind"], skipped["message"]) == (
-        "not_run", "not run: exercise 90.2 timed out (in test_greeting_uses_the_normalized_name)")
+        "not_run",
+        "not run: exercise 90.2 timed out (in test_greeting_uses_the_normalized_name)",
+    )
     assert report["status"] == "graded"
     assert report["stage_tests"]["score"] == 1.0
 
@@ -119,7 +135,10 @@ def test_overrunning_run_is_stopped_by_the_total_timeout() -> None:
     """With no per-test timeout, the whole run is stopped; unfinished tests score as failures."""
     run, report = grade(SUBMISSIONS / "stuck", timeout=0, total_timeout=4)
     assert run.duration < 30
-    assert (report["status"], report["note"]) == ("stopped", "the grading run was stopped after 4 s")
+    assert (report["status"], report["note"]) == (
+        "stopped",
+        "the grading run was stopped after 4 s",
+    )
     exercises = by_id(report)
     assert exercises["90.1"]["score"] == 1.0
     assert [failure["message"] for failure in exercises["90.2"]["failures"]] == [
@@ -137,7 +156,8 @@ def test_submission_that_cannot_load_scores_every_test_as_failed(tmp_path: Path)
     _, report = grade(folder)
     assert report["totals"] == {"tests": 8, "passed": 0, "failed": 8, "skipped": 0, "score": 0.0}
     assert report["stage_tests"]["failed"] == [
-        "tests/grader/fixtures/suite_90_greeter/test_greeter.py::test_app_is_a_wsgi_callable"]
+        "tests/grader/fixtures/suite_90_greeter/test_greeter.py::test_app_is_a_wsgi_callable"
+    ]
     [error] = report["load_errors"]
     assert error["file"] == "tests/grader/fixtures/suite_90_greeter/test_greeter.py"
     assert 'File "greeter/text.py", line 12' in error["message"]
@@ -184,20 +204,41 @@ def test_next_steps_name_each_exercise_with_its_file_and_line(tmp_path: Path) ->
     assert "make grade-90" in text
 
 
-def test_batch_writes_one_csv_row_per_submission(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_batch_writes_one_csv_row_per_submission(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Batch mode grades each submission folder into one row with a column per exercise."""
     batch = tmp_path / "class"
     copy_of("alice", batch)
     shutil.copytree(SUITE.reference, batch / "bob")
     grades, reports = tmp_path / "grades.csv", tmp_path / "all.json"
     options = cli.grade_parser().parse_args(
-        ["90", "--batch", str(batch), "--csv", str(grades), "--json", str(reports), "--timeout", "10",
-         "--no-sandbox"])
+        [
+            "90",
+            "--batch",
+            str(batch),
+            "--csv",
+            str(grades),
+            "--json",
+            str(reports),
+            "--timeout",
+            "10",
+            "--no-sandbox",
+        ]
+    )
     assert cli.grade_batch(SUITE, options) == 0
     rows = list(csv.DictReader(io.StringIO(grades.read_text())))
-    assert [(row["submission"], row["90.1"], row["90.2"], row["90.3"], row["score"],
-             row["stage_tests_score"]) for row in rows] == [
-        ("alice", "1.0", "0.5", "0.0", "0.5", "1.0"), ("bob", "1.0", "1.0", "1.0", "1.0", "1.0")]
+    assert [
+        (
+            row["submission"],
+            row["90.1"],
+            row["90.2"],
+            row["90.3"],
+            row["score"],
+            row["stage_tests_score"],
+        )
+        for row in rows
+    ] == [("alice", "1.0", "0.5", "0.0", "0.5", "1.0"), ("bob", "1.0", "1.0", "1.0", "1.0", "1.0")]
     assert [report["submission"] for report in json.loads(reports.read_text())] == ["alice", "bob"]
     out = capsys.readouterr().out
     assert "[2/2] " in out and " alice " in out and " bob " in out
@@ -209,8 +250,9 @@ def test_cli_names_a_missing_stage_plainly(capsys: pytest.CaptureFixture[str]) -
     assert capsys.readouterr().err == "error: no stage 9: stages are [1, 2, 3, 4, 5, 6]\n"
 
 
-def test_grading_an_unstarted_stage_says_how_to_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_grading_an_unstarted_stage_says_how_to_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """make grade-N before make exercise-N tells the learner which command to run."""
     monkeypatch.setattr(cli, "WORKSPACE", tmp_path)
     assert cli.main("grade", ["2"]) == 2
@@ -223,7 +265,8 @@ def test_instructor_json_from_the_command_matches_the_golden_file(tmp_path: Path
     """grade STAGE PATH --json writes the same report for a folder of any name."""
     output = tmp_path / "report.json"
     options = cli.grade_parser().parse_args(
-        ["90", str(SUBMISSIONS / "alice"), "--json", str(output)])
+        ["90", str(SUBMISSIONS / "alice"), "--json", str(output)]
+    )
     assert cli.grade_submission(SUITE, options) == 1
     assert json.loads(output.read_text()) == json.loads(GOLDEN.read_text(encoding="utf-8"))
 
@@ -244,7 +287,8 @@ def test_colors_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_failed_request_to_a_gone_server_comes_with_the_command_that_restarts_it(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """A failure's curl line names a port whose test server is gone; the report shows the
     command that starts the same server on the learner's copy, and that command works."""
     stage = Suite.of(2)
@@ -252,8 +296,11 @@ def test_failed_request_to_a_gone_server_comes_with_the_command_that_restarts_it
     starter = cli.make_starter(stage, tmp_path)
     run = grade_run(servers, starter)
     report = build_report(stage.name, "starter", stage.regions(), run)
-    failing = next(test for test in report.stage_tests.named("failed")
-                   if test.details.get("server") and "[own]" in test.nodeid)
+    failing = next(
+        test
+        for test in report.stage_tests.named("failed")
+        if test.details.get("server") and "[own]" in test.nodeid
+    )
     start = start_command(failing.details["server"], str(starter))
     assert start is not None
     text = render(report, graded_path=str(starter), suite_path="tests/02_router")
@@ -269,7 +316,8 @@ def test_failed_request_to_a_gone_server_comes_with_the_command_that_restarts_it
 
 
 def test_missing_bwrap_is_a_clear_error_with_the_install_command(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Asked for where bwrap is missing, the sandbox says how to install it."""
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(grader_sandbox.SandboxUnavailable, match="apt-get install bubblewrap"):
@@ -277,7 +325,8 @@ def test_missing_bwrap_is_a_clear_error_with_the_install_command(
 
 
 def test_step_summary_gets_the_per_exercise_table_in_markdown(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With $GITHUB_STEP_SUMMARY set (as on GitHub Actions), the grade is appended as Markdown."""
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")
@@ -286,11 +335,13 @@ def test_step_summary_gets_the_per_exercise_table_in_markdown(
     assert cli.grade_submission(SUITE, options) == 1
     text = summary.read_text()
     assert text.startswith("earlier step\n### Stage 90_greeter: alice — 4/8 exercise tests, 50%\n")
-    for row in ["| exercise | title | passed | score | |",
-                "| 90.1 | Normalize a name | 3/3 | 100% | ✔ |",
-                "| 90.2 | Build the greeting | 1/2 | 50% | ✘ |",
-                "| 90.3 | Answer a request | 0/3 | 0% | ✘ not written yet |",
-                "| stage tests | Whole-stage tests (no exercise tag) | 1/1 | 100% | ✔ |"]:
+    for row in [
+        "| exercise | title | passed | score | |",
+        "| 90.1 | Normalize a name | 3/3 | 100% | ✔ |",
+        "| 90.2 | Build the greeting | 1/2 | 50% | ✘ |",
+        "| 90.3 | Answer a request | 0/3 | 0% | ✘ not written yet |",
+        "| stage tests | Whole-stage tests (no exercise tag) | 1/1 | 100% | ✔ |",
+    ]:
         assert row in text.splitlines()
 
 
@@ -313,11 +364,21 @@ def test_a_later_test_looping_in_the_same_code_is_stopped_early(tmp_path: Path) 
     run, report = grade(folder, timeout=8)
     exercises = by_id(report)
     first = exercises["90.2"]["failures"][0]
-    assert (first["kind"], first["got"]) == ("timeout", "no result within 8 s, so the test was stopped")
-    again = next(failure for failure in exercises["90.3"]["failures"]
-                 if failure["test"].endswith("test_get_hello_answers_the_greeting"))
+    assert (first["kind"], first["got"]) == (
+        "timeout",
+        "no result within 8 s, so the test was stopped",
+    )
+    again = next(
+        failure
+        for failure in exercises["90.3"]["failures"]
+        if failure["test"].endswith("test_get_hello_answers_the_greeting")
+    )
     assert again["kind"] == "timeout"
-    assert again["message"].startswith("looping again where an earlier test timed out (greeter/text.py:")
-    hello = next(test for test in run.tests if test.nodeid.endswith("test_get_hello_answers_the_greeting"))
+    assert again["message"].startswith(
+        "looping again where an earlier test timed out (greeter/text.py:"
+    )
+    hello = next(
+        test for test in run.tests if test.nodeid.endswith("test_get_hello_answers_the_greeting")
+    )
     assert hello.duration < 8
     assert exercises["90.3"]["score"] == 0.667  # its other tests, which do not loop, still ran

@@ -43,14 +43,22 @@ def parse(text: str) -> tuple[list, list[str]]:
 def test_header_gives_id_title_and_place() -> None:
     """A header names the exercise id, stage, index and title, and where it sits."""
     first = parse(SOURCE)[0][0]
-    assert (first.id, first.stage, first.index, first.title) == ("1.1", 1, 1, "Parse the request line")
+    assert (first.id, first.stage, first.index, first.title) == (
+        "1.1",
+        1,
+        1,
+        "Parse the request line",
+    )
     assert (first.path, first.start, first.end, first.indent) == ("module.py", 3, 10, "    ")
 
 
 def test_comment_block_gives_task_and_hint() -> None:
     """The comments under the header are the task; "Hint:" opens a hint that later lines continue."""
     first = parse(SOURCE)[0][0]
-    assert first.task == ('Split b"GET / HTTP/1.1" into its three parts.', "Anything else is HTTPError(400).")
+    assert first.task == (
+        'Split b"GET / HTTP/1.1" into its three parts.',
+        "Anything else is HTTPError(400).",
+    )
     assert first.hint == 'bytes.split(b" ") must give exactly three non-empty parts.'
 
 
@@ -79,7 +87,10 @@ def test_stub_of_a_nested_region_uses_its_own_indentation() -> None:
     """A region in a method body is stubbed at the method body's indentation."""
     regions, _ = parse(SOURCE)
     stubbed = stub_source(SOURCE, regions)
-    assert '        raise NotImplementedError("exercise 1.2: Serve \\"forever\\" — see README")\n' in stubbed
+    assert (
+        '        raise NotImplementedError("exercise 1.2: Serve \\"forever\\" — see README")\n'
+        in stubbed
+    )
     assert "await self.step()" not in stubbed
     assert stub_problems(SOURCE, regions) == []
 
@@ -89,19 +100,32 @@ def test_stubbed_source_compiles_and_raises_the_exercise() -> None:
     regions, _ = parse(SOURCE)
     namespace: dict[str, object] = {}
     exec(compile(stub_source(SOURCE, regions), "module.py", "exec"), namespace)
-    with pytest.raises(NotImplementedError, match=r"^exercise 1\.1: Parse the request line — see README$"):
+    with pytest.raises(
+        NotImplementedError, match=r"^exercise 1\.1: Parse the request line — see README$"
+    ):
         namespace["parse_request_line"](b"GET / HTTP/1.1")  # type: ignore[operator]
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("def f():\n    # EXERCISE 1.1: A\n    return 1\n", "has no '# END EXERCISE'"),
-    ("def f():\n    return 1\n    # END EXERCISE\n", "without an opening"),
-    ("def f():\n    # EXERCISE 1.1: A\n    # EXERCISE 1.2: B\n    pass\n    # END EXERCISE\n",
-     "cannot nest"),
-    ("def f():\n    # EXERCISE 1.1: A\n    pass\n# END EXERCISE\n", "not indented like its header"),
-    ("# EXERCISE 1.1: A\nx = 1\n# END EXERCISE\n", "is at module level"),
-    ("def f():\n    # EXERCISE 1.1 A\n    pass\n    # END EXERCISE\n", "malformed exercise marker"),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("def f():\n    # EXERCISE 1.1: A\n    return 1\n", "has no '# END EXERCISE'"),
+        ("def f():\n    return 1\n    # END EXERCISE\n", "without an opening"),
+        (
+            "def f():\n    # EXERCISE 1.1: A\n    # EXERCISE 1.2: B\n    pass\n    # END EXERCISE\n",
+            "cannot nest",
+        ),
+        (
+            "def f():\n    # EXERCISE 1.1: A\n    pass\n# END EXERCISE\n",
+            "not indented like its header",
+        ),
+        ("# EXERCISE 1.1: A\nx = 1\n# END EXERCISE\n", "is at module level"),
+        (
+            "def f():\n    # EXERCISE 1.1 A\n    pass\n    # END EXERCISE\n",
+            "malformed exercise marker",
+        ),
+    ],
+)
 def test_malformed_markers_are_reported(text: str, problem: str) -> None:
     """Unterminated, nested, misindented, module-level or misspelled markers are problems."""
     _, problems = parse_source(text, "module.py")
@@ -113,7 +137,9 @@ def test_region_at_class_level_is_a_cut_problem() -> None:
     text = "class A:\n    # EXERCISE 1.1: A\n    x = 1\n    # END EXERCISE\n"
     regions, problems = parse_source(text, "module.py")
     assert problems == []
-    assert stub_problems(text, regions) == ["module.py:2: exercise 1.1 is not inside a function body"]
+    assert stub_problems(text, regions) == [
+        "module.py:2: exercise 1.1 is not inside a function body"
+    ]
 
 
 def test_numbering_problems_are_reported(tmp_path: Path) -> None:
@@ -135,7 +161,10 @@ def test_fixture_stage_regions_are_found_in_exercise_order() -> None:
     """Regions come back ordered by id, whatever file they are in."""
     regions = find_regions(FIXTURE_STAGE)
     assert [(region.id, region.path) for region in regions] == [
-        ("90.1", "greeter/text.py"), ("90.2", "greeter/text.py"), ("90.3", "greeter/app.py")]
+        ("90.1", "greeter/text.py"),
+        ("90.2", "greeter/text.py"),
+        ("90.3", "greeter/app.py"),
+    ]
     assert cut_problems(FIXTURE_STAGE, regions) == []
 
 
@@ -148,7 +177,9 @@ def test_write_copy_stubs_only_the_chosen_exercises(tmp_path: Path) -> None:
     assert 'raise NotImplementedError("exercise 90.2: Build the greeting — see README")' in text
     assert "words = raw.split()" in text
     assert "exercise 90.1: Normalize a name — see" not in text
-    assert (target / "greeter" / "app.py").read_text() == (FIXTURE_STAGE / "greeter" / "app.py").read_text()
+    assert (target / "greeter" / "app.py").read_text() == (
+        FIXTURE_STAGE / "greeter" / "app.py"
+    ).read_text()
     assert [region.id for region in find_regions(target)] == ["90.1", "90.2", "90.3"]
 
 
@@ -173,7 +204,9 @@ def test_extract_moves_in_code_prompts_to_the_toml_and_is_safe_to_rerun(tmp_path
     write_copy(FIXTURE_STAGE, before, find_regions(FIXTURE_STAGE))
     assert exercises.check(stage)  # prompts in the code, no toml, no table: all reported
     changes = exercises.extract(stage)
-    assert "wrote exercises.toml" in changes and "regenerated the README's exercise table" in changes
+    assert (
+        "wrote exercises.toml" in changes and "regenerated the README's exercise table" in changes
+    )
     assert exercises.check(stage) == []
     assert all(region.comment_end == region.start for region in scan(stage, with_prompts=False)[0])
     readme = (stage / "README.md").read_text()
@@ -181,8 +214,10 @@ def test_extract_moves_in_code_prompts_to_the_toml_and_is_safe_to_rerun(tmp_path
     after = tmp_path / "after" / "90_greeter"
     write_copy(stage, after, find_regions(stage))
     # the same prompts (a long hint may wrap at another word) and the same code
-    assert [(region.id, region.task, region.hint) for region in scan(after, with_prompts=False)[0]] == [
-        (region.id, region.task, region.hint) for region in scan(before, with_prompts=False)[0]]
+    assert [
+        (region.id, region.task, region.hint) for region in scan(after, with_prompts=False)[0]
+    ] == [(region.id, region.task, region.hint) for region in scan(before, with_prompts=False)[0]]
+
     def code(file: Path) -> list[str]:
         return [line for line in file.read_text().splitlines() if not line.strip().startswith("#")]
 
@@ -197,7 +232,9 @@ def test_prompt_added_later_in_the_code_is_moved_by_a_rerun(tmp_path: Path) -> N
     shutil.copytree(FIXTURE_STAGE, stage)
     exercises.extract(stage)
     text_py = stage / "greeter" / "text.py"
-    text_py.write_text(text_py.read_text() + textwrap.dedent('''
+    text_py.write_text(
+        text_py.read_text()
+        + textwrap.dedent('''
 
         def shout(text: str) -> str:
             """Return the text in capitals."""
@@ -206,12 +243,16 @@ def test_prompt_added_later_in_the_code_is_moved_by_a_rerun(tmp_path: Path) -> N
             # Hint: str.upper().
             return text.upper()
             # END EXERCISE
-        '''))
+        ''')
+    )
     assert any("90.4" in problem for problem in exercises.check(stage))
     assert exercises.extract(stage) == [
-        "greeter/text.py:" + str(text_py.read_text().splitlines().index("    # EXERCISE 90.4: Shout") + 1)
-        + ": moved the prompt of 90.4 to exercises.toml", "wrote exercises.toml",
-        "regenerated the README's exercise table"]
+        "greeter/text.py:"
+        + str(text_py.read_text().splitlines().index("    # EXERCISE 90.4: Shout") + 1)
+        + ": moved the prompt of 90.4 to exercises.toml",
+        "wrote exercises.toml",
+        "regenerated the README's exercise table",
+    ]
     assert exercises.load(stage)["90.4"].task == "Return the text in upper case.\n"
     assert exercises.check(stage) == []
 
@@ -227,7 +268,9 @@ def test_a_hand_edited_table_row_is_taken_into_the_toml(tmp_path: Path) -> None:
     cells = row.split(" | ")
     cells[2] = "`greeting` in `greeter/words.py`"
     readme.write_text(text.replace(row, " | ".join(cells)))
-    assert exercises.extract(stage) == ["README.md: took the edited table row of 90.2 into exercises.toml",
-                                        "wrote exercises.toml"]
+    assert exercises.extract(stage) == [
+        "README.md: took the edited table row of 90.2 into exercises.toml",
+        "wrote exercises.toml",
+    ]
     assert exercises.load(stage)["90.2"].where == "`greeting` in `greeter/words.py`"
     assert exercises.check(stage) == []

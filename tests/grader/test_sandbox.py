@@ -27,8 +27,10 @@ LIMITS = sandbox.Limits(cpu_seconds=120)
 
 pytestmark = [
     pytest.mark.timeout(240),
-    pytest.mark.skipif(shutil.which("bwrap") is None,
-                       reason="bubblewrap is not installed (apt-get install bubblewrap; .ci/run does)"),
+    pytest.mark.skipif(
+        shutil.which("bwrap") is None,
+        reason="bubblewrap is not installed (apt-get install bubblewrap; .ci/run does)",
+    ),
 ]
 
 
@@ -54,14 +56,19 @@ def test_reference_passes_in_the_sandbox(tmp_path: Path) -> None:
     """An honest submission grades the same inside the sandbox: every exercise 100%."""
     report = grade(SUITE.reference)
     assert (report["status"], report["totals"]["score"], report["stage_tests"]["score"]) == (
-        "graded", 1.0, 1.0)
+        "graded",
+        1.0,
+        1.0,
+    )
 
 
 def test_writing_outside_the_copy_is_refused(tmp_path: Path) -> None:
     """The repo and the home folder are read-only in the sandbox; the error is reported."""
     target = REPO / "tests" / "grader" / "fixtures" / "escaped.txt"
     home = Path.home() / "wire-up-escaped.txt"
-    folder = hostile(tmp_path, f"""
+    folder = hostile(
+        tmp_path,
+        f"""
     from pathlib import Path
     for _target in ({str(home)!r}, {str(target)!r}):
         try:
@@ -69,7 +76,8 @@ def test_writing_outside_the_copy_is_refused(tmp_path: Path) -> None:
         except OSError as error:
             _refused = error
     raise _refused
-    """)
+    """,
+    )
     report = grade(folder)
     assert not target.exists() and not home.exists()
     [error] = report["load_errors"]
@@ -79,14 +87,17 @@ def test_writing_outside_the_copy_is_refused(tmp_path: Path) -> None:
 
 def test_connecting_beyond_loopback_is_refused_while_loopback_works(tmp_path: Path) -> None:
     """Only loopback exists in the sandbox: 192.0.2.1 is unreachable, 127.0.0.1 works."""
-    folder = hostile(tmp_path, """
+    folder = hostile(
+        tmp_path,
+        """
     import socket
     with socket.socket() as _server:
         _server.bind(("127.0.0.1", 0))
         _server.listen()
         socket.create_connection(_server.getsockname(), timeout=5).close()
     socket.create_connection(("192.0.2.1", 80), timeout=5)
-    """)
+    """,
+    )
     report = grade(folder)
     [error] = report["load_errors"]
     assert "Network is unreachable" in error["message"]
@@ -96,7 +107,9 @@ def test_fork_without_end_is_contained_and_grading_goes_on(tmp_path: Path) -> No
     """A fork bomb is capped, reported, and killed with the run; the next run is fine."""
     # Each forked process forks again for ever; it sleeps when refused, so that the
     # test does not load the machine it runs on (a real one would spin).
-    folder = hostile(tmp_path, """
+    folder = hostile(
+        tmp_path,
+        """
     import os, time
     if os.fork() == 0:
         while True:
@@ -104,7 +117,8 @@ def test_fork_without_end_is_contained_and_grading_goes_on(tmp_path: Path) -> No
                 os.fork()
             except OSError:
                 time.sleep(0.2)
-    """)
+    """,
+    )
     limits = sandbox.Limits(cpu_seconds=120, processes=24)
     started = time.monotonic()
     run = grade_run(SUITE, folder, sandbox=limits, timeout=20, total_timeout=90)
@@ -119,15 +133,30 @@ def test_fork_without_end_is_contained_and_grading_goes_on(tmp_path: Path) -> No
 
 
 def test_batch_is_sandboxed_by_default_and_exits_1_when_a_submission_is_stopped(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """--batch runs sandboxed, in parallel; a stopped submission makes the exit status 1."""
     batch = tmp_path / "class"
     shutil.copytree(SUITE.reference, batch / "bob")
     shutil.copytree(FIXTURES / "submissions" / "stuck", batch / "stuck")
     grades = tmp_path / "out" / "grades.csv"
     options = cli.grade_parser().parse_args(
-        ["90", "--batch", str(batch), "--csv", str(grades), "--json", str(tmp_path / "all.json"),
-         "--timeout", "0", "--total-timeout", "20", "--jobs", "2"])
+        [
+            "90",
+            "--batch",
+            str(batch),
+            "--csv",
+            str(grades),
+            "--json",
+            str(tmp_path / "all.json"),
+            "--timeout",
+            "0",
+            "--total-timeout",
+            "20",
+            "--jobs",
+            "2",
+        ]
+    )
     assert cli.grade_batch(SUITE, options) == 1
     out = capsys.readouterr().out
     assert "each in a sandbox" in out

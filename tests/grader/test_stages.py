@@ -35,8 +35,8 @@ REGIONS = {suite.name: scan(suite.reference)[0] for suite in SUITES}
 WITH_EXERCISES = [suite for suite in SUITES if REGIONS[suite.name]]
 ORDER_TEST = "test_stubbing_one_exercise_fails_its_tests_and_no_earlier_ones"
 JOBS = int(os.environ.get("WORKBOOK_META_JOBS", "2"))
-TEST_TIMEOUT = 15.0       # per test inside the child runs: a stub should fail fast
-RUN_TIMEOUT = 300.0       # per child run
+TEST_TIMEOUT = 15.0  # per test inside the child runs: a stub should fail fast
+RUN_TIMEOUT = 300.0  # per child run
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,9 @@ class Case:
 
     @property
     def earlier(self) -> set[str]:
-        return {region.id for region in REGIONS[self.suite.name] if region.index < self.region.index}
+        return {
+            region.id for region in REGIONS[self.suite.name] if region.index < self.region.index
+        }
 
 
 CASES = [Case(suite, region) for suite in WITH_EXERCISES for region in REGIONS[suite.name]]
@@ -71,7 +73,9 @@ def stage_ids(suite: Suite) -> str:
 @pytest.mark.parametrize("suite", SUITES, ids=stage_ids)
 def test_stage_has_at_least_three_exercises(suite: Suite) -> None:
     """Each stage marks at least three exercise regions."""
-    assert len(REGIONS[suite.name]) >= 3, f"{suite.name} marks {[r.id for r in REGIONS[suite.name]]}"
+    assert len(REGIONS[suite.name]) >= 3, (
+        f"{suite.name} marks {[r.id for r in REGIONS[suite.name]]}"
+    )
 
 
 def test_course_has_at_least_eighteen_exercises() -> None:
@@ -92,7 +96,9 @@ def importable_modules(folder: Path) -> list[str]:
     names = []
     for file in python_files(folder):
         parts = file.relative_to(folder).with_suffix("").parts
-        packages = [folder.joinpath(*parts[:depth], "__init__.py") for depth in range(1, len(parts))]
+        packages = [
+            folder.joinpath(*parts[:depth], "__init__.py") for depth in range(1, len(parts))
+        ]
         if parts[-1] == "__main__" or not all(package.exists() for package in packages):
             continue
         names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
@@ -118,10 +124,20 @@ def test_full_starter_imports(suite: Suite, tmp_path: Path) -> None:
     starter = tmp_path / suite.name
     write_copy(suite.reference, starter, REGIONS[suite.name])
     modules = importable_modules(starter)
-    env = dict(os.environ, PYTHONPATH=str(starter), WORKBOOK_STAGE_DIR=str(starter),
-               PYTHONDONTWRITEBYTECODE="1")
-    result = subprocess.run([sys.executable, "-c", IMPORT_ALL, json.dumps(modules)], cwd=starter,
-                            env=env, capture_output=True, text=True, timeout=90)
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(starter),
+        WORKBOOK_STAGE_DIR=str(starter),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_ALL, json.dumps(modules)],
+        cwd=starter,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {}
 
@@ -151,9 +167,12 @@ def test_readme_lists_every_exercise(suite: Suite) -> None:
     text = readme.read_text(encoding="utf-8") if readme.exists() else ""
     section = re.search(r"^#+ .*Exercises.*$", text, re.MULTILINE | re.IGNORECASE)
     assert section, f"{readme} has no 'Exercises' heading"
-    after = text[section.start():]
-    missing = [region.id for region in REGIONS[suite.name]
-               if not re.search(rf"(?<![\d.]){re.escape(region.id)}(?![\d])", after)]
+    after = text[section.start() :]
+    missing = [
+        region.id
+        for region in REGIONS[suite.name]
+        if not re.search(rf"(?<![\d.]){re.escape(region.id)}(?![\d])", after)
+    ]
     assert missing == [], f"{readme}: the Exercises section does not name {missing}"
 
 
@@ -175,8 +194,9 @@ def collect(suite: Suite, cache: dict[str, Run]) -> Run:
 
 
 @pytest.mark.timeout(150)
-@pytest.mark.parametrize("suite", [suite for suite in WITH_EXERCISES if suite.tests.is_dir()],
-                         ids=stage_ids)
+@pytest.mark.parametrize(
+    "suite", [suite for suite in WITH_EXERCISES if suite.tests.is_dir()], ids=stage_ids
+)
 def test_every_exercise_has_a_tagged_test(suite: Suite, collected: dict[str, Run]) -> None:
     """Each exercise region is graded by at least one test tagged with its id."""
     tagged = {test.exercise for test in collect(suite, collected).tests}
@@ -185,13 +205,19 @@ def test_every_exercise_has_a_tagged_test(suite: Suite, collected: dict[str, Run
 
 
 @pytest.mark.timeout(150)
-@pytest.mark.parametrize("suite", [suite for suite in WITH_EXERCISES if suite.tests.is_dir()],
-                         ids=stage_ids)
+@pytest.mark.parametrize(
+    "suite", [suite for suite in WITH_EXERCISES if suite.tests.is_dir()], ids=stage_ids
+)
 def test_every_tag_names_an_exercise(suite: Suite, collected: dict[str, Run]) -> None:
     """Every @pytest.mark.exercise id in the suite is a region of the stage."""
     known = {region.id for region in REGIONS[suite.name]}
-    strays = sorted({f"{test.exercise}: {test.nodeid}" for test in collect(suite, collected).tests
-                     if test.exercise is not None and test.exercise not in known})
+    strays = sorted(
+        {
+            f"{test.exercise}: {test.nodeid}"
+            for test in collect(suite, collected).tests
+            if test.exercise is not None and test.exercise not in known
+        }
+    )
     assert strays == [], f"{suite.name}: tests tagged with ids the stage does not mark"
 
 
@@ -201,16 +227,25 @@ def test_every_tag_names_an_exercise(suite: Suite, collected: dict[str, Run]) ->
 def run_with_one_stub(case: Case, folder: Path) -> Run:
     """Grade a copy with only this exercise cut out, on the tests tagged N.1 ... N.k."""
     write_copy(case.suite.reference, folder, REGIONS[case.suite.name], stubbed={case.region.id})
-    return run_suite(case.suite, folder, only={*case.earlier, case.region.id},
-                     timeout=TEST_TIMEOUT, total_timeout=RUN_TIMEOUT)
+    return run_suite(
+        case.suite,
+        folder,
+        only={*case.earlier, case.region.id},
+        timeout=TEST_TIMEOUT,
+        total_timeout=RUN_TIMEOUT,
+    )
 
 
 @pytest.fixture(scope="session")
-def stub_runs(request: pytest.FixtureRequest,
-              tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[Run]]]:
+def stub_runs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Future[Run]]]:
     """Start every selected order-rule run, two at a time, in the order the tests will ask."""
-    cases: list[Case] = [item.callspec.params["case"] for item in request.session.items
-                         if getattr(item, "originalname", None) == ORDER_TEST]
+    cases: list[Case] = [
+        item.callspec.params["case"]
+        for item in request.session.items
+        if getattr(item, "originalname", None) == ORDER_TEST
+    ]
     pool = ThreadPoolExecutor(max_workers=JOBS, thread_name_prefix="stub-run")
     futures = {}
     for case in cases:
@@ -229,7 +264,8 @@ def describe(test) -> str:
 @pytest.mark.timeout(2 * RUN_TIMEOUT + 60)
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.key)
 def test_stubbing_one_exercise_fails_its_tests_and_no_earlier_ones(
-        case: Case, stub_runs: dict[str, Future[Run]]) -> None:
+    case: Case, stub_runs: dict[str, Future[Run]]
+) -> None:
     """With only exercise N.k cut out, a test tagged N.k fails and no test of N.j < k does."""
     run = stub_runs[case.key].result(timeout=2 * RUN_TIMEOUT)
     label = f"{case.suite.name}, only exercise {case.region.id} cut out"
@@ -238,7 +274,11 @@ def test_stubbing_one_exercise_fails_its_tests_and_no_earlier_ones(
     own = [test for test in run.tests if test.exercise == case.region.id]
     assert own, f"{label}: no test is tagged {case.region.id}"
     assert [test for test in own if test.outcome == "failed"], (
-        f"{label}: all {len(own)} tests tagged {case.region.id} still pass, so none grades it")
-    broken = [describe(test) for test in run.tests
-              if test.exercise in case.earlier and test.outcome == "failed"]
+        f"{label}: all {len(own)} tests tagged {case.region.id} still pass, so none grades it"
+    )
+    broken = [
+        describe(test)
+        for test in run.tests
+        if test.exercise in case.earlier and test.outcome == "failed"
+    ]
     assert broken == [], f"{label}: tests of earlier exercises fail (order rule)"

@@ -19,9 +19,15 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make
 
 
 def make(folder: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["make", "--no-print-directory", *args], cwd=folder, input=stdin,
-                          stdin=None if stdin is not None else subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=folder,
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture
@@ -39,8 +45,9 @@ def checkout(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("target", ["test-7", "test-02_router", "grade-0", "exercise-x", "trace-9",
-                                    "watch-7", "stage-7"])
+@pytest.mark.parametrize(
+    "target", ["test-7", "test-02_router", "grade-0", "exercise-x", "trace-9", "watch-7", "stage-7"]
+)
 def test_an_unknown_stage_is_an_error_that_lists_the_stages(checkout: Path, target: str) -> None:
     """`make test-7` and friends stop with exit 2 and the valid stages, never run the whole suite."""
     done = make(checkout, target)
@@ -52,26 +59,36 @@ def test_an_unknown_stage_is_an_error_that_lists_the_stages(checkout: Path, targ
 def test_clean_keeps_the_workspace_and_removes_build_files_and_the_database(checkout: Path) -> None:
     """`make clean` removes .venv, egg-info and products.db; your workspace/ stays."""
     assert make(checkout, "clean").returncode == 0
-    assert (checkout / "workspace" / "02_router").is_dir() and (checkout / "workspace" / ".backup").is_dir()
-    assert not any((checkout / name).exists() for name in (".venv", "wire_up.egg-info",
-                                                           "stages/06_roob/products.db"))
+    assert (checkout / "workspace" / "02_router").is_dir() and (
+        checkout / "workspace" / ".backup"
+    ).is_dir()
+    assert not any(
+        (checkout / name).exists()
+        for name in (".venv", "wire_up.egg-info", "stages/06_roob/products.db")
+    )
 
 
 @pytest.mark.parametrize("answer", [None, "n\n", "\n"])
-def test_clean_workspace_asks_and_keeps_it_unless_told_yes(checkout: Path, answer: str | None) -> None:
+def test_clean_workspace_asks_and_keeps_it_unless_told_yes(
+    checkout: Path, answer: str | None
+) -> None:
     """`make clean-workspace` asks first; no stdin, "n" or Enter keep workspace/ (non-zero exit)."""
     done = make(checkout, "clean-workspace", stdin=answer)
     assert done.returncode != 0 and "Kept workspace/" in done.stdout
     assert (checkout / "workspace" / "02_router").is_dir()
 
 
-@pytest.mark.parametrize(("args", "answer"), [(("clean-workspace",), "y\n"),
-                                              (("clean-workspace", "CONFIRM=1"), None)])
-def test_clean_workspace_removes_it_when_confirmed(checkout: Path, args: tuple[str, ...],
-                                                   answer: str | None) -> None:
+@pytest.mark.parametrize(
+    ("args", "answer"), [(("clean-workspace",), "y\n"), (("clean-workspace", "CONFIRM=1"), None)]
+)
+def test_clean_workspace_removes_it_when_confirmed(
+    checkout: Path, args: tuple[str, ...], answer: str | None
+) -> None:
     """A "y" answer, or CONFIRM=1 without asking, removes workspace/."""
     done = make(checkout, *args, stdin=answer)
-    assert (done.returncode, (checkout / "workspace").exists()) == (0, False), done.stdout + done.stderr
+    assert (done.returncode, (checkout / "workspace").exists()) == (0, False), (
+        done.stdout + done.stderr
+    )
 
 
 def test_stage_4_serves_the_app_app_names(checkout: Path) -> None:
@@ -90,8 +107,13 @@ def test_stage_6_reset_starts_from_the_seed_data(checkout: Path) -> None:
 def test_the_cli_started_by_another_python_names_the_command_to_use() -> None:
     """`python -m workbook ...` without the project's environment exits 2 with the exact command."""
     # -S: no site-packages, so none of the .venv's packages or stage paths.
-    done = subprocess.run([sys.executable, "-S", "-m", "workbook", "grade", "2", "--only", "2.1"],
-                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-S", "-m", "workbook", "grade", "2", "--only", "2.1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "is not the workbook's Python" in done.stderr
     assert "    .venv/bin/python -m workbook grade 2 --only 2.1" in done.stderr

@@ -33,8 +33,11 @@ def test_wait_until_returns_the_first_truthy_value_as_soon_as_it_comes() -> None
 
 def test_wait_until_fails_with_what_it_waited_for_and_what_it_saw() -> None:
     """A condition that never holds is an AssertionError naming the event, bounded by the timeout."""
-    with pytest.raises(AssertionError, match=r"timed out after 0.1 s waiting for the access line; "
-                                             r"saw instead:\nnothing yet"):
+    with pytest.raises(
+        AssertionError,
+        match=r"timed out after 0.1 s waiting for the access line; "
+        r"saw instead:\nnothing yet",
+    ):
         wait_until(lambda: False, timeout=0.1, what="the access line", show=lambda: "nothing yet")
 
 

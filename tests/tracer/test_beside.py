@@ -25,15 +25,31 @@ EVERY_COMPARISON = [comparison for found in COMPARISONS.values() for comparison 
 
 
 def patterns(layers, *, external):
-    return sorted({pattern for layer in layers if layer.external == external for pattern in layer.patterns})
+    return sorted(
+        {pattern for layer in layers if layer.external == external for pattern in layer.patterns}
+    )
 
 
-PRODUCTION = sorted({(pattern, comparison.system) for comparison in EVERY_COMPARISON
-                     for side in (comparison.ours, comparison.theirs)
-                     for pattern in patterns(side.layers, external=True)})
-OURS = sorted({pattern for profile in PROFILES.values() for pattern in patterns(profile.layers, external=False)}
-              | {pattern for comparison in EVERY_COMPARISON
-                 for pattern in patterns(comparison.theirs.layers, external=False)})
+PRODUCTION = sorted(
+    {
+        (pattern, comparison.system)
+        for comparison in EVERY_COMPARISON
+        for side in (comparison.ours, comparison.theirs)
+        for pattern in patterns(side.layers, external=True)
+    }
+)
+OURS = sorted(
+    {
+        pattern
+        for profile in PROFILES.values()
+        for pattern in patterns(profile.layers, external=False)
+    }
+    | {
+        pattern
+        for comparison in EVERY_COMPARISON
+        for pattern in patterns(comparison.theirs.layers, external=False)
+    }
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -50,8 +66,12 @@ def every_stage_importable():
             importlib.import_module(profile.app.partition(":")[0])
 
 
-@pytest.mark.parametrize("pattern, system", PRODUCTION, ids=[f"{system}:{pattern}" for pattern, system in PRODUCTION])
-def test_every_production_function_a_layer_table_names_exists_in_the_pinned_version(pattern, system):
+@pytest.mark.parametrize(
+    "pattern, system", PRODUCTION, ids=[f"{system}:{pattern}" for pattern, system in PRODUCTION]
+)
+def test_every_production_function_a_layer_table_names_exists_in_the_pinned_version(
+    pattern, system
+):
     """A production layer names functions of the installed (pinned) library: a rename fails here."""
     assert resolve(pattern), f"{pattern!r} ({system}) names no function in the installed version"
 
@@ -65,26 +85,34 @@ def test_every_pattern_naming_our_stage_functions_resolves_in_the_reference(patt
 def test_the_resolver_finds_nested_functions_and_refuses_a_rename():
     """resolve() sees what the recorder sees (co_qualname), and nothing that is not there."""
     assert resolve("wsgirouter.example:create_app.<locals>.get_book") == [
-        "wsgirouter.example:create_app.<locals>.get_book"]
+        "wsgirouter.example:create_app.<locals>.get_book"
+    ]
     assert resolve("werkzeug.routing.map:MapAdapter.matches_renamed") == []
 
 
 def unmatched(measured: Measured, rows: tuple[MapRow, ...], side: str) -> list[str]:
     """Return the map patterns of one side that matched no span of its traces."""
     keys = {key for trace in measured.traces for key, _ in self_times(trace)}
-    return [pattern for row in rows for pattern in getattr(row, side)
-            if not any(fnmatch.fnmatchcase(key, pattern) for key in keys)]
+    return [
+        pattern
+        for row in rows
+        for pattern in getattr(row, side)
+        if not any(fnmatch.fnmatchcase(key, pattern) for key in keys)
+    ]
 
 
-@pytest.mark.parametrize("comparison", EVERY_COMPARISON, ids=[f"{c.stage}-{c.system}" for c in EVERY_COMPARISON])
+@pytest.mark.parametrize(
+    "comparison", EVERY_COMPARISON, ids=[f"{c.stage}-{c.system}" for c in EVERY_COMPARISON]
+)
 def test_both_sides_answer_and_reach_every_layer_the_map_names(comparison):
     """The same request gets the same answer on both sides (a 2xx, or 101 for a WebSocket
     handshake), and each map row's layers show up in the trace."""
     result = beside(comparison.stage, comparison.system, repeat=1, cost_repeat=2)
     for measured in (result.ours, result.theirs):
         status = measured.trace.status or 0
-        assert status == comparison.status or (comparison.status == 200 and 200 <= status < 300), \
+        assert status == comparison.status or (comparison.status == 200 and 200 <= status < 300), (
             measured.trace.timeline(width=200)
+        )
     assert unmatched(result.ours, comparison.rows, "ours") == []
     assert unmatched(result.theirs, comparison.rows, "theirs") == []
     assert result.ours.untraced_ms > 0 and result.theirs.traced_ms > 0
@@ -119,10 +147,14 @@ def test_the_map_table_renders_as_markdown():
 HTTP_COMPARISONS = [comparison for comparison in EVERY_COMPARISON if comparison.status == 200]
 
 
-@pytest.mark.parametrize("comparison", HTTP_COMPARISONS, ids=[f"{c.stage}-{c.system}" for c in HTTP_COMPARISONS])
+@pytest.mark.parametrize(
+    "comparison", HTTP_COMPARISONS, ids=[f"{c.stage}-{c.system}" for c in HTTP_COMPARISONS]
+)
 def test_the_other_transport_works_too(comparison):
     """Each HTTP comparison runs in process and over a real socket: here, the one it does not default to."""
-    result = beside(comparison.stage, comparison.system, wire=not comparison.wire, repeat=1, cost_repeat=1)
+    result = beside(
+        comparison.stage, comparison.system, wire=not comparison.wire, repeat=1, cost_repeat=1
+    )
     assert result.transport == ("in process" if comparison.wire else "socket")
     for measured in (result.ours, result.theirs):
         assert 200 <= (measured.trace.status or 0) < 300, measured.trace.timeline(width=200)
@@ -166,7 +198,9 @@ def test_the_resolver_leaves_stage_06_on_a_throwaway_database():
         "        importlib.import_module(profile.app.partition(':')[0])\n"
         "print(sys.modules['core'].database.path.resolve())\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     database = Path(done.stdout.strip().splitlines()[-1])
     assert stage_dir(6).resolve() not in database.parents, database

@@ -26,7 +26,11 @@ def test_json_prints_the_trace_as_json_only(capsys):
     """--json prints one JSON document: the trace, nothing else on stdout."""
     assert main("trace", ["4", "GET", "/hello/ada", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert (data["stage"], data["status"], data["response_body"]) == ("04_asgi", 200, "Hello, ada!\\n")
+    assert (data["stage"], data["status"], data["response_body"]) == (
+        "04_asgi",
+        200,
+        "Hello, ada!\\n",
+    )
 
 
 def test_svg_writes_the_sequence_diagram(tmp_path, capsys):
@@ -49,16 +53,22 @@ def test_a_json_body_gets_its_content_type(capsys):
     """--body with JSON is sent with Content-Type: application/json."""
     assert main("trace", ["5", "POST", "/tasks", "--body", '{"title": "cli"}', "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert (data["status"], [b"content-type", b"application/json"] in [
-        [name.encode(), value.encode()] for name, value in data["scope"]["headers"]]) == (201, True)
+    assert (
+        data["status"],
+        [b"content-type", b"application/json"]
+        in [[name.encode(), value.encode()] for name, value in data["scope"]["headers"]],
+    ) == (201, True)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["7"], "no stage 7"),
-    (["2", "GET"], "give both METHOD and PATH"),
-    (["2", "--body", "x"], "--body and --header need METHOD and PATH"),
-    (["2", "GET", "/", "--header", "no colon"], "write it as 'Name: value'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["7"], "no stage 7"),
+        (["2", "GET"], "give both METHOD and PATH"),
+        (["2", "--body", "x"], "--body and --header need METHOD and PATH"),
+        (["2", "GET", "/", "--header", "no colon"], "write it as 'Name: value'"),
+    ],
+)
 def test_bad_arguments_are_refused_with_a_message(args, message, capsys):
     """A wrong command line exits 2 and says what is wrong."""
     assert main("trace", args) == 2
@@ -74,12 +84,19 @@ def test_make_trace_runs_for_every_stage(number):
     """`python -m workbook trace N` (make trace-N) succeeds, prints nothing before its header,
     and leaves no file in the stage."""
     before = sorted(path.name for path in stage_dir(number).iterdir())
-    result = subprocess.run([sys.executable, "-m", "workbook", "trace", str(number), "--width", "120"],
-                            cwd=REPO, capture_output=True, text=True, timeout=50)
+    result = subprocess.run(
+        [sys.executable, "-m", "workbook", "trace", str(number), "--width", "120"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=50,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.startswith(f"Stage {STAGES[number]}: ")  # no stray log line first
     transport = f"socket, {OVER_THE_WIRE[number]}" if number in OVER_THE_WIRE else "in process"
-    (headline,) = [line for line in result.stdout.splitlines() if f"[{STAGES[number]}, {transport}" in line]
+    (headline,) = [
+        line for line in result.stdout.splitlines() if f"[{STAGES[number]}, {transport}" in line
+    ]
     assert " -> 2" in headline  # a 2xx answer
     assert sorted(path.name for path in stage_dir(number).iterdir()) == before
 

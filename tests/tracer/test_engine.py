@@ -42,8 +42,9 @@ class Guard:
         try:
             return self.app(environ, start_response)
         except Exception:
-            start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
-                           sys.exc_info())
+            start_response(
+                "500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info()
+            )
             return [b"error"]
 
 
@@ -98,8 +99,11 @@ def test_spans_follow_the_call_order_through_every_layer():
     """A request is seen entering each middleware, the router and the handler, in order."""
     trace = wsgi_tracer().trace("GET", "/hello")
     assert spans(trace) == [
-        ("Outer", "Outer.__call__"), ("Guard", "Guard.__call__"), ("router", "dispatch"),
-        ("router", "lookup"), ("handler", "hello"),
+        ("Outer", "Outer.__call__"),
+        ("Guard", "Guard.__call__"),
+        ("router", "dispatch"),
+        ("router", "lookup"),
+        ("handler", "hello"),
     ]
 
 
@@ -107,7 +111,11 @@ def test_each_span_knows_its_parent_and_the_lane_it_was_called_from():
     """A span's parent is the call it happened in; its source is that call's lane."""
     trace = wsgi_tracer().trace("GET", "/hello")
     guard, dispatch_span = trace.span("Guard.__call__"), trace.span("dispatch")
-    assert (dispatch_span.parent, dispatch_span.source, dispatch_span.depth) == (guard.index, "Guard", 2)
+    assert (dispatch_span.parent, dispatch_span.source, dispatch_span.depth) == (
+        guard.index,
+        "Guard",
+        2,
+    )
 
 
 def test_a_span_records_what_it_returned():
@@ -134,14 +142,19 @@ def test_an_exception_is_recorded_on_every_span_it_leaves():
     trace = wsgi_tracer().trace("GET", "/boom")
     errors = {step.title: step.error for step in trace.spans()}
     assert (errors["boom"], errors["dispatch"], errors["Guard.__call__"]) == (
-        "raised ValueError: kaput", "raised ValueError: kaput", "")
+        "raised ValueError: kaput",
+        "raised ValueError: kaput",
+        "",
+    )
 
 
 def test_the_layer_that_catches_an_exception_answers():
     """The error middleware's start_response (with exc_info) is the one the server gets."""
     trace = wsgi_tracer().trace("GET", "/boom")
     calls = [step for step in trace.steps if step.title == "start_response"]
-    assert [(step.source, step.data["status"]) for step in calls] == [("Guard", "500 Internal Server Error")]
+    assert [(step.source, step.data["status"]) for step in calls] == [
+        ("Guard", "500 Internal Server Error")
+    ]
     assert calls[0].data["exc_info"] == "ValueError('kaput')"
 
 
@@ -149,7 +162,10 @@ def test_an_app_that_raises_to_the_in_process_server_gets_a_500():
     """With no error middleware, the in-process server answers 500 and notes why."""
     trace = wsgi_tracer(app=Outer(dispatch)).trace("GET", "/boom")
     notes = [step.detail for step in trace.steps if step.title == "500"]
-    assert (trace.status, notes) == (500, ["the app raised ValueError: kaput; the server answers 500"])
+    assert (trace.status, notes) == (
+        500,
+        ["the app raised ValueError: kaput; the server answers 500"],
+    )
 
 
 # ── The WSGI protocol ─────────────────────────────────────────────────────────
@@ -159,7 +175,12 @@ def test_start_response_is_an_arrow_from_the_calling_layer_to_the_server():
     """start_response is recorded with its status and headers, from the handler's lane."""
     trace = wsgi_tracer().trace("GET", "/hello")
     (call,) = [step for step in trace.steps if step.title == "start_response"]
-    assert (call.kind, call.source, call.lane, call.data["status"]) == (PROTOCOL, "handler", "server", "200 OK")
+    assert (call.kind, call.source, call.lane, call.data["status"]) == (
+        PROTOCOL,
+        "handler",
+        "server",
+        "200 OK",
+    )
     assert call.data["headers"] == [["Content-Type", "text/plain"], ["Content-Length", "5"]]
 
 
@@ -174,7 +195,11 @@ def test_a_generator_body_runs_when_the_server_iterates_it():
     """A generator handler's span starts after the app returned, called by the server."""
     trace = wsgi_tracer().trace("GET", "/stream")
     handler, outer = trace.span("stream"), trace.span("Outer.__call__")
-    assert (handler.source, handler.start > outer.end, trace.response_body) == ("server", True, b"one two")
+    assert (handler.source, handler.start > outer.end, trace.response_body) == (
+        "server",
+        True,
+        b"one two",
+    )
 
 
 def test_each_body_chunk_is_an_event_from_the_layer_that_made_it():
@@ -186,8 +211,9 @@ def test_each_body_chunk_is_an_event_from_the_layer_that_made_it():
 
 def test_the_in_process_environ_passes_the_wsgi_validator():
     """The environ the tracer builds satisfies wsgiref.validate (PEP 3333)."""
-    trace = wsgi_tracer(app=validator(Outer(dispatch))).trace("POST", "/hello", body=b"x=1",
-                                                              headers={"Content-Type": "text/plain"})
+    trace = wsgi_tracer(app=validator(Outer(dispatch))).trace(
+        "POST", "/hello", body=b"x=1", headers={"Content-Type": "text/plain"}
+    )
     assert trace.status == 200
 
 
@@ -266,18 +292,26 @@ async def echo_json(scope, receive, send):
             await send({"type": "lifespan.shutdown.complete"})
         return
     data = json.loads(await read_all(receive))
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
     await send({"type": "http.response.body", "body": json.dumps(data).encode()})
 
 
 @pytest.fixture
 def asgi_tracer():
     """A tracer for the ASGI app above; closed (lifespan shutdown, loop stopped) after the test."""
-    table = LayerTable([
-        Layer("middleware", "*:Timing.*", lane="Timing"),
-        Layer("handler", ("*:echo_json", "*:read_all"), lane="handler"),
-    ], roots=[HERE])
+    table = LayerTable(
+        [
+            Layer("middleware", "*:Timing.*", lane="Timing"),
+            Layer("handler", ("*:echo_json", "*:read_all"), lane="handler"),
+        ],
+        roots=[HERE],
+    )
     with Tracer(Timing(echo_json), table, protocol="asgi", stage="engine") as tracer:
         yield tracer
 
@@ -297,7 +331,10 @@ def test_asgi_messages_are_kept_in_full(asgi_tracer):
     """The trace keeps every message that crossed, with its direction."""
     trace = asgi_tracer.trace("POST", "/echo", json={"a": 1})
     assert [(m["direction"], m["type"]) for m in trace.messages] == [
-        ("receive", "http.request"), ("send", "http.response.start"), ("send", "http.response.body")]
+        ("receive", "http.request"),
+        ("send", "http.response.start"),
+        ("send", "http.response.body"),
+    ]
     assert trace.messages[0]["body"] == b'{"a": 1}'
 
 
@@ -313,13 +350,20 @@ def test_a_coroutine_span_stays_open_across_its_awaits(asgi_tracer):
 def test_the_asgi_scope_is_kept_in_full(asgi_tracer):
     """The trace holds the scope the app was called with."""
     trace = asgi_tracer.trace("POST", "/echo?x=1", json={"a": 1})
-    assert (trace.scope["path"], trace.scope["query_string"], trace.scope["method"]) == ("/echo", b"x=1", "POST")
+    assert (trace.scope["path"], trace.scope["query_string"], trace.scope["method"]) == (
+        "/echo",
+        b"x=1",
+        "POST",
+    )
 
 
 def test_an_asgi_app_that_raises_gets_a_500_from_the_in_process_server(asgi_tracer):
     """Bad JSON makes the handler raise; the error is on its span and the answer is 500."""
     trace = asgi_tracer.trace("POST", "/echo", body=b"{bad")
-    assert (trace.status, trace.span("echo_json").error.startswith("raised JSONDecodeError")) == (500, True)
+    assert (trace.status, trace.span("echo_json").error.startswith("raised JSONDecodeError")) == (
+        500,
+        True,
+    )
 
 
 def test_the_in_process_asgi_server_runs_the_lifespan_once_around_all_requests():
@@ -353,9 +397,14 @@ def test_a_socket_trace_records_the_bytes_both_ways():
     with wsgi_tracer().serve() as server:
         trace = server.trace("GET", "/hello")
     wires = [step for step in trace.steps if step.kind == WIRE]
-    assert [(step.source, step.lane) for step in wires] == [("client", "server"), ("server", "client")]
+    assert [(step.source, step.lane) for step in wires] == [
+        ("client", "server"),
+        ("server", "client"),
+    ]
     assert trace.request_bytes.startswith(b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1:")
-    assert trace.response_bytes.startswith(b"HTTP/1.0 200 OK\r\n") and trace.response_body == b"hello"
+    assert (
+        trace.response_bytes.startswith(b"HTTP/1.0 200 OK\r\n") and trace.response_body == b"hello"
+    )
 
 
 def test_a_socket_trace_follows_the_server_thread():
@@ -371,7 +420,12 @@ def test_a_live_server_traces_one_request_at_a_time():
     with wsgi_tracer().serve() as server:
         first, second = server.trace("GET", "/hello"), server.trace("GET", "/nope")
     assert (first.status, second.status) == (200, 404)
-    assert [title for _, title in spans(second)] == ["Outer.__call__", "Guard.__call__", "dispatch", "lookup"]
+    assert [title for _, title in spans(second)] == [
+        "Outer.__call__",
+        "Guard.__call__",
+        "dispatch",
+        "lookup",
+    ]
 
 
 def test_an_asgi_app_over_a_socket_is_traced_under_uvicorn(asgi_tracer):
@@ -380,7 +434,10 @@ def test_an_asgi_app_over_a_socket_is_traced_under_uvicorn(asgi_tracer):
         trace = server.trace("POST", "/echo", json={"a": 1})
     assert (trace.status, trace.response_body) == (200, b'{"a": 1}')
     assert [step.title for step in trace.steps if step.kind == PROTOCOL] == [
-        "receive http.request", "send http.response.start", "send http.response.body"]
+        "receive http.request",
+        "send http.response.start",
+        "send http.response.body",
+    ]
 
 
 def test_any_bytes_can_be_sent_and_traced():
@@ -389,7 +446,10 @@ def test_any_bytes_can_be_sent_and_traced():
         trace = server.trace_bytes(b"NONSENSE\r\n\r\n")
     assert (trace.spans(), trace.request_bytes) == ([], b"NONSENSE\r\n\r\n")
     # No status line comes back (HTTP/0.9 had none), so there is no status to read.
-    assert (trace.status, trace.summary().splitlines()[-1]) == (None, "  no HTTP response came back")
+    assert (trace.status, trace.summary().splitlines()[-1]) == (
+        None,
+        "  no HTTP response came back",
+    )
 
 
 # ── Renderings ────────────────────────────────────────────────────────────────
@@ -429,15 +489,22 @@ def test_the_svg_fits_a_notebook_column_and_says_what_it_shows():
         trace.lanes.append(Lane(f"LongMiddlewareNumber{index}", "middleware"))
     root = ElementTree.fromstring(trace.svg())
     assert float(root.get("width")) <= MAX_WIDTH
-    assert root.get("role") == "img" and root.get("aria-label", "").startswith("Sequence diagram: GET /hello")
-    assert root.find(f"{SVG}title") is not None and "Lanes from left to right" in root.find(f"{SVG}desc").text
+    assert root.get("role") == "img" and root.get("aria-label", "").startswith(
+        "Sequence diagram: GET /hello"
+    )
+    assert (
+        root.find(f"{SVG}title") is not None
+        and "Lanes from left to right" in root.find(f"{SVG}desc").text
+    )
 
 
 def test_a_long_label_wraps_and_keeps_its_full_text_in_a_tooltip():
     """A label too long for the column is wrapped onto lines, cut with …, and whole in <title>."""
     from workbook.tracer.svg import MAX_LINES, wrap
 
-    label = "Router.dispatch(" + ", ".join(f"argument{index}=value{index}" for index in range(40)) + ")"
+    label = (
+        "Router.dispatch(" + ", ".join(f"argument{index}=value{index}" for index in range(40)) + ")"
+    )
     lines = wrap(label, 300)
     assert len(lines) == MAX_LINES and lines[-1].endswith("…")
     assert all(len(line) <= 300 / 6.6 for line in lines)
@@ -472,19 +539,24 @@ def test_the_summary_says_where_an_exception_was_raised_and_caught():
 
 def test_the_summary_shows_the_routers_decision():
     """summary(): a step that recorded a match is the router's decision."""
+
     def decide(call):
         return f"matched {call.value.__name__}", {"match": "full"}
 
-    table = LayerTable([Layer("router", "*:lookup", result=decide), Layer("handler", "*:hello")],
-                       roots=[HERE])
+    table = LayerTable(
+        [Layer("router", "*:lookup", result=decide), Layer("handler", "*:hello")], roots=[HERE]
+    )
     lines = Tracer(dispatch, table, protocol="wsgi").trace("GET", "/hello").summary().splitlines()
-    assert lines[1:] == ["  decided   router: lookup -> matched hello",
-                         "  handled   handler: hello",
-                         "  answered  handler: start_response  '200 OK', 2 headers"]
+    assert lines[1:] == [
+        "  decided   router: lookup -> matched hello",
+        "  handled   handler: hello",
+        "  answered  handler: start_response  '200 OK', 2 headers",
+    ]
 
 
 def test_the_summary_names_each_layer_that_raised_a_new_exception():
     """A layer that turns one exception into another is where the new one was raised."""
+
     def low():
         raise ValueError("low")
 
@@ -494,11 +566,15 @@ def test_the_summary_names_each_layer_that_raised_a_new_exception():
         except ValueError as error:
             raise LookupError("high") from error
 
-    table = LayerTable([Layer("handler", ("*:*.<locals>.low", "*:*.<locals>.high"), title="{function}")],
-                       roots=[HERE])
+    table = LayerTable(
+        [Layer("handler", ("*:*.<locals>.low", "*:*.<locals>.high"), title="{function}")],
+        roots=[HERE],
+    )
     lines = Tracer(high, table, protocol="wsgi").trace().summary().splitlines()
     assert [line for line in lines if line.startswith("  raised")] == [
-        "  raised    handler: low: ValueError: low", "  raised    handler: high: LookupError: high"]
+        "  raised    handler: low: ValueError: low",
+        "  raised    handler: high: LookupError: high",
+    ]
     assert "  caught    nowhere: the exception reached the server" in lines
 
 

@@ -25,14 +25,18 @@ def test_success_goes_from_the_dispatching_app_to_the_echo_handler(tracer, read)
     assert read.span_titles(trace) == ["app (dispatch on PATH_INFO)", "echo"]
     assert read.lanes_reached(trace) == ["server", "app", "handler"]
     assert (read.statuses_sent(trace), trace.response_body) == (
-        ["200 OK"], b"method: POST\npath: /echo\nquery: name=wsgi\nbody: hello\n")
+        ["200 OK"],
+        b"method: POST\npath: /echo\nquery: name=wsgi\nbody: hello\n",
+    )
 
 
 def test_an_unknown_path_reaches_the_not_found_handler(tracer, read):
     """GET /nope: the if-chain falls through to not_found: 404."""
     trace = tracer.trace("GET", "/nope")
     assert (read.span_titles(trace), read.statuses_sent(trace)) == (
-        ["app (dispatch on PATH_INFO)", "not_found"], ["404 Not Found"])
+        ["app (dispatch on PATH_INFO)", "not_found"],
+        ["404 Not Found"],
+    )
 
 
 def test_a_wrong_method_is_refused_by_the_handler_with_allow(tracer, read):
@@ -49,9 +53,19 @@ def test_the_socket_server_reads_parses_builds_the_environ_then_calls_the_app(tr
     with tracer.serve() as server:
         trace = server.trace("POST", "/echo?name=wsgi", body="hello")
     titles = read.span_titles(trace)
-    order = ["accept", "Connection.run (new thread)", "Connection._read_head", "RequestParser.feed",
-             "build_environ", "run_app", "app (dispatch on PATH_INFO)", "echo", "wsgi.input.read",
-             "Response.write", "sock.sendall"]
+    order = [
+        "accept",
+        "Connection.run (new thread)",
+        "Connection._read_head",
+        "RequestParser.feed",
+        "build_environ",
+        "run_app",
+        "app (dispatch on PATH_INFO)",
+        "echo",
+        "wsgi.input.read",
+        "Response.write",
+        "sock.sendall",
+    ]
     assert [title for title in titles if title in order] == order
     assert trace.span("Connection._read_head").result == "POST /echo?name=wsgi HTTP/1.1, 3 headers"
 

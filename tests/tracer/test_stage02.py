@@ -20,7 +20,10 @@ def test_a_matched_route_passes_its_parameters_to_the_handler(tracer, read):
     trace = tracer.trace("GET", "/books/2")
     lookup = trace.span("Router.lookup")
     assert (lookup.data["match"], lookup.data["route"], lookup.data["params"]) == (
-        "full", "/books/{id:int}", {"id": 2})
+        "full",
+        "/books/{id:int}",
+        {"id": 2},
+    )
     assert trace.span("get_book").detail.endswith("id=2)")
     assert (trace.status, read.statuses_sent(trace)) == (200, ["200 OK"])
 
@@ -28,9 +31,18 @@ def test_a_matched_route_passes_its_parameters_to_the_handler(tracer, read):
 def test_the_layers_are_reached_router_first_then_handler_then_response(tracer, read):
     """The request goes server -> Router -> Request -> handler -> BookStore -> Response."""
     trace = tracer.trace("GET", "/books/2")
-    assert read.lanes_reached(trace) == ["server", "Router", "Request", "handler", "BookStore", "Response"]
+    assert read.lanes_reached(trace) == [
+        "server",
+        "Router",
+        "Request",
+        "handler",
+        "BookStore",
+        "Response",
+    ]
     titles = read.span_titles(trace)
-    assert titles.index("Router.lookup") < titles.index("get_book") < titles.index("Response.__call__")
+    assert (
+        titles.index("Router.lookup") < titles.index("get_book") < titles.index("Response.__call__")
+    )
 
 
 def test_an_unknown_path_stops_at_the_router_with_404(tracer, read):
@@ -39,22 +51,32 @@ def test_an_unknown_path_stops_at_the_router_with_404(tracer, read):
     assert trace.span("Router.lookup").data["match"] == "none"
     assert "get_book" not in read.span_titles(trace) and "list_books" not in read.span_titles(trace)
     assert trace.span("Router.dispatch").error == "raised HTTPError: 404 no route matches /authors"
-    assert (trace.span("Router.error_response").result, trace.status) == ("Response 404 Not Found", 404)
+    assert (trace.span("Router.error_response").result, trace.status) == (
+        "Response 404 Not Found",
+        404,
+    )
 
 
 def test_a_wrong_method_stops_at_the_router_with_405_and_allow(tracer, read):
     """DELETE /books: the lookup is PARTIAL; the 405 carries the allowed methods."""
     trace = tracer.trace("DELETE", "/books")
     lookup = trace.span("Router.lookup")
-    assert (lookup.data["match"], lookup.data["allowed"]) == ("partial", ["GET", "HEAD", "OPTIONS", "POST"])
+    assert (lookup.data["match"], lookup.data["allowed"]) == (
+        "partial",
+        ["GET", "HEAD", "OPTIONS", "POST"],
+    )
     (start,) = [step for step in read.protocol_events(trace) if step.title == "start_response"]
-    assert (start.data["status"], ["Allow", "GET, HEAD, OPTIONS, POST"] in start.data["headers"]) == (
-        "405 Method Not Allowed", True)
+    assert (
+        start.data["status"],
+        ["Allow", "GET, HEAD, OPTIONS, POST"] in start.data["headers"],
+    ) == ("405 Method Not Allowed", True)
 
 
 def test_bad_json_stops_in_the_request_object_with_400(tracer):
     """POST /books with broken JSON: Request.json raises HTTPError(400) before the store is touched."""
-    trace = tracer.trace("POST", "/books", body="{bad", headers={"Content-Type": "application/json"})
+    trace = tracer.trace(
+        "POST", "/books", body="{bad", headers={"Content-Type": "application/json"}
+    )
     assert trace.span("Request.json").error.startswith("raised HTTPError: 400 invalid JSON")
     assert trace.status == 400 and not trace.spans("BookStore.create")
 
@@ -69,11 +91,15 @@ def test_a_handler_exception_rises_through_the_router_to_the_server(read):
     def fail(request):
         raise RuntimeError("the handler fails on purpose")
 
-    tracer = tracer_for(2, router, layers=(Layer("handler", "*:*fail", title="{function}"),), roots=(HERE,))
+    tracer = tracer_for(
+        2, router, layers=(Layer("handler", "*:*fail", title="{function}"),), roots=(HERE,)
+    )
     trace = tracer.trace("GET", "/fail")
     assert trace.span("Router.lookup").data["handler"] == "fail"
     assert trace.span("fail").error == "raised RuntimeError: the handler fails on purpose"
-    assert trace.span("Router.__call__").error == "raised RuntimeError: the handler fails on purpose"
+    assert (
+        trace.span("Router.__call__").error == "raised RuntimeError: the handler fails on purpose"
+    )
     assert (trace.status, read.statuses_sent(trace)) == (500, [])
 
 

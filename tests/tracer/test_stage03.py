@@ -42,7 +42,10 @@ def test_the_status_passes_back_from_the_inside_out(tracer):
     wrappers = [step.lane for step in trace.spans() if "start_response" in step.title]
     assert wrappers == ["Gzip", "CORS", "RequestID", "AccessLog"]
     (start,) = [step for step in trace.steps if step.title == "start_response"]
-    assert (start.source, ["Content-Encoding", "gzip"] in start.data["headers"]) == ("AccessLog", True)
+    assert (start.source, ["Content-Encoding", "gzip"] in start.data["headers"]) == (
+        "AccessLog",
+        True,
+    )
 
 
 def test_gzip_compresses_the_body_on_its_way_out(tracer):
@@ -83,7 +86,9 @@ def test_a_handler_exception_is_caught_by_the_error_handler(tracer, read):
     assert trace.span("boom").error == "raised RuntimeError: a bug in a handler"
     assert trace.span("Gzip.__call__").error == "raised RuntimeError: a bug in a handler"
     assert trace.span("ErrorHandler.__call__").error == ""
-    assert trace.span("ErrorHandler.error_response").result.startswith("('500 Internal Server Error'")
+    assert trace.span("ErrorHandler.error_response").result.startswith(
+        "('500 Internal Server Error'"
+    )
     assert read.statuses_sent(trace) == ["500 Internal Server Error"]
 
 
@@ -91,6 +96,10 @@ def test_over_a_socket_the_onion_runs_on_the_stage_01_server(tracer, read):
     """Under stage 01's server, the same layers, and the gzip bytes on the wire."""
     with tracer.serve() as server:
         trace = server.trace("GET", "/books", headers={"Accept-Encoding": "gzip"})
-    assert read.span_titles(trace)[:4] == ["read the request head", "build_environ", "run_app",
-                                           "AccessLog.__call__"]
+    assert read.span_titles(trace)[:4] == [
+        "read the request head",
+        "build_environ",
+        "run_app",
+        "AccessLog.__call__",
+    ]
     assert b"\r\nContent-Encoding: gzip\r\n" in trace.response_bytes

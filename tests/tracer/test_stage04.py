@@ -30,16 +30,29 @@ def test_a_request_passes_each_middleware_then_the_router_then_the_handler(trace
 def test_the_router_decides_in_one_lookup_with_route_and_params(tracer):
     """GET /hello/ada: one lookup in the index, FULL on /hello/{name} -> hello_name with name=ada."""
     trace = tracer.trace("GET", "/hello/ada")
-    assert lookups(trace) == [{"match": "full", "route": "/hello/{name}", "handler": "hello_name",
-                               "params": {"name": "ada"}}]
-    assert trace.span("Router.lookup").result == "FULL: /hello/{name} -> hello_name, params {'name': 'ada'}"
+    assert lookups(trace) == [
+        {
+            "match": "full",
+            "route": "/hello/{name}",
+            "handler": "hello_name",
+            "params": {"name": "ada"},
+        }
+    ]
+    assert (
+        trace.span("Router.lookup").result
+        == "FULL: /hello/{name} -> hello_name, params {'name': 'ada'}"
+    )
 
 
 def test_the_body_arrives_through_the_body_limit_middleware(tracer):
     """The handler's receive goes through BodyLimit's wrapper, which gets the server's event."""
     trace = tracer.trace("POST", "/echo", body="hello", headers={"Content-Type": "text/plain"})
     (receive,) = [step for step in trace.steps if step.title == "receive http.request"]
-    assert (receive.source, receive.lane, receive.data["message"]["body"]) == ("server", "BodyLimit", b"hello")
+    assert (receive.source, receive.lane, receive.data["message"]["body"]) == (
+        "server",
+        "BodyLimit",
+        b"hello",
+    )
 
 
 def test_the_response_passes_back_out_through_every_middleware(tracer):
@@ -85,6 +98,10 @@ def test_over_a_socket_the_asyncio_server_reads_runs_and_writes(tracer, read):
     with tracer.serve() as server:
         trace = server.trace("GET", "/add/2/40")
     titles = read.span_titles(trace)
-    assert titles[:3] == ["ASGIServer._handle_connection", "HTTPConnection.read_head", "RequestCycle.run"]
+    assert titles[:3] == [
+        "ASGIServer._handle_connection",
+        "HTTPConnection.read_head",
+        "RequestCycle.run",
+    ]
     assert [lookup["params"] for lookup in lookups(trace)] == [{"a": 2, "b": 40}]
     assert (trace.status, trace.response_body) == (200, b'{"a": 2, "b": 40, "sum": 42}')

@@ -11,8 +11,15 @@ HERE = __file__
 
 #: The chapter's flow: Client -> Gunicorn -> Middleware -> Framework -> Router -> Controller
 #: -> Service -> Data.
-CHAPTER_FLOW = ["ErrorHandlerMiddleware", "Roob", "RouteManager", "RoutingHelper", "controller",
-                "ProductService", "Database"]
+CHAPTER_FLOW = [
+    "ErrorHandlerMiddleware",
+    "Roob",
+    "RouteManager",
+    "RoutingHelper",
+    "controller",
+    "ProductService",
+    "Database",
+]
 
 
 @pytest.fixture
@@ -29,7 +36,9 @@ def tracer(tmp_path, monkeypatch):
 
 def test_creating_a_product_follows_the_chapters_flow(tracer, read):
     """POST /api/products reaches middleware, framework, router, controller, service, data in order."""
-    trace = tracer.trace("POST", "/api/products", json={"id": 5, "product_name": "Test", "brand": "TestCo"})
+    trace = tracer.trace(
+        "POST", "/api/products", json={"id": 5, "product_name": "Test", "brand": "TestCo"}
+    )
     reached = [lane for lane in read.lanes_reached(trace) if lane in CHAPTER_FLOW]
     assert reached == CHAPTER_FLOW
     assert trace.status == 200 and b'"product_name":"Test"' in trace.response_body
@@ -37,10 +46,15 @@ def test_creating_a_product_follows_the_chapters_flow(tracer, read):
 
 def test_the_router_picks_the_post_method_of_the_class_based_view(tracer):
     """The route /api/products matches; the view's post method answers."""
-    trace = tracer.trace("POST", "/api/products", json={"id": 6, "product_name": "Tab", "brand": "Co"})
+    trace = tracer.trace(
+        "POST", "/api/products", json={"id": 6, "product_name": "Tab", "brand": "Co"}
+    )
     found = trace.span("RoutingHelper._find_handler")
     assert (found.data["route"], found.data["handler"], found.data["params"]) == (
-        "/api/products", "ProductCreatController", {})
+        "/api/products",
+        "ProductCreatController",
+        {},
+    )
     assert trace.span("RoutingHelper.get_handler").data["handler"] == "ProductCreatController.post"
     assert trace.spans("ProductCreatController.post")
 
@@ -57,8 +71,14 @@ def test_an_unknown_path_gets_the_not_found_handler(tracer, read):
     """GET /api/nothing/here: no route matches; the 404 handler answers."""
     trace = tracer.trace("GET", "/api/nothing/here")
     assert trace.span("RoutingHelper._find_handler").data["match"] == "none"
-    assert trace.span("RoutingHelper.get_handler").data["handler"] == "CommonHandlers.url_not_found_handler"
-    assert (read.statuses_sent(trace), "controller" in read.lanes_reached(trace)) == (["404 Not Found"], True)
+    assert (
+        trace.span("RoutingHelper.get_handler").data["handler"]
+        == "CommonHandlers.url_not_found_handler"
+    )
+    assert (read.statuses_sent(trace), "controller" in read.lanes_reached(trace)) == (
+        ["404 Not Found"],
+        True,
+    )
     assert not trace.spans("ProductService.get_all_products")
 
 
@@ -66,18 +86,27 @@ def test_a_method_the_view_lacks_gets_405_with_allow(tracer, read):
     """PUT /api/products: the view has no put; the 405 handler answers with Allow."""
     trace = tracer.trace("PUT", "/api/products", json={})
     chosen = trace.span("RoutingHelper._find_class_based_handler")
-    assert (chosen.data["match"], chosen.data["kwargs"]) == ("partial", {"allow": "GET, HEAD, POST"})
+    assert (chosen.data["match"], chosen.data["kwargs"]) == (
+        "partial",
+        {"allow": "GET, HEAD, POST"},
+    )
     start = next(step for step in read.protocol_events(trace) if step.title == "start_response")
     assert (start.data["status"], ["Allow", "GET, HEAD, POST"] in start.data["headers"]) == (
-        "405 Method Not Allowed", True)
+        "405 Method Not Allowed",
+        True,
+    )
 
 
 def test_bad_json_stops_in_the_controller_with_400(tracer, read):
     """A body that is not JSON: read_json raises in the controller, which answers 400."""
-    trace = tracer.trace("POST", "/api/products", body="{bad", headers={"Content-Type": "application/json"})
+    trace = tracer.trace(
+        "POST", "/api/products", body="{bad", headers={"Content-Type": "application/json"}
+    )
     assert trace.span("read_json").error.startswith("raised JSONDecodeError")
     assert (read.statuses_sent(trace), trace.spans("ProductService.create_new_product")) == (
-        ["400 Bad Request"], [])
+        ["400 Bad Request"],
+        [],
+    )
 
 
 def test_a_handler_exception_is_turned_into_a_500_by_the_middleware(read):
@@ -91,16 +120,21 @@ def test_a_handler_exception_is_turned_into_a_500_by_the_middleware(read):
     def fail(request):
         raise RuntimeError("the handler fails on purpose")
 
-    tracer = tracer_for(6, ErrorHandlerMiddleware(app),
-                        layers=(Layer("handler", "*:*fail", lane="controller", title="{function}"),),
-                        roots=(HERE,))
+    tracer = tracer_for(
+        6,
+        ErrorHandlerMiddleware(app),
+        layers=(Layer("handler", "*:*fail", lane="controller", title="{function}"),),
+        roots=(HERE,),
+    )
     trace = tracer.trace("GET", "/fail")
     assert trace.span("fail").error == "raised RuntimeError: the handler fails on purpose"
     assert trace.span("Roob.__call__").error == "raised RuntimeError: the handler fails on purpose"
     assert trace.span("ErrorHandlerMiddleware.__call__").error == ""
     (start,) = [step for step in read.protocol_events(trace) if step.title == "start_response"]
     assert (start.data["status"], start.data["exc_info"]) == (
-        "500 Internal Server Error", "RuntimeError('the handler fails on purpose')")
+        "500 Internal Server Error",
+        "RuntimeError('the handler fails on purpose')",
+    )
 
 
 def test_over_a_socket_the_server_steps_come_before_the_middleware(tracer, read):
@@ -108,6 +142,14 @@ def test_over_a_socket_the_server_steps_come_before_the_middleware(tracer, read)
     with tracer.serve() as server:
         trace = server.trace("GET", "/api/products/mobile")
     titles = read.span_titles(trace)
-    assert titles[:4] == ["read the request head", "build_environ", "run_app", "ErrorHandlerMiddleware.__call__"]
+    assert titles[:4] == [
+        "read the request head",
+        "build_environ",
+        "run_app",
+        "ErrorHandlerMiddleware.__call__",
+    ]
     assert trace.span("RoutingHelper._find_handler").data["params"] == {"category": "mobile"}
-    assert (trace.status, trace.request_bytes.startswith(b"GET /api/products/mobile HTTP/1.1")) == (200, True)
+    assert (trace.status, trace.request_bytes.startswith(b"GET /api/products/mobile HTTP/1.1")) == (
+        200,
+        True,
+    )

@@ -39,18 +39,36 @@ GOALS_START, GOALS_END = "<!-- goals:start -->", "<!-- goals:end -->"
 
 
 def parse(args: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m workbook bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="every scenario once, tiny durations: checks the harness, not the goals")
-    parser.add_argument("--out", type=Path, help="results folder (default: bench/results, "
-                        "or a temporary folder with --quick)")
-    parser.add_argument("--only", nargs="+", choices=[s.key for s in SCENARIOS] + PARTS,
-                        help="run only these parts")
-    parser.add_argument("--client", choices=["wrk", "python"], default="wrk",
-                        help="load client (default wrk; --quick falls back to python without it)")
-    parser.add_argument("--note", action="append", default=[], help="a note to print in the results")
-    parser.add_argument("--report", action="store_true",
-                        help="redraw the table and plots from the folder's results.json; measure nothing")
+    parser = argparse.ArgumentParser(
+        prog="python -m workbook bench", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="every scenario once, tiny durations: checks the harness, not the goals",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="results folder (default: bench/results, or a temporary folder with --quick)",
+    )
+    parser.add_argument(
+        "--only", nargs="+", choices=[s.key for s in SCENARIOS] + PARTS, help="run only these parts"
+    )
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "python"],
+        default="wrk",
+        help="load client (default wrk; --quick falls back to python without it)",
+    )
+    parser.add_argument(
+        "--note", action="append", default=[], help="a note to print in the results"
+    )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="redraw the table and plots from the folder's results.json; measure nothing",
+    )
     return parser.parse_args(args)
 
 
@@ -70,8 +88,10 @@ def main(command: str, args: list[str]) -> int:
         with tempfile.TemporaryDirectory(prefix="bench-quick-") as scratch:
             options.out = Path(scratch)
             code = run(options)
-        print("(the quick run's table and plots were in a temporary folder, now removed: "
-              "--out DIR keeps them)")
+        print(
+            "(the quick run's table and plots were in a temporary folder, now removed: "
+            "--out DIR keeps them)"
+        )
         return code
     return run(options)
 
@@ -81,8 +101,9 @@ def run(options: argparse.Namespace) -> int:
     folder: Path = options.out or RESULTS
     if options.report:
         results = json.loads((folder / "results.json").read_text())
-        results.setdefault("notes", []).extend(note for note in options.note
-                                               if note not in results["notes"])
+        results.setdefault("notes", []).extend(
+            note for note in options.note if note not in results["notes"]
+        )
         finish(results, folder, options)
         return 0
     client = choose_client(options)
@@ -106,13 +127,21 @@ def run(options: argparse.Namespace) -> int:
 def measure(settings: Settings, client: Client, options: argparse.Namespace) -> dict[str, Any]:
     """Run every selected part; return the results dictionary."""
     wanted = set(options.only or [s.key for s in SCENARIOS] + PARTS)
-    pinning = (f"taskset: servers on core {SERVER_CORES}, load client on core {CLIENT_CORES}"
-               if can_pin() else "none (taskset missing or a single core)")
+    pinning = (
+        f"taskset: servers on core {SERVER_CORES}, load client on core {CLIENT_CORES}"
+        if can_pin()
+        else "none (taskset missing or a single core)"
+    )
     results: dict[str, Any] = {
         "machine": report.machine(client.version(), pinning),
         "settings": {**settings.as_json(), "client": client.name},
-        "notes": list(options.note), "scenarios": {}, "soak": {}, "inprocess": {}, "routers": {},
-        "multipart": {}, "failures": [],
+        "notes": list(options.note),
+        "scenarios": {},
+        "soak": {},
+        "inprocess": {},
+        "routers": {},
+        "multipart": {},
+        "failures": [],
     }
     failures: list[str] = results["failures"]
     started = time.monotonic()
@@ -120,14 +149,18 @@ def measure(settings: Settings, client: Client, options: argparse.Namespace) -> 
         for scenario in SCENARIOS:
             if scenario.key in wanted:
                 results["scenarios"][scenario.key] = run_scenario(
-                    scenario, settings, client, logs, failures, say)
+                    scenario, settings, client, logs, failures, say
+                )
         if "soak" in wanted:
             for target in SOAK_TARGETS:
-                results["soak"][target.key] = run_soak(target, settings, client, logs, failures, say)
+                results["soak"][target.key] = run_soak(
+                    target, settings, client, logs, failures, say
+                )
     if "inprocess" in wanted:
         say("Framework cost per request, in process")
-        results["inprocess"] = inprocess.measure(budget=settings.router_budget * 2,
-                                                 repeat=settings.router_repeat)
+        results["inprocess"] = inprocess.measure(
+            budget=settings.router_budget * 2, repeat=settings.router_repeat
+        )
         for scenario in results["inprocess"].values():
             for key, entry in scenario["targets"].items():
                 if "error" in entry:
@@ -135,8 +168,9 @@ def measure(settings: Settings, client: Client, options: argparse.Namespace) -> 
     if "routers" in wanted:
         say("Router scaling, in process")
         routers.activate_stages()
-        results["routers"] = routers.measure(budget=settings.router_budget,
-                                             repeat=settings.router_repeat)
+        results["routers"] = routers.measure(
+            budget=settings.router_budget, repeat=settings.router_repeat
+        )
         for key, entry in results["routers"].items():
             if "error" in entry:
                 failures.append(f"router {key}: {entry['error']}")
@@ -158,14 +192,18 @@ def unparsed(results: dict[str, Any]) -> list[str]:
         for target in scenario["targets"].values():
             for endpoint, entry in target["endpoints"].items():
                 if not all(run["requests"] for run in entry["runs"]):
-                    problems.append(f"{target['label']} {endpoint}: the load run completed no request")
+                    problems.append(
+                        f"{target['label']} {endpoint}: the load run completed no request"
+                    )
     return problems
 
 
 def finish(results: dict[str, Any], folder: Path, options: argparse.Namespace) -> None:
     """Write the results, print the goals, and refresh the chapter's goals table."""
     files = report.write(results, folder)
-    print(f"\nGoals ({'quick run: durations too short to judge' if options.quick else 'full run'}):")
+    print(
+        f"\nGoals ({'quick run: durations too short to judge' if options.quick else 'full run'}):"
+    )
     print(report.goals_summary(results["goals"]))
     print(f"\nWrote {', '.join(str(path) for path in files)}")
     if folder.resolve() == RESULTS.resolve() and not results["settings"]["quick"]:
@@ -177,11 +215,14 @@ def refresh_chapter(results: dict[str, Any]) -> None:
     if not CHAPTER.exists():
         return
     text = CHAPTER.read_text()
-    table = (f"{GOALS_START}\nMeasured on {results['machine']['date']} "
-             f"({results['machine']['cpu']}, {results['machine']['cores']} cores"
-             + (", a loaded machine" if report.busy_note(results["machine"]) else "")
-             + "); full tables in [results/RESULTS.md](results/RESULTS.md).\n\n"
-             + report.goals_table(results["goals"]) + f"\n{GOALS_END}")
+    table = (
+        f"{GOALS_START}\nMeasured on {results['machine']['date']} "
+        f"({results['machine']['cpu']}, {results['machine']['cores']} cores"
+        + (", a loaded machine" if report.busy_note(results["machine"]) else "")
+        + "); full tables in [results/RESULTS.md](results/RESULTS.md).\n\n"
+        + report.goals_table(results["goals"])
+        + f"\n{GOALS_END}"
+    )
     pattern = re.compile(re.escape(GOALS_START) + ".*?" + re.escape(GOALS_END), re.DOTALL)
     if pattern.search(text):
         CHAPTER.write_text(pattern.sub(lambda _: table, text))

@@ -27,11 +27,21 @@ from workbook.stages import activate
 def wsgi_environ(path: str) -> dict[str, Any]:
     """Return the environ a server would build for ``GET path`` from wrk."""
     return {
-        "REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": path, "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1:8000",
-        "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": False,
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
         "wsgi.run_once": False,
     }
 
@@ -39,10 +49,18 @@ def wsgi_environ(path: str) -> dict[str, Any]:
 def asgi_scope(path: str) -> dict[str, Any]:
     """Return the scope a server would build for ``GET path`` from wrk."""
     return {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "root_path": "", "headers": [(b"host", b"127.0.0.1:8000")],
-        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1:8000")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
     }
 
 
@@ -51,7 +69,9 @@ def wsgi_loop(app: Callable[..., Any], path: str) -> Callable[[int], float]:
     template = wsgi_environ(path)
     statuses: list[str] = []
 
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> None:
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: object = None
+    ) -> None:
         statuses.append(status)
 
     def loop(number: int) -> float:
@@ -113,8 +133,9 @@ def best_microseconds(loop: Callable[[int], float], budget: float, repeat: int) 
     return min(loop(number) for _ in range(repeat)) / number * 1e6
 
 
-def measure(budget: float = 0.1, repeat: int = 3,
-            scenarios: tuple[Scenario, ...] = (ASGI, WSGI)) -> dict[str, Any]:
+def measure(
+    budget: float = 0.1, repeat: int = 3, scenarios: tuple[Scenario, ...] = (ASGI, WSGI)
+) -> dict[str, Any]:
     """Time every framework target on every endpoint; return ``{scenario: {target: ...}}``."""
     for stage in ("01_raw_wsgi", "02_router", "03_middleware", "04_asgi", "05_bare", "06_roob"):
         activate(stage)  # the stage under test first, as the servers see it
@@ -129,10 +150,15 @@ def measure(budget: float = 0.1, repeat: int = 3,
                 app = getattr(importlib.import_module(module), name)
                 for endpoint in scenario.endpoints:
                     entry["endpoints"][endpoint.key] = best_microseconds(
-                        make_loop(app, endpoint.path), budget, repeat)
+                        make_loop(app, endpoint.path), budget, repeat
+                    )
             except Exception as error:  # a missing or broken stage is reported, not fatal
                 entry["error"] = f"{type(error).__name__}: {error}"
             table[target.key] = entry
-        results[scenario.key] = {"title": scenario.title, "baseline": scenario.baseline,
-                                 "endpoints": [e.key for e in scenario.endpoints], "targets": table}
+        results[scenario.key] = {
+            "title": scenario.title,
+            "baseline": scenario.baseline,
+            "endpoints": [e.key for e in scenario.endpoints],
+            "targets": table,
+        }
     return results

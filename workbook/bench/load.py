@@ -20,8 +20,10 @@ from pathlib import Path
 
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
 MARKER = "WRK_JSON "
-INSTALL_WRK = ("wrk is not installed. Install it with `sudo apt-get install wrk` (Debian, Ubuntu) "
-               "or `brew install wrk` (macOS), then run `make bench` again.")
+INSTALL_WRK = (
+    "wrk is not installed. Install it with `sudo apt-get install wrk` (Debian, Ubuntu) "
+    "or `brew install wrk` (macOS), then run `make bench` again."
+)
 SERVER_CORES = "0"
 CLIENT_CORES = "1"
 
@@ -58,15 +60,18 @@ class LoadResult:
         return self.server_cpu_s / self.requests * 1e6
 
     def as_json(self) -> dict[str, object]:
-        return {**asdict(self), "rps": round(self.rps, 1),
-                "cpu_us_per_request": self.cpu_us_per_request}
+        return {
+            **asdict(self),
+            "rps": round(self.rps, 1),
+            "cpu_us_per_request": self.cpu_us_per_request,
+        }
 
 
 def parse_report(output: str) -> LoadResult:
     """Return the ``LoadResult`` in a client's output, or raise ValueError if there is none."""
     for line in reversed(output.splitlines()):
         if line.startswith(MARKER):
-            report = json.loads(line[len(MARKER):])
+            report = json.loads(line[len(MARKER) :])
             return LoadResult(
                 requests=int(report["requests"]),
                 seconds=report["duration_us"] / 1e6,
@@ -97,8 +102,9 @@ class Client:
     def version(self) -> str:
         raise NotImplementedError
 
-    def run(self, url: str, connections: int, duration: float,
-            paths: list[str] | None = None) -> LoadResult:
+    def run(
+        self, url: str, connections: int, duration: float, paths: list[str] | None = None
+    ) -> LoadResult:
         """Load ``url`` for ``duration`` seconds (``paths``: send these in turn instead)."""
         argv = pinned(self.command(url, connections, duration, paths or []), CLIENT_CORES)
         completed = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
@@ -130,9 +136,21 @@ class Wrk(Client):
     def command(self, url: str, connections: int, duration: float, paths: list[str]) -> list[str]:
         # wrk counts whole seconds; a request unanswered for 5 s counts as a timeout.
         seconds = max(1, round(duration))
-        argv = [self.executable, "--threads", "1", "--connections", str(connections),
-                "--duration", f"{seconds}s", "--timeout", "5s", "--latency",
-                "--script", str(self.script(bool(paths))), url]
+        argv = [
+            self.executable,
+            "--threads",
+            "1",
+            "--connections",
+            str(connections),
+            "--duration",
+            f"{seconds}s",
+            "--timeout",
+            "5s",
+            "--latency",
+            "--script",
+            str(self.script(bool(paths))),
+            url,
+        ]
         return argv + (["--", *paths] if paths else [])
 
     def version(self) -> str:
@@ -146,8 +164,16 @@ class PythonClient(Client):
     name = "python"
 
     def command(self, url: str, connections: int, duration: float, paths: list[str]) -> list[str]:
-        argv = [sys.executable, "-m", "workbook.bench.pyload", url,
-                "--connections", str(connections), "--duration", str(duration)]
+        argv = [
+            sys.executable,
+            "-m",
+            "workbook.bench.pyload",
+            url,
+            "--connections",
+            str(connections),
+            "--duration",
+            str(duration),
+        ]
         for path in paths:
             argv += ["--path", path]
         return argv

@@ -22,12 +22,18 @@ FILE_SIZE = 4 * 1024 * 1024
 
 def body() -> bytes:
     """Return the benchmark body: three fields and one 4 MiB file of mixed bytes."""
-    parts = [f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="field{index}"\r\n\r\n'
-             f"value {index}\r\n".encode() for index in range(3)]
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="field{index}"\r\n\r\n'
+        f"value {index}\r\n".encode()
+        for index in range(3)
+    ]
     content = (bytes(range(256)) + b"\r\n--" + b"-" * 30) * (FILE_SIZE // 290 + 1)
-    parts.append(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
-                 f'filename="data.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
-                 + content[:FILE_SIZE] + b"\r\n")
+    parts.append(
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="data.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+        + content[:FILE_SIZE]
+        + b"\r\n"
+    )
     parts.append(f"--{BOUNDARY}--\r\n".encode())
     return b"".join(parts)
 
@@ -36,11 +42,12 @@ def ours(data: bytes) -> int:
     """Parse ``data`` with bare_forms.MultipartParser; return the content bytes seen."""
     from bare_forms import FormLimits, MultipartParser, PartData
 
-    parser = MultipartParser(BOUNDARY.encode(), FormLimits(max_part_size=len(data),
-                                                           max_size=len(data)))
+    parser = MultipartParser(
+        BOUNDARY.encode(), FormLimits(max_part_size=len(data), max_size=len(data))
+    )
     seen = 0
     for start in range(0, len(data), CHUNK):
-        for event in parser.feed(data[start:start + CHUNK]):
+        for event in parser.feed(data[start : start + CHUNK]):
             if type(event) is PartData:
                 seen += len(event.data)
     parser.close()
@@ -59,7 +66,7 @@ def theirs(data: bytes) -> int:
 
     parser = MultipartParser(BOUNDARY, {"on_part_data": on_part_data})
     for start in range(0, len(data), CHUNK):
-        parser.write(data[start:start + CHUNK])
+        parser.write(data[start : start + CHUNK])
     parser.finalize()
     return seen
 
@@ -87,18 +94,25 @@ def measure(repeat: int = 5) -> dict[str, Any]:
     data = body()
     result: dict[str, Any] = {"body_bytes": len(data), "chunk_bytes": CHUNK, "targets": {}}
     expected = None
-    for key, label, parse in (("bare_forms", "bare_forms (stage 05, by hand)", ours),
-                              ("python-multipart", "python-multipart", theirs)):
+    for key, label, parse in (
+        ("bare_forms", "bare_forms (stage 05, by hand)", ours),
+        ("python-multipart", "python-multipart", theirs),
+    ):
         try:
             seconds, seen = best_seconds(parse, data, repeat)
         except Exception as error:  # a broken stage is reported, not fatal
             result["targets"][key] = {"label": label, "error": f"{type(error).__name__}: {error}"}
             continue
         if expected is not None and seen != expected:
-            result["targets"][key] = {"label": label,
-                                      "error": f"saw {seen} content bytes, expected {expected}"}
+            result["targets"][key] = {
+                "label": label,
+                "error": f"saw {seen} content bytes, expected {expected}",
+            }
             continue
         expected = seen
-        result["targets"][key] = {"label": label, "mb_per_s": len(data) / seconds / 1e6,
-                                  "seconds": seconds}
+        result["targets"][key] = {
+            "label": label,
+            "mb_per_s": len(data) / seconds / 1e6,
+            "seconds": seconds,
+        }
     return result

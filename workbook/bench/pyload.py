@@ -32,7 +32,8 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
     bytes: int = 0
     errors: dict[str, int] = field(
-        default_factory=lambda: {"connect": 0, "read": 0, "write": 0, "timeout": 0, "status": 0})
+        default_factory=lambda: {"connect": 0, "read": 0, "write": 0, "timeout": 0, "status": 0}
+    )
 
 
 async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool, int]:
@@ -70,8 +71,9 @@ async def read_chunks(reader: asyncio.StreamReader) -> int:
             return size
 
 
-async def connection(host: str, port: int, requests: list[bytes], deadline: float,
-                     tally: Tally) -> None:
+async def connection(
+    host: str, port: int, requests: list[bytes], deadline: float, tally: Tally
+) -> None:
     """Send requests on one connection (reopened if the server closes it) until the deadline."""
     count = 0
     writer: asyncio.StreamWriter | None = None
@@ -98,7 +100,9 @@ async def connection(host: str, port: int, requests: list[bytes], deadline: floa
             writer = await closed(writer)
             continue
         try:
-            status, keep_alive, size = await asyncio.wait_for(read_response(reader), RESPONSE_TIMEOUT)
+            status, keep_alive, size = await asyncio.wait_for(
+                read_response(reader), RESPONSE_TIMEOUT
+            )
         except TimeoutError:
             tally.errors["timeout"] += 1
             writer = await closed(writer)
@@ -144,8 +148,13 @@ def summary(tally: Tally, seconds: float) -> dict[str, object]:
     for share in (50, 75, 90, 99, 99.9):
         latency[f"p{share:g}"] = round(percentile(micro, share))
     latency["max"] = round(micro[-1]) if micro else 0
-    return {"requests": len(ordered), "duration_us": round(seconds * 1e6), "bytes": tally.bytes,
-            "errors": tally.errors, "latency_us": latency}
+    return {
+        "requests": len(ordered),
+        "duration_us": round(seconds * 1e6),
+        "bytes": tally.bytes,
+        "errors": tally.errors,
+        "latency_us": latency,
+    }
 
 
 async def run(url: str, connections: int, duration: float, paths: list[str]) -> dict[str, object]:
@@ -157,13 +166,16 @@ async def run(url: str, connections: int, duration: float, paths: list[str]) -> 
     tally = Tally()
     started = time.perf_counter()
     deadline = started + duration
-    await asyncio.gather(*(connection(host, port, requests, deadline, tally)
-                           for _ in range(connections)))
+    await asyncio.gather(
+        *(connection(host, port, requests, deadline, tally) for _ in range(connections))
+    )
     return summary(tally, time.perf_counter() - started)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workbook.bench.pyload", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m workbook.bench.pyload", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("url")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--duration", type=float, default=1.0, help="seconds")

@@ -26,9 +26,23 @@ from workbook.bench.scenarios import (
 )
 from workbook.stages import REPO
 
-PACKAGES = ("uvicorn", "httptools", "uvloop", "h11", "gunicorn", "starlette", "fastapi",
-            "flask", "werkzeug", "bottle", "falcon", "webob", "parse", "matplotlib",
-            "python-multipart")
+PACKAGES = (
+    "uvicorn",
+    "httptools",
+    "uvloop",
+    "h11",
+    "gunicorn",
+    "starlette",
+    "fastapi",
+    "flask",
+    "werkzeug",
+    "bottle",
+    "falcon",
+    "webob",
+    "parse",
+    "matplotlib",
+    "python-multipart",
+)
 #: Per-round ratios further apart than this factor mark a goal's ratio as noisy.
 NOISY_SPREAD = 1.5
 #: A 1-minute load average above this many cores' worth of work before the run
@@ -40,13 +54,17 @@ PLOTS = ("throughput.png", "latency.png", "routers.png", "soak.png")
 
 # ── The machine ───────────────────────────────────────────────────────────────
 
+
 def machine(client_version: str, pinning: str) -> dict[str, Any]:
     """Describe where and with what the run happened."""
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.read_text().splitlines()
+            if line.startswith("model name")
+        ]
         cpu = names[0] if names else cpu
     versions = {}
     for package in PACKAGES:
@@ -88,10 +106,19 @@ def load_average() -> list[float] | None:
 
 def git_commit() -> str:
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                                capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "stages", "workbook/bench"],
-                               cwd=REPO, capture_output=True, text=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "stages", "workbook/bench"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         return commit + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -107,16 +134,21 @@ def busy_note(info: dict[str, Any]) -> str | None:
     before = info.get("load_average_before")
     peak = before[0] if before else 0.0
     if peak > BUSY_LOAD_PER_CORE * info["cores"]:
-        return (f"{BUSY_PREFIX} (1-minute load average {peak:.2f} before it, on {info['cores']} "
-                "cores): absolute numbers may be low and noisy; ratios within a scenario hold "
-                "better, because its targets were loaded in interleaved rounds, and the server "
-                "CPU time per request hardly depends on the load.")
+        return (
+            f"{BUSY_PREFIX} (1-minute load average {peak:.2f} before it, on {info['cores']} "
+            "cores): absolute numbers may be low and noisy; ratios within a scenario hold "
+            "better, because its targets were loaded in interleaved rounds, and the server "
+            "CPU time per request hardly depends on the load."
+        )
     return None
 
 
 # ── Goals ─────────────────────────────────────────────────────────────────────
 
-def rate(results: dict[str, Any], scenario: str, target: str, endpoint: str) -> dict[str, Any] | None:
+
+def rate(
+    results: dict[str, Any], scenario: str, target: str, endpoint: str
+) -> dict[str, Any] | None:
     """Return a target's summary on an endpoint, or None if it was not measured."""
     try:
         return results["scenarios"][scenario]["targets"][target]["endpoints"][endpoint]
@@ -133,7 +165,9 @@ def throughput_goal(results: dict[str, Any], goal: ThroughputGoal) -> dict[str, 
         return {**entry, "ratio": None, "met": None, "measured": "not measured"}
     ratio = mine["median_rps"] / theirs["median_rps"]
     # Rounds are interleaved, so round i of one target is comparable with round i of the other.
-    rounds = [a["rps"] / b["rps"] for a, b in zip(mine["runs"], theirs["runs"], strict=False) if b["rps"]]
+    rounds = [
+        a["rps"] / b["rps"] for a, b in zip(mine["runs"], theirs["runs"], strict=False) if b["rps"]
+    ]
     spread = f" (rounds {min(rounds):.2f}-{max(rounds):.2f})" if len(rounds) > 1 else ""
     # A second opinion that a busy machine hardly moves: what a request costs the server.
     cpu_ratio = None
@@ -144,11 +178,18 @@ def throughput_goal(results: dict[str, Any], goal: ThroughputGoal) -> dict[str, 
     if len(rounds) > 1 and max(rounds) > NOISY_SPREAD * min(rounds):
         caveats.append("rounds disagree: the machine was noisy")
     if cpu_ratio and (cpu_ratio >= goal.factor) != (ratio >= goal.factor):
-        caveats.append(f"the CPU-time ratio says {'met' if cpu_ratio >= goal.factor else 'not met'}")
+        caveats.append(
+            f"the CPU-time ratio says {'met' if cpu_ratio >= goal.factor else 'not met'}"
+        )
     caveat = f" ({'; '.join(caveats)})" if caveats else ""
-    return {**entry, "ratio": ratio, "cpu_ratio": cpu_ratio, "met": ratio >= goal.factor,
-            "measured": f"{ratio:.2f}x{spread}: {mine['median_rps']:,.0f} vs "
-                        f"{theirs['median_rps']:,.0f} req/s{cpu}{caveat}"}
+    return {
+        **entry,
+        "ratio": ratio,
+        "cpu_ratio": cpu_ratio,
+        "met": ratio >= goal.factor,
+        "measured": f"{ratio:.2f}x{spread}: {mine['median_rps']:,.0f} vs "
+        f"{theirs['median_rps']:,.0f} req/s{cpu}{caveat}",
+    }
 
 
 def router_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -158,18 +199,33 @@ def router_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
         entry = results.get("routers", {}).get(key, {})
         label = entry.get("label", key)
         for lookup, what in (("hit_us", "last dynamic route"), ("miss_us", "miss")):
-            goal = {"goal": f"{label}: lookup among 1,000 routes <= {ROUTER_SCALING_LIMIT:g}x "
-                            f"among 10 ({what})",
-                    "threshold": ROUTER_SCALING_LIMIT, "kind": "at most"}
+            goal = {
+                "goal": f"{label}: lookup among 1,000 routes <= {ROUTER_SCALING_LIMIT:g}x "
+                f"among 10 ({what})",
+                "threshold": ROUTER_SCALING_LIMIT,
+                "kind": "at most",
+            }
             sizes = entry.get("sizes", {})
             if "10" not in sizes or "1000" not in sizes:
-                goals.append({**goal, "ratio": None, "met": None,
-                              "measured": entry.get("error", "not measured")})
+                goals.append(
+                    {
+                        **goal,
+                        "ratio": None,
+                        "met": None,
+                        "measured": entry.get("error", "not measured"),
+                    }
+                )
                 continue
             small, large = sizes["10"][lookup], sizes["1000"][lookup]
             ratio = large / small
-            goals.append({**goal, "ratio": ratio, "met": ratio <= ROUTER_SCALING_LIMIT,
-                          "measured": f"{ratio:.2f}x: {large:.2f} vs {small:.2f} us"})
+            goals.append(
+                {
+                    **goal,
+                    "ratio": ratio,
+                    "met": ratio <= ROUTER_SCALING_LIMIT,
+                    "measured": f"{ratio:.2f}x: {large:.2f} vs {small:.2f} us",
+                }
+            )
     return goals
 
 
@@ -177,40 +233,62 @@ def soak_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Evaluate the soak: zero errors and RSS within 10% of its post-warm-up value."""
     goals = []
     for entry in results.get("soak", {}).values():
-        goal = {"goal": f"soak {entry['label']}: zero errors, RSS within "
-                        f"{SOAK_RSS_LIMIT:.0%} of post-warm-up",
-                "threshold": SOAK_RSS_LIMIT, "kind": "at most"}
+        goal = {
+            "goal": f"soak {entry['label']}: zero errors, RSS within "
+            f"{SOAK_RSS_LIMIT:.0%} of post-warm-up",
+            "threshold": SOAK_RSS_LIMIT,
+            "kind": "at most",
+        }
         if "rss_growth" not in entry:
-            goals.append({**goal, "ratio": None, "met": None,
-                          "measured": entry.get("error", "not measured")})
+            goals.append(
+                {**goal, "ratio": None, "met": None, "measured": entry.get("error", "not measured")}
+            )
             continue
         growth, errors = entry["rss_growth"], entry["errors"]
-        goals.append({**goal, "ratio": growth,
-                      "met": errors == 0 and abs(growth) <= SOAK_RSS_LIMIT,
-                      "measured": f"{errors} errors in {entry['requests']:,} requests; RSS "
-                                  f"{entry['rss_after_warmup_kib'] / 1024:.1f} -> "
-                                  f"{entry['rss_after_kib'] / 1024:.1f} MiB ({growth:+.1%})"})
+        goals.append(
+            {
+                **goal,
+                "ratio": growth,
+                "met": errors == 0 and abs(growth) <= SOAK_RSS_LIMIT,
+                "measured": f"{errors} errors in {entry['requests']:,} requests; RSS "
+                f"{entry['rss_after_warmup_kib'] / 1024:.1f} -> "
+                f"{entry['rss_after_kib'] / 1024:.1f} MiB ({growth:+.1%})",
+            }
+        )
     return goals
 
 
 def multipart_goal(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Evaluate "bare_forms parses at least 0.5x python-multipart's MB/s"."""
-    goal = {"goal": f"bare_forms multipart parser >= {MULTIPART_GOAL:g}x python-multipart (MB/s)",
-            "threshold": MULTIPART_GOAL, "kind": "at least"}
+    goal = {
+        "goal": f"bare_forms multipart parser >= {MULTIPART_GOAL:g}x python-multipart (MB/s)",
+        "threshold": MULTIPART_GOAL,
+        "kind": "at least",
+    }
     targets = results.get("multipart", {}).get("targets", {})
     mine, theirs = targets.get("bare_forms", {}), targets.get("python-multipart", {})
     if "mb_per_s" not in mine or "mb_per_s" not in theirs:
         problem = mine.get("error") or theirs.get("error") or "not measured"
         return [{**goal, "ratio": None, "met": None, "measured": problem}]
     ratio = mine["mb_per_s"] / theirs["mb_per_s"]
-    return [{**goal, "ratio": ratio, "met": ratio >= MULTIPART_GOAL,
-             "measured": f"{ratio:.2f}x: {mine['mb_per_s']:,.0f} vs {theirs['mb_per_s']:,.0f} MB/s "
-                         "(CPU time, best loop)"}]
+    return [
+        {
+            **goal,
+            "ratio": ratio,
+            "met": ratio >= MULTIPART_GOAL,
+            "measured": f"{ratio:.2f}x: {mine['mb_per_s']:,.0f} vs {theirs['mb_per_s']:,.0f} MB/s "
+            "(CPU time, best loop)",
+        }
+    ]
 
 
 def evaluate_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
-    return ([throughput_goal(results, goal) for goal in THROUGHPUT_GOALS]
-            + router_goals(results) + soak_goals(results) + multipart_goal(results))
+    return (
+        [throughput_goal(results, goal) for goal in THROUGHPUT_GOALS]
+        + router_goals(results)
+        + soak_goals(results)
+        + multipart_goal(results)
+    )
 
 
 def status(goal: dict[str, Any]) -> str:
@@ -218,6 +296,7 @@ def status(goal: dict[str, Any]) -> str:
 
 
 # ── Markdown ──────────────────────────────────────────────────────────────────
+
 
 def goals_table(goals: list[dict[str, Any]]) -> str:
     lines = ["| Goal | Measured | Status |", "| --- | --- | --- |"]
@@ -231,23 +310,33 @@ def scenario_table(scenario: dict[str, Any]) -> str:
     baseline = scenario["targets"].get(scenario["baseline"], {}).get("endpoints", {})
     head = ["Target", "Server"] + [f"`{key}` req/s (min-max)" for key in endpoints]
     head += [f"`{key}` x {scenario['targets'][scenario['baseline']]['label']}" for key in endpoints]
-    head += [f"`{endpoints[-1]}` latency p50 / p90 / p99 ms",
-             "server CPU us/request (" + " / ".join(f"`{key}`" for key in endpoints) + ")"]
+    head += [
+        f"`{endpoints[-1]}` latency p50 / p90 / p99 ms",
+        "server CPU us/request (" + " / ".join(f"`{key}`" for key in endpoints) + ")",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for target in scenario["targets"].values():
         cells = [target["label"], target["server"]]
         measured = target["endpoints"]
         for key in endpoints:
             entry = measured.get(key)
-            cells.append(f"{entry['median_rps']:,.0f} ({entry['min_rps']:,.0f}-{entry['max_rps']:,.0f})"
-                         + (f", {entry['errors']} errors" if entry["errors"] else "")
-                         if entry else "-")
+            cells.append(
+                f"{entry['median_rps']:,.0f} ({entry['min_rps']:,.0f}-{entry['max_rps']:,.0f})"
+                + (f", {entry['errors']} errors" if entry["errors"] else "")
+                if entry
+                else "-"
+            )
         for key in endpoints:
             entry, base = measured.get(key), baseline.get(key)
-            cells.append(f"{entry['median_rps'] / base['median_rps']:.2f}" if entry and base else "-")
+            cells.append(
+                f"{entry['median_rps'] / base['median_rps']:.2f}" if entry and base else "-"
+            )
         last = measured.get(endpoints[-1])
-        cells.append(" / ".join(f"{last['latency_ms'][p]:.2f}" for p in ("p50", "p90", "p99"))
-                     if last else "-")
+        cells.append(
+            " / ".join(f"{last['latency_ms'][p]:.2f}" for p in ("p50", "p90", "p99"))
+            if last
+            else "-"
+        )
         costs = [measured.get(key, {}).get("cpu_us_per_request") for key in endpoints]
         cells.append(" / ".join(f"{cost:.0f}" if cost else "-" for cost in costs))
         lines.append("| " + " | ".join(cells) + " |")
@@ -258,12 +347,19 @@ def inprocess_table(scenario: dict[str, Any]) -> str:
     """Return microseconds per request of each framework, and the extra over the raw app."""
     endpoints = scenario["endpoints"]
     raw = scenario["targets"].get(scenario["baseline"], {}).get("endpoints", {})
-    head = ["Target"] + [f"`{key}` us" for key in endpoints] + [f"`{key}` + us over raw" for key in endpoints]
+    head = (
+        ["Target"]
+        + [f"`{key}` us" for key in endpoints]
+        + [f"`{key}` + us over raw" for key in endpoints]
+    )
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for entry in scenario["targets"].values():
         if "error" in entry:
-            lines.append(f"| {entry['label']} | " + " | ".join(["-"] * (len(head) - 2))
-                         + f" | {entry['error']} |")
+            lines.append(
+                f"| {entry['label']} | "
+                + " | ".join(["-"] * (len(head) - 2))
+                + f" | {entry['error']} |"
+            )
             continue
         timed = entry["endpoints"]
         cells = [entry["label"]] + [f"{timed[key]:.1f}" for key in endpoints]
@@ -280,14 +376,19 @@ def router_table(routers: dict[str, Any]) -> str:
     for entry in routers.values():
         label = f"**{entry['label']}**" if entry["ours"] else entry["label"]
         if "error" in entry:
-            lines.append(f"| {label} | " + " | ".join(["-"] * (len(head) - 2))
-                         + f" | {entry['error']} |")
+            lines.append(
+                f"| {label} | " + " | ".join(["-"] * (len(head) - 2)) + f" | {entry['error']} |"
+            )
             continue
         timed = entry["sizes"]
-        cells = [label] + [f"{timed[size]['hit_us']:.2f} / {timed[size]['miss_us']:.2f}"
-                           if size in timed else "-" for size in sizes]
+        cells = [label] + [
+            f"{timed[size]['hit_us']:.2f} / {timed[size]['miss_us']:.2f}" if size in timed else "-"
+            for size in sizes
+        ]
         if "10" in timed and "1000" in timed:
-            cells += [f"{timed['1000'][key] / timed['10'][key]:.2f}x" for key in ("hit_us", "miss_us")]
+            cells += [
+                f"{timed['1000'][key] / timed['10'][key]:.2f}x" for key in ("hit_us", "miss_us")
+            ]
             cells.append(f"{timed['1000']['build_s']:.3f}")
         else:
             cells += ["-", "-", "-"]
@@ -296,18 +397,22 @@ def router_table(routers: dict[str, Any]) -> str:
 
 
 def soak_table(soak: dict[str, Any]) -> str:
-    lines = ["| Target | Server | Requests | req/s | Errors | RSS after warm-up | RSS after | Peak |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| Target | Server | Requests | req/s | Errors | RSS after warm-up | RSS after | Peak |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for entry in soak.values():
         if "rss_growth" not in entry:
-            lines.append(f"| {entry['label']} | {entry['server']} | {entry.get('error', '-')} "
-                         "| | | | | |")
+            lines.append(
+                f"| {entry['label']} | {entry['server']} | {entry.get('error', '-')} | | | | | |"
+            )
             continue
         lines.append(
             f"| {entry['label']} | {entry['server']} | {entry['requests']:,} | {entry['rps']:,.0f} "
             f"| {entry['errors']} | {entry['rss_after_warmup_kib'] / 1024:.1f} MiB "
             f"| {entry['rss_after_kib'] / 1024:.1f} MiB ({entry['rss_growth']:+.1%}) "
-            f"| {entry['rss_peak_kib'] / 1024:.1f} MiB |")
+            f"| {entry['rss_peak_kib'] / 1024:.1f} MiB |"
+        )
     return "\n".join(lines)
 
 
@@ -345,19 +450,36 @@ def markdown(results: dict[str, Any]) -> str:
         about = scenario["about"][0].upper() + scenario["about"][1:]
         parts += ["", f"## {scenario['title']}", "", f"{about}.", "", scenario_table(scenario)]
     for scenario in results.get("inprocess", {}).values():
-        parts += ["", f"## {scenario['title']}: cost per request in process", "",
-                  "Microseconds per request with no server and no socket: the app called in a "
-                  "loop with a ready-made environ or scope (best of the loops).", "",
-                  inprocess_table(scenario)]
-    parts += ["", "## Router scaling (in process)", "",
-              "Microseconds per lookup of the last-registered dynamic route (hit) and of a path "
-              "no route matches (miss); our routers in bold.", "", router_table(results["routers"])]
+        parts += [
+            "",
+            f"## {scenario['title']}: cost per request in process",
+            "",
+            "Microseconds per request with no server and no socket: the app called in a "
+            "loop with a ready-made environ or scope (best of the loops).",
+            "",
+            inprocess_table(scenario),
+        ]
+    parts += [
+        "",
+        "## Router scaling (in process)",
+        "",
+        "Microseconds per lookup of the last-registered dynamic route (hit) and of a path "
+        "no route matches (miss); our routers in bold.",
+        "",
+        router_table(results["routers"]),
+    ]
     parts += ["", "## Soak", "", soak_table(results["soak"])]
     if results.get("multipart", {}).get("targets"):
-        parts += ["", "## Multipart parsing (in process)", "",
-                  f"MB/s of body parsed, the same {results['multipart']['body_bytes']:,}-byte "
-                  f"multipart/form-data body fed in {results['multipart']['chunk_bytes'] // 1024} KiB "
-                  "pieces (CPU time, best loop).", "", multipart_table(results["multipart"])]
+        parts += [
+            "",
+            "## Multipart parsing (in process)",
+            "",
+            f"MB/s of body parsed, the same {results['multipart']['body_bytes']:,}-byte "
+            f"multipart/form-data body fed in {results['multipart']['chunk_bytes'] // 1024} KiB "
+            "pieces (CPU time, best loop).",
+            "",
+            multipart_table(results["multipart"]),
+        ]
     if results.get("failures"):
         parts += ["", "## Failures", ""] + [f"- {failure}" for failure in results["failures"]]
     parts += ["", "## Plots", ""] + [f"![{name[:-4]}]({name})" for name in PLOTS]
@@ -365,6 +487,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 # ── Plots ─────────────────────────────────────────────────────────────────────
+
 
 def plot_all(results: dict[str, Any], folder: Path) -> list[Path]:
     """Draw every plot into ``folder`` with matplotlib's Agg backend; return the files."""
@@ -374,25 +497,35 @@ def plot_all(results: dict[str, Any], folder: Path) -> list[Path]:
     from matplotlib import pyplot
 
     pyplot.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
-    drawn = [plot_throughput(results, folder / "throughput.png", pyplot),
-             plot_latency(results, folder / "latency.png", pyplot),
-             plot_routers(results, folder / "routers.png", pyplot),
-             plot_soak(results, folder / "soak.png", pyplot)]
+    drawn = [
+        plot_throughput(results, folder / "throughput.png", pyplot),
+        plot_latency(results, folder / "latency.png", pyplot),
+        plot_routers(results, folder / "routers.png", pyplot),
+        plot_soak(results, folder / "soak.png", pyplot),
+    ]
     return drawn
 
 
-def grouped_bars(axes: Any, labels: list[str], series: dict[str, list[float]],
-                 errors: dict[str, list[tuple[float, float]]] | None = None,
-                 label_format: str = "") -> None:
+def grouped_bars(
+    axes: Any,
+    labels: list[str],
+    series: dict[str, list[float]],
+    errors: dict[str, list[tuple[float, float]]] | None = None,
+    label_format: str = "",
+) -> None:
     """Draw one group of bars per label, one bar per series key."""
     width = 0.8 / max(len(series), 1)
     for index, (name, values) in enumerate(series.items()):
-        positions = [group + (index - (len(series) - 1) / 2) * width for group in range(len(labels))]
+        positions = [
+            group + (index - (len(series) - 1) / 2) * width for group in range(len(labels))
+        ]
         bounds = None
         if errors:
             low_high = errors[name]
-            bounds = [[max(0.0, value - low) for value, (low, _) in zip(values, low_high, strict=True)],
-                      [max(0.0, high - value) for value, (_, high) in zip(values, low_high, strict=True)]]
+            bounds = [
+                [max(0.0, value - low) for value, (low, _) in zip(values, low_high, strict=True)],
+                [max(0.0, high - value) for value, (_, high) in zip(values, low_high, strict=True)],
+            ]
         bars = axes.bar(positions, values, width, label=name, yerr=bounds, capsize=2)
         if label_format:
             axes.bar_label(bars, fmt=label_format, fontsize=6, padding=1)
@@ -405,7 +538,9 @@ def plain_log_ticks(axis: Any) -> None:
 
     plain = FuncFormatter(lambda value, _: f"{value:g}")
     axis.set_major_formatter(plain)
-    axis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}" if str(round(value, 6))[0] in "25" else ""))
+    axis.set_minor_formatter(
+        FuncFormatter(lambda value, _: f"{value:g}" if str(round(value, 6))[0] in "25" else "")
+    )
 
 
 def hide_unused(grid: Any, used: int) -> None:
@@ -419,7 +554,11 @@ def plot_throughput(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
     figure, grid = pyplot.subplots(3, 2, figsize=(12, 12))  # five scenarios
     for axes, scenario in zip(grid.flat, results["scenarios"].values(), strict=False):
         baseline = scenario["targets"].get(scenario["baseline"], {}).get("endpoints", {})
-        labels, series, errors = [], {k: [] for k in scenario["endpoints"]}, {k: [] for k in scenario["endpoints"]}
+        labels, series, errors = (
+            [],
+            {k: [] for k in scenario["endpoints"]},
+            {k: [] for k in scenario["endpoints"]},
+        )
         for target in scenario["targets"].values():
             labels.append(target["label"])
             for endpoint in scenario["endpoints"]:
@@ -427,7 +566,9 @@ def plot_throughput(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
                 if entry and base:
                     reference = base["median_rps"]
                     series[endpoint].append(entry["median_rps"] / reference)
-                    errors[endpoint].append((entry["min_rps"] / reference, entry["max_rps"] / reference))
+                    errors[endpoint].append(
+                        (entry["min_rps"] / reference, entry["max_rps"] / reference)
+                    )
                 else:
                     series[endpoint].append(0.0)
                     errors[endpoint].append((0.0, 0.0))
@@ -475,15 +616,23 @@ def plot_latency(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
 def plot_routers(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
     """Lookup time against route count, log-log: flat lines scale, rising lines scan."""
     figure, grid = pyplot.subplots(1, 2, figsize=(12, 4.8), sharey=True)
-    for axes, (key, title) in zip(grid, (("hit_us", "last-registered dynamic route"),
-                                         ("miss_us", "a path no route matches")), strict=True):
+    for axes, (key, title) in zip(
+        grid,
+        (("hit_us", "last-registered dynamic route"), ("miss_us", "a path no route matches")),
+        strict=True,
+    ):
         for entry in results["routers"].values():
             sizes = sorted(entry.get("sizes", {}), key=int)
             if not sizes:
                 continue
-            axes.plot([int(size) for size in sizes], [entry["sizes"][size][key] for size in sizes],
-                      marker="o", linewidth=2.2 if entry["ours"] else 1.2,
-                      linestyle="-" if entry["ours"] else "--", label=entry["label"])
+            axes.plot(
+                [int(size) for size in sizes],
+                [entry["sizes"][size][key] for size in sizes],
+                marker="o",
+                linewidth=2.2 if entry["ours"] else 1.2,
+                linestyle="-" if entry["ours"] else "--",
+                label=entry["label"],
+            )
         axes.set_xscale("log")
         axes.set_yscale("log")
         plain_log_ticks(axes.xaxis)
@@ -508,11 +657,17 @@ def plot_soak(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
         if "rss_samples" not in entry:
             continue
         times = [0.0] + [moment for moment, _ in entry["rss_samples"]]
-        values = [entry["rss_after_warmup_kib"] / 1024] + [kib / 1024 for _, kib in entry["rss_samples"]]
+        values = [entry["rss_after_warmup_kib"] / 1024] + [
+            kib / 1024 for _, kib in entry["rss_samples"]
+        ]
         line = axes.plot(times, values, marker=".", label=entry["label"])[0]
         start = entry["rss_after_warmup_kib"] / 1024
-        axes.axhspan(start * (1 - SOAK_RSS_LIMIT), start * (1 + SOAK_RSS_LIMIT),
-                     color=line.get_color(), alpha=0.08)
+        axes.axhspan(
+            start * (1 - SOAK_RSS_LIMIT),
+            start * (1 + SOAK_RSS_LIMIT),
+            color=line.get_color(),
+            alpha=0.08,
+        )
     axes.set_xlabel("seconds into the soak")
     axes.set_ylabel("server RSS (MiB)")
     axes.set_title("Soak: server memory, and a 10% band around its post-warm-up value")
@@ -525,6 +680,7 @@ def plot_soak(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
 
 
 # ── Files ─────────────────────────────────────────────────────────────────────
+
 
 def write(results: dict[str, Any], folder: Path) -> list[Path]:
     """Write results.json, RESULTS.md and the plots into ``folder``; return the files."""
@@ -543,6 +699,7 @@ def write(results: dict[str, Any], folder: Path) -> list[Path]:
 def goals_summary(goals: list[dict[str, Any]]) -> str:
     """Return the goals as lines for the terminal."""
     width = max(len(goal["goal"]) for goal in goals)
-    return "\n".join(f"  {status(goal).strip('*'):<12} {goal['goal']:<{width}}  {goal['measured']}"
-                     for goal in goals)
-
+    return "\n".join(
+        f"  {status(goal).strip('*'):<12} {goal['goal']:<{width}}  {goal['measured']}"
+        for goal in goals
+    )

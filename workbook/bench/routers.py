@@ -38,8 +38,10 @@ def table(size: int, placeholder: str) -> list[str]:
     >>> table(4, "{id:int}")
     ['/api/resource0', '/api/resource1/{id:int}', '/api/resource2', '/api/resource3/{id:int}']
     """
-    return [f"/api/resource{index}/{placeholder}" if index % 2 else f"/api/resource{index}"
-            for index in range(size)]
+    return [
+        f"/api/resource{index}/{placeholder}" if index % 2 else f"/api/resource{index}"
+        for index in range(size)
+    ]
 
 
 def hit_path(size: int) -> str:
@@ -49,6 +51,7 @@ def hit_path(size: int) -> str:
 
 
 # ── Adapters: build a table of N routes, return the per-request lookup ────────
+
 
 def chapter_linear_scan(size: int) -> Lookup:
     """The chapters' original design: one regex per route, tried in order."""
@@ -80,8 +83,12 @@ def werkzeug_router(size: int) -> Lookup:
     from werkzeug.exceptions import NotFound
     from werkzeug.routing import Map, Rule
 
-    rules = Map([Rule(path, endpoint=f"route{index}", methods=["GET"])
-                 for index, path in enumerate(table(size, "<int:id>"))])
+    rules = Map(
+        [
+            Rule(path, endpoint=f"route{index}", methods=["GET"])
+            for index, path in enumerate(table(size, "<int:id>"))
+        ]
+    )
     adapter = rules.bind("localhost")
 
     def lookup(path: str) -> dict[str, Any] | None:
@@ -202,8 +209,9 @@ ROUTERS = (
     RouterUnderTest("wsgirouter", "stage 02 router (wsgirouter)", True, wsgirouter_router),
     RouterUnderTest("bare", "bare (stage 05)", True, bare_router),
     RouterUnderTest("roob", "roob (stage 06)", True, roob_router),
-    RouterUnderTest("linear-scan", "linear regex scan (the chapters' original)", False,
-                    chapter_linear_scan),
+    RouterUnderTest(
+        "linear-scan", "linear regex scan (the chapters' original)", False, chapter_linear_scan
+    ),
     RouterUnderTest("starlette", "Starlette", False, starlette_router),
     RouterUnderTest("werkzeug", "Werkzeug (Flask)", False, werkzeug_router),
     RouterUnderTest("falcon", "Falcon", False, falcon_router),
@@ -211,6 +219,7 @@ ROUTERS = (
 
 
 # ── Timing ────────────────────────────────────────────────────────────────────
+
 
 def seconds_per_call(lookup: Lookup, path: str, budget: float, repeat: int) -> float:
     """Return the best time of one ``lookup(path)`` over ``repeat`` runs of ``budget`` seconds."""
@@ -240,14 +249,20 @@ def verify(router: RouterUnderTest, lookup: Lookup, size: int) -> None:
     """Raise if the lookup finds the wrong thing: a broken adapter measures nothing."""
     found = lookup(hit_path(size))
     if found != {"id": HIT_ID}:
-        raise ValueError(f"{router.key}: {hit_path(size)} gave {found!r}, expected {{'id': {HIT_ID}}}")
+        raise ValueError(
+            f"{router.key}: {hit_path(size)} gave {found!r}, expected {{'id': {HIT_ID}}}"
+        )
     missed = lookup(MISS_PATH)
     if missed is not None:
         raise ValueError(f"{router.key}: {MISS_PATH} should find no route, got {missed!r}")
 
 
-def measure(routers: tuple[RouterUnderTest, ...] = ROUTERS, sizes: tuple[int, ...] = SIZES,
-            budget: float = 0.05, repeat: int = 5) -> dict[str, dict[str, Any]]:
+def measure(
+    routers: tuple[RouterUnderTest, ...] = ROUTERS,
+    sizes: tuple[int, ...] = SIZES,
+    budget: float = 0.05,
+    repeat: int = 5,
+) -> dict[str, dict[str, Any]]:
     """Time every router at every size; return ``{key: {label, ours, sizes|error}}``.
 
     Times are microseconds per lookup; ``build`` is the seconds taken to

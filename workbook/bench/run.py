@@ -52,33 +52,59 @@ class Settings:
         return dict(self.__dict__)
 
 
-FULL = Settings(quick=False, duration=3, repeats=5, warmup=1, connections=64,
-                soak_warmup=5, soak_duration=30, soak_connections=64,
-                router_budget=0.05, router_repeat=5, pause=0.2)
-QUICK = Settings(quick=True, duration=1, repeats=1, warmup=0, connections=8,
-                 soak_warmup=1, soak_duration=1, soak_connections=16,
-                 router_budget=0.002, router_repeat=1, pause=0)
+FULL = Settings(
+    quick=False,
+    duration=3,
+    repeats=5,
+    warmup=1,
+    connections=64,
+    soak_warmup=5,
+    soak_duration=30,
+    soak_connections=64,
+    router_budget=0.05,
+    router_repeat=5,
+    pause=0.2,
+)
+QUICK = Settings(
+    quick=True,
+    duration=1,
+    repeats=1,
+    warmup=0,
+    connections=8,
+    soak_warmup=1,
+    soak_duration=1,
+    soak_connections=16,
+    router_budget=0.002,
+    router_repeat=1,
+    pause=0,
+)
 #: The built-in Python client measures in fractions of a second (wrk counts whole ones).
-QUICK_PYTHON = Settings(**{**QUICK.__dict__, "duration": 0.3, "soak_warmup": 0.3,
-                           "soak_duration": 0.5})
+QUICK_PYTHON = Settings(
+    **{**QUICK.__dict__, "duration": 0.3, "soak_warmup": 0.3, "soak_duration": 0.5}
+)
 
 
 def summarize(runs: list[LoadResult]) -> dict[str, Any]:
     """Return the median and range of throughput, the median latencies, and all errors."""
     rates = [run.rps for run in runs]
-    latency = {name: statistics.median(run.latency_ms[name] for run in runs)
-               for name in runs[0].latency_ms}
+    latency = {
+        name: statistics.median(run.latency_ms[name] for run in runs) for name in runs[0].latency_ms
+    }
     costs = [run.cpu_us_per_request for run in runs if run.cpu_us_per_request is not None]
     return {
-        "median_rps": statistics.median(rates), "min_rps": min(rates), "max_rps": max(rates),
-        "latency_ms": latency, "errors": sum(run.error_count for run in runs),
+        "median_rps": statistics.median(rates),
+        "min_rps": min(rates),
+        "max_rps": max(rates),
+        "latency_ms": latency,
+        "errors": sum(run.error_count for run in runs),
         "cpu_us_per_request": statistics.median(costs) if costs else None,
         "runs": [run.as_json() for run in runs],
     }
 
 
-def start_all(targets: tuple[Target, ...], logs: Path, failures: list[str],
-              say: Say) -> dict[str, servers.Running]:
+def start_all(
+    targets: tuple[Target, ...], logs: Path, failures: list[str], say: Say
+) -> dict[str, servers.Running]:
     """Start every target at once, then wait for each; failed ones are left out."""
     launched: dict[str, servers.Running] = {}
     for target in targets:
@@ -101,8 +127,9 @@ def start_all(targets: tuple[Target, ...], logs: Path, failures: list[str],
     return ready
 
 
-def checked_cells(scenario: Scenario, running: dict[str, servers.Running],
-                  failures: list[str], say: Say) -> list[tuple[Target, Endpoint]]:
+def checked_cells(
+    scenario: Scenario, running: dict[str, servers.Running], failures: list[str], say: Say
+) -> list[tuple[Target, Endpoint]]:
     """Return the (target, endpoint) pairs that answered 200 with the right body."""
     cells = []
     for target in scenario.targets:
@@ -118,17 +145,31 @@ def checked_cells(scenario: Scenario, running: dict[str, servers.Running],
     return cells
 
 
-def run_scenario(scenario: Scenario, settings: Settings, client: Client, logs: Path,
-                 failures: list[str], say: Say) -> dict[str, Any]:
+def run_scenario(
+    scenario: Scenario,
+    settings: Settings,
+    client: Client,
+    logs: Path,
+    failures: list[str],
+    say: Say,
+) -> dict[str, Any]:
     """Measure every target of a scenario on every endpoint; return its results."""
     say(f"{scenario.title}: {scenario.about}")
     running = start_all(scenario.targets, logs, failures, say)
     results: dict[str, Any] = {
-        "title": scenario.title, "about": scenario.about, "baseline": scenario.baseline,
+        "title": scenario.title,
+        "about": scenario.about,
+        "baseline": scenario.baseline,
         "endpoints": {endpoint.key: endpoint.label for endpoint in scenario.endpoints},
-        "targets": {target.key: {"label": target.label, "server": target.server.label,
-                                 "app": target.app, "endpoints": {}}
-                    for target in scenario.targets},
+        "targets": {
+            target.key: {
+                "label": target.label,
+                "server": target.server.label,
+                "app": target.app,
+                "endpoints": {},
+            }
+            for target in scenario.targets
+        },
     }
     try:
         cells = checked_cells(scenario, running, failures, say)
@@ -172,10 +213,12 @@ def run_scenario(scenario: Scenario, settings: Settings, client: Client, logs: P
                     if result is None:
                         continue
                     runs.setdefault((cell[0].key, cell[1].key), []).append(result)
-                    say(f"  round {round_number + 1}: {cell[0].label:<32} {cell[1].key:<6} "
+                    say(
+                        f"  round {round_number + 1}: {cell[0].label:<32} {cell[1].key:<6} "
                         f"{result.rps:>9,.0f} req/s  p99 {result.latency_ms['p99']:6.2f} ms  "
                         f"server CPU {result.cpu_us_per_request or 0:6.1f} us/request"
-                        + (f"  {result.error_count} errors" if result.error_count else ""))
+                        + (f"  {result.error_count} errors" if result.error_count else "")
+                    )
         for (target_key, endpoint_key), measured in runs.items():
             results["targets"][target_key]["endpoints"][endpoint_key] = summarize(measured)
     finally:
@@ -185,25 +228,32 @@ def run_scenario(scenario: Scenario, settings: Settings, client: Client, logs: P
     return results
 
 
-def run_soak(target: Target, settings: Settings, client: Client, logs: Path,
-             failures: list[str], say: Say) -> dict[str, Any]:
+def run_soak(
+    target: Target, settings: Settings, client: Client, logs: Path, failures: list[str], say: Say
+) -> dict[str, Any]:
     """Load one target for a long while; report errors and how its memory moved."""
-    say(f"Soak: {target.label} on {target.server.label}, {settings.soak_duration:g} s "
-        f"at {settings.soak_connections} connections")
+    say(
+        f"Soak: {target.label} on {target.server.label}, {settings.soak_duration:g} s "
+        f"at {settings.soak_connections} connections"
+    )
     result: dict[str, Any] = {"label": target.label, "server": target.server.label}
     running = start_all((target,), logs, failures, say).get(target.key)
     if running is None:
         result["error"] = "did not start"
         return result
     try:
-        problems = [problem for endpoint in ENDPOINTS
-                    if (problem := servers.check(running.base, endpoint.path, endpoint.expected))]
+        problems = [
+            problem
+            for endpoint in ENDPOINTS
+            if (problem := servers.check(running.base, endpoint.path, endpoint.expected))
+        ]
         if problems:
             failures += [f"{target.label}: {problem}" for problem in problems]
             result["error"] = "; ".join(problems)
             return result
-        warm = client.run(running.base + "/", settings.soak_connections, settings.soak_warmup,
-                          SOAK_PATHS)
+        warm = client.run(
+            running.base + "/", settings.soak_connections, settings.soak_warmup, SOAK_PATHS
+        )
         baseline = servers.rss_kib(running.process.pid)
         samples: list[tuple[float, int]] = []
         stop = threading.Event()
@@ -211,27 +261,40 @@ def run_soak(target: Target, settings: Settings, client: Client, logs: Path,
 
         def sample() -> None:
             while not stop.wait(1.0):
-                samples.append((round(time.monotonic() - started, 1),
-                                servers.rss_kib(running.process.pid)))
+                samples.append(
+                    (round(time.monotonic() - started, 1), servers.rss_kib(running.process.pid))
+                )
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         try:
-            soak = client.run(running.base + "/", settings.soak_connections,
-                              settings.soak_duration, SOAK_PATHS)
+            soak = client.run(
+                running.base + "/", settings.soak_connections, settings.soak_duration, SOAK_PATHS
+            )
         finally:
             stop.set()
             sampler.join()
         final = servers.rss_kib(running.process.pid)
         growth = (final - baseline) / baseline if baseline else 0.0
-        result.update({
-            "paths": SOAK_PATHS, "warmup": warm.as_json(), "run": soak.as_json(),
-            "errors": soak.error_count, "requests": soak.requests, "rps": soak.rps,
-            "rss_after_warmup_kib": baseline, "rss_after_kib": final, "rss_growth": growth,
-            "rss_peak_kib": max([final, *(kib for _, kib in samples)]), "rss_samples": samples,
-        })
-        say(f"  {soak.requests:,} requests, {soak.error_count} errors, RSS "
-            f"{baseline / 1024:.1f} -> {final / 1024:.1f} MiB ({growth:+.1%})")
+        result.update(
+            {
+                "paths": SOAK_PATHS,
+                "warmup": warm.as_json(),
+                "run": soak.as_json(),
+                "errors": soak.error_count,
+                "requests": soak.requests,
+                "rps": soak.rps,
+                "rss_after_warmup_kib": baseline,
+                "rss_after_kib": final,
+                "rss_growth": growth,
+                "rss_peak_kib": max([final, *(kib for _, kib in samples)]),
+                "rss_samples": samples,
+            }
+        )
+        say(
+            f"  {soak.requests:,} requests, {soak.error_count} errors, RSS "
+            f"{baseline / 1024:.1f} -> {final / 1024:.1f} MiB ({growth:+.1%})"
+        )
     except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as error:
         failures.append(f"soak {target.label}: load run failed: {error}")
         result["error"] = f"load run failed: {error}"

@@ -65,71 +65,103 @@ class Scenario:
 
 
 ASGI = Scenario(
-    "asgi", "ASGI frameworks on uvicorn",
+    "asgi",
+    "ASGI frameworks on uvicorn",
     "uvicorn with httptools and uvloop, one worker; throughput relative to the raw ASGI app",
     (
         Target("raw-asgi", "raw ASGI app", UVICORN_HTTPTOOLS, f"{APPS}.raw_asgi:app"),
-        Target("asgi-router", "stage 04 router", UVICORN_HTTPTOOLS, f"{APPS}.asgi_router_app:app",
-               "04_asgi"),
+        Target(
+            "asgi-router",
+            "stage 04 router",
+            UVICORN_HTTPTOOLS,
+            f"{APPS}.asgi_router_app:app",
+            "04_asgi",
+        ),
         Target("bare", "bare (stage 05)", UVICORN_HTTPTOOLS, f"{APPS}.bare_app:app", "05_bare"),
         Target("starlette", "Starlette", UVICORN_HTTPTOOLS, f"{APPS}.starlette_app:app"),
         Target("fastapi", "FastAPI", UVICORN_HTTPTOOLS, f"{APPS}.fastapi_app:app"),
     ),
-    ENDPOINTS, baseline="raw-asgi",
+    ENDPOINTS,
+    baseline="raw-asgi",
 )
 
 WSGI = Scenario(
-    "wsgi", "WSGI frameworks on gunicorn",
+    "wsgi",
+    "WSGI frameworks on gunicorn",
     "gunicorn gthread worker with keep-alive, one worker; throughput relative to the raw WSGI app",
     (
         Target("raw-wsgi", "raw WSGI app", GUNICORN, f"{APPS}.raw_wsgi:app"),
-        Target("wsgirouter", "stage 02 router", GUNICORN, f"{APPS}.wsgirouter_app:app", "02_router"),
-        Target("onion", "stage 03 router + middleware", GUNICORN, f"{APPS}.onion_app:app",
-               "03_middleware"),
+        Target(
+            "wsgirouter", "stage 02 router", GUNICORN, f"{APPS}.wsgirouter_app:app", "02_router"
+        ),
+        Target(
+            "onion",
+            "stage 03 router + middleware",
+            GUNICORN,
+            f"{APPS}.onion_app:app",
+            "03_middleware",
+        ),
         Target("roob", "roob (stage 06)", GUNICORN, f"{APPS}.roob_app:app", "06_roob"),
         Target("flask", "Flask", GUNICORN, f"{APPS}.flask_app:app"),
         Target("bottle", "Bottle", GUNICORN, f"{APPS}.bottle_app:app"),
         Target("falcon", "Falcon", GUNICORN, f"{APPS}.falcon_app:app"),
     ),
-    ENDPOINTS, baseline="raw-wsgi",
+    ENDPOINTS,
+    baseline="raw-wsgi",
 )
 
 WSGI_SERVERS = Scenario(
-    "wsgi-servers", "WSGI servers",
+    "wsgi-servers",
+    "WSGI servers",
     "the raw WSGI app on each server; throughput relative to wsgiref.simple_server",
     (
         Target("wsgiref", WSGIREF.label, WSGIREF, f"{APPS}.raw_wsgi:app"),
         Target("stage01", STAGE01.label, STAGE01, f"{APPS}.raw_wsgi:app", "01_raw_wsgi"),
         Target("gunicorn", GUNICORN.label, GUNICORN, f"{APPS}.raw_wsgi:app"),
     ),
-    (HELLO,), baseline="wsgiref",
+    (HELLO,),
+    baseline="wsgiref",
 )
 
 ASGI_SERVERS = Scenario(
-    "asgi-servers", "ASGI servers",
+    "asgi-servers",
+    "ASGI servers",
     "the raw ASGI app on each server; throughput relative to uvicorn's pure-Python h11",
     (
         Target("uvicorn-h11", UVICORN_H11.label, UVICORN_H11, f"{APPS}.raw_asgi:app"),
         Target("stage04", STAGE04.label, STAGE04, f"{APPS}.raw_asgi:app", "04_asgi"),
-        Target("uvicorn-httptools", UVICORN_HTTPTOOLS.label, UVICORN_HTTPTOOLS,
-               f"{APPS}.raw_asgi:app"),
+        Target(
+            "uvicorn-httptools", UVICORN_HTTPTOOLS.label, UVICORN_HTTPTOOLS, f"{APPS}.raw_asgi:app"
+        ),
     ),
-    (HELLO,), baseline="uvicorn-h11",
+    (HELLO,),
+    baseline="uvicorn-h11",
 )
 
 STATIC_FILE = Endpoint("file", f"/static/{STATIC_NAME}", ONE_MIB_TEXT, "one 1 MiB static file")
 
 STATIC = Scenario(
-    "static", "Static files on uvicorn",
+    "static",
+    "Static files on uvicorn",
     "one 1 MiB file served from a folder under /static, uvicorn with httptools and uvloop; "
     "throughput relative to Starlette's StaticFiles",
     (
-        Target("bare-static", "bare_static.StaticFiles (stage 05)", UVICORN_HTTPTOOLS,
-               f"{APPS}.bare_static_app:app", "05_bare"),
-        Target("starlette-static", "Starlette StaticFiles", UVICORN_HTTPTOOLS,
-               f"{APPS}.starlette_static_app:app"),
+        Target(
+            "bare-static",
+            "bare_static.StaticFiles (stage 05)",
+            UVICORN_HTTPTOOLS,
+            f"{APPS}.bare_static_app:app",
+            "05_bare",
+        ),
+        Target(
+            "starlette-static",
+            "Starlette StaticFiles",
+            UVICORN_HTTPTOOLS,
+            f"{APPS}.starlette_static_app:app",
+        ),
     ),
-    (STATIC_FILE,), baseline="starlette-static",
+    (STATIC_FILE,),
+    baseline="starlette-static",
 )
 
 SCENARIOS = (ASGI, WSGI, WSGI_SERVERS, ASGI_SERVERS, STATIC)

@@ -41,41 +41,100 @@ class Server:
 
 def uvicorn(http: str, loop: str) -> Callable[[str, int], list[str]]:
     def command(app: str, port: int) -> list[str]:
-        return [venv_script("uvicorn"), app, "--host", LOOPBACK, "--port", str(port),
-                "--http", http, "--loop", loop, "--no-access-log", "--log-level", "warning"]
+        return [
+            venv_script("uvicorn"),
+            app,
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--http",
+            http,
+            "--loop",
+            loop,
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+
     return command
 
 
 def gunicorn_gthread(app: str, port: int) -> list[str]:
     # One worker, a few threads, keep-alive on: the sync worker would close every
     # connection and measure TCP set-up instead of the framework.
-    return [venv_script("gunicorn"), "--bind", f"{LOOPBACK}:{port}", "--workers", "1",
-            "--worker-class", "gthread", "--threads", str(GUNICORN_THREADS),
-            "--keep-alive", "5", "--log-level", "warning", app]
+    return [
+        venv_script("gunicorn"),
+        "--bind",
+        f"{LOOPBACK}:{port}",
+        "--workers",
+        "1",
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(GUNICORN_THREADS),
+        "--keep-alive",
+        "5",
+        "--log-level",
+        "warning",
+        app,
+    ]
 
 
 def stage01_server(app: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "rawwsgi.server", app, "--host", LOOPBACK, "--port", str(port),
-            "--quiet"]
+    return [
+        sys.executable,
+        "-m",
+        "rawwsgi.server",
+        app,
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--quiet",
+    ]
 
 
 def stage04_server(app: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "rawasgi.server", app, "--host", LOOPBACK, "--port", str(port),
-            "--log-level", "warning"]
+    return [
+        sys.executable,
+        "-m",
+        "rawasgi.server",
+        app,
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
 
 
 def wsgiref_server(app: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "workbook.bench.wsgiref_server", app,
-            "--host", LOOPBACK, "--port", str(port)]
+    return [
+        sys.executable,
+        "-m",
+        "workbook.bench.wsgiref_server",
+        app,
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+    ]
 
 
-UVICORN_HTTPTOOLS = Server("uvicorn-httptools", "uvicorn (httptools, uvloop)",
-                           uvicorn("httptools", "uvloop"))
-UVICORN_HTTPTOOLS_ASYNCIO = Server("uvicorn-httptools-asyncio", "uvicorn (httptools, asyncio loop)",
-                                   uvicorn("httptools", "asyncio"))
+UVICORN_HTTPTOOLS = Server(
+    "uvicorn-httptools", "uvicorn (httptools, uvloop)", uvicorn("httptools", "uvloop")
+)
+UVICORN_HTTPTOOLS_ASYNCIO = Server(
+    "uvicorn-httptools-asyncio",
+    "uvicorn (httptools, asyncio loop)",
+    uvicorn("httptools", "asyncio"),
+)
 UVICORN_H11 = Server("uvicorn-h11", "uvicorn --http h11 (asyncio loop)", uvicorn("h11", "asyncio"))
-GUNICORN = Server("gunicorn-gthread", f"gunicorn gthread (1 worker, {GUNICORN_THREADS} threads)",
-                  gunicorn_gthread)
+GUNICORN = Server(
+    "gunicorn-gthread", f"gunicorn gthread (1 worker, {GUNICORN_THREADS} threads)", gunicorn_gthread
+)
 STAGE01 = Server("stage01", "stage 01 server (rawwsgi.server)", stage01_server)
 STAGE04 = Server("stage04", "stage 04 server (rawasgi.server)", stage04_server)
 WSGIREF = Server("wsgiref", "wsgiref.simple_server", wsgiref_server)
@@ -106,8 +165,14 @@ def start(server: Server, app: str, stage: str | None, logs: Path) -> Running:
     cwd = stage_dir(stage) if stage else None
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            pinned(server.argv(app, port), SERVER_CORES), cwd=cwd, env=env,
-            stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+            pinned(server.argv(app, port), SERVER_CORES),
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return Running(process, port, log)
 
 
@@ -129,7 +194,9 @@ def ready(running: Running, timeout: float = 60.0) -> None:
                 if running.process.poll() is not None:
                     raise RuntimeError(f"server exited with {running.process.returncode}") from None
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"no HTTP answer on port {running.port} within {timeout}s") from None
+                    raise TimeoutError(
+                        f"no HTTP answer on port {running.port} within {timeout}s"
+                    ) from None
                 time.sleep(0.1)
     except (RuntimeError, TimeoutError) as error:
         raise RuntimeError(f"{error}\n--- server output ---\n{running.output()}") from None
@@ -167,7 +234,9 @@ def check(base: str, path: str, expected: str | dict[str, object]) -> str | None
         return f"GET {path}: status {status}, body {body[:200]!r}"
     if isinstance(expected, str):
         if body.decode(errors="replace") != expected or not content_type.startswith("text/plain"):
-            return f"GET {path}: expected text/plain {expected!r}, got {content_type} {body[:200]!r}"
+            return (
+                f"GET {path}: expected text/plain {expected!r}, got {content_type} {body[:200]!r}"
+            )
         return None
     try:
         got = json.loads(body)
@@ -181,7 +250,9 @@ def check(base: str, path: str, expected: str | dict[str, object]) -> str | None
 def rss_kib(pid: int) -> int:
     """Return the resident memory of a process and all its descendants, in KiB."""
     if not Path("/proc").is_dir():
-        completed = subprocess.run(["ps", "-o", "rss=", "-p", str(pid)], capture_output=True, text=True)
+        completed = subprocess.run(
+            ["ps", "-o", "rss=", "-p", str(pid)], capture_output=True, text=True
+        )
         return int(completed.stdout.strip() or 0)
     family = descendants(pid) | {pid}
     total = 0

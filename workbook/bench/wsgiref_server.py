@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     options = parser.parse_args(argv)
-    with make_server(options.host, options.port, load(options.app), handler_class=QuietHandler) as server:
+    with make_server(
+        options.host, options.port, load(options.app), handler_class=QuietHandler
+    ) as server:
         server.serve_forever()
     return 0
 

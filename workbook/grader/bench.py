@@ -54,8 +54,14 @@ def load() -> str:
 
 def timed(command: list[str], cwd: Path = REPO) -> float:
     started = time.monotonic()
-    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   stdin=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        command,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     return time.monotonic() - started
 
 
@@ -67,8 +73,10 @@ def loop(stages: list[int], rounds: int, other: Path | None = None) -> int:
     so both see the same load: a before/after pair.
     """
     missed = 0
-    print(f"{'stage':<15}{'median s':>9}{'goal s':>8}  {'rounds':<24}"
-          f"{'other s' if other else ''}  slowest reference test (p95 of all)")
+    print(
+        f"{'stage':<15}{'median s':>9}{'goal s':>8}  {'rounds':<24}"
+        f"{'other s' if other else ''}  slowest reference test (p95 of all)"
+    )
     with tempfile.TemporaryDirectory(prefix="wire-up-bench-") as scratch:
         for number in stages:
             suite = Suite.of(number)
@@ -91,9 +99,11 @@ def loop(stages: list[int], rounds: int, other: Path | None = None) -> int:
             missed += median > goal
             shown = ", ".join(f"{value:.1f}" for value in times)
             compared = f"{statistics.median(others):>7.1f}" if others else ""
-            print(f"{suite.name:<15}{median:>9.1f}{goal:>8.0f}  {shown:<24}{compared}  "
-                  f"{slowest.duration:.2f} s {slowest.name} ({p95:.2f} s)  [{verdict}; {before}]",
-                  flush=True)
+            print(
+                f"{suite.name:<15}{median:>9.1f}{goal:>8.0f}  {shown:<24}{compared}  "
+                f"{slowest.duration:.2f} s {slowest.name} ({p95:.2f} s)  [{verdict}; {before}]",
+                flush=True,
+            )
     return 1 if missed else 0
 
 
@@ -114,7 +124,9 @@ def make_class(root: Path, size: int) -> None:
             router = folder / marker.path
             text = router.read_text()
             lines = text.splitlines(keepends=True)
-            indent = lines[marker.start - 1][: len(lines[marker.start - 1]) - len(lines[marker.start - 1].lstrip())]
+            indent = lines[marker.start - 1][
+                : len(lines[marker.start - 1]) - len(lines[marker.start - 1].lstrip())
+            ]
             lines.insert(marker.start, f"{indent}while True:\n{indent}    pass\n")
             router.write_text("".join(lines))
         if kind == "broken":
@@ -126,8 +138,17 @@ def batch(size: int, jobs: int | None, sandbox: bool) -> int:
     with tempfile.TemporaryDirectory(prefix="wire-up-bench-class-") as scratch:
         root = Path(scratch) / "class"
         make_class(root, size)
-        command = [sys.executable, "-m", "workbook", "grade", "2", "--batch", str(root),
-                   "--csv", str(Path(scratch) / "grades.csv")]
+        command = [
+            sys.executable,
+            "-m",
+            "workbook",
+            "grade",
+            "2",
+            "--batch",
+            str(root),
+            "--csv",
+            str(Path(scratch) / "grades.csv"),
+        ]
         command += ["--jobs", str(jobs)] if jobs else []
         command += [] if sandbox else ["--no-sandbox"]
         before = load()
@@ -135,26 +156,36 @@ def batch(size: int, jobs: int | None, sandbox: bool) -> int:
         print((Path(scratch) / "grades.csv").read_text())
     goal = BATCH_GOALS.get(size)
     verdict = "" if goal is None else ("ok" if seconds <= goal else "MISSED")
-    print(f"batch of {size} stage-02 submissions{' (sandboxed)' if sandbox else ''}: {seconds:.1f} s"
-          f"{f' (goal {goal:.0f} s: {verdict})' if goal else ''}  [{before}]")
+    print(
+        f"batch of {size} stage-02 submissions{' (sandboxed)' if sandbox else ''}: {seconds:.1f} s"
+        f"{f' (goal {goal:.0f} s: {verdict})' if goal else ''}  [{before}]"
+    )
     return 1 if goal is not None and seconds > goal else 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workbook.grader.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m workbook.grader.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("what", nargs="?", choices=("loop", "batch"), default="loop")
     parser.add_argument("--stages", default=",".join(str(number) for number in STAGES))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--class-size", type=int, default=8)
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--no-sandbox", action="store_true")
-    parser.add_argument("--compare-with", type=Path, metavar="CHECKOUT",
-                        help="loop: also time the grader of another checkout, turn about")
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        metavar="CHECKOUT",
+        help="loop: also time the grader of another checkout, turn about",
+    )
     options = parser.parse_args(argv)
     if options.what == "loop":
-        return loop([int(part) for part in options.stages.split(",")], options.rounds,
-                    options.compare_with)
+        return loop(
+            [int(part) for part in options.stages.split(",")], options.rounds, options.compare_with
+        )
     if not options.no_sandbox and not shutil.which("bwrap"):
         parser.error("the batch is sandboxed by default and needs bwrap; or give --no-sandbox")
     return batch(options.class_size, options.jobs, not options.no_sandbox)

@@ -87,8 +87,11 @@ def main(command: str, args: list[str]) -> int:
     except Exception as error:  # the grader must not greet a learner with a traceback
         if os.environ.get("WORKBOOK_DEBUG"):
             traceback.print_exc()
-        print(f"internal grader error: {type(error).__name__}: {error}\n"
-              f"(set WORKBOOK_DEBUG=1 to see the traceback)", file=sys.stderr)
+        print(
+            f"internal grader error: {type(error).__name__}: {error}\n"
+            f"(set WORKBOOK_DEBUG=1 to see the traceback)",
+            file=sys.stderr,
+        )
         return 3
 
 
@@ -113,10 +116,14 @@ def suite_of(stage: str) -> Suite:
 def exercise_command(args: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m workbook exercise",
-        description="Write a stage's starter (its exercises cut out) into workspace/.")
+        description="Write a stage's starter (its exercises cut out) into workspace/.",
+    )
     parser.add_argument("stage", help="stage number (1-6) or folder name")
-    parser.add_argument("--force", action="store_true",
-                        help="replace an existing workspace copy (the old one is kept in workspace/.backup/)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing workspace copy (the old one is kept in workspace/.backup/)",
+    )
     options = parser.parse_args(args)
     suite = suite_of(options.stage)
     target = make_starter(suite, WORKSPACE, force=options.force)
@@ -143,7 +150,8 @@ def make_starter(suite: Suite, workspace: Path, *, force: bool = False) -> Path:
             f"{shown(target)} already exists, and it may hold your work; it was left as it is.\n"
             f"  Grade it:        make grade-{number}\n"
             f"  Start it over:   make exercise-{number} FORCE=1   "
-            f"(the old copy moves to {shown(workspace / '.backup')}/)")
+            f"(the old copy moves to {shown(workspace / '.backup')}/)"
+        )
     workspace.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{suite.name}-", dir=workspace) as scratch:
         fresh = Path(scratch) / suite.name
@@ -162,16 +170,23 @@ def next_steps(suite: Suite, target: Path) -> str:
     regions, _ = scan(target)
     number = suite.number
     width = max(len(region.title) for region in regions)
-    lines = [f"Wrote your starter for stage {suite.name} to {shown(target)}/ "
-             f"({len(regions)} exercises cut out).", "",
-             "Write the exercises in order; each one is marked in the code:"]
+    lines = [
+        f"Wrote your starter for stage {suite.name} to {shown(target)}/ "
+        f"({len(regions)} exercises cut out).",
+        "",
+        "Write the exercises in order; each one is marked in the code:",
+    ]
     for region in regions:
-        lines.append(f"  {region.id:<5} {region.title:<{width}}  {shown(target / region.path)}:{region.start}")
-    lines += ["",
-              f"The task text and a hint sit in each region; {shown(suite.reference / 'README.md')} "
-              f"explains them (section \"Exercises\").",
-              f"Grade your copy:   make grade-{number}",
-              f"One exercise:      .venv/bin/python -m workbook grade {number} --only {regions[0].id}"]
+        lines.append(
+            f"  {region.id:<5} {region.title:<{width}}  {shown(target / region.path)}:{region.start}"
+        )
+    lines += [
+        "",
+        f"The task text and a hint sit in each region; {shown(suite.reference / 'README.md')} "
+        f'explains them (section "Exercises").',
+        f"Grade your copy:   make grade-{number}",
+        f"One exercise:      .venv/bin/python -m workbook grade {number} --only {regions[0].id}",
+    ]
     return "\n".join(lines)
 
 
@@ -182,32 +197,77 @@ def grade_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m workbook grade",
         description="Grade a copy of a stage with the stage's own test suite.",
-        epilog="Without PATH, grades your copy in workspace/. Exit 0 only when every test passes.")
+        epilog="Without PATH, grades your copy in workspace/. Exit 0 only when every test passes.",
+    )
     parser.add_argument("stage", nargs="?", help="stage number (1-6) or folder name")
-    parser.add_argument("path", nargs="?", type=Path,
-                        help="grade this folder (a copy of the stage, any name) instead of workspace/")
-    parser.add_argument("--all", action="store_true", help="grade every stage started in workspace/")
-    parser.add_argument("--batch", type=Path, metavar="DIR",
-                        help="grade every submission folder in DIR (needs --csv and/or --json)")
+    parser.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        help="grade this folder (a copy of the stage, any name) instead of workspace/",
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="grade every stage started in workspace/"
+    )
+    parser.add_argument(
+        "--batch",
+        type=Path,
+        metavar="DIR",
+        help="grade every submission folder in DIR (needs --csv and/or --json)",
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the report(s) as JSON")
-    parser.add_argument("--csv", type=Path, metavar="FILE",
-                        help="with --batch: one row per submission, one column per exercise")
+    parser.add_argument(
+        "--csv",
+        type=Path,
+        metavar="FILE",
+        help="with --batch: one row per submission, one column per exercise",
+    )
     parser.add_argument("--only", metavar="IDS", help="grade only these exercises, e.g. 2.1,2.2")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
-                        help=f"stop any single test after S seconds (default {DEFAULT_TIMEOUT:g})")
-    parser.add_argument("--total-timeout", type=float, default=DEFAULT_TOTAL_TIMEOUT, metavar="S",
-                        help=f"stop the whole run after S seconds (default {DEFAULT_TOTAL_TIMEOUT:g})")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"stop any single test after S seconds (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--total-timeout",
+        type=float,
+        default=DEFAULT_TOTAL_TIMEOUT,
+        metavar="S",
+        help=f"stop the whole run after S seconds (default {DEFAULT_TOTAL_TIMEOUT:g})",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="explain every failing test")
-    parser.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
-                        help="with --batch: grade N submissions at a time (default: one per core)")
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --batch: grade N submissions at a time (default: one per core)",
+    )
     sandbox = parser.add_mutually_exclusive_group()
-    sandbox.add_argument("--sandbox", dest="sandbox", action="store_true", default=None,
-                         help="run the submission under bubblewrap (the default with --batch)")
-    sandbox.add_argument("--no-sandbox", dest="sandbox", action="store_false",
-                         help="run without the sandbox (trusted code only)")
-    parser.add_argument("--summary", type=Path, metavar="FILE", default=None,
-                        help="append a Markdown table of the grades to FILE "
-                             "(default: $GITHUB_STEP_SUMMARY when it is set)")
+    sandbox.add_argument(
+        "--sandbox",
+        dest="sandbox",
+        action="store_true",
+        default=None,
+        help="run the submission under bubblewrap (the default with --batch)",
+    )
+    sandbox.add_argument(
+        "--no-sandbox",
+        dest="sandbox",
+        action="store_false",
+        help="run without the sandbox (trusted code only)",
+    )
+    parser.add_argument(
+        "--summary",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help="append a Markdown table of the grades to FILE "
+        "(default: $GITHUB_STEP_SUMMARY when it is set)",
+    )
     return parser
 
 
@@ -242,8 +302,10 @@ def only_ids(options: argparse.Namespace, suite: Suite) -> set[str] | None:
     known = {region.id for region in suite.regions()}
     unknown = sorted(wanted - known)
     if unknown:
-        raise Problem(f"stage {suite.name} has no exercise {', '.join(unknown)}; "
-                      f"its exercises are {', '.join(sorted(known)) or 'none yet'}")
+        raise Problem(
+            f"stage {suite.name} has no exercise {', '.join(unknown)}; "
+            f"its exercises are {', '.join(sorted(known)) or 'none yet'}"
+        )
     return wanted
 
 
@@ -259,8 +321,15 @@ def sandbox_limits(options: argparse.Namespace, *, default: bool) -> Limits | No
     return Limits(cpu_seconds=int(options.total_timeout) + 60 if options.total_timeout else 3600)
 
 
-def grade(suite: Suite, folder: Path, submission: str, options: argparse.Namespace, *,
-          progress: bool = False, sandbox: Limits | None = None) -> Report:
+def grade(
+    suite: Suite,
+    folder: Path,
+    submission: str,
+    options: argparse.Namespace,
+    *,
+    progress: bool = False,
+    sandbox: Limits | None = None,
+) -> Report:
     """Grade one folder and return the report."""
     if not folder.is_dir():
         raise Problem(f"{shown(folder)} is not a folder")
@@ -270,9 +339,15 @@ def grade(suite: Suite, folder: Path, submission: str, options: argparse.Namespa
         regions = [region for region in regions if region.id in only]
     show = Progress() if progress and sys.stdout.isatty() else None
     try:
-        run = grade_run(suite, folder, timeout=options.timeout,
-                        total_timeout=options.total_timeout, only=only, progress=show,
-                        sandbox=sandbox)
+        run = grade_run(
+            suite,
+            folder,
+            timeout=options.timeout,
+            total_timeout=options.total_timeout,
+            only=only,
+            progress=show,
+            sandbox=sandbox,
+        )
     finally:
         if show:
             show.clear()
@@ -286,9 +361,14 @@ def learner_locations(folder: Path, regions: list[Region]) -> dict[str, str]:
     the file alone is named.
     """
     found = {region.id: region for region in scan(folder)[0]}
-    return {region.id: (f"{shown(folder / found[region.id].path)}:{found[region.id].start}"
-                        if region.id in found else shown(folder / region.path))
-            for region in regions}
+    return {
+        region.id: (
+            f"{shown(folder / found[region.id].path)}:{found[region.id].start}"
+            if region.id in found
+            else shown(folder / region.path)
+        )
+        for region in regions
+    }
 
 
 class Progress:
@@ -304,13 +384,28 @@ class Progress:
 def grade_workspace(suite: Suite, options: argparse.Namespace) -> int:
     folder = WORKSPACE / suite.name
     if not folder.is_dir():
-        raise Problem(f"you have not started stage {suite.name} yet: "
-                      f"make exercise-{suite.number} writes your starter to {shown(folder)}/")
+        raise Problem(
+            f"you have not started stage {suite.name} yet: "
+            f"make exercise-{suite.number} writes your starter to {shown(folder)}/"
+        )
     print(f"Grading {shown(folder)} ...", flush=True)
-    report = grade(suite, folder, suite.name, options, progress=True,
-                   sandbox=sandbox_limits(options, default=False))
-    print(render(report, graded_path=shown(folder), suite_path=shown(suite.tests),
-                 style=Style(sys.stdout), verbose=options.verbose))
+    report = grade(
+        suite,
+        folder,
+        suite.name,
+        options,
+        progress=True,
+        sandbox=sandbox_limits(options, default=False),
+    )
+    print(
+        render(
+            report,
+            graded_path=shown(folder),
+            suite_path=shown(suite.tests),
+            style=Style(sys.stdout),
+            verbose=options.verbose,
+        )
+    )
     if options.json:
         write_json(options.json, to_json(report))
         print(f"Wrote {shown(options.json)}")
@@ -322,8 +417,10 @@ def grade_workspace(suite: Suite, options: argparse.Namespace) -> int:
 def grade_all(options: argparse.Namespace) -> int:
     started = [Suite.of(name) for name in STAGES.values() if (WORKSPACE / name).is_dir()]
     if not started:
-        raise Problem(f"nothing to grade: {shown(WORKSPACE)}/ holds no stage yet; "
-                      f"start one with make exercise-1")
+        raise Problem(
+            f"nothing to grade: {shown(WORKSPACE)}/ holds no stage yet; "
+            f"start one with make exercise-1"
+        )
     results = []
     for suite in started:
         code = grade_workspace(suite, options)
@@ -336,10 +433,22 @@ def grade_all(options: argparse.Namespace) -> int:
 
 def grade_submission(suite: Suite, options: argparse.Namespace) -> int:
     folder: Path = options.path
-    report = grade(suite, folder, folder.resolve().name, options,
-                   sandbox=sandbox_limits(options, default=False))
-    print(render(report, graded_path=shown(folder), suite_path=shown(suite.tests),
-                 style=Style(sys.stdout), verbose=options.verbose))
+    report = grade(
+        suite,
+        folder,
+        folder.resolve().name,
+        options,
+        sandbox=sandbox_limits(options, default=False),
+    )
+    print(
+        render(
+            report,
+            graded_path=shown(folder),
+            suite_path=shown(suite.tests),
+            style=Style(sys.stdout),
+            verbose=options.verbose,
+        )
+    )
     if options.json:
         write_json(options.json, to_json(report))
         print(f"Wrote {shown(options.json)}")
@@ -356,8 +465,9 @@ def grade_batch(suite: Suite, options: argparse.Namespace) -> int:
     root: Path = options.batch
     if not root.is_dir():
         raise Problem(f"{shown(root)} is not a folder of submissions")
-    submissions = sorted(path for path in root.iterdir()
-                         if path.is_dir() and not path.name.startswith((".", "_")))
+    submissions = sorted(
+        path for path in root.iterdir() if path.is_dir() and not path.name.startswith((".", "_"))
+    )
     if not submissions:
         raise Problem(f"{shown(root)} holds no submission folders")
     regions = suite.regions()
@@ -366,22 +476,34 @@ def grade_batch(suite: Suite, options: argparse.Namespace) -> int:
         regions = [region for region in regions if region.id in wanted]
     limits = sandbox_limits(options, default=True)
     jobs = max(1, options.jobs or os.cpu_count() or 1)
-    print(f"Grading {len(submissions)} submissions of stage {suite.name}, {jobs} at a time, "
-          f"{'each in a sandbox' if limits else 'WITHOUT the sandbox'}", flush=True)
+    print(
+        f"Grading {len(submissions)} submissions of stage {suite.name}, {jobs} at a time, "
+        f"{'each in a sandbox' if limits else 'WITHOUT the sandbox'}",
+        flush=True,
+    )
     reports: dict[Path, Report] = {}
-    bar = tqdm(total=len(submissions), unit="submission", file=sys.stderr,
-               disable=not sys.stderr.isatty(), dynamic_ncols=True)
+    bar = tqdm(
+        total=len(submissions),
+        unit="submission",
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+        dynamic_ncols=True,
+    )
     with bar, ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(grade, suite, folder, folder.name, options, sandbox=limits): folder
-                   for folder in submissions}
+        futures = {
+            pool.submit(grade, suite, folder, folder.name, options, sandbox=limits): folder
+            for folder in submissions
+        }
         for future in as_completed(futures):
             folder = futures[future]
             report = future.result()
             reports[folder] = report
             score = "—" if report.score is None else f"{round(report.score * 100)}%"
-            bar.write(f"[{len(reports)}/{len(submissions)}] {folder.name:<24} "
-                      f"{report.passed}/{report.graded} exercise tests  {score}  {report.status}",
-                      file=sys.stdout)
+            bar.write(
+                f"[{len(reports)}/{len(submissions)}] {folder.name:<24} "
+                f"{report.passed}/{report.graded} exercise tests  {score}  {report.status}",
+                file=sys.stdout,
+            )
             bar.update(1)
     ordered = [reports[folder] for folder in submissions]
     if options.csv:
@@ -400,8 +522,9 @@ def grade_batch(suite: Suite, options: argparse.Namespace) -> int:
 
 def write_summary(options: argparse.Namespace, reports: list[Report], suite: Suite) -> None:
     """Append the grade table to ``--summary`` or ``$GITHUB_STEP_SUMMARY`` (Markdown)."""
-    target = options.summary or (Path(os.environ["GITHUB_STEP_SUMMARY"])
-                                 if os.environ.get("GITHUB_STEP_SUMMARY") else None)
+    target = options.summary or (
+        Path(os.environ["GITHUB_STEP_SUMMARY"]) if os.environ.get("GITHUB_STEP_SUMMARY") else None
+    )
     if target is None:
         return
     with target.open("a", encoding="utf-8") as stream:
@@ -414,7 +537,8 @@ def write_json(path: Path | None, data: object) -> None:
     # Written beside the target, then renamed over it: a reader (make progress, say)
     # sees the old report or the new one, never half of one.
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                     delete=False) as stream:
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+    ) as stream:
         stream.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     os.replace(stream.name, path)

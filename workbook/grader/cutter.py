@@ -22,8 +22,16 @@ from workbook.grader.regions import Region
 
 # Files a stage folder may hold that are not part of the stage: caches, local databases.
 IGNORED = shutil.ignore_patterns(
-    "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints",
-    "*.egg-info", "*.sqlite3", "*.sqlite3-*", "*.db", "*.db-*",
+    "__pycache__",
+    "*.pyc",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".ipynb_checkpoints",
+    "*.egg-info",
+    "*.sqlite3",
+    "*.sqlite3-*",
+    "*.db",
+    "*.db-*",
 )
 
 
@@ -49,11 +57,11 @@ def stub_source(text: str, regions: Iterable[Region]) -> str:
     """
     lines = text.splitlines(keepends=True)
     for region in sorted(regions, key=lambda region: region.start, reverse=True):
-        kept = lines[region.start - 1:region.comment_end]
+        kept = lines[region.start - 1 : region.comment_end]
         if region.comment_end == region.start:
             kept += prompt_comments(region)
         closing = lines[region.end - 1]
-        lines[region.start - 1:region.end] = [*kept, region.stub, closing]
+        lines[region.start - 1 : region.end] = [*kept, region.stub, closing]
     return "".join(lines)
 
 
@@ -62,8 +70,9 @@ def copy_stage(source: Path, target: Path) -> None:
     shutil.copytree(source, target, ignore=IGNORED)
 
 
-def write_copy(reference: Path, target: Path, regions: Iterable[Region],
-               stubbed: Collection[str] | None = None) -> list[Region]:
+def write_copy(
+    reference: Path, target: Path, regions: Iterable[Region], stubbed: Collection[str] | None = None
+) -> list[Region]:
     """Copy a stage to ``target`` with the code of some regions cut out.
 
     ``stubbed`` names the exercise ids to cut (all of them when None). Return
@@ -76,7 +85,9 @@ def write_copy(reference: Path, target: Path, regions: Iterable[Region],
         by_file.setdefault(region.path, []).append(region)
     for path, file_regions in by_file.items():
         file = target / path
-        file.write_text(stub_source(file.read_text(encoding="utf-8"), file_regions), encoding="utf-8")
+        file.write_text(
+            stub_source(file.read_text(encoding="utf-8"), file_regions), encoding="utf-8"
+        )
     return chosen
 
 
@@ -94,34 +105,52 @@ def stub_problems(text: str, regions: Iterable[Region]) -> list[str]:
     try:
         tree = ast.parse(stubbed, filename=path)
     except SyntaxError as error:
-        return [f"{path}:{error.lineno}: with the exercises cut out the file does not compile: {error.msg}"]
-    functions = {id(node) for node in ast.walk(tree)
-                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+        return [
+            f"{path}:{error.lineno}: with the exercises cut out the file does not compile: {error.msg}"
+        ]
+    functions = {
+        id(node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
     stub_owner: dict[str, bool] = {}
     visit_stubs(tree, inside_function=False, functions=functions, found=stub_owner)
     problems = []
     for region in regions:
         if region.id not in stub_owner:
-            problems.append(f"{region.location()}: the stub of exercise {region.id} was not found after cutting")
+            problems.append(
+                f"{region.location()}: the stub of exercise {region.id} was not found after cutting"
+            )
         elif not stub_owner[region.id]:
-            problems.append(f"{region.location()}: exercise {region.id} is not inside a function body")
+            problems.append(
+                f"{region.location()}: exercise {region.id} is not inside a function body"
+            )
     return problems
 
 
-def visit_stubs(node: ast.AST, *, inside_function: bool, functions: set[int],
-                found: dict[str, bool]) -> None:
+def visit_stubs(
+    node: ast.AST, *, inside_function: bool, functions: set[int], found: dict[str, bool]
+) -> None:
     """Record, for each stub ``raise`` in the tree, whether a function encloses it."""
     if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
         call = node.exc
-        if (isinstance(call.func, ast.Name) and call.func.id == "NotImplementedError"
-                and call.args and isinstance(call.args[0], ast.Constant)
-                and isinstance(call.args[0].value, str)
-                and call.args[0].value.startswith("exercise ")):
+        if (
+            isinstance(call.func, ast.Name)
+            and call.func.id == "NotImplementedError"
+            and call.args
+            and isinstance(call.args[0], ast.Constant)
+            and isinstance(call.args[0].value, str)
+            and call.args[0].value.startswith("exercise ")
+        ):
             exercise = call.args[0].value.split()[1].rstrip(":")
             found[exercise] = inside_function
     for child in ast.iter_child_nodes(node):
-        visit_stubs(child, inside_function=inside_function or id(node) in functions,
-                    functions=functions, found=found)
+        visit_stubs(
+            child,
+            inside_function=inside_function or id(node) in functions,
+            functions=functions,
+            found=found,
+        )
 
 
 def cut_problems(folder: Path, regions: Iterable[Region]) -> list[str]:

@@ -46,8 +46,10 @@ import tomli_w
 from workbook.stages import STAGES, STAGES_ROOT, stage_name
 
 PROMPTS = "exercises.toml"
-TABLE_START = ("<!-- exercise table: generated from exercises.toml by "
-               "`python -m workbook exercises extract`; edit the .toml, not this table -->")
+TABLE_START = (
+    "<!-- exercise table: generated from exercises.toml by "
+    "`python -m workbook exercises extract`; edit the .toml, not this table -->"
+)
 TABLE_END = "<!-- end of the exercise table -->"
 FILE_HEADER = """\
 # The exercises of this stage: what the learner is told, one table each.
@@ -99,10 +101,18 @@ def load(folder: Path) -> dict[str, Prompt]:
 
 def dump(prompts: dict[str, Prompt]) -> str:
     """Return the file's text: the header comment, then one table per exercise in id order."""
-    ordered = sorted(prompts.values(), key=lambda prompt: tuple(int(part) for part in prompt.id.split(".")))
-    body = tomli_w.dumps({"exercise": [{name: getattr(prompt, name) for name in FIELDS
-                                         if getattr(prompt, name)} for prompt in ordered]},
-                         multiline_strings=True)
+    ordered = sorted(
+        prompts.values(), key=lambda prompt: tuple(int(part) for part in prompt.id.split("."))
+    )
+    body = tomli_w.dumps(
+        {
+            "exercise": [
+                {name: getattr(prompt, name) for name in FIELDS if getattr(prompt, name)}
+                for prompt in ordered
+            ]
+        },
+        multiline_strings=True,
+    )
     return FILE_HEADER + "\n" + body
 
 
@@ -116,14 +126,18 @@ def cell(text: str) -> str:
 def table(prompts: dict[str, Prompt], stage: int) -> str:
     """Return the README's exercise table, with its markers."""
     ordered = sorted(prompts.values(), key=lambda prompt: int(prompt.id.split(".")[1]))
-    lines = [TABLE_START,
-             f'| id | title | where | what to write | graded by (tests tagged `exercise("{stage}.k")`) |',
-             "|---|---|---|---|---|"]
+    lines = [
+        TABLE_START,
+        f'| id | title | where | what to write | graded by (tests tagged `exercise("{stage}.k")`) |',
+        "|---|---|---|---|---|",
+    ]
     for prompt in ordered:
         where = prompt.where or f"`{prompt.file}`"
         graded = prompt.graded_by or f'the tests tagged `exercise("{prompt.id}")`'
         summary = prompt.summary or first_sentence(prompt.task)
-        lines.append(f"| {prompt.id} | {cell(prompt.title)} | {cell(where)} | {cell(summary)} | {cell(graded)} |")
+        lines.append(
+            f"| {prompt.id} | {cell(prompt.title)} | {cell(where)} | {cell(summary)} | {cell(graded)} |"
+        )
     lines.append(TABLE_END)
     return "\n".join(lines)
 
@@ -155,15 +169,23 @@ def old_sections(readme: str, files: dict[str, str]) -> dict[str, list[str]]:
         match = SECTION.match(lines[0]) if lines else None
         if not match:
             continue
-        following = next((index for index, line in enumerate(lines[1:], start=1)
-                          if line.startswith("#")), len(lines))
+        following = next(
+            (index for index, line in enumerate(lines[1:], start=1) if line.startswith("#")),
+            len(lines),
+        )
         lines = lines[:following]  # up to the next heading, of any level
-        paragraphs = [" ".join(part.split()) for part in "\n".join(lines[1:]).split("\n\n") if part.strip()]
-        prose = next((part for part in paragraphs if not part.startswith(("*", "#", "|", "```"))), "")
+        paragraphs = [
+            " ".join(part.split()) for part in "\n".join(lines[1:]).split("\n\n") if part.strip()
+        ]
+        prose = next(
+            (part for part in paragraphs if not part.startswith(("*", "#", "|", "```"))), ""
+        )
         graded = next((part for part in " ".join(paragraphs).split("*Graded by:*")[1:]), "")
         graded = graded.split("*Hint:*")[0].strip()
         name = Path(files.get(match["id"], "")).name
-        where = f"{match['where']} in `{name}`" if match["where"] and name else (match["where"] or "")
+        where = (
+            f"{match['where']} in `{name}`" if match["where"] and name else (match["where"] or "")
+        )
         rows[match["id"]] = [match["id"], match["title"], where, first_sentence(prose), graded]
     return rows
 
@@ -182,18 +204,25 @@ def with_table(readme: str, generated: str) -> str:
         _, _, after = rest.partition(TABLE_END)
         return before + generated + after
     lines = readme.splitlines(keepends=True)
-    section = next((index for index, line in enumerate(lines)
-                    if re.match(r"^#+ .*Exercises", line, re.IGNORECASE)), None)
+    section = next(
+        (
+            index
+            for index, line in enumerate(lines)
+            if re.match(r"^#+ .*Exercises", line, re.IGNORECASE)
+        ),
+        None,
+    )
     if section is None:
         return readme.rstrip("\n") + "\n\n## Exercises\n\n" + generated + "\n"
-    table_lines = [index for index in range(section + 1, len(lines))
-                   if lines[index].startswith("|")]
+    table_lines = [
+        index for index in range(section + 1, len(lines)) if lines[index].startswith("|")
+    ]
     if table_lines:  # the hand-written table: replace its contiguous rows
         first = table_lines[0]
         last = first
         while last + 1 < len(lines) and lines[last + 1].startswith("|"):
             last += 1
-        return "".join(lines[:first]) + generated + "\n" + "".join(lines[last + 1:])
+        return "".join(lines[:first]) + generated + "\n" + "".join(lines[last + 1 :])
     # No table yet: put it after the section's first paragraph.
     index = section + 1
     while index < len(lines) and not lines[index].strip():
@@ -226,8 +255,11 @@ def extract(folder: Path) -> list[str]:
         handwritten = before + after
         number = int(folder.name.split("_", 1)[0])
         generated = old_table_rows(table(prompts, number))
-        edited = {id_: cells for id_, cells in old_table_rows(block).items()
-                  if id_ in prompts and cells != generated.get(id_)}
+        edited = {
+            id_: cells
+            for id_, cells in old_table_rows(block).items()
+            if id_ in prompts and cells != generated.get(id_)
+        }
     seeds = old_sections(handwritten, {region.id: region.path for region in regions})
     seeds.update(old_table_rows(handwritten))
     for id_, cells in edited.items():
@@ -242,7 +274,9 @@ def extract(folder: Path) -> list[str]:
             prompt.task = "\n".join(region.task) + "\n"
             prompt.hint = "\n\n".join(region.hints)
             stripped.setdefault(region.path, []).append((region.start + 1, region.comment_end))
-            changes.append(f"{region.path}:{region.start}: moved the prompt of {region.id} to {PROMPTS}")
+            changes.append(
+                f"{region.path}:{region.start}: moved the prompt of {region.id} to {PROMPTS}"
+            )
         seed = seeds.get(region.id)
         if seed:
             prompt.where = prompt.where or seed[2]
@@ -257,10 +291,13 @@ def extract(folder: Path) -> list[str]:
         file = folder / path
         lines = file.read_text(encoding="utf-8").splitlines(keepends=True)
         for first, last in sorted(spans, reverse=True):
-            del lines[first - 1:last]
+            del lines[first - 1 : last]
         file.write_text("".join(lines), encoding="utf-8")
     text = dump(prompts)
-    if not prompts_path(folder).exists() or prompts_path(folder).read_text(encoding="utf-8") != text:
+    if (
+        not prompts_path(folder).exists()
+        or prompts_path(folder).read_text(encoding="utf-8") != text
+    ):
         prompts_path(folder).write_text(text, encoding="utf-8")
         changes.append(f"wrote {PROMPTS}")
     if readme:
@@ -282,15 +319,21 @@ def check(folder: Path) -> list[str]:
     prompts = load(folder)
     for region in regions:
         if region.task or region.hints:
-            problems.append(f"{region.location()}: exercise {region.id}'s prompt is written in the "
-                            f"code; move it: python -m workbook exercises extract")
+            problems.append(
+                f"{region.location()}: exercise {region.id}'s prompt is written in the "
+                f"code; move it: python -m workbook exercises extract"
+            )
         prompt = prompts.get(region.id)
         if prompt is None:
-            problems.append(f"{PROMPTS} has no entry for exercise {region.id} ({region.location()})")
+            problems.append(
+                f"{PROMPTS} has no entry for exercise {region.id} ({region.location()})"
+            )
             continue
         if (prompt.title, prompt.file) != (region.title, region.path):
-            problems.append(f"{PROMPTS}: exercise {region.id} is {prompt.title!r} in {prompt.file}, "
-                            f"the code says {region.title!r} in {region.path}")
+            problems.append(
+                f"{PROMPTS}: exercise {region.id} is {prompt.title!r} in {prompt.file}, "
+                f"the code says {region.title!r} in {region.path}"
+            )
         if not prompt.task.strip():
             problems.append(f"{PROMPTS}: exercise {region.id} has no task text")
     for extra in sorted(set(prompts) - {region.id for region in regions}):
@@ -299,14 +342,18 @@ def check(folder: Path) -> list[str]:
     text = readme.read_text(encoding="utf-8") if readme.exists() else ""
     number = int(folder.name.split("_", 1)[0])
     if table(prompts, number) not in text:
-        problems.append(f"{readme.name}: the exercise table is not the one {PROMPTS} gives; "
-                        f"regenerate it: python -m workbook exercises extract")
+        problems.append(
+            f"{readme.name}: the exercise table is not the one {PROMPTS} gives; "
+            f"regenerate it: python -m workbook exercises extract"
+        )
     return problems
 
 
 def main(command: str, args: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workbook exercises",
-                                     description="Keep exercise prompts in stages/NN_name/exercises.toml.")
+    parser = argparse.ArgumentParser(
+        prog="python -m workbook exercises",
+        description="Keep exercise prompts in stages/NN_name/exercises.toml.",
+    )
     parser.add_argument("action", choices=("extract", "check"))
     parser.add_argument("stages", nargs="*", help="stage numbers or folder names (default: all)")
     options = parser.parse_args(args)

@@ -42,14 +42,47 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CHANNEL_VARIABLE = "WORKBOOK_GRADER_CHANNEL"   # "SECRET_FD,RESULTS_FD" for the child
-CANARY_PREFIX_WORDS = ("accepts", "keeps", "rejects", "returns", "sends", "reads", "closes",
-                       "answers", "decodes", "frames", "routes", "parses")
-CANARY_NOUNS = ("empty_value", "second_field", "trailing_slash", "long_target", "lower_case",
-                "repeated_name", "unicode_path", "zero_length", "late_header", "query_only",
-                "plain_text", "missing_part")
-CANARY_ENDINGS = ("", "_once", "_in_order", "_as_is", "_unchanged", "_at_the_end", "_first",
-                  "_again", "_twice", "_early")
+CHANNEL_VARIABLE = "WORKBOOK_GRADER_CHANNEL"  # "SECRET_FD,RESULTS_FD" for the child
+CANARY_PREFIX_WORDS = (
+    "accepts",
+    "keeps",
+    "rejects",
+    "returns",
+    "sends",
+    "reads",
+    "closes",
+    "answers",
+    "decodes",
+    "frames",
+    "routes",
+    "parses",
+)
+CANARY_NOUNS = (
+    "empty_value",
+    "second_field",
+    "trailing_slash",
+    "long_target",
+    "lower_case",
+    "repeated_name",
+    "unicode_path",
+    "zero_length",
+    "late_header",
+    "query_only",
+    "plain_text",
+    "missing_part",
+)
+CANARY_ENDINGS = (
+    "",
+    "_once",
+    "_in_order",
+    "_as_is",
+    "_unchanged",
+    "_at_the_end",
+    "_first",
+    "_again",
+    "_twice",
+    "_early",
+)
 
 
 # ── the secret and the signed channel ────────────────────────────────────────
@@ -86,8 +119,10 @@ class Secret:
         used: set[str] = set(avoid)
         for index in range(count):
             while True:
-                name = (f"test_{chooser.choice(CANARY_PREFIX_WORDS)}_"
-                        f"{chooser.choice(CANARY_NOUNS)}{chooser.choice(CANARY_ENDINGS)}")
+                name = (
+                    f"test_{chooser.choice(CANARY_PREFIX_WORDS)}_"
+                    f"{chooser.choice(CANARY_NOUNS)}{chooser.choice(CANARY_ENDINGS)}"
+                )
                 if name not in used:
                     used.add(name)
                     break
@@ -97,8 +132,9 @@ class Secret:
         return cls(secrets.token_bytes(32), canaries)
 
     def dumps(self) -> bytes:
-        return json.dumps({"key": self.key.hex(),
-                           "canaries": [canary.__dict__ for canary in self.canaries]}).encode()
+        return json.dumps(
+            {"key": self.key.hex(), "canaries": [canary.__dict__ for canary in self.canaries]}
+        ).encode()
 
     @classmethod
     def loads(cls, data: bytes) -> Secret:
@@ -135,8 +171,10 @@ def verify_lines(key: bytes, lines: Iterable[str]) -> tuple[list[dict[str, Any]]
             problems.append("a record on the results channel carries a forged signature")
             continue
         if sequence != expected:
-            problems.append(f"results channel record {sequence} arrived where {expected} was due "
-                            f"(a record was replayed or removed)")
+            problems.append(
+                f"results channel record {sequence} arrived where {expected} was due "
+                f"(a record was replayed or removed)"
+            )
             expected = sequence
         expected += 1
         records.append(json.loads(body))
@@ -167,30 +205,71 @@ def open_channel() -> tuple[Secret | None, int | None]:
 # ── integrity of pytest in the child ─────────────────────────────────────────
 
 WATCHED = (
-    ("_pytest.runner", ("call_and_report", "runtestprotocol", "call_runtest_hook",
-                        "pytest_runtest_makereport", "check_interactive_exception",
-                        "show_test_item", "CallInfo")),
+    (
+        "_pytest.runner",
+        (
+            "call_and_report",
+            "runtestprotocol",
+            "call_runtest_hook",
+            "pytest_runtest_makereport",
+            "check_interactive_exception",
+            "show_test_item",
+            "CallInfo",
+        ),
+    ),
     ("_pytest.reports", ("TestReport", "CollectReport", "BaseReport")),
     ("_pytest.python", ("pytest_pyfunc_call", "Function")),
     ("_pytest.skipping", ("pytest_runtest_makereport", "evaluate_xfail_marks")),
     ("_pytest.main", ("pytest_runtestloop",)),
-    ("_pytest.assertion.rewrite", ("rewrite_asserts", "AssertionRewriter",
-                                   "AssertionRewritingHook")),
+    (
+        "_pytest.assertion.rewrite",
+        ("rewrite_asserts", "AssertionRewriter", "AssertionRewritingHook"),
+    ),
     ("_pytest.outcomes", ("fail", "skip", "xfail", "exit")),
     ("pluggy._callers", ("_multicall",)),
     ("pluggy._hooks", ("HookCaller", "_HookCaller")),
     ("pluggy._manager", ("PluginManager",)),
-    ("builtins", ("AssertionError", "BaseException", "Exception", "isinstance", "getattr",
-                  "__import__", "compile", "exec")),
-    ("workbook.grader.plugin", ("Recorder", "Channel", "plant_canaries", "canary_item",
-                                "exercise_of", "pytest_collection_modifyitems")),
+    (
+        "builtins",
+        (
+            "AssertionError",
+            "BaseException",
+            "Exception",
+            "isinstance",
+            "getattr",
+            "__import__",
+            "compile",
+            "exec",
+        ),
+    ),
+    (
+        "workbook.grader.plugin",
+        (
+            "Recorder",
+            "Channel",
+            "plant_canaries",
+            "canary_item",
+            "exercise_of",
+            "pytest_collection_modifyitems",
+        ),
+    ),
     ("workbook.grader.guard", ("Integrity", "sign", "fingerprint")),
 )
-GUARDED_HOOKS = ("pytest_runtest_protocol", "pytest_runtest_makereport", "pytest_runtest_logreport",
-                 "pytest_report_teststatus", "pytest_runtest_call", "pytest_pyfunc_call",
-                 "pytest_runtest_logfinish", "pytest_runtest_logstart", "pytest_runtestloop",
-                 "pytest_collection_modifyitems", "pytest_assertrepr_compare",
-                 "pytest_exception_interact", "pytest_sessionfinish")
+GUARDED_HOOKS = (
+    "pytest_runtest_protocol",
+    "pytest_runtest_makereport",
+    "pytest_runtest_logreport",
+    "pytest_report_teststatus",
+    "pytest_runtest_call",
+    "pytest_pyfunc_call",
+    "pytest_runtest_logfinish",
+    "pytest_runtest_logstart",
+    "pytest_runtestloop",
+    "pytest_collection_modifyitems",
+    "pytest_assertrepr_compare",
+    "pytest_exception_interact",
+    "pytest_sessionfinish",
+)
 
 
 def fingerprint(value: object) -> tuple[Any, ...]:
@@ -229,7 +308,7 @@ class Integrity:
                 if hasattr(module, name):
                     self.prints[f"{module_name}.{name}"] = fingerprint(getattr(module, name))
         self.meta_path = list(sys.meta_path)
-        self.verdicts: dict[int, tuple[object, bool]] = {}   # id -> (the object, trusted?)
+        self.verdicts: dict[int, tuple[object, bool]] = {}  # id -> (the object, trusted?)
         self.trace = sys.gettrace()
         self.profile = sys.getprofile()
 
@@ -248,7 +327,9 @@ class Integrity:
             problems.append("a profile function was installed (sys.setprofile)")
         for finder in sys.meta_path:
             if finder not in self.meta_path and not self.trusted(type(finder)):
-                problems.append(f"an import finder was added to sys.meta_path: {type(finder).__qualname__}")
+                problems.append(
+                    f"an import finder was added to sys.meta_path: {type(finder).__qualname__}"
+                )
         if pluginmanager is not None:
             problems += self.untrusted_hooks(pluginmanager)
         return problems
@@ -289,8 +370,17 @@ class Integrity:
 
 # ── shadowing, checked by the parent on the copy ─────────────────────────────
 
-ALWAYS_FORBIDDEN = {"conftest", "sitecustomize", "usercustomize", "workbook", "tests",
-                    "pytest", "_pytest", "pluggy", "__main__"}
+ALWAYS_FORBIDDEN = {
+    "conftest",
+    "sitecustomize",
+    "usercustomize",
+    "workbook",
+    "tests",
+    "pytest",
+    "_pytest",
+    "pluggy",
+    "__main__",
+}
 
 
 def top_level_names(folder: Path) -> dict[str, Path]:
@@ -312,6 +402,7 @@ def support_modules(root: Path) -> set[str]:
 def installed_names() -> set[str]:
     """Return the top-level names that installed packages provide."""
     from importlib.metadata import packages_distributions
+
     return set(packages_distributions())
 
 
@@ -324,8 +415,12 @@ def shadowing(copy: Path, reference: Path, *, tests_root: Path, stages_root: Pat
     the workbook's own.
     """
     own = set(top_level_names(reference))
-    others = {name for folder in stages_root.iterdir() if folder.is_dir() and folder != reference
-              for name in top_level_names(folder)} - own
+    others = {
+        name
+        for folder in stages_root.iterdir()
+        if folder.is_dir() and folder != reference
+        for name in top_level_names(folder)
+    } - own
     problems = []
     support = support_modules(tests_root)
     stdlib = set(sys.stdlib_module_names)

@@ -57,15 +57,23 @@ NOT_WRITTEN = re.compile(r"NotImplementedError: exercise (\d+\.\d+):")
 STUB_MESSAGE = re.compile(r"^exercise (\d+\.\d+):")
 TIMEOUT = re.compile(r"Timeout \(>(?P<seconds>[\d.]+)s\) from pytest-timeout")
 REPR_LIMIT = 240
-MODULE_TIMEOUTS = 2   # after this many full timeouts in one test file, its other tests are not run
+MODULE_TIMEOUTS = 2  # after this many full timeouts in one test file, its other tests are not run
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("workbook grader")
-    group.addoption("--grader-results", default=None, metavar="PATH",
-                    help="write each test's outcome and failure details to PATH (JSON lines)")
-    group.addoption("--grader-only", default=None, metavar="IDS",
-                    help="run only the tests tagged with these exercise ids, e.g. 2.1,2.2")
+    group.addoption(
+        "--grader-results",
+        default=None,
+        metavar="PATH",
+        help="write each test's outcome and failure details to PATH (JSON lines)",
+    )
+    group.addoption(
+        "--grader-only",
+        default=None,
+        metavar="IDS",
+        help="run only the tests tagged with these exercise ids, e.g. 2.1,2.2",
+    )
 
 
 class NotRun(Exception):
@@ -127,9 +135,13 @@ def plant_canaries(items: list[pytest.Item], canaries: list[guard.Canary]) -> No
 
     chooser = secrets.SystemRandom()
     for canary in canaries:
-        places = [index for index, item in enumerate(items)
-                  if isinstance(item.parent, pytest.Module) and plain_module(item.parent)
-                  and (index == 0 or items[index - 1].parent is item.parent)]
+        places = [
+            index
+            for index, item in enumerate(items)
+            if isinstance(item.parent, pytest.Module)
+            and plain_module(item.parent)
+            and (index == 0 or items[index - 1].parent is item.parent)
+        ]
         if not places:
             return
         index = chooser.choice(places)
@@ -139,15 +151,20 @@ def plant_canaries(items: list[pytest.Item], canaries: list[guard.Canary]) -> No
 
 def plain_module(module: pytest.Module) -> bool:
     """Return True when nothing on the module would skip or xfail a test planted in it."""
-    return not any(mark.name in {"skip", "skipif", "xfail", "usefixtures", "filterwarnings"}
-                   for mark in module.iter_markers())
+    return not any(
+        mark.name in {"skip", "skipif", "xfail", "usefixtures", "filterwarnings"}
+        for mark in module.iter_markers()
+    )
 
 
 def canary_item(module: pytest.Module, canary: guard.Canary) -> pytest.Function:
     """Return a test that passes or fails as the parent planned, dressed as a suite test."""
     message = canary.message
-    body = (f"    got, expected = {message!r}, {message[::-1]!r}\n    assert got == expected\n"
-            if canary.expect == "failed" else f"    got = {message!r}\n    assert got == got\n")
+    body = (
+        f"    got, expected = {message!r}, {message[::-1]!r}\n    assert got == expected\n"
+        if canary.expect == "failed"
+        else f"    got = {message!r}\n    assert got == got\n"
+    )
     # Compiled under the test module's own file name, so its code looks like the suite's.
     namespace: dict[str, Any] = {}
     exec(compile(f"def {canary.name}():\n{body}", str(module.path), "exec"), namespace)
@@ -184,7 +201,7 @@ def short_repr(value: object) -> str:
         text = repr(value)
     except Exception as error:  # a learner's __repr__ may itself be broken
         text = f"<{type(value).__name__} whose repr failed: {type(error).__name__}>"
-    return text if len(text) <= REPR_LIMIT else text[:REPR_LIMIT - 1] + "…"
+    return text if len(text) <= REPR_LIMIT else text[: REPR_LIMIT - 1] + "…"
 
 
 def first_line(text: str) -> str:
@@ -220,12 +237,12 @@ class Recorder:
         self.config = config
         self.channel = channel
         self.canaries = {canary.name for canary in (_SECRET.canaries if _SECRET else [])}
-        self.timed_out: dict[str, str] = {}       # exercise id -> the test that timed out
-        self.verdicts: dict[tuple[str, str], str] = {}   # (nodeid, phase) -> outcome seen first
+        self.timed_out: dict[str, str] = {}  # exercise id -> the test that timed out
+        self.verdicts: dict[tuple[str, str], str] = {}  # (nodeid, phase) -> outcome seen first
         self.tampering: list[str] = []
-        self.spans: dict[str, list[tuple[int, int]]] = {}   # file -> its statements, smallest first
+        self.spans: dict[str, list[tuple[int, int]]] = {}  # file -> its statements, smallest first
         self.watchdog: LoopWatch | None = None
-        self.module_timeouts: dict[str, list[str]] = {}   # test file -> its tests that timed out
+        self.module_timeouts: dict[str, list[str]] = {}  # test file -> its tests that timed out
         self.suite_root = Path(str(config.rootpath))
         stage_dir = os.environ.get("WORKBOOK_STAGE_DIR")
         self.stage_dir = Path(stage_dir).resolve() if stage_dir else None
@@ -259,8 +276,14 @@ class Recorder:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.check_integrity()
         for item in session.items:
-            self.write({"event": "collected", "nodeid": item.nodeid,
-                        "exercise": exercise_of(item), "rule": rule_of(item)})
+            self.write(
+                {
+                    "event": "collected",
+                    "nodeid": item.nodeid,
+                    "exercise": exercise_of(item),
+                    "rule": rule_of(item),
+                }
+            )
 
     # ── running ─────────────────────────────────────────────────────────────
 
@@ -270,8 +293,9 @@ class Recorder:
             self.watchdog.current = nodeid
         self.write({"event": "start", "nodeid": nodeid})
 
-    def pytest_assertrepr_compare(self, config: pytest.Config, op: str,
-                                  left: object, right: object) -> None:
+    def pytest_assertrepr_compare(
+        self, config: pytest.Config, op: str, left: object, right: object
+    ) -> None:
         # Called only for a comparison that failed; keep the operands, let
         # pytest render its own explanation as usual.
         self.comparison = (op, left, right)
@@ -282,33 +306,51 @@ class Recorder:
             return
         exercise = exercise_of(item)
         if exercise in self.timed_out:
-            raise NotRun(f"not run: exercise {exercise} timed out "
-                         f"(in {self.timed_out[exercise].rpartition('::')[2]})")
+            raise NotRun(
+                f"not run: exercise {exercise} timed out "
+                f"(in {self.timed_out[exercise].rpartition('::')[2]})"
+            )
         module = item.nodeid.partition("::")[0]
         if len(self.module_timeouts.get(module, [])) >= MODULE_TIMEOUTS:
-            raise NotRun(f"not run: {MODULE_TIMEOUTS} tests of {module.rpartition('/')[2]} "
-                         f"timed out before it (a server stuck in an endless loop?)")
+            raise NotRun(
+                f"not run: {MODULE_TIMEOUTS} tests of {module.rpartition('/')[2]} "
+                f"timed out before it (a server stuck in an endless loop?)"
+            )
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):
         report = yield
         self.verdicts[(item.nodeid, report.when)] = report.outcome
-        if (report.outcome == "passed" and call.excinfo is not None
-                and not hasattr(report, "wasxfail")):
-            self.tampered([f"{item.nodeid}: the {report.when} phase raised "
-                           f"{call.excinfo.typename} but its report says passed"])
+        if (
+            report.outcome == "passed"
+            and call.excinfo is not None
+            and not hasattr(report, "wasxfail")
+        ):
+            self.tampered(
+                [
+                    f"{item.nodeid}: the {report.when} phase raised "
+                    f"{call.excinfo.typename} but its report says passed"
+                ]
+            )
         if report.failed and item.nodeid not in self.failures:
             try:
                 self.failures[item.nodeid] = self.describe(item, call, report)
             except Exception as error:  # never let a report break the run
-                self.failures[item.nodeid] = {"kind": "failed", "message": f"(could not describe: {error!r})"}
+                self.failures[item.nodeid] = {
+                    "kind": "failed",
+                    "message": f"(could not describe: {error!r})",
+                }
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         seen = self.verdicts.pop((report.nodeid, report.when), None)
         if seen is not None and seen != report.outcome:
-            self.tampered([f"{report.nodeid}: the {report.when} report was changed "
-                           f"from {seen} to {report.outcome} after it was made"])
+            self.tampered(
+                [
+                    f"{report.nodeid}: the {report.when} report was changed "
+                    f"from {seen} to {report.outcome} after it was made"
+                ]
+            )
         self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + report.duration
         previous = self.outcomes.get(report.nodeid)
         if previous and previous[0] in {"failed", "skipped"}:
@@ -322,10 +364,17 @@ class Recorder:
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         outcome, phase = self.outcomes.pop(nodeid, ("failed", "setup"))
-        record: dict[str, Any] = {"event": "result", "nodeid": nodeid, "outcome": outcome,
-                                  "phase": phase, "duration": round(self.durations.pop(nodeid, 0.0), 3)}
+        record: dict[str, Any] = {
+            "event": "result",
+            "nodeid": nodeid,
+            "outcome": outcome,
+            "phase": phase,
+            "duration": round(self.durations.pop(nodeid, 0.0), 3),
+        }
         if outcome == "failed":
-            record.update(self.failures.pop(nodeid, {"kind": "failed", "message": "the test failed"}))
+            record.update(
+                self.failures.pop(nodeid, {"kind": "failed", "message": "the test failed"})
+            )
             exercise = record.pop("exercise_timed_out", None)
             if exercise and record.get("kind") == "timeout":
                 self.timed_out.setdefault(exercise, nodeid)
@@ -341,12 +390,21 @@ class Recorder:
 
     # ── describing a failure ────────────────────────────────────────────────
 
-    def describe(self, item: pytest.Item, call: pytest.CallInfo[None],
-                 report: pytest.TestReport) -> dict[str, Any]:
+    def describe(
+        self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+    ) -> dict[str, Any]:
         """Return what went wrong in a tutor's words: expected, got, where, why."""
-        details: dict[str, Any] = {"kind": "failed", "message": None, "expected": None, "got": None,
-                                   "check": None, "where": None, "not_written": None,
-                                   "request": last_request(item), "server": None}
+        details: dict[str, Any] = {
+            "kind": "failed",
+            "message": None,
+            "expected": None,
+            "got": None,
+            "check": None,
+            "where": None,
+            "not_written": None,
+            "request": last_request(item),
+            "server": None,
+        }
         details["server"] = self.server_for(details["request"])
         excinfo = call.excinfo
         if excinfo is None:  # e.g. a strict xpass: nothing was raised
@@ -371,14 +429,19 @@ class Recorder:
                 details["exercise_timed_out"] = exercise_of(item)
                 details["full_timeout"] = item.name not in self.canaries
             if again:
-                details["got"] = (f"stopped after {again:.1f} s in code that looped before "
-                                  f"({self.watchdog.first_place})")
-                details["message"] = (f"looping again where an earlier test timed out "
-                                      f"({self.watchdog.first_place}), so it was stopped early")
+                details["got"] = (
+                    f"stopped after {again:.1f} s in code that looped before "
+                    f"({self.watchdog.first_place})"
+                )
+                details["message"] = (
+                    f"looping again where an earlier test timed out "
+                    f"({self.watchdog.first_place}), so it was stopped early"
+                )
             else:
                 details["got"] = f"no result within {seconds} s, so the test was stopped"
-                details["message"] = (f"timed out after {seconds} s: an endless loop, "
-                                      f"or a server that never answers?")
+                details["message"] = (
+                    f"timed out after {seconds} s: an endless loop, or a server that never answers?"
+                )
                 self.watch_loop(excinfo, details["where"])
         elif stub:
             details["kind"] = "not_written"
@@ -429,8 +492,11 @@ class Recorder:
         started = next((start for start in reversed(STARTED) if start.port == port), None)
         if started is None:
             return None
-        return {"argv": [self.portable(part) for part in started.argv], "port": port,
-                "cwd": self.portable(started.cwd) if started.cwd else None}
+        return {
+            "argv": [self.portable(part) for part in started.argv],
+            "port": port,
+            "cwd": self.portable(started.cwd) if started.cwd else None,
+        }
 
     def portable(self, part: str) -> str:
         """Name the stage copy as ``{stage}`` and this interpreter as ``{python}``."""
@@ -439,17 +505,20 @@ class Recorder:
         if part.startswith(str(Path(sys.executable).parent) + os.sep):
             return "{venv}/" + Path(part).name
         if self.stage_dir is not None and part.startswith(str(self.stage_dir)):
-            return "{stage}" + part[len(str(self.stage_dir)):]
+            return "{stage}" + part[len(str(self.stage_dir)) :]
         return part
 
-    def failing_check(self, item: pytest.Item,
-                      excinfo: pytest.ExceptionInfo[BaseException]) -> str | None:
+    def failing_check(
+        self, item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]
+    ) -> str | None:
         """Return the source of the statement that failed: in the test itself if it is there,
         else in the suite's helpers (a fixture or conftest function)."""
         entries = list(reversed(excinfo.traceback))
         own = Path(str(item.path)).resolve()
         chosen = next((entry for entry in entries if Path(str(entry.path)).resolve() == own), None)
-        chosen = chosen or next((entry for entry in entries if self.is_test_file(Path(str(entry.path)))), None)
+        chosen = chosen or next(
+            (entry for entry in entries if self.is_test_file(Path(str(entry.path)))), None
+        )
         if chosen is None:
             return None
         try:
@@ -457,7 +526,7 @@ class Recorder:
         except Exception:
             return None
         statement = " ".join(line.strip() for line in lines)
-        return statement if len(statement) <= REPR_LIMIT else statement[:REPR_LIMIT - 1] + "…"
+        return statement if len(statement) <= REPR_LIMIT else statement[: REPR_LIMIT - 1] + "…"
 
     def statement_lines(self, path: str, lineno: int) -> list[str]:
         """Return the lines of the innermost statement around ``lineno`` (1-based) in a file.
@@ -469,13 +538,19 @@ class Recorder:
         spans = self.spans.get(path)
         if spans is None:
             tree = ast.parse("".join(source))
-            spans = sorted(((node.lineno, node.end_lineno or node.lineno)
-                            for node in ast.walk(tree) if isinstance(node, ast.stmt)),
-                           key=lambda span: span[1] - span[0])
+            spans = sorted(
+                (
+                    (node.lineno, node.end_lineno or node.lineno)
+                    for node in ast.walk(tree)
+                    if isinstance(node, ast.stmt)
+                ),
+                key=lambda span: span[1] - span[0],
+            )
             self.spans[path] = spans
-        start, end = next(((first, last) for first, last in spans if first <= lineno <= last),
-                          (lineno, lineno))
-        return [line.rstrip("\n") for line in source[start - 1:end]]
+        start, end = next(
+            ((first, last) for first, last in spans if first <= lineno <= last), (lineno, lineno)
+        )
+        return [line.rstrip("\n") for line in source[start - 1 : end]]
 
     def is_test_file(self, path: Path) -> bool:
         try:
@@ -490,8 +565,13 @@ class Recorder:
             return
         # Only a test stopped while running the stage's own code (not waiting in a client
         # or a library) was looping there.
-        entries = [entry for entry in excinfo.traceback  # without the handler's own frames
-                   if not any(part in {"pytest_timeout.py", "_pytest"} for part in Path(str(entry.path)).parts)]
+        entries = [
+            entry
+            for entry in excinfo.traceback  # without the handler's own frames
+            if not any(
+                part in {"pytest_timeout.py", "_pytest"} for part in Path(str(entry.path)).parts
+            )
+        ]
         if not entries:
             return
         innermost = entries[-1]
@@ -548,9 +628,9 @@ class LoopWatch(threading.Thread):
     timeout is running) is the signal sent.
     """
 
-    INTERVAL = 0.1   # seconds between two looks at the main thread's stack
-    GRACE = 1.0      # seconds a test may spend in a function that looped before
-    BUSY = 0.05      # CPU seconds it must use meanwhile to count as looping
+    INTERVAL = 0.1  # seconds between two looks at the main thread's stack
+    GRACE = 1.0  # seconds a test may spend in a function that looped before
+    BUSY = 0.05  # CPU seconds it must use meanwhile to count as looping
 
     def __init__(self, first_place: str) -> None:
         super().__init__(name="wire-up-loop-watch", daemon=True)
@@ -571,7 +651,11 @@ class LoopWatch(threading.Thread):
         """Return (code, instruction) of the main thread's running frame when it runs
         a watched function, else None."""
         frame = sys._current_frames().get(self.main)
-        return (frame.f_code, frame.f_lasti) if frame is not None and frame.f_code in self.codes else None
+        return (
+            (frame.f_code, frame.f_lasti)
+            if frame is not None and frame.f_code in self.codes
+            else None
+        )
 
     def cpu(self) -> float:
         """Return the CPU seconds the main thread has used (0 where that cannot be read)."""
@@ -599,8 +683,11 @@ class LoopWatch(threading.Thread):
             # (a thread blocked in recv() uses none; one spinning on a loaded machine, some).
             busy = self.cpu() - cpu_since >= self.BUSY
             handler = signal.getsignal(signal.SIGALRM)
-            if (now - stuck_since >= self.GRACE and busy
-                    and handler not in (signal.SIG_DFL, signal.SIG_IGN, None)):
+            if (
+                now - stuck_since >= self.GRACE
+                and busy
+                and handler not in (signal.SIG_DFL, signal.SIG_IGN, None)
+            ):
                 self.fired[nodeid] = now - stuck_since
                 signal.pthread_kill(self.main, signal.SIGALRM)
 
@@ -622,5 +709,13 @@ def error_lines(text: str, limit: int = 6) -> str:
 
 # Taken last, once this module's own functions exist, and still before any learner module
 # is imported (conftests load after every -p plugin).
-_INTEGRITY = guard.Integrity([_REPO / "workbook", _REPO / "tests", _REPO / "stages",
-                              Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)])
+_INTEGRITY = guard.Integrity(
+    [
+        _REPO / "workbook",
+        _REPO / "tests",
+        _REPO / "stages",
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(sys.exec_prefix),
+    ]
+)

@@ -46,14 +46,14 @@ class RegionError(ValueError):
 class Region:
     """One exercise: where it sits in the stage and what the learner is told."""
 
-    id: str                 # "2.1"
-    stage: int              # 2
-    index: int              # 1
+    id: str  # "2.1"
+    stage: int  # 2
+    index: int  # 1
     title: str
-    path: str               # file inside the stage folder, POSIX style: "wsgirouter/routing.py"
-    start: int              # line of "# EXERCISE N.k: ..." (1-based)
-    comment_end: int        # last line of the task-text comment block (== start if none)
-    end: int                # line of "# END EXERCISE"
+    path: str  # file inside the stage folder, POSIX style: "wsgirouter/routing.py"
+    start: int  # line of "# EXERCISE N.k: ..." (1-based)
+    comment_end: int  # last line of the task-text comment block (== start if none)
+    end: int  # line of "# END EXERCISE"
     indent: str
     task: tuple[str, ...]
     hints: tuple[str, ...]
@@ -89,7 +89,8 @@ def folder_number(folder: Path) -> int | None:
 def python_files(folder: Path) -> list[Path]:
     """Return the stage's Python files in a stable order, skipping caches."""
     return sorted(
-        path for path in folder.rglob("*.py")
+        path
+        for path in folder.rglob("*.py")
         if not SKIPPED_FOLDERS.intersection(path.relative_to(folder).parts)
     )
 
@@ -105,30 +106,42 @@ def parse_source(text: str, path: str) -> tuple[list[Region], list[str]]:
         header, end = HEADER.match(line), END.match(line)
         if header:
             if open_header:
-                problems.append(f"{path}:{number}: exercise {header['id']} starts inside "
-                                f"exercise {open_header['id']} (line {open_line}): regions cannot nest")
+                problems.append(
+                    f"{path}:{number}: exercise {header['id']} starts inside "
+                    f"exercise {open_header['id']} (line {open_line}): regions cannot nest"
+                )
             open_header, open_line = header, number
         elif end:
             if not open_header:
-                problems.append(f"{path}:{number}: '# END EXERCISE' without an opening '# EXERCISE N.k: Title'")
+                problems.append(
+                    f"{path}:{number}: '# END EXERCISE' without an opening '# EXERCISE N.k: Title'"
+                )
                 continue
             if end["indent"] != open_header["indent"]:
-                problems.append(f"{path}:{number}: '# END EXERCISE' is not indented like its "
-                                f"header (line {open_line}); both sit at the function body's indentation")
+                problems.append(
+                    f"{path}:{number}: '# END EXERCISE' is not indented like its "
+                    f"header (line {open_line}); both sit at the function body's indentation"
+                )
             if not open_header["indent"]:
-                problems.append(f"{path}:{open_line}: exercise {open_header['id']} is at module level; "
-                                f"a region belongs inside one function body")
+                problems.append(
+                    f"{path}:{open_line}: exercise {open_header['id']} is at module level; "
+                    f"a region belongs inside one function body"
+                )
             regions.append(build_region(open_header, lines, path, open_line, number))
             open_header = None
         elif LOOSE_MARKER.match(line):
-            problems.append(f"{path}:{number}: malformed exercise marker {line.strip()!r}; "
-                            f"write '# EXERCISE N.k: Title' and '# END EXERCISE'")
+            problems.append(
+                f"{path}:{number}: malformed exercise marker {line.strip()!r}; "
+                f"write '# EXERCISE N.k: Title' and '# END EXERCISE'"
+            )
     if open_header:
         problems.append(f"{path}:{open_line}: exercise {open_header['id']} has no '# END EXERCISE'")
     return regions, problems
 
 
-def build_region(header: re.Match[str], lines: list[str], path: str, start: int, end: int) -> Region:
+def build_region(
+    header: re.Match[str], lines: list[str], path: str, start: int, end: int
+) -> Region:
     """Read the task text and hints from the comment block under a header."""
     task: list[str] = []
     hints: list[str] = []
@@ -147,9 +160,17 @@ def build_region(header: re.Match[str], lines: list[str], path: str, start: int,
         elif text:
             task.append(comment["text"].rstrip())  # a task line keeps its indentation (lists)
     return Region(
-        id=header["id"], stage=int(header["stage"]), index=int(header["index"]),
-        title=header["title"], path=path, start=start, comment_end=comment_end, end=end,
-        indent=header["indent"], task=tuple(task), hints=tuple(hints),
+        id=header["id"],
+        stage=int(header["stage"]),
+        index=int(header["index"]),
+        title=header["title"],
+        path=path,
+        start=start,
+        comment_end=comment_end,
+        end=end,
+        indent=header["indent"],
+        task=tuple(task),
+        hints=tuple(hints),
     )
 
 
@@ -185,12 +206,16 @@ def check_numbering(regions: list[Region], stage: int | None) -> list[str]:
     seen: dict[str, Region] = {}
     for region in regions:
         if region.id in seen:
-            problems.append(f"{region.location()}: exercise {region.id} is also marked at "
-                            f"{seen[region.id].location()}; ids must be unique")
+            problems.append(
+                f"{region.location()}: exercise {region.id} is also marked at "
+                f"{seen[region.id].location()}; ids must be unique"
+            )
         seen[region.id] = region
         if stage is not None and region.stage != stage:
-            problems.append(f"{region.location()}: exercise {region.id} is numbered for stage "
-                            f"{region.stage}, but this is stage {stage}")
+            problems.append(
+                f"{region.location()}: exercise {region.id} is numbered for stage "
+                f"{region.stage}, but this is stage {stage}"
+            )
     indexes = sorted({region.index for region in regions})
     if indexes and indexes != list(range(1, len(indexes) + 1)):
         problems.append(f"exercise numbers should run 1, 2, 3, ... without gaps; found {indexes}")
@@ -201,6 +226,7 @@ def find_regions(folder: Path, *, with_prompts: bool = True) -> list[Region]:
     """Return every region of a stage folder in exercise order, or raise RegionError."""
     regions, problems = scan(folder, with_prompts=with_prompts)
     if problems:
-        raise RegionError("the exercise markers of " + folder.name + " are broken:\n  "
-                          + "\n  ".join(problems))
+        raise RegionError(
+            "the exercise markers of " + folder.name + " are broken:\n  " + "\n  ".join(problems)
+        )
     return regions

@@ -33,9 +33,9 @@ class Exercise:
 
     id: str
     title: str
-    file: str | None = None          # where the exercise is, inside the stage folder
+    file: str | None = None  # where the exercise is, inside the stage folder
     hint: str = ""
-    location: str | None = None      # path:line for the learner (display only)
+    location: str | None = None  # path:line for the learner (display only)
     tests: list[TestResult] = field(default_factory=list)
 
     def named(self, outcome: str) -> list[TestResult]:
@@ -61,8 +61,11 @@ class Exercise:
     def unwritten(self) -> bool:
         """Return True when every failure is this exercise's own untouched stub."""
         failures = self.named("failed")
-        return bool(failures) and not self.passed and all(
-            test.details.get("not_written") == self.id for test in failures)
+        return (
+            bool(failures)
+            and not self.passed
+            and all(test.details.get("not_written") == self.id for test in failures)
+        )
 
 
 @dataclass
@@ -122,27 +125,43 @@ class Report:
     def all_passed(self) -> bool:
         """Return True when the run was graded and every test, whole-stage ones too, passed."""
         everything = [test for test in self.tests if test.outcome != "skipped"]
-        return (self.status == "graded" and bool(everything)
-                and all(test.outcome == "passed" for test in everything))
+        return (
+            self.status == "graded"
+            and bool(everything)
+            and all(test.outcome == "passed" for test in everything)
+        )
 
 
-def build_report(stage: str, submission: str, regions: list[Region], run: Run,
-                 locations: dict[str, str] | None = None) -> Report:
+def build_report(
+    stage: str,
+    submission: str,
+    regions: list[Region],
+    run: Run,
+    locations: dict[str, str] | None = None,
+) -> Report:
     """Sort a run's tests into the stage's exercises, in exercise order.
 
     Untagged tests go to the ``stage`` bucket; a test tagged with an id the
     stage does not have gets a bucket of its own, so nothing is lost.
     """
-    exercises = {region.id: Exercise(region.id, region.title, region.path, region.hint,
-                                     (locations or {}).get(region.id, region.location()))
-                 for region in regions}
+    exercises = {
+        region.id: Exercise(
+            region.id,
+            region.title,
+            region.path,
+            region.hint,
+            (locations or {}).get(region.id, region.location()),
+        )
+        for region in regions
+    }
     stage_bucket = Exercise(STAGE_BUCKET, STAGE_TITLE)
     for test in run.tests:
         if test.exercise is None:
             stage_bucket.tests.append(test)
         else:
-            exercises.setdefault(test.exercise, Exercise(
-                test.exercise, "(no such exercise in the stage)")).tests.append(test)
+            exercises.setdefault(
+                test.exercise, Exercise(test.exercise, "(no such exercise in the stage)")
+            ).tests.append(test)
     note = None
     if run.tampered:
         note = "not graded: the run shows signs of tampering (see tampering)"
@@ -155,8 +174,17 @@ def build_report(stage: str, submission: str, regions: list[Region], run: Run,
 
 # ── JSON and CSV ─────────────────────────────────────────────────────────────
 
-FAILURE_FIELDS = ("kind", "message", "expected", "got", "check", "where", "request", "server",
-                  "not_written")
+FAILURE_FIELDS = (
+    "kind",
+    "message",
+    "expected",
+    "got",
+    "check",
+    "where",
+    "request",
+    "server",
+    "not_written",
+)
 
 
 def failure_record(test: TestResult) -> dict[str, Any]:
@@ -183,8 +211,13 @@ def counts(exercises: list[Exercise], score: float | None) -> dict[str, Any]:
     tests = [test for exercise in exercises for test in exercise.tests]
     passed = sum(test.outcome == "passed" for test in tests)
     failed = sum(test.outcome == "failed" for test in tests)
-    return {"tests": len(tests), "passed": passed, "failed": failed,
-            "skipped": len(tests) - passed - failed, "score": score}
+    return {
+        "tests": len(tests),
+        "passed": passed,
+        "failed": failed,
+        "skipped": len(tests) - passed - failed,
+        "score": score,
+    }
 
 
 def to_json(report: Report) -> dict[str, Any]:
@@ -199,8 +232,10 @@ def to_json(report: Report) -> dict[str, Any]:
         "note": report.note,
         "tampering": list(report.run.tampered),
         "contained": list(report.run.contained),
-        "load_errors": [{"file": error["nodeid"], "message": error["message"]}
-                        for error in report.run.collect_errors],
+        "load_errors": [
+            {"file": error["nodeid"], "message": error["message"]}
+            for error in report.run.collect_errors
+        ],
         "totals": counts(report.tasks, report.score),
         "stage_tests": exercise_record(stage, scored=scored),
         "exercises": [exercise_record(exercise, scored=scored) for exercise in report.tasks],
@@ -208,19 +243,34 @@ def to_json(report: Report) -> dict[str, Any]:
 
 
 def csv_columns(regions: list[Region]) -> list[str]:
-    return ["submission", "status", *(region.id for region in regions), "score", "passed",
-            "graded", "stage_tests_score", "stage_tests_passed", "stage_tests_graded", "note"]
+    return [
+        "submission",
+        "status",
+        *(region.id for region in regions),
+        "score",
+        "passed",
+        "graded",
+        "stage_tests_score",
+        "stage_tests_passed",
+        "stage_tests_graded",
+        "note",
+    ]
 
 
 def csv_row(report: Report) -> dict[str, Any]:
     stage = report.stage_tests
     scored = not report.tampered
-    row: dict[str, Any] = {"submission": report.submission, "status": report.status,
-                           "score": "" if report.score is None else report.score,
-                           "passed": report.passed, "graded": report.graded,
-                           "stage_tests_score": "" if stage.score is None or not scored else stage.score,
-                           "stage_tests_passed": stage.passed, "stage_tests_graded": stage.graded,
-                           "note": report.note or ""}
+    row: dict[str, Any] = {
+        "submission": report.submission,
+        "status": report.status,
+        "score": "" if report.score is None else report.score,
+        "passed": report.passed,
+        "graded": report.graded,
+        "stage_tests_score": "" if stage.score is None or not scored else stage.score,
+        "stage_tests_passed": stage.passed,
+        "stage_tests_graded": stage.graded,
+        "note": report.note or "",
+    }
     for exercise in report.tasks:
         row[exercise.id] = "" if exercise.score is None or not scored else exercise.score
     return row
@@ -229,8 +279,9 @@ def csv_row(report: Report) -> dict[str, Any]:
 def to_csv(reports: list[Report], regions: list[Region]) -> str:
     """Return one CSV row per graded submission, one score column per exercise."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=csv_columns(regions), extrasaction="ignore",
-                            lineterminator="\n")
+    writer = csv.DictWriter(
+        buffer, fieldnames=csv_columns(regions), extrasaction="ignore", lineterminator="\n"
+    )
     writer.writeheader()
     for report in reports:
         writer.writerow(csv_row(report))
@@ -246,8 +297,12 @@ class Style:
     CODES = {"green": "32", "red": "31", "yellow": "33", "bold": "1", "dim": "2"}
 
     def __init__(self, stream: TextIO = sys.stdout) -> None:
-        self.enabled = (hasattr(stream, "isatty") and stream.isatty()
-                        and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb")
+        self.enabled = (
+            hasattr(stream, "isatty")
+            and stream.isatty()
+            and "NO_COLOR" not in os.environ
+            and os.environ.get("TERM") != "dumb"
+        )
 
     def __call__(self, text: str, *names: str) -> str:
         if not self.enabled or not names:
@@ -256,26 +311,44 @@ class Style:
         return f"\033[{codes}m{text}\033[0m"
 
 
-def render(report: Report, *, graded_path: str, suite_path: str, style: Style | None = None,
-           verbose: bool = False) -> str:
+def render(
+    report: Report,
+    *,
+    graded_path: str,
+    suite_path: str,
+    style: Style | None = None,
+    verbose: bool = False,
+) -> str:
     """Return the learner's report: a score table, then each failure explained.
 
     Places in the code are shown under ``graded_path``, so a terminal or an
     editor can open them.
     """
     style = style or Style(io.StringIO())
-    lines = [style(f"Stage {report.stage}: {graded_path}", "bold")
-             + style(f"   (tests: {suite_path})", "dim"), ""]
+    lines = [
+        style(f"Stage {report.stage}: {graded_path}", "bold")
+        + style(f"   (tests: {suite_path})", "dim"),
+        "",
+    ]
     width = max(len(exercise.title) for exercise in report.exercises) + 2
     for exercise in report.tasks:
         lines.append(table_line(exercise, width, style))
-    lines.append(style(f"  {'score':<6} {'(the exercises)':<{width}} {report.passed:>3}/{report.graded:<3}"
-                       f"{percent(report.score):>6}", "bold"))
+    lines.append(
+        style(
+            f"  {'score':<6} {'(the exercises)':<{width}} {report.passed:>3}/{report.graded:<3}"
+            f"{percent(report.score):>6}",
+            "bold",
+        )
+    )
     if report.stage_tests.tests:
         lines.append(table_line(report.stage_tests, width, style))
     if report.tampered:
-        lines += ["", style("NOT GRADED: this run shows signs of tampering; no score is given.",
-                            "red", "bold")]
+        lines += [
+            "",
+            style(
+                "NOT GRADED: this run shows signs of tampering; no score is given.", "red", "bold"
+            ),
+        ]
         lines += [f"  - {problem}" for problem in report.run.tampered]
         return "\n".join(lines) + "\n"
     if report.note:
@@ -322,8 +395,11 @@ def explain(exercise: Exercise, style: Style, verbose: bool, root: str) -> list[
     Failures that only hit an unwritten exercise's stub are summed up in one
     line: the learner's next step is that exercise, not each of its tests.
     """
-    heading = ("Whole-stage tests" if exercise.id == STAGE_BUCKET
-               else f"Exercise {exercise.id}: {exercise.title}")
+    heading = (
+        "Whole-stage tests"
+        if exercise.id == STAGE_BUCKET
+        else f"Exercise {exercise.id}: {exercise.title}"
+    )
     lines = [style(heading, "bold")]
     if exercise.location and exercise.id != STAGE_BUCKET:
         lines.append(style(f"  write it in {exercise.location}", "dim"))
@@ -337,15 +413,21 @@ def explain(exercise: Exercise, style: Style, verbose: bool, root: str) -> list[
         lines += explain_test(test, style, root)
     hidden = [test for test in others if test not in shown]
     if hidden:
-        lines.append(style(f"  … and {len(hidden)} more failing test(s) (--verbose shows all)", "dim"))
+        lines.append(
+            style(f"  … and {len(hidden)} more failing test(s) (--verbose shows all)", "dim")
+        )
     waiting = [test for test in stubbed if test not in shown]
     if waiting:
         counts: dict[str, int] = {}
         for test in waiting:
             counts[test.details["not_written"]] = counts.get(test.details["not_written"], 0) + 1
-        named = ", ".join(f"{exercise_id} ({count})" for exercise_id, count in sorted(counts.items()))
+        named = ", ".join(
+            f"{exercise_id} ({count})" for exercise_id, count in sorted(counts.items())
+        )
         prefix = "… and " if shown else ""
-        lines.append(f"  {prefix}{len(waiting)} more test(s) stop at an exercise not written yet: {named}")
+        lines.append(
+            f"  {prefix}{len(waiting)} more test(s) stop at an exercise not written yet: {named}"
+        )
     if exercise.hint:
         lines.append(style(f"  hint: {exercise.hint}", "yellow"))
     return lines
@@ -368,8 +450,10 @@ def explain_test(test: TestResult, style: Style, root: str) -> list[str]:
         if details.get("where"):
             lines.append(f"      at:       {root}/{details['where']}")
     if details.get("message") and details.get("message") not in {
-            details.get("got"), f"expected {details.get('expected')}, got {details.get('got')}",
-            f"{details.get('got')} (at {details.get('where')})"}:
+        details.get("got"),
+        f"expected {details.get('expected')}, got {details.get('got')}",
+        f"{details.get('got')} (at {details.get('where')})",
+    }:
         message = str(details["message"]).splitlines()
         lines.append(f"      why:      {message[0]}")
         lines += [f"                {line}" for line in message[1:]]
@@ -380,7 +464,9 @@ def explain_test(test: TestResult, style: Style, root: str) -> list[str]:
         lines.append(f"      request:  {details['request']}")
         start = start_command(details.get("server"), root)
         if start:
-            lines.append("      try it:   the test's server is gone; start the same one on your copy,")
+            lines.append(
+                "      try it:   the test's server is gone; start the same one on your copy,"
+            )
             lines.append("                then send the request above from a second terminal:")
             lines.append(f"                {start}")
     return lines
@@ -424,11 +510,20 @@ def markdown_summary(reports: list[Report]) -> str:
     """
     lines: list[str] = []
     for report in reports:
-        headline = (f"{report.passed}/{report.graded} exercise tests, {percent(report.score).strip()}"
-                    if not report.tampered else "not graded (tampering)")
-        lines += [f"### Stage {report.stage}: {markdown_cell(report.submission)} — {headline}", "",
-                  f"Status: **{report.status}**" + (f" — {markdown_cell(report.note)}" if report.note else ""),
-                  "", "| exercise | title | passed | score | |", "|---|---|---:|---:|---|"]
+        headline = (
+            f"{report.passed}/{report.graded} exercise tests, {percent(report.score).strip()}"
+            if not report.tampered
+            else "not graded (tampering)"
+        )
+        lines += [
+            f"### Stage {report.stage}: {markdown_cell(report.submission)} — {headline}",
+            "",
+            f"Status: **{report.status}**"
+            + (f" — {markdown_cell(report.note)}" if report.note else ""),
+            "",
+            "| exercise | title | passed | score | |",
+            "|---|---|---:|---:|---|",
+        ]
         for exercise in [*report.tasks, report.stage_tests]:
             if exercise.id == STAGE_BUCKET and not exercise.tests:
                 continue
@@ -443,8 +538,10 @@ def markdown_summary(reports: list[Report]) -> str:
                 mark = "✘"
             title = STAGE_TITLE if exercise.id == STAGE_BUCKET else exercise.title
             label = "stage tests" if exercise.id == STAGE_BUCKET else exercise.id
-            lines.append(f"| {label} | {markdown_cell(title)} | {exercise.passed}/{exercise.graded} "
-                         f"| {percent(score).strip()} | {mark} |")
+            lines.append(
+                f"| {label} | {markdown_cell(title)} | {exercise.passed}/{exercise.graded} "
+                f"| {percent(score).strip()} | {mark} |"
+            )
         for problem in report.run.tampered:
             lines.append(f"\n- tampering: {markdown_cell(problem)}")
         lines.append("")

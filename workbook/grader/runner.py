@@ -37,17 +37,17 @@ from workbook.stages import REPO, STAGE_DIR_VARIABLE, STAGES, reference_dir, sta
 # Seconds per test. Most tests take well under 0.5 s; the slowest reference test took
 # 5.6 s at load 22 on 2 cores (python -m workbook.grader.bench prints it per stage).
 DEFAULT_TIMEOUT = 10.0
-DEFAULT_TOTAL_TIMEOUT = 300.0   # seconds for the whole run
-STOP_GRACE = 10.0               # seconds a stopped run gets to tear its servers down
+DEFAULT_TOTAL_TIMEOUT = 300.0  # seconds for the whole run
+STOP_GRACE = 10.0  # seconds a stopped run gets to tear its servers down
 
 
 @dataclass(frozen=True)
 class Suite:
     """A stage as the grader sees it: its name, reference copy and test folder."""
 
-    name: str            # "02_router": the folder name a graded copy must have
-    reference: Path      # the reference copy, whose regions give titles and hints
-    tests: Path          # the suite that grades it
+    name: str  # "02_router": the folder name a graded copy must have
+    reference: Path  # the reference copy, whose regions give titles and hints
+    tests: Path  # the suite that grades it
 
     @classmethod
     def of(cls, stage: int | str) -> Suite:
@@ -76,7 +76,7 @@ class TestResult:
     nodeid: str
     exercise: str | None = None
     rule: str | None = None
-    outcome: str = "failed"     # passed | failed | skipped
+    outcome: str = "failed"  # passed | failed | skipped
     phase: str | None = None
     duration: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
@@ -94,11 +94,11 @@ class Run:
 
     tests: list[TestResult]
     collect_errors: list[dict[str, str]]
-    stopped: str | None          # why the run was cut short, if it was
+    stopped: str | None  # why the run was cut short, if it was
     exit_status: int | None
     duration: float
-    output: str                  # the child's own console output, for debugging
-    tampered: list[str] = field(default_factory=list)   # evidence that the run was forged
+    output: str  # the child's own console output, for debugging
+    tampered: list[str] = field(default_factory=list)  # evidence that the run was forged
     contained: list[str] = field(default_factory=list)  # what the sandbox had to stop
 
     def problem(self) -> str | None:
@@ -135,18 +135,40 @@ def graded_folder(suite: Suite, folder: Path) -> Iterator[Path]:
         yield copy
 
 
-def child_command(suite: Suite, folder: Path, results: Path | None, *, timeout: float,
-                  only: Collection[str] | None, collect_only: bool) -> list[str]:
+def child_command(
+    suite: Suite,
+    folder: Path,
+    results: Path | None,
+    *,
+    timeout: float,
+    only: Collection[str] | None,
+    collect_only: bool,
+) -> list[str]:
     """Return the argv of the child pytest run (results go to the channel when ``results`` is None)."""
     command = [
-        sys.executable, "-m", "pytest", str(suite.tests),
-        "-p", "pytest_timeout", "-p", "workbook.grader.plugin",
+        sys.executable,
+        "-m",
+        "pytest",
+        str(suite.tests),
+        "-p",
+        "pytest_timeout",
+        "-p",
+        "workbook.grader.plugin",
         *(["--grader-results", str(results)] if results else []),
-        "--stage-dir", str(folder), "-p", "no:cacheprovider",
+        "--stage-dir",
+        str(folder),
+        "-p",
+        "no:cacheprovider",
         # --tb=native: the grader describes failures itself; pytest's own long
         # tracebacks (source parsed per frame) were most of a failing run's time.
-        "-q", "--no-header", "--color=no", "-rN", "--tb=native", "--continue-on-collection-errors",
-        "--timeout", f"{timeout:g}",
+        "-q",
+        "--no-header",
+        "--color=no",
+        "-rN",
+        "--tb=native",
+        "--continue-on-collection-errors",
+        "--timeout",
+        f"{timeout:g}",
     ]
     if only is not None:
         command += ["--grader-only", ",".join(sorted(only)) or "none"]
@@ -155,11 +177,17 @@ def child_command(suite: Suite, folder: Path, results: Path | None, *, timeout: 
     return command
 
 
-def run_suite(suite: Suite, folder: Path, *, timeout: float = DEFAULT_TIMEOUT,
-              total_timeout: float = DEFAULT_TOTAL_TIMEOUT, only: Collection[str] | None = None,
-              collect_only: bool = False,
-              progress: Callable[[int, int], None] | None = None,
-              sandbox: sandboxing.Limits | None = None) -> Run:
+def run_suite(
+    suite: Suite,
+    folder: Path,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
+    only: Collection[str] | None = None,
+    collect_only: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    sandbox: sandboxing.Limits | None = None,
+) -> Run:
     """Run ``suite`` against the stage copy in ``folder`` and return every outcome.
 
     ``only`` limits the run to tests tagged with those exercise ids. The
@@ -173,16 +201,20 @@ def run_suite(suite: Suite, folder: Path, *, timeout: float = DEFAULT_TIMEOUT,
     """
     started = time.monotonic()
     exercises = sorted(only) if only is not None else [region.id for region in suite.regions()]
-    secret = (guard.Secret.fresh(exercises, avoid=test_names(suite.tests)) if not collect_only
-              else guard.Secret(secrets.token_bytes(32)))
+    secret = (
+        guard.Secret.fresh(exercises, avoid=test_names(suite.tests))
+        if not collect_only
+        else guard.Secret(secrets.token_bytes(32))
+    )
     secret_read, secret_write = os.pipe()
     results_read, results_write = os.pipe()
     try:
         os.write(secret_write, secret.dumps())
     finally:
         os.close(secret_write)
-    command = child_command(suite, folder, None, timeout=timeout, only=only,
-                            collect_only=collect_only)
+    command = child_command(
+        suite, folder, None, timeout=timeout, only=only, collect_only=collect_only
+    )
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", NO_COLOR="1")
     env[STAGE_DIR_VARIABLE] = str(folder)
     env[guard.CHANNEL_VARIABLE] = f"{secret_read},{results_write}"
@@ -200,10 +232,17 @@ def run_suite(suite: Suite, folder: Path, *, timeout: float = DEFAULT_TIMEOUT,
             preexec = limits.preexec
             stack.callback(lambda: contained.extend(limits.events()))
         try:
-            process = subprocess.Popen(command, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
-                                       stdout=output, stderr=subprocess.STDOUT,
-                                       start_new_session=True, pass_fds=(secret_read, results_write),
-                                       preexec_fn=preexec)
+            process = subprocess.Popen(
+                command,
+                cwd=REPO,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                pass_fds=(secret_read, results_write),
+                preexec_fn=preexec,
+            )
         finally:
             os.close(secret_read)
             os.close(results_write)
@@ -213,8 +252,13 @@ def run_suite(suite: Suite, folder: Path, *, timeout: float = DEFAULT_TIMEOUT,
         output.seek(0)
         text = output.read().decode("utf-8", errors="replace")
     records, problems = guard.verify_lines(secret.key, reader.lines)
-    run = collate(records, stopped=stopped, exit_status=process.returncode,
-                  duration=time.monotonic() - started, output=text)
+    run = collate(
+        records,
+        stopped=stopped,
+        exit_status=process.returncode,
+        duration=time.monotonic() - started,
+        output=text,
+    )
     if not collect_only:
         run.tampered += problems + check_canaries(run, secret.canaries)
     run.contained = contained
@@ -226,7 +270,9 @@ def test_names(tests: Path) -> set[str]:
     files = [tests] if tests.is_file() else sorted(tests.rglob("test_*.py"))
     names: set[str] = set()
     for file in files:
-        names.update(re.findall(r"def (test_\w+)", file.read_text(encoding="utf-8", errors="replace")))
+        names.update(
+            re.findall(r"def (test_\w+)", file.read_text(encoding="utf-8", errors="replace"))
+        )
     return names
 
 
@@ -265,22 +311,37 @@ def check_canaries(run: Run, canaries: list[guard.Canary]) -> list[str]:
             # A must-fail canary that did not fail is forged. A must-pass one can only fail
             # honestly before it runs (a fixture of the suite, the run being stopped), so
             # only a failure of its call counts.
-            forged = (test.outcome != "failed" if canary.expect == "failed"
-                      else test.outcome == "skipped" or (test.outcome == "failed" and test.phase == "call"
-                                                         and test.details.get("kind") != "not_run"))
+            forged = (
+                test.outcome != "failed"
+                if canary.expect == "failed"
+                else test.outcome == "skipped"
+                or (
+                    test.outcome == "failed"
+                    and test.phase == "call"
+                    and test.details.get("kind") != "not_run"
+                )
+            )
             if forged:
-                problems.append(f"a check planted by the grader, which had to {canary.expect[:-2]}, "
-                                f"was reported {test.outcome}")
+                problems.append(
+                    f"a check planted by the grader, which had to {canary.expect[:-2]}, "
+                    f"was reported {test.outcome}"
+                )
         else:
             real.append(test)
     if canaries and real and not seen and not run.stopped:
-        problems.append("the checks planted by the grader never ran: the test collection was changed")
+        problems.append(
+            "the checks planted by the grader never ran: the test collection was changed"
+        )
     run.tests = real
     return problems
 
 
-def wait(process: subprocess.Popen[bytes], total_timeout: float, reader: ChannelReader,
-         progress: Callable[[int, int], None] | None) -> str | None:
+def wait(
+    process: subprocess.Popen[bytes],
+    total_timeout: float,
+    reader: ChannelReader,
+    progress: Callable[[int, int], None] | None,
+) -> str | None:
     """Wait for the child run; stop it when it overruns. Return why it was stopped."""
     deadline = time.monotonic() + total_timeout
     try:
@@ -317,8 +378,14 @@ def report_progress(records: list[dict[str, Any]], progress: Callable[[int, int]
         progress(finished, collected)
 
 
-def collate(records: list[dict[str, Any]], *, stopped: str | None, exit_status: int | None,
-            duration: float, output: str) -> Run:
+def collate(
+    records: list[dict[str, Any]],
+    *,
+    stopped: str | None,
+    exit_status: int | None,
+    duration: float,
+    output: str,
+) -> Run:
     """Merge the plugin's records into one TestResult per collected test."""
     tests: dict[str, TestResult] = {}
     errors: list[dict[str, str]] = []
@@ -326,8 +393,9 @@ def collate(records: list[dict[str, Any]], *, stopped: str | None, exit_status: 
     for record in records:
         event = record.get("event")
         if event == "collected":
-            tests[record["nodeid"]] = TestResult(record["nodeid"], record.get("exercise"),
-                                                 record.get("rule"))
+            tests[record["nodeid"]] = TestResult(
+                record["nodeid"], record.get("exercise"), record.get("rule")
+            )
         elif event == "collect_error":
             errors.append({"nodeid": record["nodeid"], "message": record.get("message", "")})
         elif event == "tamper":
@@ -337,8 +405,11 @@ def collate(records: list[dict[str, Any]], *, stopped: str | None, exit_status: 
             test.outcome = record.get("outcome", "failed")
             test.phase = record.get("phase")
             test.duration = float(record.get("duration") or 0.0)
-            test.details = {key: value for key, value in record.items()
-                            if key not in {"event", "nodeid", "outcome", "phase", "duration"}}
+            test.details = {
+                key: value
+                for key, value in record.items()
+                if key not in {"event", "nodeid", "outcome", "phase", "duration"}
+            }
     finished = {record["nodeid"] for record in records if record.get("event") == "result"}
     began = {record["nodeid"] for record in records if record.get("event") == "start"}
     cut_short = stopped or "the test run ended early"
@@ -347,8 +418,11 @@ def collate(records: list[dict[str, Any]], *, stopped: str | None, exit_status: 
             continue
         test.outcome = "failed"
         if test.nodeid in began:
-            test.details = {"kind": "not_run", "message": f"{cut_short} while this test ran "
-                            f"(an endless loop, or a server that never answers?)"}
+            test.details = {
+                "kind": "not_run",
+                "message": f"{cut_short} while this test ran "
+                f"(an endless loop, or a server that never answers?)",
+            }
         else:
             test.details = {"kind": "not_run", "message": f"not run: {cut_short} before it"}
     return Run(list(tests.values()), errors, stopped, exit_status, duration, output, tampered)
@@ -364,22 +438,41 @@ def fill_unloaded(run: Run, suite: Suite, *, timeout: float) -> Run:
     """
     if not run.collect_errors and not run.problem():
         return run
-    reference = run_suite(suite, suite.reference, timeout=timeout, collect_only=True,
-                          total_timeout=120)
+    reference = run_suite(
+        suite, suite.reference, timeout=timeout, collect_only=True, total_timeout=120
+    )
     seen = {test.nodeid for test in run.tests}
     fallback = run.problem() or "the test file could not be loaded"
     for test in reference.tests:
         if test.nodeid in seen:
             continue
-        error = next((error for error in run.collect_errors
-                      if test.nodeid.startswith(error["nodeid"].rstrip("/"))), None)
+        error = next(
+            (
+                error
+                for error in run.collect_errors
+                if test.nodeid.startswith(error["nodeid"].rstrip("/"))
+            ),
+            None,
+        )
         message = error["message"] if error else fallback
         last = message.strip().splitlines()[-1] if message.strip() else "unknown error"
-        run.tests.append(TestResult(test.nodeid, test.exercise, test.rule, "failed", "collect",
-                                    details={"kind": "not_loaded",
-                                             "message": f"the test file could not be loaded: {last}"}))
+        run.tests.append(
+            TestResult(
+                test.nodeid,
+                test.exercise,
+                test.rule,
+                "failed",
+                "collect",
+                details={
+                    "kind": "not_loaded",
+                    "message": f"the test file could not be loaded: {last}",
+                },
+            )
+        )
     if run.problem() and not run.collect_errors:
-        run.collect_errors.append({"nodeid": str(suite.tests.relative_to(REPO)), "message": fallback})
+        run.collect_errors.append(
+            {"nodeid": str(suite.tests.relative_to(REPO)), "message": fallback}
+        )
     return run
 
 
@@ -388,10 +481,16 @@ def guarded_trees(suite: Suite) -> list[Path]:
     return [suite.tests, REPO / "workbook", suite.reference.parent]
 
 
-def grade_run(suite: Suite, folder: Path, *, timeout: float = DEFAULT_TIMEOUT,
-              total_timeout: float = DEFAULT_TOTAL_TIMEOUT, only: Collection[str] | None = None,
-              progress: Callable[[int, int], None] | None = None,
-              sandbox: sandboxing.Limits | None = None) -> Run:
+def grade_run(
+    suite: Suite,
+    folder: Path,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
+    only: Collection[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    sandbox: sandboxing.Limits | None = None,
+) -> Run:
     """Run a suite against any folder holding a copy of the stage, and fill gaps.
 
     Before the run, the copy is checked for modules that would shadow what
@@ -401,14 +500,26 @@ def grade_run(suite: Suite, folder: Path, *, timeout: float = DEFAULT_TIMEOUT,
     guarded = guarded_trees(suite)
     before = guard.tree_digest(*guarded)
     with graded_folder(suite, folder) as staged:
-        shadows = guard.shadowing(staged, suite.reference, tests_root=suite.tests.parent,
-                                  stages_root=suite.reference.parent)
-        run = run_suite(suite, staged, timeout=timeout, total_timeout=total_timeout,
-                        only=only, progress=progress, sandbox=sandbox)
+        shadows = guard.shadowing(
+            staged,
+            suite.reference,
+            tests_root=suite.tests.parent,
+            stages_root=suite.reference.parent,
+        )
+        run = run_suite(
+            suite,
+            staged,
+            timeout=timeout,
+            total_timeout=total_timeout,
+            only=only,
+            progress=progress,
+            sandbox=sandbox,
+        )
     run.tampered = shadows + run.tampered
     if guard.tree_digest(*guarded) != before:
-        run.tampered.append("the suite, the workbook or a reference stage was changed on disk "
-                            "during the run")
+        run.tampered.append(
+            "the suite, the workbook or a reference stage was changed on disk during the run"
+        )
     run = fill_unloaded(run, suite, timeout=timeout)
     if only is not None:
         run.tests = [test for test in run.tests if test.exercise in only]

@@ -48,7 +48,7 @@ class SandboxUnavailable(Exception):
 class Limits:
     """Per-submission limits. Memory and CPU apply per process; ``processes`` to the sandbox."""
 
-    memory_bytes: int = 2 * 1024 ** 3
+    memory_bytes: int = 2 * 1024**3
     cpu_seconds: int = 600
     processes: int = 128
 
@@ -57,29 +57,59 @@ def bwrap_path() -> str:
     """Return the bwrap executable, or raise SandboxUnavailable with the install command."""
     found = shutil.which("bwrap")
     if not found:
-        raise SandboxUnavailable(f"the sandbox needs bubblewrap ('bwrap'), which is not installed; "
-                                 f"{INSTALL_HINT}; or grade without it: --no-sandbox")
+        raise SandboxUnavailable(
+            f"the sandbox needs bubblewrap ('bwrap'), which is not installed; "
+            f"{INSTALL_HINT}; or grade without it: --no-sandbox"
+        )
     return found
 
 
 def base_argv(bwrap: str) -> list[str]:
-    return [bwrap, "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net",
-            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    return [
+        bwrap,
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--unshare-user",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-net",
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",
+    ]
 
 
 def hidden_by_private_tmp() -> list[Path]:
     """Return the repo, venv and Python folders that lie under /tmp (the sandbox mounts its own there)."""
     tmp = Path("/tmp").resolve()
-    needed = {REPO.resolve(), Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
-              Path(sys.executable).resolve().parent}
+    needed = {
+        REPO.resolve(),
+        Path(sys.prefix).resolve(),
+        Path(sys.base_prefix).resolve(),
+        Path(sys.executable).resolve().parent,
+    }
     found = sorted(path for path in needed if path == tmp or tmp in path.parents)
     # Keep only the outermost folders: binding /tmp/ci covers /tmp/ci/.venv.
     return [path for path in found if not any(other in path.parents for other in found)]
 
 
-def wrap(command: Sequence[str], *, writable: Sequence[Path], cwd: Path, limits: Limits,
-         bwrap: str | None = None) -> list[str]:
+def wrap(
+    command: Sequence[str],
+    *,
+    writable: Sequence[Path],
+    cwd: Path,
+    limits: Limits,
+    bwrap: str | None = None,
+) -> list[str]:
     """Return ``command`` run by bwrap with only ``writable`` (and a private /tmp) writable.
 
     Inside the sandbox, ``prlimit`` sets ``RLIMIT_NPROC``: set there, in the
@@ -113,8 +143,13 @@ def check(bwrap: str | None = None) -> str:
         return _checked
     bwrap = bwrap or bwrap_path()
     try:
-        probe = subprocess.run([*base_argv(bwrap), "--", "true"], capture_output=True, text=True,
-                               timeout=30, stdin=subprocess.DEVNULL)
+        probe = subprocess.run(
+            [*base_argv(bwrap), "--", "true"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise SandboxUnavailable(f"bwrap could not be started: {error}") from None
     if probe.returncode != 0:
@@ -133,22 +168,32 @@ def namespace_problem(message: str) -> str:
     """Explain why bwrap could not create its namespaces, from the kernel's settings."""
     causes = []
     if read_setting("/proc/sys/kernel/unprivileged_userns_clone") == "0":
-        causes.append("the kernel forbids user namespaces to unprivileged users "
-                      "(kernel.unprivileged_userns_clone = 0; "
-                      "sudo sysctl -w kernel.unprivileged_userns_clone=1)")
+        causes.append(
+            "the kernel forbids user namespaces to unprivileged users "
+            "(kernel.unprivileged_userns_clone = 0; "
+            "sudo sysctl -w kernel.unprivileged_userns_clone=1)"
+        )
     if read_setting("/proc/sys/user/max_user_namespaces") == "0":
-        causes.append("user namespaces are switched off (user.max_user_namespaces = 0; "
-                      "sudo sysctl -w user.max_user_namespaces=15000)")
+        causes.append(
+            "user namespaces are switched off (user.max_user_namespaces = 0; "
+            "sudo sysctl -w user.max_user_namespaces=15000)"
+        )
     if read_setting("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1":
-        causes.append("AppArmor restricts unprivileged user namespaces "
-                      "(kernel.apparmor_restrict_unprivileged_userns = 1; Ubuntu 23.10+: "
-                      "allow bwrap with an AppArmor profile, or set it to 0)")
+        causes.append(
+            "AppArmor restricts unprivileged user namespaces "
+            "(kernel.apparmor_restrict_unprivileged_userns = 1; Ubuntu 23.10+: "
+            "allow bwrap with an AppArmor profile, or set it to 0)"
+        )
     if Path("/.dockerenv").exists() or "container" in os.environ:
-        causes.append("this is a container, whose seccomp profile may block unshare(); "
-                      "run the container with --security-opt seccomp=unconfined, or grade on the host")
+        causes.append(
+            "this is a container, whose seccomp profile may block unshare(); "
+            "run the container with --security-opt seccomp=unconfined, or grade on the host"
+        )
     cause = "; ".join(causes) or "no known kernel setting explains it"
-    return (f"bwrap cannot create the sandbox's namespaces here: {message or 'no message'}. "
-            f"Likely cause: {cause}. To grade without the sandbox (trusted code only): --no-sandbox")
+    return (
+        f"bwrap cannot create the sandbox's namespaces here: {message or 'no message'}. "
+        f"Likely cause: {cause}. To grade without the sandbox (trusted code only): --no-sandbox"
+    )
 
 
 class ProcessCap:
@@ -159,7 +204,9 @@ class ProcessCap:
         self.path: Path | None = None
         for root in CGROUP_ROOTS:
             controllers = root / "cgroup.controllers"
-            if root.name != "pids" and not (controllers.exists() and "pids" in controllers.read_text()):
+            if root.name != "pids" and not (
+                controllers.exists() and "pids" in controllers.read_text()
+            ):
                 continue
             path = root / f"wire-up-grade-{secrets.token_hex(6)}"
             try:
@@ -204,6 +251,7 @@ class ProcessCap:
                 self.path.rmdir()
                 return
             import time
+
             time.sleep(0.05)
         with contextlib.suppress(OSError):
             self.path.rmdir()
@@ -226,8 +274,10 @@ class Applied:
         """Return what the sandbox had to stop, in words for the report."""
         hits = self.cap.hits()
         if hits:
-            return [f"the sandbox refused {hits} new process(es): the submission reached its "
-                    f"limit of {self.limits.processes} processes (a fork without end?)"]
+            return [
+                f"the sandbox refused {hits} new process(es): the submission reached its "
+                f"limit of {self.limits.processes} processes (a fork without end?)"
+            ]
         return []
 
 

@@ -40,7 +40,20 @@ from workbook.tracer.layers import Call, Layer, LayerTable
 from workbook.tracer.model import CLIENT, NOTE, PROTOCOL, SERVER, SPAN, WIRE, Lane, Step, Trace
 
 __all__ = [
-    "CLIENT", "NOTE", "PROTOCOL", "SERVER", "SPAN", "WIRE",
-    "Call", "Lane", "Layer", "LayerTable", "LiveServer", "Request", "Response", "Step",
-    "Trace", "Tracer",
+    "CLIENT",
+    "NOTE",
+    "PROTOCOL",
+    "SERVER",
+    "SPAN",
+    "WIRE",
+    "Call",
+    "Lane",
+    "Layer",
+    "LayerTable",
+    "LiveServer",
+    "Request",
+    "Response",
+    "Step",
+    "Trace",
+    "Tracer",
 ]

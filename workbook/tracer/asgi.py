@@ -64,8 +64,12 @@ class TracedReceive:
 
     __trace_name__ = "receive"
 
-    def __init__(self, receive: Callable[[], Awaitable[Message]], recorder: Recorder,
-                 log: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        receive: Callable[[], Awaitable[Message]],
+        recorder: Recorder,
+        log: list[dict[str, Any]],
+    ) -> None:
         self._receive = receive
         self._recorder = recorder
         self._log = log
@@ -75,9 +79,14 @@ class TracedReceive:
         message = await self._receive()
         snapshot = message_snapshot(message)
         self._log.append({"direction": "receive", **snapshot})
-        self._recorder.event(PROTOCOL, f"receive {message.get('type')}",
-                             detail=message_summary(message), source=SERVER, start=start,
-                             data={"message": snapshot})
+        self._recorder.event(
+            PROTOCOL,
+            f"receive {message.get('type')}",
+            detail=message_summary(message),
+            source=SERVER,
+            start=start,
+            data={"message": snapshot},
+        )
         return message
 
 
@@ -86,8 +95,12 @@ class TracedSend:
 
     __trace_name__ = "send"
 
-    def __init__(self, send: Callable[[Message], Awaitable[None]], recorder: Recorder,
-                 log: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        send: Callable[[Message], Awaitable[None]],
+        recorder: Recorder,
+        log: list[dict[str, Any]],
+    ) -> None:
         self._send = send
         self._recorder = recorder
         self._log = log
@@ -99,9 +112,14 @@ class TracedSend:
         try:
             await self._send(message)
         finally:
-            self._recorder.event(PROTOCOL, f"send {message.get('type')}",
-                                 detail=message_summary(message), lane=SERVER, start=start,
-                                 data={"message": snapshot})
+            self._recorder.event(
+                PROTOCOL,
+                f"send {message.get('type')}",
+                detail=message_summary(message),
+                lane=SERVER,
+                start=start,
+                data={"message": snapshot},
+            )
 
 
 class ASGIProbe:
@@ -122,11 +140,20 @@ class ASGIProbe:
             return
         self.scope = scope_snapshot(scope)
         self.messages = []
-        recorder.event(NOTE, "scope", detail=f"type={scope.get('type')!r} method={scope.get('method')!r} "
-                       f"path={scope.get('path')!r}, {len(scope.get('headers', []))} headers",
-                       lane=SERVER, source=SERVER, data={"scope": self.scope})
-        await self.app(scope, TracedReceive(receive, recorder, self.messages),
-                       TracedSend(send, recorder, self.messages))
+        recorder.event(
+            NOTE,
+            "scope",
+            detail=f"type={scope.get('type')!r} method={scope.get('method')!r} "
+            f"path={scope.get('path')!r}, {len(scope.get('headers', []))} headers",
+            lane=SERVER,
+            source=SERVER,
+            data={"scope": self.scope},
+        )
+        await self.app(
+            scope,
+            TracedReceive(receive, recorder, self.messages),
+            TracedSend(send, recorder, self.messages),
+        )
 
     def entry_lane(self) -> str:
         """Return the lane of the first layer the app call reached."""
@@ -136,7 +163,9 @@ class ASGIProbe:
         return "app"
 
 
-async def call_asgi(probe: ASGIProbe, scope: Scope, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+async def call_asgi(
+    probe: ASGIProbe, scope: Scope, body: bytes
+) -> tuple[int, list[tuple[str, str]], bytes]:
     """Play the server's part in process: one body message in, the response out.
 
     After the body, ``receive`` waits until the response is complete and
@@ -156,8 +185,10 @@ async def call_asgi(probe: ASGIProbe, scope: Scope, body: bytes) -> tuple[int, l
     async def send(message: Message) -> None:
         if message["type"] == "http.response.start":
             response["status"] = message["status"]
-            response["headers"] = [(name.decode("latin-1"), value.decode("latin-1"))
-                                   for name, value in message.get("headers", [])]
+            response["headers"] = [
+                (name.decode("latin-1"), value.decode("latin-1"))
+                for name, value in message.get("headers", [])
+            ]
         elif message["type"] == "http.response.body":
             response["body"] += message.get("body", b"")
             if not message.get("more_body", False):
@@ -166,8 +197,13 @@ async def call_asgi(probe: ASGIProbe, scope: Scope, body: bytes) -> tuple[int, l
     try:
         await probe(scope, receive, send)
     except Exception as error:  # noqa: BLE001 - a server turns this into a 500
-        probe.recorder.event(NOTE, "500", detail=f"the app {describe_error(error)}; "
-                             "the server answers 500", lane=SERVER, source=SERVER)
+        probe.recorder.event(
+            NOTE,
+            "500",
+            detail=f"the app {describe_error(error)}; the server answers 500",
+            lane=SERVER,
+            source=SERVER,
+        )
         if response["status"] is None:
             return 500, [("content-type", "text/plain")], b"Internal Server Error"
     finally:

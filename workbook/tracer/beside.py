@@ -104,13 +104,24 @@ class Comparison:
     warmup: Request
     wire: bool = True  # over a socket by default (the servers are part of the story)
     status: int = 200  # what both sides answer (101 for a WebSocket handshake)
-    cost: Request | None = None  # the in-process request that measures the tracer (default: request)
+    cost: Request | None = (
+        None  # the in-process request that measures the tracer (default: request)
+    )
 
 
-def our_side(stage: StageProfile, *, server: str | None = None, layers: tuple[Layer, ...] = ()) -> Side:
+def our_side(
+    stage: StageProfile, *, server: str | None = None, layers: tuple[Layer, ...] = ()
+) -> Side:
     """Return the stage's own app and layer table as a side (``layers`` added first)."""
-    return Side(f"stage {stage.stage[:2]}", stage.app, stage, (*layers, *stage.layers), stage.packages,
-                server or stage.server, dict(stage.lane_titles))
+    return Side(
+        f"stage {stage.stage[:2]}",
+        stage.app,
+        stage,
+        (*layers, *stage.layers),
+        stage.packages,
+        server or stage.server,
+        dict(stage.lane_titles),
+    )
 
 
 def library(kind: str, patterns: str | tuple[str, ...], lane: str, **options: Any) -> Layer:
@@ -131,7 +142,11 @@ def describe_gunicorn_request(call: Call) -> Described:
     request = call.value
     if request is None or not hasattr(request, "method"):
         return short(request)
-    version = "HTTP/{}.{}".format(*request.version) if isinstance(request.version, tuple) else request.version
+    version = (
+        "HTTP/{}.{}".format(*request.version)
+        if isinstance(request.version, tuple)
+        else request.version
+    )
     return f"Request: {request.method} {request.uri} {version}, {len(request.headers)} headers"
 
 
@@ -158,85 +173,179 @@ def describe_starlette_match(call: Call) -> Described:
 STAGE_1_APP = STAGE_1.layers[-2:]  # the app's dispatch and its handlers
 
 GUNICORN_WORKER = (
-    library("server", "gunicorn.workers.sync:SyncWorker.accept", SERVER, title="SyncWorker.accept",
-            source=CLIENT),
-    library("server", ("gunicorn.workers.sync:SyncWorker.handle",
-                       "gunicorn.workers.sync:SyncWorker.handle_request"), SERVER),
-    library("server", "gunicorn.http.parser:Parser.__next__", "parser", title="RequestParser.__next__",
-            result=describe_gunicorn_request),
-    library("server", ("gunicorn.http.message:Request.parse", "gunicorn.http.message:Request.parse_request_line",
-                       "gunicorn.http.message:Message.parse_headers",
-                       "gunicorn.http.message:Message.set_body_reader"), "parser"),
-    library("server", "gunicorn.http.wsgi:create", SERVER, title="wsgi.create",
-            result=describe_gunicorn_create),
+    library(
+        "server",
+        "gunicorn.workers.sync:SyncWorker.accept",
+        SERVER,
+        title="SyncWorker.accept",
+        source=CLIENT,
+    ),
+    library(
+        "server",
+        (
+            "gunicorn.workers.sync:SyncWorker.handle",
+            "gunicorn.workers.sync:SyncWorker.handle_request",
+        ),
+        SERVER,
+    ),
+    library(
+        "server",
+        "gunicorn.http.parser:Parser.__next__",
+        "parser",
+        title="RequestParser.__next__",
+        result=describe_gunicorn_request,
+    ),
+    library(
+        "server",
+        (
+            "gunicorn.http.message:Request.parse",
+            "gunicorn.http.message:Request.parse_request_line",
+            "gunicorn.http.message:Message.parse_headers",
+            "gunicorn.http.message:Message.set_body_reader",
+        ),
+        "parser",
+    ),
+    library(
+        "server",
+        "gunicorn.http.wsgi:create",
+        SERVER,
+        title="wsgi.create",
+        result=describe_gunicorn_create,
+    ),
     library("server", "gunicorn.http.body:Body.read", SERVER, title="wsgi.input.read"),
-    library("server", ("gunicorn.http.wsgi:Response.start_response", "gunicorn.http.wsgi:Response.write",
-                       "gunicorn.http.wsgi:Response.send_headers", "gunicorn.http.wsgi:Response.close"),
-            SERVER),
+    library(
+        "server",
+        (
+            "gunicorn.http.wsgi:Response.start_response",
+            "gunicorn.http.wsgi:Response.write",
+            "gunicorn.http.wsgi:Response.send_headers",
+            "gunicorn.http.wsgi:Response.close",
+        ),
+        SERVER,
+    ),
     library("server", "gunicorn.util:write", SERVER, title="sock.sendall"),
 )
 
 WSGIREF_SERVER = (
     library("server", "wsgiref.simple_server:WSGIRequestHandler.handle", SERVER, source=CLIENT),
-    library("server", ("http.server:BaseHTTPRequestHandler.parse_request", "http.client:parse_headers"),
-            "parser"),
-    library("server", "wsgiref.simple_server:WSGIRequestHandler.get_environ", SERVER,
-            result=describe_environ),
-    library("server", ("wsgiref.handlers:BaseHandler.run", "wsgiref.handlers:BaseHandler.setup_environ",
-                       "wsgiref.handlers:BaseHandler.start_response",
-                       "wsgiref.handlers:BaseHandler.finish_response", "wsgiref.handlers:BaseHandler.write",
-                       "wsgiref.handlers:BaseHandler.send_headers"), SERVER),
+    library(
+        "server",
+        ("http.server:BaseHTTPRequestHandler.parse_request", "http.client:parse_headers"),
+        "parser",
+    ),
+    library(
+        "server",
+        "wsgiref.simple_server:WSGIRequestHandler.get_environ",
+        SERVER,
+        result=describe_environ,
+    ),
+    library(
+        "server",
+        (
+            "wsgiref.handlers:BaseHandler.run",
+            "wsgiref.handlers:BaseHandler.setup_environ",
+            "wsgiref.handlers:BaseHandler.start_response",
+            "wsgiref.handlers:BaseHandler.finish_response",
+            "wsgiref.handlers:BaseHandler.write",
+            "wsgiref.handlers:BaseHandler.send_headers",
+        ),
+        SERVER,
+    ),
     library("server", "wsgiref.handlers:SimpleHandler._write", SERVER, title="sock.sendall"),
 )
 
 SERVER_ROWS_01 = {
     "gunicorn": (
-        MapRow("WSGIServer._accept, Connection.run (a thread per connection)",
-               "SyncWorker.accept, handle (one connection at a time per worker process)",
-               "accept a connection, read a request, call the app, close or keep going",
-               "an arbiter process forks N workers and restarts any that hangs (--timeout); "
-               "the sync worker closes after every response (no keep-alive)",
-               ours=("server:accept", "server:Connection.run*", "server:Connection._read_head"),
-               theirs=("server:SyncWorker.accept", "server:SyncWorker.handle*")),
-        MapRow("RequestParser (feed / next_event)", "gunicorn.http parser and message.Request",
-               "request line, field lines, Content-Length or chunked framing, 400 on bad input",
-               "limits set by configuration (limit_request_line, _fields, _field_size), "
-               "PROXY protocol, a C parser when gunicorn_h1c is installed",
-               ours=("parser:*",), theirs=("parser:*",)),
-        MapRow("build_environ", "wsgi.create",
-               "the PEP 3333 environ: CGI keys, HTTP_* keys, wsgi.input",
-               "SCRIPT_NAME from the header or config, wsgi.file_wrapper, "
-               "forwarded headers only from trusted proxies (forwarded_allow_ips)",
-               ours=("server:build_environ",), theirs=("server:wsgi.create",)),
-        MapRow("RequestBody.read (wsgi.input)", "http.body.Body.read", "the body is read when the app asks",
-               "", ours=("server:wsgi.input.read",), theirs=("server:wsgi.input.read",)),
-        MapRow("Response.write / finish, Connection._send", "Response.start_response / write / close, util.write",
-               "status line and headers sent before the first body bytes, chunked when no length is known",
-               "sendfile() for wsgi.file_wrapper, an access log line per request (accesslog)",
-               ours=("server:Response.*", "server:sock.sendall"),
-               theirs=("server:Response.*", "server:sock.sendall")),
+        MapRow(
+            "WSGIServer._accept, Connection.run (a thread per connection)",
+            "SyncWorker.accept, handle (one connection at a time per worker process)",
+            "accept a connection, read a request, call the app, close or keep going",
+            "an arbiter process forks N workers and restarts any that hangs (--timeout); "
+            "the sync worker closes after every response (no keep-alive)",
+            ours=("server:accept", "server:Connection.run*", "server:Connection._read_head"),
+            theirs=("server:SyncWorker.accept", "server:SyncWorker.handle*"),
+        ),
+        MapRow(
+            "RequestParser (feed / next_event)",
+            "gunicorn.http parser and message.Request",
+            "request line, field lines, Content-Length or chunked framing, 400 on bad input",
+            "limits set by configuration (limit_request_line, _fields, _field_size), "
+            "PROXY protocol, a C parser when gunicorn_h1c is installed",
+            ours=("parser:*",),
+            theirs=("parser:*",),
+        ),
+        MapRow(
+            "build_environ",
+            "wsgi.create",
+            "the PEP 3333 environ: CGI keys, HTTP_* keys, wsgi.input",
+            "SCRIPT_NAME from the header or config, wsgi.file_wrapper, "
+            "forwarded headers only from trusted proxies (forwarded_allow_ips)",
+            ours=("server:build_environ",),
+            theirs=("server:wsgi.create",),
+        ),
+        MapRow(
+            "RequestBody.read (wsgi.input)",
+            "http.body.Body.read",
+            "the body is read when the app asks",
+            "",
+            ours=("server:wsgi.input.read",),
+            theirs=("server:wsgi.input.read",),
+        ),
+        MapRow(
+            "Response.write / finish, Connection._send",
+            "Response.start_response / write / close, util.write",
+            "status line and headers sent before the first body bytes, chunked when no length is known",
+            "sendfile() for wsgi.file_wrapper, an access log line per request (accesslog)",
+            ours=("server:Response.*", "server:sock.sendall"),
+            theirs=("server:Response.*", "server:sock.sendall"),
+        ),
     ),
     "wsgiref": (
-        MapRow("WSGIServer._accept, Connection.run", "WSGIRequestHandler.handle (socketserver)",
-               "one handler per connection", "a single thread unless mixed with ThreadingMixIn; "
-               "HTTP/1.0 semantics: one request per connection",
-               ours=("server:accept", "server:Connection.run*", "server:Connection._read_head"),
-               theirs=("server:*.handle",)),
-        MapRow("RequestParser", "BaseHTTPRequestHandler.parse_request, http.client.parse_headers",
-               "request line and field lines", "email-style header parsing; no chunked request bodies",
-               ours=("parser:*",), theirs=("parser:*",)),
-        MapRow("build_environ", "WSGIRequestHandler.get_environ, BaseHandler.setup_environ",
-               "the PEP 3333 environ", "os.environ copied into every environ",
-               ours=("server:build_environ",), theirs=("server:*get_environ", "server:*setup_environ")),
-        MapRow("Response.write / finish", "BaseHandler.start_response, finish_response, write, _write",
-               "headers before the body", "no chunked responses: without Content-Length it closes the connection",
-               ours=("server:Response.*", "server:sock.sendall"),
-               theirs=("server:*start_response", "server:*finish_response", "server:*.write",
-                       "server:*send_headers", "server:sock.sendall")),
+        MapRow(
+            "WSGIServer._accept, Connection.run",
+            "WSGIRequestHandler.handle (socketserver)",
+            "one handler per connection",
+            "a single thread unless mixed with ThreadingMixIn; "
+            "HTTP/1.0 semantics: one request per connection",
+            ours=("server:accept", "server:Connection.run*", "server:Connection._read_head"),
+            theirs=("server:*.handle",),
+        ),
+        MapRow(
+            "RequestParser",
+            "BaseHTTPRequestHandler.parse_request, http.client.parse_headers",
+            "request line and field lines",
+            "email-style header parsing; no chunked request bodies",
+            ours=("parser:*",),
+            theirs=("parser:*",),
+        ),
+        MapRow(
+            "build_environ",
+            "WSGIRequestHandler.get_environ, BaseHandler.setup_environ",
+            "the PEP 3333 environ",
+            "os.environ copied into every environ",
+            ours=("server:build_environ",),
+            theirs=("server:*get_environ", "server:*setup_environ"),
+        ),
+        MapRow(
+            "Response.write / finish",
+            "BaseHandler.start_response, finish_response, write, _write",
+            "headers before the body",
+            "no chunked responses: without Content-Length it closes the connection",
+            ours=("server:Response.*", "server:sock.sendall"),
+            theirs=(
+                "server:*start_response",
+                "server:*finish_response",
+                "server:*.write",
+                "server:*send_headers",
+                "server:sock.sendall",
+            ),
+        ),
     ),
 }
 
-ECHO = Request.make("POST", "/echo?name=wsgi", body="hello", headers=[("Content-Type", "text/plain")])
+ECHO = Request.make(
+    "POST", "/echo?name=wsgi", body="hello", headers=[("Content-Type", "text/plain")]
+)
 
 
 def _stage_1(system: str, server: str, layers: tuple[Layer, ...]) -> Comparison:
@@ -250,200 +359,441 @@ WERKZEUG = (
     library("framework", "workbook.tracer.peers.werkzeug_books:app", "app", title="app"),
     library("router", "werkzeug.routing.map:Map.bind_to_environ", "Map"),
     library("router", "werkzeug.routing.map:MapAdapter.match", "Map", result=describe_match),
-    library("framework", ("werkzeug.sansio.request:Request.__init__",
-                          "werkzeug.wrappers.request:Request.__init__"), "Request", title="Request"),
+    library(
+        "framework",
+        ("werkzeug.sansio.request:Request.__init__", "werkzeug.wrappers.request:Request.__init__"),
+        "Request",
+        title="Request",
+    ),
     library("framework", "werkzeug.sansio.request:Request.args", "Request", title="request.args"),
-    library("framework", ("werkzeug.wrappers.response:Response.__init__",
-                          "werkzeug.wrappers.response:Response.__call__"), "Response",
-            result=describe_status),
-    library("handler", ("workbook.tracer.peers.werkzeug_books:get_book",
-                        "workbook.tracer.peers.werkzeug_books:list_books"), "handler", title="{function}",
-            result=describe_status),
+    library(
+        "framework",
+        (
+            "werkzeug.wrappers.response:Response.__init__",
+            "werkzeug.wrappers.response:Response.__call__",
+        ),
+        "Response",
+        result=describe_status,
+    ),
+    library(
+        "handler",
+        (
+            "workbook.tracer.peers.werkzeug_books:get_book",
+            "workbook.tracer.peers.werkzeug_books:list_books",
+        ),
+        "handler",
+        title="{function}",
+        result=describe_status,
+    ),
     Layer("data", "wsgirouter.example:BookStore.*", lane="BookStore"),
 )
 
 ROWS_02 = (
-    MapRow("Router.lookup (a trie of path segments)", "Map.bind_to_environ + MapAdapter.match (a state machine)",
-           "path parameters converted ({id:int} / <int:id>), 404 and 405 with Allow",
-           "host and subdomain matching, redirects to the canonical URL (strict slashes), "
-           "converters for uuid, path, any",
-           ours=("Router:*lookup",), theirs=("Map:*",)),
-    MapRow("Router.__call__ / dispatch", "the app function (Flask does this in wsgi_app)",
-           "call the handler with the parameters; an HTTP error becomes a response",
-           "HTTPException is itself a WSGI app (error(environ, start_response))",
-           ours=("Router:*__call__", "Router:*dispatch"), theirs=("app:*",)),
-    MapRow("Request", "werkzeug Request", "a view of the environ; the body is read on demand",
-           "MultiDict args and form, files, cookies, accept headers parsed lazily",
-           ours=("Request:*",), theirs=("Request:*",)),
-    MapRow("Response.json / __call__", "werkzeug Response", "status, headers, body iterable; start_response then the body",
-           "conditional responses (ETag, Range), cookies, automatic Content-Length",
-           ours=("Response:*",), theirs=("Response:*",)),
-    MapRow("handler + BookStore", "handler + the same BookStore", "the same data and the same work", "",
-           ours=("handler:*", "BookStore:*"), theirs=("handler:*", "BookStore:*")),
+    MapRow(
+        "Router.lookup (a trie of path segments)",
+        "Map.bind_to_environ + MapAdapter.match (a state machine)",
+        "path parameters converted ({id:int} / <int:id>), 404 and 405 with Allow",
+        "host and subdomain matching, redirects to the canonical URL (strict slashes), "
+        "converters for uuid, path, any",
+        ours=("Router:*lookup",),
+        theirs=("Map:*",),
+    ),
+    MapRow(
+        "Router.__call__ / dispatch",
+        "the app function (Flask does this in wsgi_app)",
+        "call the handler with the parameters; an HTTP error becomes a response",
+        "HTTPException is itself a WSGI app (error(environ, start_response))",
+        ours=("Router:*__call__", "Router:*dispatch"),
+        theirs=("app:*",),
+    ),
+    MapRow(
+        "Request",
+        "werkzeug Request",
+        "a view of the environ; the body is read on demand",
+        "MultiDict args and form, files, cookies, accept headers parsed lazily",
+        ours=("Request:*",),
+        theirs=("Request:*",),
+    ),
+    MapRow(
+        "Response.json / __call__",
+        "werkzeug Response",
+        "status, headers, body iterable; start_response then the body",
+        "conditional responses (ETag, Range), cookies, automatic Content-Length",
+        ours=("Response:*",),
+        theirs=("Response:*",),
+    ),
+    MapRow(
+        "handler + BookStore",
+        "handler + the same BookStore",
+        "the same data and the same work",
+        "",
+        ours=("handler:*", "BookStore:*"),
+        theirs=("handler:*", "BookStore:*"),
+    ),
 )
 
 # ── 03: our onion beside Paste's middlewares ─────────────────────────────────
 
 PASTE = (
     library("middleware", "paste.translogger:TransLogger.*", "TransLogger"),
-    library("middleware", "paste.exceptions.errormiddleware:ErrorMiddleware.__call__", "ErrorMiddleware"),
-    library("middleware", "paste.exceptions.errormiddleware:ResponseStartChecker.*", "ErrorMiddleware"),
-    library("middleware", ("paste.gzipper:middleware.*", "paste.gzipper:GzipResponse.*"), "gzipper"),
-    library("middleware", ("paste.auth.basic:AuthBasicHandler.*", "paste.auth.basic:AuthBasicAuthenticator.*"),
-            "AuthBasicHandler"),
-    Layer("middleware", "workbook.tracer.peers.paste_onion:check_password", lane="AuthBasicHandler"),
+    library(
+        "middleware", "paste.exceptions.errormiddleware:ErrorMiddleware.__call__", "ErrorMiddleware"
+    ),
+    library(
+        "middleware", "paste.exceptions.errormiddleware:ResponseStartChecker.*", "ErrorMiddleware"
+    ),
+    library(
+        "middleware", ("paste.gzipper:middleware.*", "paste.gzipper:GzipResponse.*"), "gzipper"
+    ),
+    library(
+        "middleware",
+        ("paste.auth.basic:AuthBasicHandler.*", "paste.auth.basic:AuthBasicAuthenticator.*"),
+        "AuthBasicHandler",
+    ),
+    Layer(
+        "middleware", "workbook.tracer.peers.paste_onion:check_password", lane="AuthBasicHandler"
+    ),
 )
 
 BASIC_ADMIN = ("Authorization", "Basic YWRtaW46c2VjcmV0")  # admin:secret
 
 ROWS_03 = (
-    MapRow("AccessLog", "paste.translogger.TransLogger", "one line per request, written when the response is done",
-           "Apache combined log format through the logging module",
-           ours=("AccessLog:*",), theirs=("TransLogger:*",)),
-    MapRow("RequestID", "(no maintained WSGI middleware)", "",
-           "in production the proxy or the framework sets X-Request-ID (flask-log-request-id is a Flask extension)",
-           ours=("RequestID:*",)),
-    MapRow("CORS", "(no maintained WSGI middleware)", "",
-           "Flask-Cors is a Flask extension; wsgicors was last released in 2017",
-           ours=("CORS:*",)),
-    MapRow("ErrorHandler", "paste.exceptions.errormiddleware.ErrorMiddleware",
-           "an exception before the first byte becomes a 500 page; after it, the connection is cut",
-           "emails the traceback to an admin (error_email), an HTML debug page",
-           ours=("ErrorHandler:*",), theirs=("ErrorMiddleware:*",)),
-    MapRow("Gzip", "paste.gzipper", "compress when the client accepts gzip; drop Content-Length",
-           "no minimum size: it compresses a 20-byte body too; it buffers the whole body",
-           ours=("Gzip:*",), theirs=("gzipper:*",)),
-    MapRow("BasicAuth", "paste.auth.basic.AuthBasicHandler", "401 with WWW-Authenticate, or pass REMOTE_USER on",
-           "no exempt methods: every request needs the password (ours lets GET, HEAD, OPTIONS through)",
-           ours=("BasicAuth:*",), theirs=("AuthBasicHandler:*",)),
-    MapRow("the books API", "the same books API", "the same router and handlers", "",
-           ours=("Router:*", "handler:*", "BookStore:*", "Request:*", "Response:*"),
-           theirs=("Router:*", "handler:*", "BookStore:*", "Request:*", "Response:*")),
+    MapRow(
+        "AccessLog",
+        "paste.translogger.TransLogger",
+        "one line per request, written when the response is done",
+        "Apache combined log format through the logging module",
+        ours=("AccessLog:*",),
+        theirs=("TransLogger:*",),
+    ),
+    MapRow(
+        "RequestID",
+        "(no maintained WSGI middleware)",
+        "",
+        "in production the proxy or the framework sets X-Request-ID (flask-log-request-id is a Flask extension)",
+        ours=("RequestID:*",),
+    ),
+    MapRow(
+        "CORS",
+        "(no maintained WSGI middleware)",
+        "",
+        "Flask-Cors is a Flask extension; wsgicors was last released in 2017",
+        ours=("CORS:*",),
+    ),
+    MapRow(
+        "ErrorHandler",
+        "paste.exceptions.errormiddleware.ErrorMiddleware",
+        "an exception before the first byte becomes a 500 page; after it, the connection is cut",
+        "emails the traceback to an admin (error_email), an HTML debug page",
+        ours=("ErrorHandler:*",),
+        theirs=("ErrorMiddleware:*",),
+    ),
+    MapRow(
+        "Gzip",
+        "paste.gzipper",
+        "compress when the client accepts gzip; drop Content-Length",
+        "no minimum size: it compresses a 20-byte body too; it buffers the whole body",
+        ours=("Gzip:*",),
+        theirs=("gzipper:*",),
+    ),
+    MapRow(
+        "BasicAuth",
+        "paste.auth.basic.AuthBasicHandler",
+        "401 with WWW-Authenticate, or pass REMOTE_USER on",
+        "no exempt methods: every request needs the password (ours lets GET, HEAD, OPTIONS through)",
+        ours=("BasicAuth:*",),
+        theirs=("AuthBasicHandler:*",),
+    ),
+    MapRow(
+        "the books API",
+        "the same books API",
+        "the same router and handlers",
+        "",
+        ours=("Router:*", "handler:*", "BookStore:*", "Request:*", "Response:*"),
+        theirs=("Router:*", "handler:*", "BookStore:*", "Request:*", "Response:*"),
+    ),
 )
 
 # ── 04: our asyncio server beside uvicorn (h11) ──────────────────────────────
 
 UVICORN_H11 = (
-    library("server", "uvicorn.protocols.http.h11_impl:H11Protocol.data_received", SERVER, source=CLIENT),
+    library(
+        "server", "uvicorn.protocols.http.h11_impl:H11Protocol.data_received", SERVER, source=CLIENT
+    ),
     library("server", "uvicorn.protocols.http.h11_impl:H11Protocol.handle_events", SERVER),
-    library("server", ("h11._connection:Connection.next_event", "h11._connection:Connection.send"), "h11",
-            title="h11.{qualname}"),
-    library("server", ("uvicorn.protocols.http.h11_impl:RequestResponseCycle.run_asgi",
-                       "uvicorn.protocols.http.h11_impl:RequestResponseCycle.send",
-                       "uvicorn.protocols.http.h11_impl:RequestResponseCycle.receive"), SERVER),
+    library(
+        "server",
+        ("h11._connection:Connection.next_event", "h11._connection:Connection.send"),
+        "h11",
+        title="h11.{qualname}",
+    ),
+    library(
+        "server",
+        (
+            "uvicorn.protocols.http.h11_impl:RequestResponseCycle.run_asgi",
+            "uvicorn.protocols.http.h11_impl:RequestResponseCycle.send",
+            "uvicorn.protocols.http.h11_impl:RequestResponseCycle.receive",
+        ),
+        SERVER,
+    ),
     library("server", "uvicorn.protocols.http.h11_impl:H11Protocol.on_response_complete", SERVER),
-    library("server", "uvicorn.middleware.proxy_headers:ProxyHeadersMiddleware.__call__", "uvicorn middleware"),
+    library(
+        "server",
+        "uvicorn.middleware.proxy_headers:ProxyHeadersMiddleware.__call__",
+        "uvicorn middleware",
+    ),
 )
 
 ROWS_04 = (
-    MapRow("ASGIServer._handle_connection, HTTPConnection.read_head (stage 01's parser)",
-           "H11Protocol.data_received, handle_events (h11)",
-           "bytes in, a request head out, 400 on bad input, the scope built from it",
-           "an asyncio.Protocol with flow control (pause_reading / pause_writing), keep-alive timeout, "
-           "h11 as a separate state machine, httptools when installed",
-           ours=("server:ASGIServer._handle_connection", "server:HTTPConnection.read_head"),
-           theirs=("server:H11Protocol.*", "h11:h11.Connection.next_event")),
-    MapRow("RequestCycle.run, receive / send", "RequestResponseCycle.run_asgi, receive / send",
-           "one task per request; receive() gives the body, send() checks the message order",
-           "ProxyHeadersMiddleware around every app; 500 if the app ends without a response",
-           ours=("server:RequestCycle.*",),
-           theirs=("server:RequestResponseCycle.*", "uvicorn middleware:*")),
-    MapRow("HTTPConnection.write", "h11 Connection.send + transport.write",
-           "head then body, Content-Length or chunked", "h11 checks every outgoing event against HTTP/1.1's rules",
-           ours=("server:writer.write",), theirs=("h11:h11.Connection.send",)),
-    MapRow("the app: middleware, Router, handler", "the same app", "the same ASGI app", "",
-           ours=("AccessLog:*", "ServerErrors:*", "BodyLimit:*", "Router:*", "handler:*", "responses:*"),
-           theirs=("AccessLog:*", "ServerErrors:*", "BodyLimit:*", "Router:*", "handler:*", "responses:*")),
+    MapRow(
+        "ASGIServer._handle_connection, HTTPConnection.read_head (stage 01's parser)",
+        "H11Protocol.data_received, handle_events (h11)",
+        "bytes in, a request head out, 400 on bad input, the scope built from it",
+        "an asyncio.Protocol with flow control (pause_reading / pause_writing), keep-alive timeout, "
+        "h11 as a separate state machine, httptools when installed",
+        ours=("server:ASGIServer._handle_connection", "server:HTTPConnection.read_head"),
+        theirs=("server:H11Protocol.*", "h11:h11.Connection.next_event"),
+    ),
+    MapRow(
+        "RequestCycle.run, receive / send",
+        "RequestResponseCycle.run_asgi, receive / send",
+        "one task per request; receive() gives the body, send() checks the message order",
+        "ProxyHeadersMiddleware around every app; 500 if the app ends without a response",
+        ours=("server:RequestCycle.*",),
+        theirs=("server:RequestResponseCycle.*", "uvicorn middleware:*"),
+    ),
+    MapRow(
+        "HTTPConnection.write",
+        "h11 Connection.send + transport.write",
+        "head then body, Content-Length or chunked",
+        "h11 checks every outgoing event against HTTP/1.1's rules",
+        ours=("server:writer.write",),
+        theirs=("h11:h11.Connection.send",),
+    ),
+    MapRow(
+        "the app: middleware, Router, handler",
+        "the same app",
+        "the same ASGI app",
+        "",
+        ours=(
+            "AccessLog:*",
+            "ServerErrors:*",
+            "BodyLimit:*",
+            "Router:*",
+            "handler:*",
+            "responses:*",
+        ),
+        theirs=(
+            "AccessLog:*",
+            "ServerErrors:*",
+            "BodyLimit:*",
+            "Router:*",
+            "handler:*",
+            "responses:*",
+        ),
+    ),
 )
 
 #: Stage 04's WebSocket side of the server, shown for the handshake comparison.
 RAWASGI_WEBSOCKET = (
     Layer("server", "rawasgi.connection:HTTPConnection.serve_websocket", lane=SERVER),
-    Layer("server", "rawasgi.connection:websocket_handshake_problem", lane=SERVER, title="check the handshake"),
-    Layer("server", "rawasgi.websocket:accept_key", lane="websocket", title="accept_key (RFC 6455, 4.2.2)"),
-    Layer("server", ("rawasgi.websocket_session:WebSocketSession.run",
-                     "rawasgi.websocket_session:WebSocketSession.receive",
-                     "rawasgi.websocket_session:WebSocketSession.send",
-                     "rawasgi.websocket_session:WebSocketSession._accept"), lane="websocket"),
+    Layer(
+        "server",
+        "rawasgi.connection:websocket_handshake_problem",
+        lane=SERVER,
+        title="check the handshake",
+    ),
+    Layer(
+        "server",
+        "rawasgi.websocket:accept_key",
+        lane="websocket",
+        title="accept_key (RFC 6455, 4.2.2)",
+    ),
+    Layer(
+        "server",
+        (
+            "rawasgi.websocket_session:WebSocketSession.run",
+            "rawasgi.websocket_session:WebSocketSession.receive",
+            "rawasgi.websocket_session:WebSocketSession.send",
+            "rawasgi.websocket_session:WebSocketSession._accept",
+        ),
+        lane="websocket",
+    ),
 )
 
 UVICORN_WEBSOCKET = (
-    library("server", "uvicorn.protocols.http.h11_impl:H11Protocol.handle_websocket_upgrade", SERVER),
-    library("server", ("uvicorn.protocols.websockets.wsproto_impl:WSProtocol.data_received",
-                       "uvicorn.protocols.websockets.wsproto_impl:WSProtocol.handle_events",
-                       "uvicorn.protocols.websockets.wsproto_impl:WSProtocol.handle_connect",
-                       "uvicorn.protocols.websockets.wsproto_impl:WSProtocol.run_asgi",
-                       "uvicorn.protocols.websockets.wsproto_impl:WSProtocol.receive",
-                       "uvicorn.protocols.websockets.wsproto_impl:WSProtocol.send"), "websocket"),
-    library("server", ("wsproto:WSConnection.receive_data", "wsproto:WSConnection.send"), "wsproto",
-            title="wsproto.{qualname}"),
+    library(
+        "server", "uvicorn.protocols.http.h11_impl:H11Protocol.handle_websocket_upgrade", SERVER
+    ),
+    library(
+        "server",
+        (
+            "uvicorn.protocols.websockets.wsproto_impl:WSProtocol.data_received",
+            "uvicorn.protocols.websockets.wsproto_impl:WSProtocol.handle_events",
+            "uvicorn.protocols.websockets.wsproto_impl:WSProtocol.handle_connect",
+            "uvicorn.protocols.websockets.wsproto_impl:WSProtocol.run_asgi",
+            "uvicorn.protocols.websockets.wsproto_impl:WSProtocol.receive",
+            "uvicorn.protocols.websockets.wsproto_impl:WSProtocol.send",
+        ),
+        "websocket",
+    ),
+    library(
+        "server",
+        ("wsproto:WSConnection.receive_data", "wsproto:WSConnection.send"),
+        "wsproto",
+        title="wsproto.{qualname}",
+    ),
 )
 
 #: A WebSocket opening handshake (RFC 6455, 4.1), the key from the RFC's own example.
-HANDSHAKE = Request.make("GET", "/rooms/lobby", headers=[
-    ("Upgrade", "websocket"), ("Connection", "Upgrade"),
-    ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Sec-WebSocket-Version", "13")])
+HANDSHAKE = Request.make(
+    "GET",
+    "/rooms/lobby",
+    headers=[
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ("Sec-WebSocket-Version", "13"),
+    ],
+)
 
 ROWS_04_WEBSOCKET = (
-    MapRow("HTTPConnection.serve_websocket: check the handshake", "H11Protocol.handle_websocket_upgrade, "
-           "then wsproto", "an upgrade request is checked (RFC 6455, 4.2.1) and handed to a WebSocket "
-           "protocol on the same connection",
-           "swaps the asyncio Protocol on the transport (h11 to wsproto) and replays the head to it",
-           ours=("server:HTTPConnection.serve_websocket", "server:check the handshake"),
-           theirs=("server:*handle_websocket_upgrade", "wsproto:*receive_data")),
-    MapRow("WebSocketSession (timed: send, _accept)",
-           "WSProtocol (timed: data_received, handle_events, handle_connect, send)",
-           "websocket.connect in, websocket.accept out, then messages both ways (run and receive "
-           "are left out of the times: they wait for the client)",
-           "wsproto keeps the protocol state; keep-alive pings on a timer",
-           ours=("websocket:WebSocketSession.send", "websocket:WebSocketSession._accept"),
-           theirs=("websocket:WSProtocol.send", "websocket:WSProtocol.handle_connect",
-                   "websocket:WSProtocol.data_received", "websocket:WSProtocol.handle_events")),
-    MapRow("accept_key + _accept: the 101 response", "wsproto WSConnection.send(AcceptConnection)",
-           "Sec-WebSocket-Accept = base64(SHA-1(key + GUID)) in a 101 Switching Protocols",
-           "permessage-deflate negotiation (RFC 7692), subprotocol choice",
-           ours=("websocket:accept_key*",), theirs=("wsproto:*send",)),
-    MapRow("the app: Router, the room handler", "the same app", "the same ASGI app", "",
-           ours=("Router:*", "handler:*"), theirs=("Router:*", "handler:*")),
+    MapRow(
+        "HTTPConnection.serve_websocket: check the handshake",
+        "H11Protocol.handle_websocket_upgrade, then wsproto",
+        "an upgrade request is checked (RFC 6455, 4.2.1) and handed to a WebSocket "
+        "protocol on the same connection",
+        "swaps the asyncio Protocol on the transport (h11 to wsproto) and replays the head to it",
+        ours=("server:HTTPConnection.serve_websocket", "server:check the handshake"),
+        theirs=("server:*handle_websocket_upgrade", "wsproto:*receive_data"),
+    ),
+    MapRow(
+        "WebSocketSession (timed: send, _accept)",
+        "WSProtocol (timed: data_received, handle_events, handle_connect, send)",
+        "websocket.connect in, websocket.accept out, then messages both ways (run and receive "
+        "are left out of the times: they wait for the client)",
+        "wsproto keeps the protocol state; keep-alive pings on a timer",
+        ours=("websocket:WebSocketSession.send", "websocket:WebSocketSession._accept"),
+        theirs=(
+            "websocket:WSProtocol.send",
+            "websocket:WSProtocol.handle_connect",
+            "websocket:WSProtocol.data_received",
+            "websocket:WSProtocol.handle_events",
+        ),
+    ),
+    MapRow(
+        "accept_key + _accept: the 101 response",
+        "wsproto WSConnection.send(AcceptConnection)",
+        "Sec-WebSocket-Accept = base64(SHA-1(key + GUID)) in a 101 Switching Protocols",
+        "permessage-deflate negotiation (RFC 7692), subprotocol choice",
+        ours=("websocket:accept_key*",),
+        theirs=("wsproto:*send",),
+    ),
+    MapRow(
+        "the app: Router, the room handler",
+        "the same app",
+        "the same ASGI app",
+        "",
+        ours=("Router:*", "handler:*"),
+        theirs=("Router:*", "handler:*"),
+    ),
 )
 
 # ── 05: bare beside Starlette ────────────────────────────────────────────────
 
 STARLETTE = (
     library("framework", "starlette.applications:Starlette.__call__", "Starlette"),
-    library("middleware", "starlette.middleware.errors:ServerErrorMiddleware.__call__", "ServerErrorMiddleware"),
-    library("middleware", "starlette.middleware.exceptions:ExceptionMiddleware.__call__", "ExceptionMiddleware"),
-    Layer("middleware", "bare_logging:LoggingMiddleware.*", lane="LoggingMiddleware", title="{qualname}"),
-    library("router", ("starlette.routing:Router.__call__", "starlette.routing:Router.app"), "Router"),
+    library(
+        "middleware",
+        "starlette.middleware.errors:ServerErrorMiddleware.__call__",
+        "ServerErrorMiddleware",
+    ),
+    library(
+        "middleware",
+        "starlette.middleware.exceptions:ExceptionMiddleware.__call__",
+        "ExceptionMiddleware",
+    ),
+    Layer(
+        "middleware",
+        "bare_logging:LoggingMiddleware.*",
+        lane="LoggingMiddleware",
+        title="{qualname}",
+    ),
+    library(
+        "router", ("starlette.routing:Router.__call__", "starlette.routing:Router.app"), "Router"
+    ),
     library("router", "starlette.routing:Route.matches", "Router", result=describe_starlette_match),
     library("router", "starlette.routing:Route.handle", "Route"),
-    library("framework", ("starlette.requests:Request.__init__", "starlette.requests:Request.json",
-                          "starlette.requests:Request.body"), "Request", title="{qualname}"),
-    library("framework", ("starlette.responses:JSONResponse.__init__", "starlette.responses:Response.__call__"),
-            "Response", title="{qualname}"),
-    library("handler", ("workbook.tracer.peers.starlette_tasks:create_task",
-                        "workbook.tracer.peers.starlette_tasks:list_tasks"), "handler", title="{function}"),
+    library(
+        "framework",
+        (
+            "starlette.requests:Request.__init__",
+            "starlette.requests:Request.json",
+            "starlette.requests:Request.body",
+        ),
+        "Request",
+        title="{qualname}",
+    ),
+    library(
+        "framework",
+        ("starlette.responses:JSONResponse.__init__", "starlette.responses:Response.__call__"),
+        "Response",
+        title="{qualname}",
+    ),
+    library(
+        "handler",
+        (
+            "workbook.tracer.peers.starlette_tasks:create_task",
+            "workbook.tracer.peers.starlette_tasks:list_tasks",
+        ),
+        "handler",
+        title="{function}",
+    ),
 )
 
 UVICORN_AUTO = STAGE_5.layers[:2]  # uvicorn's data_received and run_asgi, whichever parser it uses
 
 ROWS_05 = (
-    MapRow("Bare.__call__ / _handle", "Starlette.__call__ + its middleware stack",
-           "the app is a stack built once: user middleware inside the framework's own",
-           "ServerErrorMiddleware (500 page, debug traceback) outermost, ExceptionMiddleware for HTTPException handlers",
-           ours=("Bare:*",), theirs=("Starlette:*", "ServerErrorMiddleware:*", "ExceptionMiddleware:*")),
-    MapRow("LoggingMiddleware", "the same LoggingMiddleware", "a plain ASGI middleware wraps the app", "",
-           ours=("LoggingMiddleware:*",), theirs=("LoggingMiddleware:*",)),
-    MapRow("Router.match (a dict for static paths, a trie for the rest)",
-           "Router.app trying each Route.matches (a regex each)",
-           "FULL / PARTIAL / NONE: PARTIAL is what makes a 405", "mounts, host routing, redirect_slashes",
-           ours=("Router:*",), theirs=("Router:*", "Route:*")),
-    MapRow("Request.json / body", "Request.json / body", "the body is received when the handler awaits it",
-           "streaming (request.stream()), form parsing, cookies",
-           ours=("Request:*",), theirs=("Request:*",)),
-    MapRow("JSONResponse, Response.send", "JSONResponse, Response.__call__", "two messages: start, then the body",
-           "background tasks after the response, Content-Length and charset set for you",
-           ours=("Response:*",), theirs=("Response:*",)),
+    MapRow(
+        "Bare.__call__ / _handle",
+        "Starlette.__call__ + its middleware stack",
+        "the app is a stack built once: user middleware inside the framework's own",
+        "ServerErrorMiddleware (500 page, debug traceback) outermost, ExceptionMiddleware for HTTPException handlers",
+        ours=("Bare:*",),
+        theirs=("Starlette:*", "ServerErrorMiddleware:*", "ExceptionMiddleware:*"),
+    ),
+    MapRow(
+        "LoggingMiddleware",
+        "the same LoggingMiddleware",
+        "a plain ASGI middleware wraps the app",
+        "",
+        ours=("LoggingMiddleware:*",),
+        theirs=("LoggingMiddleware:*",),
+    ),
+    MapRow(
+        "Router.match (a dict for static paths, a trie for the rest)",
+        "Router.app trying each Route.matches (a regex each)",
+        "FULL / PARTIAL / NONE: PARTIAL is what makes a 405",
+        "mounts, host routing, redirect_slashes",
+        ours=("Router:*",),
+        theirs=("Router:*", "Route:*"),
+    ),
+    MapRow(
+        "Request.json / body",
+        "Request.json / body",
+        "the body is received when the handler awaits it",
+        "streaming (request.stream()), form parsing, cookies",
+        ours=("Request:*",),
+        theirs=("Request:*",),
+    ),
+    MapRow(
+        "JSONResponse, Response.send",
+        "JSONResponse, Response.__call__",
+        "two messages: start, then the body",
+        "background tasks after the response, Content-Length and charset set for you",
+        ours=("Response:*",),
+        theirs=("Response:*",),
+    ),
     MapRow("handler", "handler", "the same code", "", ours=("handler:*",), theirs=("handler:*",)),
 )
 
@@ -451,74 +801,227 @@ ROWS_05 = (
 
 FLASK = (
     library("framework", ("flask.app:Flask.__call__", "flask.app:Flask.wsgi_app"), "Flask"),
-    library("framework", ("flask.app:Flask.full_dispatch_request", "flask.app:Flask.dispatch_request",
-                          "flask.app:Flask.finalize_request", "flask.app:Flask.make_response"), "Flask"),
-    library("framework", ("flask.ctx:RequestContext.push", "flask.ctx:RequestContext.pop"), "context",
-            title="{qualname}"),
-    library("router", "flask.ctx:RequestContext.match_request", "Map", title="match_request (Werkzeug Map)"),
-    library("handler", ("flask.views:View.as_view.<locals>.view", "flask.views:MethodView.dispatch_request"),
-            "MethodView", title="{qualname}"),
+    library(
+        "framework",
+        (
+            "flask.app:Flask.full_dispatch_request",
+            "flask.app:Flask.dispatch_request",
+            "flask.app:Flask.finalize_request",
+            "flask.app:Flask.make_response",
+        ),
+        "Flask",
+    ),
+    library(
+        "framework",
+        ("flask.ctx:RequestContext.push", "flask.ctx:RequestContext.pop"),
+        "context",
+        title="{qualname}",
+    ),
+    library(
+        "router",
+        "flask.ctx:RequestContext.match_request",
+        "Map",
+        title="match_request (Werkzeug Map)",
+    ),
+    library(
+        "handler",
+        ("flask.views:View.as_view.<locals>.view", "flask.views:MethodView.dispatch_request"),
+        "MethodView",
+        title="{qualname}",
+    ),
     library("handler", "workbook.tracer.peers.flask_products:ProductsView.*", "controller"),
-    library("framework", "flask.json.provider:DefaultJSONProvider.response", "Flask", title="jsonify"),
-    library("library", "werkzeug.wrappers.response:Response.__call__", "Response", title="Response.__call__"),
+    library(
+        "framework", "flask.json.provider:DefaultJSONProvider.response", "Flask", title="jsonify"
+    ),
+    library(
+        "library",
+        "werkzeug.wrappers.response:Response.__call__",
+        "Response",
+        title="Response.__call__",
+    ),
 )
 
 PRODUCTS = Request.make("GET", "/api/products")
 
 ROWS_06 = (
-    MapRow("the server", "the same server: gunicorn's sync worker", "parse, environ, app, write", "",
-           ours=("server:*",), theirs=("server:*",)),
-    MapRow("ErrorHandlerMiddleware", "(inside Flask.wsgi_app: handle_exception)",
-           "an exception becomes a 500 response", "errorhandler() per exception class or status code",
-           ours=("ErrorHandlerMiddleware:*",)),
-    MapRow("Roob.__call__, RouteManager.dispatch", "Flask.wsgi_app, full_dispatch_request, dispatch_request",
-           "wrap the environ in a request, find the view, turn its return value into a response",
-           "request and app contexts (flask.request, g), before/after_request hooks, signals, sessions",
-           ours=("Roob:*", "RouteManager:*"), theirs=("Flask:*", "context:*")),
-    MapRow("RoutingHelper._find_handler (a dict for static paths, a tree of parse segments)",
-           "RequestContext.match_request (Werkzeug Map)",
-           "path parameters, 404 and 405", "converters, rules compiled into a state machine, url_for",
-           ours=("RoutingHelper:*",), theirs=("Map:*",)),
-    MapRow("class-based controller: getattr(controller, method)", "MethodView.dispatch_request",
-           "the method's name picks the handler (get, post...)", "as_view() makes a new view instance per request too",
-           ours=("controller:*",), theirs=("MethodView:*", "controller:*")),
-    MapRow("ProductService + Database", "the same ProductService + Database", "the same SQL", "",
-           ours=("ProductService:*", "Database:*"), theirs=("ProductService:*", "Database:*")),
-    MapRow("webob Request / Response", "werkzeug Request / Response", "a view of the environ; a WSGI response",
-           "", ours=("webob:*",), theirs=("Response:*",)),
+    MapRow(
+        "the server",
+        "the same server: gunicorn's sync worker",
+        "parse, environ, app, write",
+        "",
+        ours=("server:*",),
+        theirs=("server:*",),
+    ),
+    MapRow(
+        "ErrorHandlerMiddleware",
+        "(inside Flask.wsgi_app: handle_exception)",
+        "an exception becomes a 500 response",
+        "errorhandler() per exception class or status code",
+        ours=("ErrorHandlerMiddleware:*",),
+    ),
+    MapRow(
+        "Roob.__call__, RouteManager.dispatch",
+        "Flask.wsgi_app, full_dispatch_request, dispatch_request",
+        "wrap the environ in a request, find the view, turn its return value into a response",
+        "request and app contexts (flask.request, g), before/after_request hooks, signals, sessions",
+        ours=("Roob:*", "RouteManager:*"),
+        theirs=("Flask:*", "context:*"),
+    ),
+    MapRow(
+        "RoutingHelper._find_handler (a dict for static paths, a tree of parse segments)",
+        "RequestContext.match_request (Werkzeug Map)",
+        "path parameters, 404 and 405",
+        "converters, rules compiled into a state machine, url_for",
+        ours=("RoutingHelper:*",),
+        theirs=("Map:*",),
+    ),
+    MapRow(
+        "class-based controller: getattr(controller, method)",
+        "MethodView.dispatch_request",
+        "the method's name picks the handler (get, post...)",
+        "as_view() makes a new view instance per request too",
+        ours=("controller:*",),
+        theirs=("MethodView:*", "controller:*"),
+    ),
+    MapRow(
+        "ProductService + Database",
+        "the same ProductService + Database",
+        "the same SQL",
+        "",
+        ours=("ProductService:*", "Database:*"),
+        theirs=("ProductService:*", "Database:*"),
+    ),
+    MapRow(
+        "webob Request / Response",
+        "werkzeug Request / Response",
+        "a view of the environ; a WSGI response",
+        "",
+        ours=("webob:*",),
+        theirs=("Response:*",),
+    ),
 )
 
 GUNICORN_06 = tuple(layer for layer in GUNICORN_WORKER if "parser" not in layer.lane)
-SERVICE_06 = tuple(layer for layer in STAGE_6.layers if layer.lane in {"ProductService", "Database"})
+SERVICE_06 = tuple(
+    layer for layer in STAGE_6.layers if layer.lane in {"ProductService", "Database"}
+)
 
 COMPARISONS: dict[int, tuple[Comparison, ...]] = {
-    1: (_stage_1("gunicorn", "gunicorn", GUNICORN_WORKER), _stage_1("wsgiref", "wsgiref", WSGIREF_SERVER)),
-    2: (Comparison(2, "Werkzeug", our_side(STAGE_2),
-                   Side("Werkzeug", "workbook.tracer.peers.werkzeug_books:app", STAGE_2, WERKZEUG,
-                        ("workbook.tracer.peers", "wsgirouter"), "rawwsgi"),
-                   ROWS_02, STAGE_2.request, STAGE_2.warmup, wire=False),),
-    3: (Comparison(3, "Paste", our_side(STAGE_3),
-                   Side("Paste", "workbook.tracer.peers.paste_onion:app", STAGE_3, (*PASTE, *STAGE_3.layers),
-                        ("workbook.tracer.peers", *STAGE_3.packages), "rawwsgi"),
-                   ROWS_03, Request.make("GET", "/books", headers=[("Accept-Encoding", "gzip"), BASIC_ADMIN]),
-                   STAGE_3.warmup, wire=False),),
-    4: (Comparison(4, "uvicorn", our_side(STAGE_4),
-                   Side("uvicorn", STAGE_4.app, STAGE_4, (*UVICORN_H11, *STAGE_4.layers[4:]),
-                        STAGE_4.packages, "uvicorn-h11"),
-                   ROWS_04, STAGE_4.request, STAGE_4.request),
-        Comparison(4, "uvicorn WebSocket", our_side(STAGE_4, layers=RAWASGI_WEBSOCKET),
-                   Side("uvicorn WebSocket", STAGE_4.app, STAGE_4,
-                        (*UVICORN_WEBSOCKET, *UVICORN_H11, *STAGE_4.layers[4:]), STAGE_4.packages, "uvicorn-h11"),
-                   ROWS_04_WEBSOCKET, HANDSHAKE, STAGE_4.request, status=101, cost=STAGE_4.request)),
-    5: (Comparison(5, "Starlette", our_side(STAGE_5),
-                   Side("Starlette", "workbook.tracer.peers.starlette_tasks:app", STAGE_5,
-                        (*UVICORN_AUTO, *STARLETTE), ("workbook.tracer.peers", "bare_logging"), "uvicorn"),
-                   ROWS_05, STAGE_5.request, STAGE_5.warmup, wire=False),),
-    6: (Comparison(6, "Flask", our_side(STAGE_6, server="gunicorn", layers=GUNICORN_06),
-                   Side("Flask", "workbook.tracer.peers.flask_products:app", STAGE_6,
-                        (*GUNICORN_06, *FLASK, *SERVICE_06),
-                        ("workbook.tracer.peers", *STAGE_6.packages), "gunicorn"),
-                   ROWS_06, PRODUCTS, PRODUCTS),),
+    1: (
+        _stage_1("gunicorn", "gunicorn", GUNICORN_WORKER),
+        _stage_1("wsgiref", "wsgiref", WSGIREF_SERVER),
+    ),
+    2: (
+        Comparison(
+            2,
+            "Werkzeug",
+            our_side(STAGE_2),
+            Side(
+                "Werkzeug",
+                "workbook.tracer.peers.werkzeug_books:app",
+                STAGE_2,
+                WERKZEUG,
+                ("workbook.tracer.peers", "wsgirouter"),
+                "rawwsgi",
+            ),
+            ROWS_02,
+            STAGE_2.request,
+            STAGE_2.warmup,
+            wire=False,
+        ),
+    ),
+    3: (
+        Comparison(
+            3,
+            "Paste",
+            our_side(STAGE_3),
+            Side(
+                "Paste",
+                "workbook.tracer.peers.paste_onion:app",
+                STAGE_3,
+                (*PASTE, *STAGE_3.layers),
+                ("workbook.tracer.peers", *STAGE_3.packages),
+                "rawwsgi",
+            ),
+            ROWS_03,
+            Request.make("GET", "/books", headers=[("Accept-Encoding", "gzip"), BASIC_ADMIN]),
+            STAGE_3.warmup,
+            wire=False,
+        ),
+    ),
+    4: (
+        Comparison(
+            4,
+            "uvicorn",
+            our_side(STAGE_4),
+            Side(
+                "uvicorn",
+                STAGE_4.app,
+                STAGE_4,
+                (*UVICORN_H11, *STAGE_4.layers[4:]),
+                STAGE_4.packages,
+                "uvicorn-h11",
+            ),
+            ROWS_04,
+            STAGE_4.request,
+            STAGE_4.request,
+        ),
+        Comparison(
+            4,
+            "uvicorn WebSocket",
+            our_side(STAGE_4, layers=RAWASGI_WEBSOCKET),
+            Side(
+                "uvicorn WebSocket",
+                STAGE_4.app,
+                STAGE_4,
+                (*UVICORN_WEBSOCKET, *UVICORN_H11, *STAGE_4.layers[4:]),
+                STAGE_4.packages,
+                "uvicorn-h11",
+            ),
+            ROWS_04_WEBSOCKET,
+            HANDSHAKE,
+            STAGE_4.request,
+            status=101,
+            cost=STAGE_4.request,
+        ),
+    ),
+    5: (
+        Comparison(
+            5,
+            "Starlette",
+            our_side(STAGE_5),
+            Side(
+                "Starlette",
+                "workbook.tracer.peers.starlette_tasks:app",
+                STAGE_5,
+                (*UVICORN_AUTO, *STARLETTE),
+                ("workbook.tracer.peers", "bare_logging"),
+                "uvicorn",
+            ),
+            ROWS_05,
+            STAGE_5.request,
+            STAGE_5.warmup,
+            wire=False,
+        ),
+    ),
+    6: (
+        Comparison(
+            6,
+            "Flask",
+            our_side(STAGE_6, server="gunicorn", layers=GUNICORN_06),
+            Side(
+                "Flask",
+                "workbook.tracer.peers.flask_products:app",
+                STAGE_6,
+                (*GUNICORN_06, *FLASK, *SERVICE_06),
+                ("workbook.tracer.peers", *STAGE_6.packages),
+                "gunicorn",
+            ),
+            ROWS_06,
+            PRODUCTS,
+            PRODUCTS,
+        ),
+    ),
 }
 
 
@@ -561,9 +1064,14 @@ class Measured:
         """Return the least self time of the spans the patterns match (None: no pattern)."""
         if not patterns:
             return None
-        return min(sum(time for key, time in self_times(trace)
-                                     if any(fnmatch.fnmatchcase(key, pattern) for pattern in patterns))
-                                 for trace in self.traces)
+        return min(
+            sum(
+                time
+                for key, time in self_times(trace)
+                if any(fnmatch.fnmatchcase(key, pattern) for pattern in patterns)
+            )
+            for trace in self.traces
+        )
 
 
 @dataclass
@@ -594,25 +1102,37 @@ def self_times(trace: Trace) -> list[tuple[str, float]]:
     for step in trace.steps:
         if step.kind == SPAN and step.parent is not None and step.duration is not None:
             inside[step.parent] = inside.get(step.parent, 0.0) + step.duration
-    return [(f"{step.lane}:{step.title}", max(step.duration - inside.get(step.index, 0.0), 0.0))
-            for step in trace.steps if step.kind == SPAN and step.duration is not None]
+    return [
+        (f"{step.lane}:{step.title}", max(step.duration - inside.get(step.index, 0.0), 0.0))
+        for step in trace.steps
+        if step.kind == SPAN and step.duration is not None
+    ]
 
 
 def tracer_cost(tracer: Tracer, request: Request, repeat: int = 15) -> tuple[float, float]:
     """Return the median ms of ``request`` in process, untraced and traced."""
+
     def timed(work: Callable[[], object]) -> float:
         started = time.perf_counter()
         work()
         return (time.perf_counter() - started) * 1000
 
-    untraced = [timed(lambda: tracer.send(request.method, request.target, headers=request.headers,
-                                          body=request.body)) for _ in range(repeat)]
+    untraced = [
+        timed(
+            lambda: tracer.send(
+                request.method, request.target, headers=request.headers, body=request.body
+            )
+        )
+        for _ in range(repeat)
+    ]
     with silenced():
         traced = [timed(lambda: tracer.trace_request(request)) for _ in range(repeat)]
     return statistics.median(untraced), statistics.median(traced)
 
 
-def measure(side: Side, comparison: Comparison, *, wire: bool, repeat: int, cost_repeat: int) -> Measured:
+def measure(
+    side: Side, comparison: Comparison, *, wire: bool, repeat: int, cost_repeat: int
+) -> Measured:
     """Trace the comparison's request ``repeat`` times on one side."""
     request = comparison.request
     with side_tracer(side) as tracer:
@@ -629,16 +1149,21 @@ def measure(side: Side, comparison: Comparison, *, wire: bool, repeat: int, cost
     return Measured(side, traces, untraced, traced)
 
 
-def run(comparison: Comparison, *, wire: bool | None = None, repeat: int = 5,
-        cost_repeat: int = 15) -> SideBySide:
+def run(
+    comparison: Comparison, *, wire: bool | None = None, repeat: int = 5, cost_repeat: int = 15
+) -> SideBySide:
     """Trace the comparison's request on both sides and return them side by side.
 
     ``repeat`` traced requests per side give the (least) times of the map;
     ``cost_repeat`` untraced and traced ones in process, the tracer's cost.
     """
     over_socket = comparison.wire if wire is None else wire
-    ours = measure(comparison.ours, comparison, wire=over_socket, repeat=repeat, cost_repeat=cost_repeat)
-    theirs = measure(comparison.theirs, comparison, wire=over_socket, repeat=repeat, cost_repeat=cost_repeat)
+    ours = measure(
+        comparison.ours, comparison, wire=over_socket, repeat=repeat, cost_repeat=cost_repeat
+    )
+    theirs = measure(
+        comparison.theirs, comparison, wire=over_socket, repeat=repeat, cost_repeat=cost_repeat
+    )
     return SideBySide(comparison, ours, theirs, "socket" if over_socket else "in process")
 
 
@@ -650,4 +1175,3 @@ def beside(stage: int | str, system: str | None = None, **options: Any) -> SideB
             return run(comparison, **options)
     names = ", ".join(comparison.system for comparison in chosen)
     raise LookupError(f"stage {stage} is traced beside {names}, not {system!r}")
-

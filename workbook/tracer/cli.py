@@ -41,23 +41,44 @@ def parser() -> argparse.ArgumentParser:
         description="Trace one request through every layer of a stage's example app.",
     )
     command.add_argument("stage", help="the stage: 1-6 or its folder name (06_roob)")
-    command.add_argument("method", nargs="?", help="the request method (default: the stage's sample request)")
+    command.add_argument(
+        "method", nargs="?", help="the request method (default: the stage's sample request)"
+    )
     command.add_argument("target", nargs="?", help="the path and query, e.g. /books/7?x=1")
-    command.add_argument("--body", help="the request body (JSON gets Content-Type: application/json)")
-    command.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
-                         help="a request header; repeat for more")
+    command.add_argument(
+        "--body", help="the request body (JSON gets Content-Type: application/json)"
+    )
+    command.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="a request header; repeat for more",
+    )
     transport = command.add_mutually_exclusive_group()
-    transport.add_argument("--wire", action="store_true", default=None,
-                           help="send the request over a real socket to the stage's server "
-                                "(the default for stages 1 and 4)")
-    transport.add_argument("--in-process", dest="wire", action="store_false",
-                           help="call the app in process, no socket")
-    command.add_argument("--beside", nargs="?", const="", metavar="SYSTEM",
-                         help="also trace the production system the stage mirrors (gunicorn, "
-                              "Werkzeug, Paste, uvicorn, Starlette, Flask) and print the layer map")
+    transport.add_argument(
+        "--wire",
+        action="store_true",
+        default=None,
+        help="send the request over a real socket to the stage's server "
+        "(the default for stages 1 and 4)",
+    )
+    transport.add_argument(
+        "--in-process", dest="wire", action="store_false", help="call the app in process, no socket"
+    )
+    command.add_argument(
+        "--beside",
+        nargs="?",
+        const="",
+        metavar="SYSTEM",
+        help="also trace the production system the stage mirrors (gunicorn, "
+        "Werkzeug, Paste, uvicorn, Starlette, Flask) and print the layer map",
+    )
     command.add_argument("--json", action="store_true", help="print the trace as JSON")
     command.add_argument("--svg", type=Path, metavar="FILE", help="also write the sequence diagram")
-    command.add_argument("--width", type=int, default=0, help="cut lines at this width (default: the terminal's)")
+    command.add_argument(
+        "--width", type=int, default=0, help="cut lines at this width (default: the terminal's)"
+    )
     return command
 
 
@@ -126,8 +147,10 @@ def main(command: str, args: list[str]) -> int:
     if wire:
         print("\n" + render_wire(trace))
     if printed:
-        print("\nthe app printed (stdout and stderr) during the request:\n"
-              + "\n".join("    " + line for line in printed.splitlines()))
+        print(
+            "\nthe app printed (stdout and stderr) during the request:\n"
+            + "\n".join("    " + line for line in printed.splitlines())
+        )
     if options.svg is not None:
         print(f"\nsequence diagram written to {options.svg}")
     return 0
@@ -138,8 +161,10 @@ def main_beside(options: argparse.Namespace, chosen: StageProfile) -> int:
     from workbook.tracer.beside import beside
 
     if options.method is not None:
-        print("trace: --beside sends the stage's own comparison request; leave out METHOD and PATH",
-              file=sys.stderr)
+        print(
+            "trace: --beside sends the stage's own comparison request; leave out METHOD and PATH",
+            file=sys.stderr,
+        )
         return 2
     try:
         result = beside(chosen.stage, options.beside or None, wire=options.wire)
@@ -147,16 +172,35 @@ def main_beside(options: argparse.Namespace, chosen: StageProfile) -> int:
         print(f"trace: {error}", file=sys.stderr)
         return 2
     if options.json:
-        print(json.dumps({"ours": result.ours.trace.to_dict(), "theirs": result.theirs.trace.to_dict(),
-                          "map": [dict(zip(("ours", "theirs", "same", "they_also", "ours_ms", "theirs_ms"),
-                                           row, strict=True)) for row in map_rows(result)]},
-                         indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "ours": result.ours.trace.to_dict(),
+                    "theirs": result.theirs.trace.to_dict(),
+                    "map": [
+                        dict(
+                            zip(
+                                ("ours", "theirs", "same", "they_also", "ours_ms", "theirs_ms"),
+                                row,
+                                strict=True,
+                            )
+                        )
+                        for row in map_rows(result)
+                    ],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return 0
     width = options.width or max(shutil.get_terminal_size((120, 40)).columns, 80)
     print(f"Stage {chosen.stage}: {chosen.question}\n")
     print(result.text(width=width))
     if options.svg is not None:
-        ours, theirs = options.svg, options.svg.with_name(f"{options.svg.stem}-beside{options.svg.suffix}")
+        ours, theirs = (
+            options.svg,
+            options.svg.with_name(f"{options.svg.stem}-beside{options.svg.suffix}"),
+        )
         ours.write_text(result.ours.trace.svg(), encoding="utf-8")
         theirs.write_text(result.theirs.trace.svg(), encoding="utf-8")
         print(f"\nsequence diagrams written to {ours} and {theirs}")

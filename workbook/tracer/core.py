@@ -37,9 +37,16 @@ PROTOCOLS = ("wsgi", "asgi")
 class Tracer:
     """Trace requests to one WSGI or ASGI app, shown by one layer table."""
 
-    def __init__(self, app: Any, table: LayerTable, *, protocol: str, stage: str = "app",
-                 server: str | Callable[[Any, str, int], ServerHandle] | None = None,
-                 lifespan: bool = True) -> None:
+    def __init__(
+        self,
+        app: Any,
+        table: LayerTable,
+        *,
+        protocol: str,
+        stage: str = "app",
+        server: str | Callable[[Any, str, int], ServerHandle] | None = None,
+        lifespan: bool = True,
+    ) -> None:
         if protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
         self.app = app
@@ -53,10 +60,19 @@ class Tracer:
 
     # ── In process ───────────────────────────────────────────────────────
 
-    def trace(self, method: str = "GET", target: str = "/", *, headers: HeaderPairs = (),
-              body: bytes | str | None = None, json: Any = None) -> Trace:
+    def trace(
+        self,
+        method: str = "GET",
+        target: str = "/",
+        *,
+        headers: HeaderPairs = (),
+        body: bytes | str | None = None,
+        json: Any = None,
+    ) -> Trace:
         """Send one request in process and return its trace."""
-        return self.trace_request(Request.make(method, target, headers=headers, body=body, json=json))
+        return self.trace_request(
+            Request.make(method, target, headers=headers, body=body, json=json)
+        )
 
     def trace_request(self, request: Request) -> Trace:
         """Trace a :class:`Request` in process: this tracer plays the server."""
@@ -71,8 +87,9 @@ class Tracer:
 
             status, headers, body = run_in_thread(self.recorder, work)
             steps = self.recorder.disarm()
-            return self._build(request, "in process", steps, status, headers, body,
-                               environ=probe.environ)
+            return self._build(
+                request, "in process", steps, status, headers, body, environ=probe.environ
+            )
         probe_asgi = ASGIProbe(self.app, self.recorder)
         scope = request.scope()
         loop = self._loop()  # started (and the lifespan run) before recording begins
@@ -81,12 +98,27 @@ class Tracer:
             status, headers, body = loop.run(call_asgi(probe_asgi, scope, request.body))
         finally:
             steps = self.recorder.disarm()
-        return self._build(request, "in process", steps, status, headers, body,
-                           scope=probe_asgi.scope, messages=probe_asgi.messages)
+        return self._build(
+            request,
+            "in process",
+            steps,
+            status,
+            headers,
+            body,
+            scope=probe_asgi.scope,
+            messages=probe_asgi.messages,
+        )
 
-    def send(self, method: str = "GET", target: str = "/", *, headers: HeaderPairs = (),
-             body: bytes | str | None = None, json: Any = None,
-             quiet: bool = True) -> tuple[int, list[tuple[str, str]], bytes]:
+    def send(
+        self,
+        method: str = "GET",
+        target: str = "/",
+        *,
+        headers: HeaderPairs = (),
+        body: bytes | str | None = None,
+        json: Any = None,
+        quiet: bool = True,
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         """Send one request in process without tracing it: (status, headers, body).
 
         Use it to warm up (the first request of a process imports, caches
@@ -97,8 +129,9 @@ class Tracer:
         request = Request.make(method, target, headers=headers, body=body, json=json)
         with silenced() if quiet else contextlib.nullcontext():
             if self.protocol == "wsgi":
-                status, response_headers, data = call_wsgi(WSGIProbe(self.app, self.recorder),
-                                                           request.environ())
+                status, response_headers, data = call_wsgi(
+                    WSGIProbe(self.app, self.recorder), request.environ()
+                )
                 return int(status.split()[0]), response_headers, data
             probe = ASGIProbe(self.app, self.recorder)
             return self._loop().run(call_asgi(probe, request.scope(), request.body))
@@ -143,16 +176,33 @@ class Tracer:
 
     # ── Assembling the trace ─────────────────────────────────────────────
 
-    def _build(self, request: Request, transport: str, steps: list[Step], status: int,
-               headers: list[tuple[str, str]], body: bytes, **extra: Any) -> Trace:
+    def _build(
+        self,
+        request: Request,
+        transport: str,
+        steps: list[Step],
+        status: int,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        **extra: Any,
+    ) -> Trace:
         ordered = renumber(steps)
-        trace = Trace(stage=self.stage, method=request.method, target=request.target,
-                      transport=transport, steps=ordered, status=status,
-                      response_headers=list(headers), response_body=body, **extra)
+        trace = Trace(
+            stage=self.stage,
+            method=request.method,
+            target=request.target,
+            transport=transport,
+            steps=ordered,
+            status=status,
+            response_headers=list(headers),
+            response_body=body,
+            **extra,
+        )
         used = trace.lane_order()
         trace.lanes = [self.recorder.lanes[name] for name in used if name in self.recorder.lanes]
-        trace.total = max((step.end if step.end is not None else step.start for step in ordered),
-                          default=0.0)
+        trace.total = max(
+            (step.end if step.end is not None else step.start for step in ordered), default=0.0
+        )
         return trace
 
 
@@ -186,8 +236,11 @@ class LiveServer:
         # function from threading.settrace; it records only while armed.
         self._previous_trace = threading.gettrace()
         threading.settrace(self.recorder.hook)
-        self._thread = threading.Thread(target=self.recorder.run_in_thread(self.handle.serve),
-                                        name=f"{self.handle.name} (traced)", daemon=True)
+        self._thread = threading.Thread(
+            target=self.recorder.run_in_thread(self.handle.serve),
+            name=f"{self.handle.name} (traced)",
+            daemon=True,
+        )
         self._thread.start()
         try:
             with silenced():  # the server's and the app's start-up lines (a lifespan's print)
@@ -214,8 +267,15 @@ class LiveServer:
             self._thread = None
             threading.settrace(self._previous_trace)
 
-    def trace(self, method: str = "GET", target: str = "/", *, headers: HeaderPairs = (),
-              body: bytes | str | None = None, json: Any = None) -> Trace:
+    def trace(
+        self,
+        method: str = "GET",
+        target: str = "/",
+        *,
+        headers: HeaderPairs = (),
+        body: bytes | str | None = None,
+        json: Any = None,
+    ) -> Trace:
         """Send one request over a socket and return the trace of both sides."""
         request = Request.make(method, target, headers=headers, body=body, json=json)
         return self.trace_request(request)
@@ -251,14 +311,31 @@ class LiveServer:
             extra = {"scope": self.probe.scope, "messages": self.probe.messages}
         # A call still open after the wait is shown unfinished; the transport says so,
         # so a trace under heavy load never loses its last steps silently.
-        transport = f"socket, {self.handle.name}" + ("" if idle else ", calls still open after 10 s")
-        trace = self.tracer._build(request, transport, steps, response.status or None,
-                                   response.headers, response.body,
-                                   request_bytes=result.sent, response_bytes=result.received, **extra)
+        transport = f"socket, {self.handle.name}" + (
+            "" if idle else ", calls still open after 10 s"
+        )
+        trace = self.tracer._build(
+            request,
+            transport,
+            steps,
+            response.status or None,
+            response.headers,
+            response.body,
+            request_bytes=result.sent,
+            response_bytes=result.received,
+            **extra,
+        )
         return trace
 
-    def send(self, method: str = "GET", target: str = "/", *, headers: HeaderPairs = (),
-             body: bytes | str | None = None, json: Any = None) -> Any:
+    def send(
+        self,
+        method: str = "GET",
+        target: str = "/",
+        *,
+        headers: HeaderPairs = (),
+        body: bytes | str | None = None,
+        json: Any = None,
+    ) -> Any:
         """Send one request without tracing it; return the parsed response."""
         request = Request.make(method, target, headers=headers, body=body, json=json)
         result = exchange(self.host, self.port, request.raw(f"{self.host}:{self.port}"))
@@ -270,12 +347,30 @@ def wire_steps(recorder: Recorder, result: Exchange, first: int) -> list[Step]:
     head = result.sent.partition(b"\r\n")[0].decode("latin-1")
     status_line = result.received.partition(b"\r\n")[0].decode("latin-1")
     return [
-        Step(index=first, kind=WIRE, lane=SERVER, source=CLIENT, title="request bytes",
-             detail=f"{len(result.sent)} B  {head}", start=recorder.elapsed(result.connect_at),
-             end=recorder.elapsed(result.sent_at), thread="client", data={"bytes": result.sent}),
-        Step(index=first + 1, kind=WIRE, lane=CLIENT, source=SERVER, title="response bytes",
-             detail=f"{len(result.received)} B  {status_line}", start=recorder.elapsed(result.first_byte_at),
-             end=recorder.elapsed(result.done_at), thread="client", data={"bytes": result.received}),
+        Step(
+            index=first,
+            kind=WIRE,
+            lane=SERVER,
+            source=CLIENT,
+            title="request bytes",
+            detail=f"{len(result.sent)} B  {head}",
+            start=recorder.elapsed(result.connect_at),
+            end=recorder.elapsed(result.sent_at),
+            thread="client",
+            data={"bytes": result.sent},
+        ),
+        Step(
+            index=first + 1,
+            kind=WIRE,
+            lane=CLIENT,
+            source=SERVER,
+            title="response bytes",
+            detail=f"{len(result.received)} B  {status_line}",
+            start=recorder.elapsed(result.first_byte_at),
+            end=recorder.elapsed(result.done_at),
+            thread="client",
+            data={"bytes": result.received},
+        ),
     ]
 
 
@@ -318,8 +413,9 @@ class EventLoopThread:
 
     def __init__(self, recorder: Recorder, app: Any = None) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=recorder.run_in_thread(self._run),
-                                        name="traced event loop", daemon=True)
+        self._thread = threading.Thread(
+            target=recorder.run_in_thread(self._run), name="traced event loop", daemon=True
+        )
         self._thread.start()
         self._lifespan = lifespan(app, enabled=app is not None)
         self.run(self._lifespan.__aenter__())
@@ -375,8 +471,12 @@ async def lifespan(app: Any, *, enabled: bool = True) -> Any:
             await task
 
 
-async def _lifespan_step(task: asyncio.Future[Any], to_app: asyncio.Queue[dict[str, Any]],
-                         from_app: asyncio.Queue[dict[str, Any]], phase: str) -> bool:
+async def _lifespan_step(
+    task: asyncio.Future[Any],
+    to_app: asyncio.Queue[dict[str, Any]],
+    from_app: asyncio.Queue[dict[str, Any]],
+    phase: str,
+) -> bool:
     """Send ``lifespan.<phase>`` and wait for the answer; False if unsupported."""
     await to_app.put({"type": f"lifespan.{phase}"})
     answer = asyncio.ensure_future(from_app.get())

@@ -31,8 +31,15 @@ class Request:
     body: bytes = b""
 
     @classmethod
-    def make(cls, method: str = "GET", target: str = "/", *, headers: HeaderPairs = (),
-             body: bytes | str | None = None, json: Any = None) -> Request:
+    def make(
+        cls,
+        method: str = "GET",
+        target: str = "/",
+        *,
+        headers: HeaderPairs = (),
+        body: bytes | str | None = None,
+        json: Any = None,
+    ) -> Request:
         """Build a request; ``json=`` encodes a body and sets its Content-Type."""
         if json is not None and body is not None:
             raise ValueError("give body= or json=, not both")
@@ -82,8 +89,11 @@ class Request:
         lines = [self.line] + [f"{name}: {value}" for name, value in self.header_lines(host)]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + self.body
 
-    def environ(self, server: tuple[str, int] = ("127.0.0.1", 8000),
-                client: tuple[str, int] = ("127.0.0.1", 50000)) -> dict[str, Any]:
+    def environ(
+        self,
+        server: tuple[str, int] = ("127.0.0.1", 8000),
+        client: tuple[str, int] = ("127.0.0.1", 50000),
+    ) -> dict[str, Any]:
         """Return the WSGI environ a server would build for this request (PEP 3333).
 
         ``PATH_INFO`` is the percent-decoded path as a "WSGI string": its
@@ -115,8 +125,11 @@ class Request:
             environ[key] = f"{environ[key]}, {value}" if key in environ else value
         return environ
 
-    def scope(self, server: tuple[str, int] = ("127.0.0.1", 8000),
-              client: tuple[str, int] = ("127.0.0.1", 50000)) -> dict[str, Any]:
+    def scope(
+        self,
+        server: tuple[str, int] = ("127.0.0.1", 8000),
+        client: tuple[str, int] = ("127.0.0.1", 50000),
+    ) -> dict[str, Any]:
         """Return the ASGI HTTP connection scope a server would build (ASGI 3.0)."""
         raw_path = self.target.partition("?")[0].encode("latin-1")
         return {
@@ -129,8 +142,10 @@ class Request:
             "raw_path": raw_path,
             "query_string": self.query.encode("latin-1"),
             "root_path": "",
-            "headers": [(name.lower().encode("latin-1"), value.encode("latin-1"))
-                        for name, value in self.header_lines(f"{server[0]}:{server[1]}")],
+            "headers": [
+                (name.lower().encode("latin-1"), value.encode("latin-1"))
+                for name, value in self.header_lines(f"{server[0]}:{server[1]}")
+            ],
             "client": client,
             "server": server,
         }
@@ -164,8 +179,9 @@ class Exchange:
     done_at: int
 
 
-def exchange(host: str, port: int, data: bytes, *, timeout: float = 10.0,
-             clock: Any = time.perf_counter_ns) -> Exchange:
+def exchange(
+    host: str, port: int, data: bytes, *, timeout: float = 10.0, clock: Any = time.perf_counter_ns
+) -> Exchange:
     """Send ``data`` on a new connection and read the whole response back."""
     connect_at = clock()
     with socket.create_connection((host, port), timeout=timeout) as sock:
@@ -226,7 +242,10 @@ def parse_response(data: bytes) -> Response:
     if parts is None:
         raise ValueError(f"incomplete response: {data[:80]!r}")
     status, reason, headers, body = parts
-    if any(name.lower() == "transfer-encoding" and "chunked" in value.lower() for name, value in headers):
+    if any(
+        name.lower() == "transfer-encoding" and "chunked" in value.lower()
+        for name, value in headers
+    ):
         body = dechunk(body)
     return Response(status, reason, headers, body)
 
@@ -240,5 +259,5 @@ def dechunk(data: bytes) -> bytes:
         if size == 0:
             break
         body += data[:size]
-        data = data[size + 2:]
+        data = data[size + 2 :]
     return bytes(body)

@@ -136,7 +136,9 @@ class LayerTable:
         """Return True if a code file lies under one of the roots."""
         if not filename or filename.startswith("<"):
             return False
-        return any(filename == root or filename.startswith(root + os.sep) for root in self._root_texts)
+        return any(
+            filename == root or filename.startswith(root + os.sep) for root in self._root_texts
+        )
 
     def layer_for(self, code: CodeType, module: str) -> Layer | None:
         """Return the layer that shows this code, or None to follow it silently."""
@@ -161,17 +163,29 @@ class LayerTable:
         self._cache[code] = found
         return found
 
-    def place(self, layer: Layer, code: CodeType, module: str, args: Mapping[str, Any]) -> Placement:
+    def place(
+        self, layer: Layer, code: CodeType, module: str, args: Mapping[str, Any]
+    ) -> Placement:
         """Fill in the layer's lane and title templates for one call."""
         owner = args.get("self", args.get("cls"))
-        cls = owner.__name__ if isinstance(owner, type) else type(owner).__name__ if owner is not None else ""
+        cls = (
+            owner.__name__
+            if isinstance(owner, type)
+            else type(owner).__name__
+            if owner is not None
+            else ""
+        )
         qualname = code.co_qualname
         if cls and "." in qualname:
             # A method inherited from a base class is shown under the
             # object's own class: ``LoggingMiddleware.__call__``.
             qualname = f"{cls}.{qualname.rpartition('.')[2]}"
-        fields = {"cls": cls or qualname.partition(".")[0], "qualname": qualname,
-                  "function": code.co_name, "module": module}
+        fields = {
+            "cls": cls or qualname.partition(".")[0],
+            "qualname": qualname,
+            "function": code.co_name,
+            "module": module,
+        }
         return Placement(layer, layer.lane.format(**fields), layer.title.format(**fields))
 
 

@@ -146,8 +146,10 @@ class Trace:
     @property
     def headline(self) -> str:
         """Return the one-line summary: request, response, transport, time."""
-        return (f"{self.method} {self.target} -> {self.reason}   "
-                f"[{self.stage}, {self.transport}, {self.total:.3f} ms]")
+        return (
+            f"{self.method} {self.target} -> {self.reason}   "
+            f"[{self.stage}, {self.transport}, {self.total:.3f} ms]"
+        )
 
     def summary(self) -> str:
         """Return where the request went in a few lines: decisions, errors, the answer.
@@ -194,7 +196,9 @@ class Trace:
             data[key] = bytes_text(getattr(self, key))
         data["response_headers"] = [list(pair) for pair in self.response_headers]
         for step in data["steps"]:
-            step["duration"] = None if step["end"] is None else round(step["end"] - step["start"], 6)
+            step["duration"] = (
+                None if step["end"] is None else round(step["end"] - step["start"], 6)
+            )
         return jsonable(data)
 
     def to_json(self, indent: int | None = 2) -> str:

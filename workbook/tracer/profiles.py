@@ -85,7 +85,7 @@ def describe_head(call: Call) -> Described:
 
 def describe_environ(call: Call) -> Described:
     value = call.value
-    return (f"environ ({len(value)} keys)" if isinstance(value, dict) else short(value))
+    return f"environ ({len(value)} keys)" if isinstance(value, dict) else short(value)
 
 
 def describe_parser_event(call: Call) -> Described:
@@ -114,25 +114,41 @@ def describe_status(call: Call) -> Described:
 
 #: The server side of stage 01, for the stages that run on its server.
 RAWWSGI_SERVER_BRIEF = (
-    Layer("server", "rawwsgi.server:Connection._read_head", lane=SERVER, title="read the request head",
-          result=describe_head),
+    Layer(
+        "server",
+        "rawwsgi.server:Connection._read_head",
+        lane=SERVER,
+        title="read the request head",
+        result=describe_head,
+    ),
     Layer("server", "rawwsgi.environ:build_environ", lane=SERVER, result=describe_environ),
     Layer("server", "rawwsgi.server:run_app", lane=SERVER),
     Layer("server", "rawwsgi.server:Connection._send", lane=SERVER, title="sock.sendall"),
 )
 
 RAWWSGI_SERVER_DETAILED = (
-    Layer("server", "rawwsgi.server:WSGIServer._accept", lane=SERVER, title="accept", source=CLIENT),
-    Layer("server", "rawwsgi.server:Connection.run", lane=SERVER, title="Connection.run (new thread)"),
+    Layer(
+        "server", "rawwsgi.server:WSGIServer._accept", lane=SERVER, title="accept", source=CLIENT
+    ),
+    Layer(
+        "server", "rawwsgi.server:Connection.run", lane=SERVER, title="Connection.run (new thread)"
+    ),
     Layer("server", "rawwsgi.server:Connection._read_head", lane=SERVER, result=describe_head),
     Layer("server", "rawwsgi.http11:RequestParser.feed", lane="parser"),
-    Layer("server", "rawwsgi.http11:RequestParser.next_event", lane="parser",
-          result=describe_parser_event),
+    Layer(
+        "server",
+        "rawwsgi.http11:RequestParser.next_event",
+        lane="parser",
+        result=describe_parser_event,
+    ),
     Layer("server", "rawwsgi.environ:build_environ", lane=SERVER, result=describe_environ),
     Layer("server", "rawwsgi.server:run_app", lane=SERVER),
     Layer("server", "rawwsgi.environ:RequestBody.read", lane=SERVER, title="wsgi.input.read"),
-    Layer("server", ("rawwsgi.response:Response.write", "rawwsgi.response:Response.finish"),
-          lane=SERVER),
+    Layer(
+        "server",
+        ("rawwsgi.response:Response.write", "rawwsgi.response:Response.finish"),
+        lane=SERVER,
+    ),
     Layer("server", "rawwsgi.server:Connection._send", lane=SERVER, title="sock.sendall"),
 )
 
@@ -144,11 +160,20 @@ STAGE_1 = StageProfile(
     layers=(
         *RAWWSGI_SERVER_DETAILED,
         Layer("router", "rawwsgi.apps:app", lane="app", title="app (dispatch on PATH_INFO)"),
-        Layer("handler", ("rawwsgi.apps:hello", "rawwsgi.apps:echo", "rawwsgi.apps:not_found",
-                          "rawwsgi.apps:method_not_allowed"), lane="handler"),
+        Layer(
+            "handler",
+            (
+                "rawwsgi.apps:hello",
+                "rawwsgi.apps:echo",
+                "rawwsgi.apps:not_found",
+                "rawwsgi.apps:method_not_allowed",
+            ),
+            lane="handler",
+        ),
     ),
-    request=Request.make("POST", "/echo?name=wsgi", body="hello",
-                         headers=[("Content-Type", "text/plain")]),
+    request=Request.make(
+        "POST", "/echo?name=wsgi", body="hello", headers=[("Content-Type", "text/plain")]
+    ),
     server="rawwsgi",
     question="What happens between the bytes a client sends and the call app(environ, start_response)?",
     wire=True,
@@ -165,29 +190,58 @@ def describe_lookup(call: Call) -> Described:
     method, path = call.args.get("method"), call.args.get("path")
     if match == "FULL":
         route = lookup.route
-        data = {"match": "full", "route": route.pattern, "handler": route.name,
-                "params": dict(lookup.params)}
+        data = {
+            "match": "full",
+            "route": route.pattern,
+            "handler": route.name,
+            "params": dict(lookup.params),
+        }
         return f"FULL: {route.pattern} -> {route.name}, params {dict(lookup.params)}", data
     if match == "PARTIAL":
         allowed = list(lookup.allowed)
         # The routers answer OPTIONS themselves (200 with Allow); any other method is a 405.
         answer = "200" if method == "OPTIONS" else "405"
-        return (f"PARTIAL: {path} matches, {method} does not -> {answer}, Allow: {', '.join(allowed)}",
-                {"match": "partial", "allowed": allowed})
+        return (
+            f"PARTIAL: {path} matches, {method} does not -> {answer}, Allow: {', '.join(allowed)}",
+            {"match": "partial", "allowed": allowed},
+        )
     return f"NONE: no route matches {path} -> 404", {"match": "none"}
 
 
 ROUTER_LAYERS = (
-    Layer("router", ("wsgirouter.router:Router.__call__", "wsgirouter.router:Router.dispatch",
-                     "wsgirouter.router:Router.error_response"), lane="Router",
-          result=describe_status),
+    Layer(
+        "router",
+        (
+            "wsgirouter.router:Router.__call__",
+            "wsgirouter.router:Router.dispatch",
+            "wsgirouter.router:Router.error_response",
+        ),
+        lane="Router",
+        result=describe_status,
+    ),
     Layer("router", "wsgirouter.trie:PathIndex.lookup", lane="Router", result=describe_lookup),
-    Layer("framework", ("wsgirouter.request:Request.__init__", "wsgirouter.request:Request.json",
-                        "wsgirouter.request:Request.body"), lane="Request"),
-    Layer("framework", ("wsgirouter.response:Response.json", "wsgirouter.response:Response.__call__"),
-          lane="Response", result=describe_status),
-    Layer("handler", ("wsgirouter.example:create_app.<locals>.*", "wsgirouter.example:validate_book"),
-          lane="handler", title="{function}", result=describe_status),
+    Layer(
+        "framework",
+        (
+            "wsgirouter.request:Request.__init__",
+            "wsgirouter.request:Request.json",
+            "wsgirouter.request:Request.body",
+        ),
+        lane="Request",
+    ),
+    Layer(
+        "framework",
+        ("wsgirouter.response:Response.json", "wsgirouter.response:Response.__call__"),
+        lane="Response",
+        result=describe_status,
+    ),
+    Layer(
+        "handler",
+        ("wsgirouter.example:create_app.<locals>.*", "wsgirouter.example:validate_book"),
+        lane="handler",
+        title="{function}",
+        result=describe_status,
+    ),
     Layer("data", "wsgirouter.example:BookStore.*", lane="BookStore"),
 )
 
@@ -218,11 +272,22 @@ STAGE_3 = StageProfile(
         # Each middleware's methods, and the functions it defines inside them
         # (a start_response or a body generator of its own), in its own lane.
         Layer("middleware", tuple(f"onion.*:{name}.*" for name in ONION), lane="{cls}"),
-        Layer("middleware", ("onion.gzip:PendingResponse.*", "onion.gzip:compress_*",
-                             "onion.gzip:accepts_gzip"), lane="Gzip"),
+        Layer(
+            "middleware",
+            ("onion.gzip:PendingResponse.*", "onion.gzip:compress_*", "onion.gzip:accepts_gzip"),
+            lane="Gzip",
+        ),
         Layer("middleware", "onion.request_id:new_id", lane="RequestID"),
-        Layer("handler", ("onion.example:boom", "onion.example:boom_stream",
-                          "onion.example:boom_stream.<locals>.lines"), lane="handler", title="{function}"),
+        Layer(
+            "handler",
+            (
+                "onion.example:boom",
+                "onion.example:boom_stream",
+                "onion.example:boom_stream.<locals>.lines",
+            ),
+            lane="handler",
+            title="{function}",
+        ),
         *ROUTER_LAYERS,
     ),
     request=Request.make("GET", "/books", headers=[("Accept-Encoding", "gzip")]),
@@ -239,12 +304,16 @@ def describe_scope_lookup(call: Call) -> Described:
     """Describe stage 04's ``Router.lookup(scope)``: stage 02's ``Lookup``, for a scope."""
     scope = call.args.get("scope") or {}
     method = scope.get("method", "WebSocket")
-    return describe_lookup(Call({"method": method, "path": scope.get("path")}, call.value, call.error))
+    return describe_lookup(
+        Call({"method": method, "path": scope.get("path")}, call.value, call.error)
+    )
 
 
 RAWASGI_SERVER = (
     Layer("server", "rawasgi.server:ASGIServer._handle_connection", lane=SERVER, source=CLIENT),
-    Layer("server", "rawasgi.connection:HTTPConnection.read_head", lane=SERVER, result=describe_head),
+    Layer(
+        "server", "rawasgi.connection:HTTPConnection.read_head", lane=SERVER, result=describe_head
+    ),
     Layer("server", "rawasgi.connection:RequestCycle.run", lane=SERVER),
     Layer("server", "rawasgi.connection:HTTPConnection.write", lane=SERVER, title="writer.write"),
 )
@@ -258,10 +327,21 @@ STAGE_4 = StageProfile(
         *RAWASGI_SERVER,
         Layer("middleware", "rawasgi.middleware.*:*", lane="{cls}", title="{qualname}"),
         Layer("router", "rawasgi.routing:Router.__call__", lane="Router"),
-        Layer("router", "rawasgi.routing:Router.lookup", lane="Router", result=describe_scope_lookup),
-        Layer("handler", ("rawasgi.example:*", "rawasgi.apps:echo", "rawasgi.apps:hello",
-                          "rawasgi.apps:read_body", "rawasgi.apps:not_found"), lane="handler",
-              title="{function}"),
+        Layer(
+            "router", "rawasgi.routing:Router.lookup", lane="Router", result=describe_scope_lookup
+        ),
+        Layer(
+            "handler",
+            (
+                "rawasgi.example:*",
+                "rawasgi.apps:echo",
+                "rawasgi.apps:hello",
+                "rawasgi.apps:read_body",
+                "rawasgi.apps:not_found",
+            ),
+            lane="handler",
+            title="{function}",
+        ),
         Layer("framework", "rawasgi.responses:send_*", lane="responses", title="{function}"),
     ),
     request=Request.make("POST", "/echo", body="hello", headers=[("Content-Type", "text/plain")]),
@@ -280,11 +360,16 @@ def describe_bare_match(call: Call) -> Described:
     kind = enum_name(match)
     if kind == "FULL":
         handler = name_of(endpoint.handler)
-        return (f"FULL: {endpoint.method} {endpoint.path} -> {handler}, params {dict(params)}",
-                {"match": "full", "route": endpoint.path, "handler": handler, "params": dict(params)})
+        return (
+            f"FULL: {endpoint.method} {endpoint.path} -> {handler}, params {dict(params)}",
+            {"match": "full", "route": endpoint.path, "handler": handler, "params": dict(params)},
+        )
     if kind == "PARTIAL":
-        return (f"PARTIAL: the path matches, {call.args.get('method')} does not -> 405, "
-                f"Allow: {', '.join(allowed)}", {"match": "partial", "allowed": list(allowed)})
+        return (
+            f"PARTIAL: the path matches, {call.args.get('method')} does not -> 405, "
+            f"Allow: {', '.join(allowed)}",
+            {"match": "partial", "allowed": list(allowed)},
+        )
     return f"NONE: no route matches {call.args.get('path')} -> 404", {"match": "none"}
 
 
@@ -301,21 +386,58 @@ STAGE_5 = StageProfile(
     app="example_app:app",
     packages=("bare", "bare_logging", "example_app"),
     layers=(
-        Layer("server", "uvicorn.protocols.http.*:*Protocol.data_received", lane=SERVER,
-              title="uvicorn data_received", external=True, source=CLIENT),
-        Layer("server", "uvicorn.protocols.http.*:RequestResponseCycle.run_asgi", lane=SERVER,
-              title="uvicorn run_asgi", external=True),
-        Layer("middleware", "bare_logging:LoggingMiddleware.*", lane="LoggingMiddleware",
-              title="{qualname}"),
-        Layer("framework", ("bare:Bare.__call__", "bare:Bare._handle", "bare:Bare._serve_http",
-                            "bare:Bare._respond"), lane="Bare", result=describe_bare_response),
+        Layer(
+            "server",
+            "uvicorn.protocols.http.*:*Protocol.data_received",
+            lane=SERVER,
+            title="uvicorn data_received",
+            external=True,
+            source=CLIENT,
+        ),
+        Layer(
+            "server",
+            "uvicorn.protocols.http.*:RequestResponseCycle.run_asgi",
+            lane=SERVER,
+            title="uvicorn run_asgi",
+            external=True,
+        ),
+        Layer(
+            "middleware",
+            "bare_logging:LoggingMiddleware.*",
+            lane="LoggingMiddleware",
+            title="{qualname}",
+        ),
+        Layer(
+            "framework",
+            (
+                "bare:Bare.__call__",
+                "bare:Bare._handle",
+                "bare:Bare._serve_http",
+                "bare:Bare._respond",
+            ),
+            lane="Bare",
+            result=describe_bare_response,
+        ),
         Layer("router", "bare:Router.match", lane="Router", result=describe_bare_match),
         Layer("framework", ("bare:Request.json", "bare:Request.body"), lane="Request"),
-        Layer("framework", ("bare:Response.send", "bare:JSONResponse.__init__", "bare:HTMLResponse.__init__",
-                            "bare:RedirectResponse.__init__"), lane="Response",
-              title="{qualname}"),
-        Layer("handler", "example_app:*", lane="handler", title="{function}",
-              result=describe_bare_response),
+        Layer(
+            "framework",
+            (
+                "bare:Response.send",
+                "bare:JSONResponse.__init__",
+                "bare:HTMLResponse.__init__",
+                "bare:RedirectResponse.__init__",
+            ),
+            lane="Response",
+            title="{qualname}",
+        ),
+        Layer(
+            "handler",
+            "example_app:*",
+            lane="handler",
+            title="{function}",
+            result=describe_bare_response,
+        ),
     ),
     request=Request.make("POST", "/tasks", json={"title": "Built with bare"}),
     server="uvicorn",
@@ -336,8 +458,10 @@ def describe_roob_find(call: Call) -> Described:
     if route is None:
         return f"no route matches {path} -> 404", {"match": "none"}
     handler = name_of(route.handler)
-    return (f"matched {route.path} -> {handler}, params {dict(params)}",
-            {"match": "full", "route": route.path, "handler": handler, "params": dict(params)})
+    return (
+        f"matched {route.path} -> {handler}, params {dict(params)}",
+        {"match": "full", "route": route.path, "handler": handler, "params": dict(params)},
+    )
 
 
 def describe_roob_handler(call: Call) -> Described:
@@ -395,39 +519,93 @@ STAGE_6 = StageProfile(
     packages=("roob", "core", "rawwsgi"),
     layers=(
         *RAWWSGI_SERVER_BRIEF,
-        Layer("middleware", "roob.middlewares:ErrorHandlerMiddleware.*", lane="ErrorHandlerMiddleware"),
+        Layer(
+            "middleware", "roob.middlewares:ErrorHandlerMiddleware.*", lane="ErrorHandlerMiddleware"
+        ),
         Layer("framework", "roob.framework:Roob.__call__", lane="Roob"),
-        Layer("router", "roob.routing_manager:RouteManager.dispatch", lane="RouteManager",
-              result=describe_status),
-        Layer("router", ("roob.helpers:RoutingHelper._find_handler",), lane="RoutingHelper",
-              result=describe_roob_find),
-        Layer("router", ("roob.helpers:RoutingHelper.get_handler",
-                         "roob.helpers:RoutingHelper._find_class_based_handler"),
-              lane="RoutingHelper", result=describe_roob_handler),
-        Layer("handler", "roob.common_handlers:CommonHandlers.*", lane="controller",
-              result=describe_status),
+        Layer(
+            "router",
+            "roob.routing_manager:RouteManager.dispatch",
+            lane="RouteManager",
+            result=describe_status,
+        ),
+        Layer(
+            "router",
+            ("roob.helpers:RoutingHelper._find_handler",),
+            lane="RoutingHelper",
+            result=describe_roob_find,
+        ),
+        Layer(
+            "router",
+            (
+                "roob.helpers:RoutingHelper.get_handler",
+                "roob.helpers:RoutingHelper._find_class_based_handler",
+            ),
+            lane="RoutingHelper",
+            result=describe_roob_handler,
+        ),
+        Layer(
+            "handler",
+            "roob.common_handlers:CommonHandlers.*",
+            lane="controller",
+            result=describe_status,
+        ),
         Layer("handler", "core.product_controller:*", lane="controller", result=describe_status),
-        Layer("service", ("core.service.product_service:ProductService.*",
-                          "core.service.product_service:validate_product"), lane="ProductService"),
-        Layer("data", ("core.database:Database.transaction", "core.database:Database.initialize"),
-              lane="Database"),
-        Layer("library", "webob.request:BaseRequest.__init__", lane="webob", title="webob.Request",
-              call=lambda call: "(environ)", external=True),
+        Layer(
+            "service",
+            (
+                "core.service.product_service:ProductService.*",
+                "core.service.product_service:validate_product",
+            ),
+            lane="ProductService",
+        ),
+        Layer(
+            "data",
+            ("core.database:Database.transaction", "core.database:Database.initialize"),
+            lane="Database",
+        ),
+        Layer(
+            "library",
+            "webob.request:BaseRequest.__init__",
+            lane="webob",
+            title="webob.Request",
+            call=lambda call: "(environ)",
+            external=True,
+        ),
         Layer("framework", "roob.bodies:read_json", lane="roob.bodies", title="read_json"),
-        Layer("library", "webob.response:Response.__init__", lane="webob", title="webob.Response",
-              call=describe_webob_response, external=True),
-        Layer("library", "webob.response:Response.__call__", lane="webob",
-              title="Response.__call__", external=True),
+        Layer(
+            "library",
+            "webob.response:Response.__init__",
+            lane="webob",
+            title="webob.Response",
+            call=describe_webob_response,
+            external=True,
+        ),
+        Layer(
+            "library",
+            "webob.response:Response.__call__",
+            lane="webob",
+            title="Response.__call__",
+            external=True,
+        ),
     ),
-    request=Request.make("POST", "/api/products",
-                         json={"id": 5, "product_name": "Test", "brand": "TestCo"}),
+    request=Request.make(
+        "POST", "/api/products", json={"id": 5, "product_name": "Test", "brand": "TestCo"}
+    ),
     server="rawwsgi",
     warmup=Request.make("GET", "/api/products"),
     question="The chapter traces POST /api/products with invented timings (T=1ms, T=2ms, ...): what really happens, and when?",
     prepare=roob_database,
 )
 
-PROFILES: dict[int, StageProfile] = {1: STAGE_1, 2: STAGE_2, 3: STAGE_3, 4: STAGE_4, 5: STAGE_5, 6: STAGE_6}
+PROFILES: dict[int, StageProfile] = {
+    1: STAGE_1,
+    2: STAGE_2,
+    3: STAGE_3,
+    4: STAGE_4,
+    5: STAGE_5,
+    6: STAGE_6,
+}
 
 
 # ── From a profile to a tracer ───────────────────────────────────────────────
@@ -473,8 +651,14 @@ def stage_tracer(stage: int | str) -> Tracer:
     return Tracer(app, table, protocol=chosen.protocol, stage=chosen.stage, server=chosen.server)
 
 
-def tracer_for(stage: int | str, app: object, *, layers: tuple[Layer, ...] = (),
-               roots: tuple[str | Path, ...] = (), server: str | None = None) -> Tracer:
+def tracer_for(
+    stage: int | str,
+    app: object,
+    *,
+    layers: tuple[Layer, ...] = (),
+    roots: tuple[str | Path, ...] = (),
+    server: str | None = None,
+) -> Tracer:
     """Return a tracer for an app of your own built on a stage's framework.
 
     The stage's layer table still applies, with ``layers`` tried first and
@@ -485,7 +669,9 @@ def tracer_for(stage: int | str, app: object, *, layers: tuple[Layer, ...] = (),
     activate(chosen.stage)
     with prepared(chosen):
         package_roots = [package_root(name) for name in chosen.packages]
-    table = LayerTable((*layers, *chosen.layers), roots=[*package_roots, *roots],
-                       lane_titles=chosen.lane_titles)
-    return Tracer(app, table, protocol=chosen.protocol, stage=chosen.stage,
-                  server=server or chosen.server)
+    table = LayerTable(
+        (*layers, *chosen.layers), roots=[*package_roots, *roots], lane_titles=chosen.lane_titles
+    )
+    return Tracer(
+        app, table, protocol=chosen.protocol, stage=chosen.stage, server=server or chosen.server
+    )

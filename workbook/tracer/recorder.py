@@ -93,12 +93,16 @@ def _arguments(frame: FrameType) -> dict[str, Any]:
 class Recorder:
     """Record the shown calls and the protocol events of one request at a time."""
 
-    def __init__(self, table: LayerTable, *, clock: Callable[[], int] = time.perf_counter_ns) -> None:
+    def __init__(
+        self, table: LayerTable, *, clock: Callable[[], int] = time.perf_counter_ns
+    ) -> None:
         self.table = table
         self.clock = clock
         self.steps: list[Step] = []
-        self.lanes: dict[str, Lane] = {CLIENT: Lane(CLIENT, "client", table.lane_titles.get(CLIENT, "client")),
-                                       SERVER: Lane(SERVER, "server", table.lane_titles.get(SERVER, "server"))}
+        self.lanes: dict[str, Lane] = {
+            CLIENT: Lane(CLIENT, "client", table.lane_titles.get(CLIENT, "client")),
+            SERVER: Lane(SERVER, "server", table.lane_titles.get(SERVER, "server")),
+        }
         self._open: dict[FrameType, Step] = {}
         self._pending: dict[FrameType, BaseException] = {}
         self._calls: dict[int, tuple[Call, Any]] = {}
@@ -176,12 +180,14 @@ class Recorder:
         Threads that ``target`` starts inherit it (``threading.settrace``
         in the thread would change it for the whole process).
         """
+
         def traced() -> None:
             sys.settrace(self.hook)
             try:
                 target()
             finally:
                 sys.settrace(None)
+
         return traced
 
     # ── The trace functions ──────────────────────────────────────────────
@@ -230,14 +236,26 @@ class Recorder:
         with self._lock:
             if not self._armed:
                 return
-            self.lanes.setdefault(placement.lane, Lane(
-                placement.lane, layer.kind, self.table.lane_titles.get(placement.lane, placement.lane)))
+            self.lanes.setdefault(
+                placement.lane,
+                Lane(
+                    placement.lane,
+                    layer.kind,
+                    self.table.lane_titles.get(placement.lane, placement.lane),
+                ),
+            )
             step = Step(
-                index=len(self.steps), kind=SPAN, lane=placement.lane, source=source,
-                title=placement.title, detail=detail, start=start,
+                index=len(self.steps),
+                kind=SPAN,
+                lane=placement.lane,
+                source=source,
+                title=placement.title,
+                detail=detail,
+                start=start,
                 parent=None if parent is None else parent.index,
                 depth=0 if parent is None else parent.depth + 1,
-                thread=threading.current_thread().name, data=data,
+                thread=threading.current_thread().name,
+                data=data,
             )
             self.steps.append(step)
             self._open[frame] = step
@@ -292,9 +310,19 @@ class Recorder:
 
     # ── Point events: protocol messages, bytes, notes ────────────────────
 
-    def event(self, kind: str, title: str, *, detail: str = "", source: str | None = None,
-              lane: str | None = None, start: float | None = None, end: float | None = None,
-              data: dict[str, Any] | None = None, caller: FrameType | None = None) -> Step | None:
+    def event(
+        self,
+        kind: str,
+        title: str,
+        *,
+        detail: str = "",
+        source: str | None = None,
+        lane: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        data: dict[str, Any] | None = None,
+        caller: FrameType | None = None,
+    ) -> Step | None:
         """Record an instant (or short) event at the point of the call chain it happened.
 
         ``source`` and ``lane`` default to the lane of the calling layer:
@@ -310,12 +338,18 @@ class Recorder:
             if not self._armed:
                 return None
             step = Step(
-                index=len(self.steps), kind=kind, lane=lane or here, source=source or here,
-                title=title, detail=detail, start=now if start is None else start,
+                index=len(self.steps),
+                kind=kind,
+                lane=lane or here,
+                source=source or here,
+                title=title,
+                detail=detail,
+                start=now if start is None else start,
                 end=now if end is None else end,
                 parent=None if parent is None else parent.index,
                 depth=0 if parent is None else parent.depth + 1,
-                thread=threading.current_thread().name, data=data or {},
+                thread=threading.current_thread().name,
+                data=data or {},
             )
             self.steps.append(step)
             return step

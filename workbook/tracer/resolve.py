@@ -28,14 +28,20 @@ def module_names(pattern: str) -> list[str]:
         return [pattern] if importlib.util.find_spec(pattern) is not None else []
     # Walk the package above the first wildcard.
     fixed = pattern.split("*")[0].split("?")[0].split("[")[0].rstrip(".")
-    package = fixed.rpartition(".")[0] if not fixed.endswith(".") and importlib.util.find_spec(fixed) is None \
+    package = (
+        fixed.rpartition(".")[0]
+        if not fixed.endswith(".") and importlib.util.find_spec(fixed) is None
         else fixed
+    )
     spec = importlib.util.find_spec(package)
     if spec is None:
         return []
     found = [package]
     if spec.submodule_search_locations:
-        found += [info.name for info in pkgutil.walk_packages(spec.submodule_search_locations, f"{package}.")]
+        found += [
+            info.name
+            for info in pkgutil.walk_packages(spec.submodule_search_locations, f"{package}.")
+        ]
     return [name for name in found if fnmatch.fnmatchcase(name, pattern)]
 
 
@@ -61,5 +67,9 @@ def code_objects(code: CodeType) -> Iterator[CodeType]:
 def resolve(pattern: str) -> list[str]:
     """Return every ``"module:qualname"`` the pattern names in the installed code, sorted."""
     module_pattern, _, name_pattern = pattern.partition(":")
-    return sorted(f"{module}:{name}" for module in module_names(module_pattern)
-                  for name in qualnames(module) if fnmatch.fnmatchcase(name, name_pattern))
+    return sorted(
+        f"{module}:{name}"
+        for module in module_names(module_pattern)
+        for name in qualnames(module)
+        if fnmatch.fnmatchcase(name, name_pattern)
+    )

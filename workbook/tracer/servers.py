@@ -137,11 +137,21 @@ class UvicornServer:
 
     name = "uvicorn"
 
-    def __init__(self, app: Any, host: str, port: int, *, http: str = "auto", ws: str = "auto") -> None:
+    def __init__(
+        self, app: Any, host: str, port: int, *, http: str = "auto", ws: str = "auto"
+    ) -> None:
         import uvicorn
 
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                lifespan="on", access_log=False, http=http, ws=ws)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
+            http=http,
+            ws=ws,
+        )
         self._server = uvicorn.Server(config)
         self.address = (host, port)
         if http != "auto":

@@ -86,7 +86,10 @@ STYLE = (
     "text.ret,text.err,text.proto,text.wire,text.call{stroke:#ffffff;stroke-width:3px;paint-order:stroke;"
     "marker-end:none;stroke-dasharray:none}"
     # Activation bars, in the colour of their lane's kind.
-    + "".join(f".bar-{kind}{{fill:{color};fill-opacity:.25;stroke:{color}}}" for kind, color in COLORS.items())
+    + "".join(
+        f".bar-{kind}{{fill:{color};fill-opacity:.25;stroke:{color}}}"
+        for kind, color in COLORS.items()
+    )
 )
 
 
@@ -126,8 +129,14 @@ def rows_of(trace: Trace) -> list[Row]:
     for step in trace.steps:
         if step.kind == SPAN and step.end is not None and not single_row(step, parents):
             rows.append(Row(step.end, step, True))
-    rows.sort(key=lambda row: (row.time, row.leave, -row.step.depth if row.leave else row.step.depth,
-                               row.step.index))
+    rows.sort(
+        key=lambda row: (
+            row.time,
+            row.leave,
+            -row.step.depth if row.leave else row.step.depth,
+            row.step.index,
+        )
+    )
     return rows
 
 
@@ -135,8 +144,9 @@ def single_row(step: Step, parents: set[int]) -> bool:
     return step.source == step.lane and step.index not in parents
 
 
-def text(x: float, y: float, content: str, css: str = "", *, color: str | None = None,
-         halo: bool = False) -> str:
+def text(
+    x: float, y: float, content: str, css: str = "", *, color: str | None = None, halo: bool = False
+) -> str:
     """Return one ``<text>`` element; ``css`` names classes of :data:`STYLE`."""
     classes = " ".join(part for part in (css, "halo" if halo else "") if part)
     attributes = f' class="{classes}"' if classes else ""
@@ -157,7 +167,11 @@ def wrap(content: str, room: float, *, lines: int = MAX_LINES, char: float = CHA
     parts = textwrap.wrap(content, limit, break_long_words=True, break_on_hyphens=False) or [""]
     if len(parts) > lines:
         parts = parts[:lines]
-        parts[-1] = fit(parts[-1] + " …", room, char) if len(parts[-1]) < limit - 1 else parts[-1][:limit - 1] + "…"
+        parts[-1] = (
+            fit(parts[-1] + " …", room, char)
+            if len(parts[-1]) < limit - 1
+            else parts[-1][: limit - 1] + "…"
+        )
     return parts
 
 
@@ -181,8 +195,10 @@ def describe(trace: Trace) -> tuple[str, str]:
     titles = [lane.title for lane in trace.lanes] or trace.lane_order()
     spans = len(trace.spans())
     title = f"Sequence diagram: {trace.method} {trace.target} -> {trace.reason} ({trace.stage}, {trace.transport})"
-    description = (f"Lanes from left to right: {', '.join(titles)}. {len(trace.steps)} steps, {spans} of them "
-                   f"calls, over {trace.total:.3f} ms; time runs down.")
+    description = (
+        f"Lanes from left to right: {', '.join(titles)}. {len(trace.steps)} steps, {spans} of them "
+        f"calls, over {trace.total:.3f} ms; time runs down."
+    )
     return title, description
 
 
@@ -214,20 +230,28 @@ def render_svg(trace: Trace) -> str:
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{FONT}" role="img" '
-        f'aria-label={quoteattr(title)}>',
+        f"aria-label={quoteattr(title)}>",
         f"<title>{escape(title)}</title>",
         f"<desc>{escape(description)}</desc>",
         f"<style>{STYLE}</style>",
         f'<rect x="0" y="0" width="{width:.0f}" height="{height:.0f}" fill="#ffffff"/>',
-        '<defs>'
+        "<defs>"
         + "".join(
             f'<marker id="arrow-{key}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
             f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{color}"/></marker>'
-            for key, color in (("call", "#111827"), ("protocol", PROTOCOL_COLOR),
-                               ("wire", COLORS["server"]), ("error", ERROR_COLOR)))
+            for key, color in (
+                ("call", "#111827"),
+                ("protocol", PROTOCOL_COLOR),
+                ("wire", COLORS["server"]),
+                ("error", ERROR_COLOR),
+            )
+        )
         + "</defs>",
         f"<g><title>{escape(trace.headline)}</title>",
-        *[text(12, 16 + LINE * (index + 1) - 2, line, "headline") for index, line in enumerate(headline)],
+        *[
+            text(12, 16 + LINE * (index + 1) - 2, line, "headline")
+            for index, line in enumerate(headline)
+        ],
         "</g>",
     ]
     # Lanes: a header box and a dashed lifeline each.
@@ -237,14 +261,23 @@ def render_svg(trace: Trace) -> str:
         lane_title = titles.get(name, name)
         lines = lane_title_lines(lane_title, lane_width - 12)
         out.append(f"<g><title>{escape(lane_title)} ({escape(kinds.get(name, ''))})</title>")
-        out.append(f'<rect x="{x - lane_width / 2 + 3:.1f}" y="{top}" width="{lane_width - 6:.1f}" '
-                   f'height="{HEADER - 6}" rx="6" fill="{color}" fill-opacity="0.12" stroke="{color}"/>')
+        out.append(
+            f'<rect x="{x - lane_width / 2 + 3:.1f}" y="{top}" width="{lane_width - 6:.1f}" '
+            f'height="{HEADER - 6}" rx="6" fill="{color}" fill-opacity="0.12" stroke="{color}"/>'
+        )
         first = top + (15 if len(lines) == 2 else 19)
-        out += [text(x, first + 12 * index, line, "lane", color=color) for index, line in enumerate(lines)]
-        out.append(text(x, top + HEADER - 10, fit(kinds.get(name, ""), lane_width - 8, 5.4), "kind"))
+        out += [
+            text(x, first + 12 * index, line, "lane", color=color)
+            for index, line in enumerate(lines)
+        ]
+        out.append(
+            text(x, top + HEADER - 10, fit(kinds.get(name, ""), lane_width - 8, 5.4), "kind")
+        )
         out.append("</g>")
-        out.append(f'<line x1="{x:.1f}" y1="{top + HEADER - 6}" x2="{x:.1f}" y2="{height - 24:.0f}" '
-                   f'stroke="#cbd5e1" stroke-dasharray="4 4"/>')
+        out.append(
+            f'<line x1="{x:.1f}" y1="{top + HEADER - 6}" x2="{x:.1f}" y2="{height - 24:.0f}" '
+            f'stroke="#cbd5e1" stroke-dasharray="4 4"/>'
+        )
     out.append(text(GUTTER - 6, top + HEADER + 6, "ms", "time"))
     # Activation bars under everything else.
     parents = {step.parent for step in trace.steps if step.parent is not None}
@@ -252,21 +285,36 @@ def render_svg(trace: Trace) -> str:
         if step.kind != SPAN or step.lane not in names:
             continue
         start = positions[row_of_enter[step.index]]
-        end = positions[row_of_leave[step.index]] if step.index in row_of_leave else (
-            start + ROW * 0.5 if single_row(step, parents) else positions[-1] + ROW / 2)
+        end = (
+            positions[row_of_leave[step.index]]
+            if step.index in row_of_leave
+            else (start + ROW * 0.5 if single_row(step, parents) else positions[-1] + ROW / 2)
+        )
         offset = 4 * same_lane_depth(trace, step)
         kind = kinds.get(step.lane, "app")
-        out.append(f'<rect x="{layout.x(step.lane) - 4 + offset:.0f}" y="{start:.0f}" width="8" '
-                   f'height="{max(end - start, 4):.0f}" class="bar-{kind if kind in COLORS else "app"}"/>')
+        out.append(
+            f'<rect x="{layout.x(step.lane) - 4 + offset:.0f}" y="{start:.0f}" width="8" '
+            f'height="{max(end - start, 4):.0f}" class="bar-{kind if kind in COLORS else "app"}"/>'
+        )
     # Rows.
     for position, (row, (_, draw)) in enumerate(zip(rows, drawn, strict=True)):
         y = positions[position]
         parts = draw(y)
         if parts:  # one line of SVG per row: a notebook stores each line as a string of its own
             out.append(text(GUTTER - 6, y + 4, f"{row.time:.3f}", "time") + "".join(parts))
-    out.append(text(12, height - 8, fit("Times in ms from the first recorded step; the tracer's own cost "
-                                        "is included. Hover an arrow for its full text.", width - 24, SMALL_CHAR),
-                    "small"))
+    out.append(
+        text(
+            12,
+            height - 8,
+            fit(
+                "Times in ms from the first recorded step; the tracer's own cost "
+                "is included. Hover an arrow for its full text.",
+                width - 24,
+                SMALL_CHAR,
+            ),
+            "small",
+        )
+    )
     out.append("</svg>")
     return "\n".join(out)
 
@@ -290,8 +338,10 @@ def draw_row(row: Row, layout: Layout) -> tuple[int, Callable[[float], list[str]
         return 1, lambda y: []
     x1, x2 = layout.x(step.source), layout.x(step.lane)
     if step.kind == NOTE:
+
         def draw_note(y: float) -> list[str]:
             return note(step, y, x2, layout)
+
         return 1, draw_note
     if row.leave:
         # A call that came from the client (a connection accepted) returns
@@ -323,10 +373,14 @@ def draw_row(row: Row, layout: Layout) -> tuple[int, Callable[[float], list[str]
         parts = [f"<g><title>{escape(full)}</title>"] if cut else []
         if x1 == x2:
             # A call within one lane: a small loop to the right of the lifeline.
-            parts.append(f'<path d="M{x1 + 4:.0f},{y - 6:.0f} h24 v10 h-20" fill="none" class="{line_css}"/>')
+            parts.append(
+                f'<path d="M{x1 + 4:.0f},{y - 6:.0f} h24 v10 h-20" fill="none" class="{line_css}"/>'
+            )
         else:
             start, end = (x1 + 5, x2 - 5) if x2 > x1 else (x1 - 5, x2 + 5)
-            parts.append(f'<line x1="{start:.0f}" y1="{y:.0f}" x2="{end:.0f}" y2="{y:.0f}" class="{line_css}"/>')
+            parts.append(
+                f'<line x1="{start:.0f}" y1="{y:.0f}" x2="{end:.0f}" y2="{y:.0f}" class="{line_css}"/>'
+            )
         base = y - 4 if x1 != x2 else y - 8
         for index, line in enumerate(lines):
             parts.append(text(left, base - LINE * (len(lines) - 1 - index), line, css))

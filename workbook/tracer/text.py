@@ -77,8 +77,10 @@ def response_summary(trace: Trace) -> str:
     (412 B once unzipped): [{"id": 1, ...``.
     """
     count = len(trace.response_headers)
-    return (f"response: {trace.reason}, {count} header{'s' if count != 1 else ''}, "
-            f"{body_preview(trace.response_body, header(trace.response_headers, 'content-encoding'))}")
+    return (
+        f"response: {trace.reason}, {count} header{'s' if count != 1 else ''}, "
+        f"{body_preview(trace.response_body, header(trace.response_headers, 'content-encoding'))}"
+    )
 
 
 def header(headers: list[tuple[str, str]], name: str) -> str:
@@ -108,8 +110,10 @@ def body_preview(body: bytes, encoding: str = "", limit: int = 80) -> str:
             plain = gzip.decompress(body)
         except (OSError, EOFError):  # not whole gzip after all: say so
             return f"{len(body)} bytes of gzip (truncated or invalid)"
-        return f"{len(body)} bytes of gzip ({len(plain)} B once unzipped): " + clip_bytes(plain, limit)
-    if body and not is_text(body[:limit * 4]):
+        return f"{len(body)} bytes of gzip ({len(plain)} B once unzipped): " + clip_bytes(
+            plain, limit
+        )
+    if body and not is_text(body[: limit * 4]):
         return f"{len(body)} bytes of binary data"
     return f"{len(body)} B body: " + clip_bytes(body, limit)
 
@@ -128,16 +132,25 @@ def render_wire(trace: Trace, *, limit: int = 2048) -> str:
     if not trace.request_bytes and not trace.response_bytes:
         return "(in process: no bytes crossed a socket)"
     parts = []
-    for title, data in (("client → server", trace.request_bytes), ("server → client", trace.response_bytes)):
+    for title, data in (
+        ("client → server", trace.request_bytes),
+        ("server → client", trace.response_bytes),
+    ):
         head, found, body = data[:limit].partition(b"\r\n\r\n")
         lines = [line + "\\r\\n" for line in head.decode("latin-1").split("\r\n")]
         if found:
             lines.append("\\r\\n")
-            fields = [(name.strip(), value.strip()) for name, _, value in
-                      (line.partition(":") for line in head.decode("latin-1").split("\r\n")[1:])]
+            fields = [
+                (name.strip(), value.strip())
+                for name, _, value in (
+                    line.partition(":") for line in head.decode("latin-1").split("\r\n")[1:]
+                )
+            ]
             encoding = header(fields, "content-encoding")
             if "chunked" in header(fields, "transfer-encoding").lower() and not is_text(body):
-                with contextlib.suppress(ValueError):  # cut at the limit: keep the chunks as they are
+                with contextlib.suppress(
+                    ValueError
+                ):  # cut at the limit: keep the chunks as they are
                     body = dechunk(body)
                 lines.append("(chunked) " + body_lines(body, encoding=encoding)[0])
             else:
@@ -158,7 +171,9 @@ def body_lines(body: bytes, width: int = 128, *, encoding: str = "") -> list[str
         # Chunked framing around binary data: name the bytes inside the chunks.
         return [f"({body_preview(body, encoding, limit=width)})"]
     text = body.decode("utf-8")
-    return [line.replace("\r", "\\r").replace("\n", "\\n") for line in text.splitlines(keepends=True)]
+    return [
+        line.replace("\r", "\\r").replace("\n", "\\n") for line in text.splitlines(keepends=True)
+    ]
 
 
 def render_summary(trace: Trace) -> str:
@@ -170,18 +185,29 @@ def render_summary(trace: Trace) -> str:
     # decision is the route that matched, or else the last "no".
     chosen = [step for step in decisions if step.data["match"] != "none"] or decisions[-1:]
     for step in chosen:
-        events.append((step.end or step.start, f"decided   {step.lane}: {step.title} -> {step.result}"))
+        events.append(
+            (step.end or step.start, f"decided   {step.lane}: {step.title} -> {step.result}")
+        )
     kinds = {lane.name: lane.kind for lane in trace.lanes}
     for step in steps:
-        if (step.kind == SPAN and kinds.get(step.lane) == "handler" and step.source != step.lane
-                and not step.title.endswith("__init__")):
+        if (
+            step.kind == SPAN
+            and kinds.get(step.lane) == "handler"
+            and step.source != step.lane
+            and not step.title.endswith("__init__")
+        ):
             events.append((step.start, f"handled   {step.lane}: {step.title}"))
         if step.kind == SPAN and step.error:
             end = step.end if step.end is not None else step.start
             # Raised here: no call inside it let this same error out (a layer
             # that turns one exception into another raises the new one).
             if not any(child.error == step.error for child in trace.children(step)):
-                events.append((end, f"raised    {step.lane}: {step.title}: {step.error.removeprefix('raised ')}"))
+                events.append(
+                    (
+                        end,
+                        f"raised    {step.lane}: {step.title}: {step.error.removeprefix('raised ')}",
+                    )
+                )
             parent = steps[step.parent] if step.parent is not None else None
             if parent is None:
                 events.append((end, "caught    nowhere: the exception reached the server"))
@@ -191,7 +217,9 @@ def render_summary(trace: Trace) -> str:
             events.append((step.start, f"answered  {step.source}: {step.title}  {step.detail}"))
         elif step.kind == NOTE and step.title == "500":
             events.append((step.start, f"answered  server: {step.detail}"))
-    lines = [trace.headline] + ["  " + text for _, text in sorted(events, key=lambda event: event[0])]
+    lines = [trace.headline] + [
+        "  " + text for _, text in sorted(events, key=lambda event: event[0])
+    ]
     if trace.status is None:
         lines.append("  no HTTP response came back")
     return "\n".join(lines)
@@ -207,20 +235,33 @@ def milliseconds(value: float | None) -> str:
 
 def map_rows(result: SideBySide) -> list[tuple[str, str, str, str, str, str]]:
     """Return the map table's rows: our layer, theirs, same, they also, our ms, their ms."""
-    return [(row.our_layer, row.their_layer, row.same or "—", row.they_also or "—",
-             milliseconds(result.ours.row_ms(row.ours)), milliseconds(result.theirs.row_ms(row.theirs)))
-            for row in result.comparison.rows]
+    return [
+        (
+            row.our_layer,
+            row.their_layer,
+            row.same or "—",
+            row.they_also or "—",
+            milliseconds(result.ours.row_ms(row.ours)),
+            milliseconds(result.theirs.row_ms(row.theirs)),
+        )
+        for row in result.comparison.rows
+    ]
 
 
 def cost_line(result: SideBySide) -> str:
     """Return the tracer's cost on each side: the request in process, untraced and traced."""
-    parts = [f"{measured.side.name}: {measured.untraced_ms:.3f} ms untraced, {measured.traced_ms:.3f} ms traced"
-             for measured in (result.ours, result.theirs)]
+    parts = [
+        f"{measured.side.name}: {measured.untraced_ms:.3f} ms untraced, {measured.traced_ms:.3f} ms traced"
+        for measured in (result.ours, result.theirs)
+    ]
     request = result.comparison.cost or result.comparison.request
-    return (f"Tracer cost ({request.method} {request.target} in process, median): " + "; ".join(parts)
-            + ". Every Python call pays for the trace hook, shown or not, so the layer times are "
-            "inflated by about the same factor on both sides: compare them with each other, "
-            "not with the untraced time.")
+    return (
+        f"Tracer cost ({request.method} {request.target} in process, median): "
+        + "; ".join(parts)
+        + ". Every Python call pays for the trace hook, shown or not, so the layer times are "
+        "inflated by about the same factor on both sides: compare them with each other, "
+        "not with the untraced time."
+    )
 
 
 def render_beside(result: SideBySide, *, width: int = 120) -> str:
@@ -228,17 +269,28 @@ def render_beside(result: SideBySide, *, width: int = 120) -> str:
     comparison = result.comparison
     ours, theirs = result.ours, result.theirs
     rule = "─" * min(width, 100)
-    lines = [f"{ours.side.name} beside {theirs.side.name}: {comparison.request.method} "
-             f"{comparison.request.target} ({result.transport}, {len(ours.traces)} traces each)", ""]
+    lines = [
+        f"{ours.side.name} beside {theirs.side.name}: {comparison.request.method} "
+        f"{comparison.request.target} ({result.transport}, {len(ours.traces)} traces each)",
+        "",
+    ]
     for measured in (ours, theirs):
         lines += [rule, f"{measured.side.name}", rule, measured.trace.timeline(width=width), ""]
-    lines += [rule, "The map: our layer beside theirs (self time in ms, the least of the traces)", rule]
+    lines += [
+        rule,
+        "The map: our layer beside theirs (self time in ms, the least of the traces)",
+        rule,
+    ]
     for our_layer, their_layer, same, they_also, our_ms, their_ms in map_rows(result):
         lines.append(clip(f"{our_ms:>8} ms  {'ours:':<11}{our_layer}", width))
         lines.append(clip(f"{their_ms:>8} ms  {'theirs:':<11}{their_layer}", width))
         for name, words in (("same:", same), ("they also:", they_also)):
-            lines += textwrap.wrap(words, max(width, 40), initial_indent=f"{'':14}{name:<11}",
-                                   subsequent_indent=" " * 25)
+            lines += textwrap.wrap(
+                words,
+                max(width, 40),
+                initial_indent=f"{'':14}{name:<11}",
+                subsequent_indent=" " * 25,
+            )
         lines.append("")
     lines.append(cost_line(result))
     return "\n".join(lines)
@@ -247,8 +299,10 @@ def render_beside(result: SideBySide, *, width: int = 120) -> str:
 def render_map_markdown(result: SideBySide) -> str:
     """Return the map table as Markdown, with the tracer's cost below it."""
     ours, theirs = result.ours.side.name, result.theirs.side.name
-    lines = [f"| {ours} | {theirs} | the same | what {theirs} does that we do not | {ours} ms | {theirs} ms |",
-             "|---|---|---|---|--:|--:|"]
+    lines = [
+        f"| {ours} | {theirs} | the same | what {theirs} does that we do not | {ours} ms | {theirs} ms |",
+        "|---|---|---|---|--:|--:|",
+    ]
     for row in map_rows(result):
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
     return "\n".join(lines) + "\n\n" + cost_line(result)

@@ -34,8 +34,10 @@ def environ_snapshot(environ: Environ) -> dict[str, Any]:
 
 def environ_summary(environ: Environ) -> str:
     """Return the line a trace shows for an environ: its size and key fields."""
-    return (f"{len(environ)} keys: REQUEST_METHOD={environ.get('REQUEST_METHOD')!r} "
-            f"PATH_INFO={environ.get('PATH_INFO')!r} QUERY_STRING={environ.get('QUERY_STRING')!r}")
+    return (
+        f"{len(environ)} keys: REQUEST_METHOD={environ.get('REQUEST_METHOD')!r} "
+        f"PATH_INFO={environ.get('PATH_INFO')!r} QUERY_STRING={environ.get('QUERY_STRING')!r}"
+    )
 
 
 class TracedWrite:
@@ -48,8 +50,13 @@ class TracedWrite:
         self._recorder = recorder
 
     def __call__(self, data: bytes) -> object:
-        self._recorder.event(PROTOCOL, "write", detail=short(data), lane=SERVER,
-                             data={"bytes": data, "size": len(data)})
+        self._recorder.event(
+            PROTOCOL,
+            "write",
+            detail=short(data),
+            lane=SERVER,
+            data={"bytes": data, "size": len(data)},
+        )
         return self._write(data)
 
 
@@ -70,13 +77,23 @@ class TracedStartResponse:
             detail += f", exc_info={exc_info[0].__name__}"
         self.calls.append((status, list(headers)))
         try:
-            write = self._start_response(status, headers, exc_info) if exc_info is not None \
+            write = (
+                self._start_response(status, headers, exc_info)
+                if exc_info is not None
                 else self._start_response(status, headers)
+            )
         finally:
             self._recorder.event(
-                PROTOCOL, "start_response", detail=detail, lane=SERVER, start=start,
-                data={"status": status, "headers": [list(pair) for pair in headers],
-                      "exc_info": None if exc_info is None else repr(exc_info[1])},
+                PROTOCOL,
+                "start_response",
+                detail=detail,
+                lane=SERVER,
+                start=start,
+                data={
+                    "status": status,
+                    "headers": [list(pair) for pair in headers],
+                    "exc_info": None if exc_info is None else repr(exc_info[1]),
+                },
             )
         return TracedWrite(write, self._recorder)
 
@@ -93,8 +110,14 @@ class TracedBody:
         for chunk in self._result:
             source = self._recorder.origin_lane(self._result) or self._source
             self._source = source
-            self._recorder.event(PROTOCOL, "body", detail=short(chunk), source=source,
-                                 lane=SERVER, data={"bytes": chunk, "size": len(chunk)})
+            self._recorder.event(
+                PROTOCOL,
+                "body",
+                detail=short(chunk),
+                source=source,
+                lane=SERVER,
+                data={"bytes": chunk, "size": len(chunk)},
+            )
             yield chunk
 
     def close(self) -> None:
@@ -120,8 +143,14 @@ class WSGIProbe:
         if not recorder.armed:
             return self.app(environ, start_response)
         self.environ = environ_snapshot(environ)
-        recorder.event(NOTE, "environ", detail=environ_summary(environ), lane=SERVER,
-                       source=SERVER, data={"environ": self.environ})
+        recorder.event(
+            NOTE,
+            "environ",
+            detail=environ_summary(environ),
+            lane=SERVER,
+            source=SERVER,
+            data={"environ": self.environ},
+        )
         mark = len(recorder.steps)
         self.start_response = TracedStartResponse(start_response, recorder)
         result = self.app(environ, self.start_response)
@@ -162,8 +191,17 @@ def call_wsgi(probe: WSGIProbe, environ: Environ) -> tuple[str, list[tuple[str, 
             if close is not None:
                 close()
     except Exception as error:  # noqa: BLE001 - a server turns this into a 500
-        probe.recorder.event(NOTE, "500", detail=f"the app {describe_error(error)}; "
-                             "the server answers 500", lane=SERVER, source=SERVER)
-        return "500 Internal Server Error", [("Content-Type", "text/plain")], b"Internal Server Error"
+        probe.recorder.event(
+            NOTE,
+            "500",
+            detail=f"the app {describe_error(error)}; the server answers 500",
+            lane=SERVER,
+            source=SERVER,
+        )
+        return (
+            "500 Internal Server Error",
+            [("Content-Type", "text/plain")],
+            b"Internal Server Error",
+        )
     body = b"".join(state["written"]) + b"".join(chunks)
     return state["status"] or "500 Internal Server Error", state["headers"], body

@@ -26,10 +26,13 @@ def hello(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         return method_not_allowed(environ, start_response, allow="GET, HEAD")
     body = b"Hello, WSGI!"
     # A fresh list each time: some servers (wsgiref) append their own headers to it.
-    start_response("200 OK", [
-        ("Content-Type", "text/plain; charset=utf-8"),
-        ("Content-Length", str(len(body))),
-    ])
+    start_response(
+        "200 OK",
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+        ],
+    )
     return [body]
 
 
@@ -51,16 +54,29 @@ def echo(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         body = b"".join(pieces)
     else:
         body = b""
-    text = b"".join([
-        b"method: ", environ["REQUEST_METHOD"].encode("latin-1"), b"\n",
-        b"path: ", environ["PATH_INFO"].encode("latin-1"), b"\n",
-        b"query: ", environ.get("QUERY_STRING", "").encode("latin-1"), b"\n",
-        b"body: ", body, b"\n",
-    ])
-    start_response("200 OK", [
-        ("Content-Type", "text/plain; charset=utf-8"),
-        ("Content-Length", str(len(text))),
-    ])
+    text = b"".join(
+        [
+            b"method: ",
+            environ["REQUEST_METHOD"].encode("latin-1"),
+            b"\n",
+            b"path: ",
+            environ["PATH_INFO"].encode("latin-1"),
+            b"\n",
+            b"query: ",
+            environ.get("QUERY_STRING", "").encode("latin-1"),
+            b"\n",
+            b"body: ",
+            body,
+            b"\n",
+        ]
+    )
+    start_response(
+        "200 OK",
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(text))),
+        ],
+    )
     return [text]
     # END EXERCISE
 
@@ -68,22 +84,29 @@ def echo(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
 def not_found(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
     """Answer 404 Not Found."""
     body = b"Not Found"
-    start_response("404 Not Found", [
-        ("Content-Type", "text/plain; charset=utf-8"),
-        ("Content-Length", str(len(body))),
-    ])
+    start_response(
+        "404 Not Found",
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+        ],
+    )
     return [body]
 
 
-def method_not_allowed(environ: Environ, start_response: StartResponse, *,
-                       allow: str) -> Iterable[bytes]:
+def method_not_allowed(
+    environ: Environ, start_response: StartResponse, *, allow: str
+) -> Iterable[bytes]:
     """Answer 405 Method Not Allowed, naming the methods that are (RFC 9110 §15.5.6)."""
     body = b"Method Not Allowed"
-    start_response("405 Method Not Allowed", [
-        ("Content-Type", "text/plain; charset=utf-8"),
-        ("Content-Length", str(len(body))),
-        ("Allow", allow),
-    ])
+    start_response(
+        "405 Method Not Allowed",
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("Allow", allow),
+        ],
+    )
     return [body]
 
 

@@ -36,8 +36,14 @@ class RequestBody:
     how a client that sent ``Expect: 100-continue`` learns to send its body.
     """
 
-    def __init__(self, parser: RequestParser, receive: Callable[[], bytes], head: RequestHead,
-                 *, send_continue: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        parser: RequestParser,
+        receive: Callable[[], bytes],
+        head: RequestHead,
+        *,
+        send_continue: Callable[[], None] | None = None,
+    ) -> None:
         self._parser = parser
         self._receive = receive
         self._send_continue = send_continue
@@ -184,8 +190,9 @@ def base_environ(server_name: str, server_port: int) -> Environ:
     }
 
 
-def build_environ(head: RequestHead, body: RequestBody, base: Environ,
-                  client_address: tuple[str, int]) -> Environ:
+def build_environ(
+    head: RequestHead, body: RequestBody, base: Environ, client_address: tuple[str, int]
+) -> Environ:
     """Return the PEP 3333 environ for one request.
 
     GET /caf%C3%A9?x=1 with "Accept: a" and "Accept: b" gives, beside ``base``:

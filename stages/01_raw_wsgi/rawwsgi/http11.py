@@ -70,7 +70,13 @@ HEADER_LINE: Final = re.compile(rb"(" + _TOKEN + rb"):[ \t]*(" + _FIELD_VALUE + 
 #: chunk-size [ chunk-ext ], where chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] )
 CHUNK_LINE: Final = re.compile(
     rb"([0-9A-Fa-f]{1,16})"
-    rb"(?:[ \t]*;[ \t]*" + _TOKEN + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN + rb"|" + _QUOTED_STRING + rb"))?)*"
+    rb"(?:[ \t]*;[ \t]*"
+    + _TOKEN
+    + rb"(?:[ \t]*=[ \t]*(?:"
+    + _TOKEN
+    + rb"|"
+    + _QUOTED_STRING
+    + rb"))?)*"
     rb"[ \t]*"
 )
 #: The empty line that ends a head. The search also finds a bare LF, so that a head
@@ -102,13 +108,36 @@ SUPPORTED_VERSIONS: Final = ("HTTP/1.1", "HTTP/1.0")
 #: (§7.2), request modifiers (§7.6, §10.1, §13, §14.2), authentication (§11),
 #: content format (§8.3-§8.6), and cookies (RFC 6265). A proxy that merged such
 #: a trailer into the head would see another request than ours: refused with 400.
-FORBIDDEN_TRAILERS: Final = frozenset({
-    "content-length", "transfer-encoding", "trailer", "te", "host", "connection",
-    "keep-alive", "upgrade", "proxy-connection", "expect", "max-forwards", "range",
-    "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range",
-    "cache-control", "pragma", "authorization", "proxy-authorization", "cookie",
-    "content-type", "content-encoding", "content-range", "content-language",
-})
+FORBIDDEN_TRAILERS: Final = frozenset(
+    {
+        "content-length",
+        "transfer-encoding",
+        "trailer",
+        "te",
+        "host",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "proxy-connection",
+        "expect",
+        "max-forwards",
+        "range",
+        "if-match",
+        "if-none-match",
+        "if-modified-since",
+        "if-unmodified-since",
+        "if-range",
+        "cache-control",
+        "pragma",
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "content-type",
+        "content-encoding",
+        "content-range",
+        "content-language",
+    }
+)
 
 
 # ── The request head and the parser's events ─────────────────────────────────
@@ -167,7 +196,9 @@ class RequestHead:
         RFC 9110 §10.1.1: a server must not send 100 Continue to an HTTP/1.0 client.
         """
         expect = self.header("expect")
-        return self.version == "HTTP/1.1" and expect is not None and expect.lower() == "100-continue"
+        return (
+            self.version == "HTTP/1.1" and expect is not None and expect.lower() == "100-continue"
+        )
 
 
 @dataclass(frozen=True)
@@ -250,8 +281,9 @@ def split_target(target: str) -> tuple[str, str]:
         return path, query
     scheme, separator, rest = target.partition("://")
     if separator and scheme.lower() in ("http", "https") and rest:
-        path_start = min((index for index in (rest.find("/"), rest.find("?")) if index >= 0),
-                         default=len(rest))
+        path_start = min(
+            (index for index in (rest.find("/"), rest.find("?")) if index >= 0), default=len(rest)
+        )
         path, _, query = rest[path_start:].partition("?")
         return path or "/", query
     raise HTTPError(400, f"invalid request-target: {target!r}")
@@ -671,8 +703,15 @@ class Framing:
         return fields
 
 
-def frame_response(method: str, version: str, status: int, *, declared_length: int | None = None,
-                   known_length: int | None = None, keep_alive: bool = True) -> Framing:
+def frame_response(
+    method: str,
+    version: str,
+    status: int,
+    *,
+    declared_length: int | None = None,
+    known_length: int | None = None,
+    keep_alive: bool = True,
+) -> Framing:
     """Decide how a response is framed and whether its connection stays open, before its head.
 
     This is the one place both servers (stage 01's threads, stage 04's
@@ -758,8 +797,9 @@ def check_header(name: str, value: str) -> None:
         raise ValueError(f"invalid character in the value of header {name}: {value!r}")
 
 
-def format_response_head(status: int | str, headers: list[tuple[str, str]],
-                         version: str = "HTTP/1.1") -> bytes:
+def format_response_head(
+    status: int | str, headers: list[tuple[str, str]], version: str = "HTTP/1.1"
+) -> bytes:
     """Serialize a status line and header fields, ending with the empty line.
 
     format_response_head(200, [("Content-Length", "2")])
@@ -799,9 +839,12 @@ def error_response(status: int, message: str) -> bytes:
     Connection: close\\r\\n\\r\\nmalformed request line\\n"
     """
     body = (message + "\n").encode("utf-8")
-    head = format_response_head(status, [
-        ("Content-Type", "text/plain; charset=utf-8"),
-        ("Content-Length", str(len(body))),
-        ("Connection", "close"),
-    ])
+    head = format_response_head(
+        status,
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+        ],
+    )
     return head + body

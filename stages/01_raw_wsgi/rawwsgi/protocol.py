@@ -28,7 +28,9 @@ Write: TypeAlias = Callable[[bytes], object]
 class StartResponse(Protocol):
     """The server's callable that receives the status line and headers."""
 
-    def __call__(self, status: str, headers: Headers, exc_info: ExcInfo | None = None, /) -> Write: ...
+    def __call__(
+        self, status: str, headers: Headers, exc_info: ExcInfo | None = None, /
+    ) -> Write: ...
 
 
 #: A WSGI application: ``app(environ, start_response) -> iterable of bytes``.

@@ -41,10 +41,19 @@ logger = logging.getLogger("rawwsgi.server")
 
 #: Headers that describe one connection, not the response: the server owns them
 #: and PEP 3333 forbids apps to send them (RFC 9110 §7.6.1).
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
-    "te", "trailer", "trailers", "transfer-encoding", "upgrade",
-})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
 
 #: How much of an unread request body the server reads and drops to keep the connection.
 DRAIN_LIMIT = SKIP_LIMIT
@@ -61,8 +70,14 @@ class Response:
     ``wsgi.input``, asked at head time whether the connection can be reused.
     """
 
-    def __init__(self, send: Callable[[bytes], object], head: RequestHead, *,
-                 date: str | None = None, body: RequestBody | None = None) -> None:
+    def __init__(
+        self,
+        send: Callable[[bytes], object],
+        head: RequestHead,
+        *,
+        date: str | None = None,
+        body: RequestBody | None = None,
+    ) -> None:
         self._send = send
         self._method = head.method
         self._version = head.version
@@ -77,7 +92,9 @@ class Response:
         self.sent = 0  # body bytes sent (or, with no body, that the app produced)
         self._length: int | None = None  # the Content-Length the head announced
 
-    def start_response(self, status: str, headers: Headers, exc_info: ExcInfo | None = None) -> Write:
+    def start_response(
+        self, status: str, headers: Headers, exc_info: ExcInfo | None = None
+    ) -> Write:
         """Record the status and headers the app chose; return the legacy write().
 
         Called again with ``exc_info`` (an error page after a failure), it
@@ -150,8 +167,12 @@ class Response:
         elif self.framing is BodyFraming.CHUNKED:
             self._send(LAST_CHUNK)
         elif self.framing is BodyFraming.CONTENT_LENGTH and self.sent < (self._length or 0):
-            logger.warning("%s: the app sent %d of the %d bytes its Content-Length promised",
-                           self.status, self.sent, self._length)
+            logger.warning(
+                "%s: the app sent %d of the %d bytes its Content-Length promised",
+                self.status,
+                self.sent,
+                self._length,
+            )
             self.keep_alive = False  # the client waits for bytes that never come: cut it off
 
     def error(self) -> None:
@@ -174,18 +195,25 @@ class Response:
         """
         status = str(self.status)  # write() and finish() made sure it was set
         declared = parse_response_length(
-            [value for name, value in self.headers if name.lower() == "content-length"])
+            [value for name, value in self.headers if name.lower() == "content-length"]
+        )
         names = {name.lower() for name, _ in self.headers}
         # The framing fields are the server's: the app's Content-Length goes back in below.
-        headers = [(name, value) for name, value in self.headers
-                   if name.lower() != "content-length"]
+        headers = [
+            (name, value) for name, value in self.headers if name.lower() != "content-length"
+        ]
         if self._body is not None and not self._body.can_drain(DRAIN_LIMIT):
             # The rest of the request body is still on the wire, or never will be
             # (100-continue unanswered): the next request cannot be found after it.
             self.keep_alive = False
-        framing = frame_response(self._method, self._version, int(status[:3]),
-                                 declared_length=declared, known_length=length,
-                                 keep_alive=self.keep_alive)
+        framing = frame_response(
+            self._method,
+            self._version,
+            int(status[:3]),
+            declared_length=declared,
+            known_length=length,
+            keep_alive=self.keep_alive,
+        )
         self.framing = framing.body
         self.keep_alive = framing.keep_alive
         self._length = framing.length
@@ -212,4 +240,3 @@ class Response:
             return data
         self.sent += len(data)
         return data if self.framing is BodyFraming.CLOSE else b""
-

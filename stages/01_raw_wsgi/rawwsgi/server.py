@@ -216,9 +216,15 @@ class Connection:
             return False
         finally:
             if access_logger.isEnabledFor(logging.INFO):
-                access_logger.info('%s:%s "%s %s %s" %s %d', *self.address, head.method,
-                                   head.target, head.version,
-                                   (response.status or "-")[:3], response.sent)
+                access_logger.info(
+                    '%s:%s "%s %s %s" %s %d',
+                    *self.address,
+                    head.method,
+                    head.target,
+                    head.version,
+                    (response.status or "-")[:3],
+                    response.sent,
+                )
         if not response.keep_alive:
             return False
         try:
@@ -252,8 +258,15 @@ class WSGIServer:
     readable from ``server_address`` before ``serve_forever()`` starts.
     """
 
-    def __init__(self, app: WSGIApp, host: str = "127.0.0.1", port: int = 8000, *,
-                 timeout: float = 10.0, max_body: int | None = None) -> None:
+    def __init__(
+        self,
+        app: WSGIApp,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        timeout: float = 10.0,
+        max_body: int | None = None,
+    ) -> None:
         if not callable(app):
             raise TypeError(f"app must be a WSGI callable, not {app!r}")
         if timeout <= 0:
@@ -353,8 +366,9 @@ class WSGIServer:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.settimeout(self.timeout)
             connection = Connection(self, sock, address[:2])
-            thread = threading.Thread(target=connection.run, name=f"rawwsgi {address[0]}:{address[1]}",
-                                      daemon=True)
+            thread = threading.Thread(
+                target=connection.run, name=f"rawwsgi {address[0]}:{address[1]}", daemon=True
+            )
             with self._lock:
                 self._connections[connection] = thread
             thread.start()
@@ -399,7 +413,9 @@ def stop_on_signals(server: WSGIServer) -> Iterator[None]:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         server.request_stop()
 
-    previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
@@ -445,18 +461,28 @@ def import_app(spec: str) -> Callable[..., object]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line: python -m rawwsgi.server MODULE:APP [--host H] [--port P]."""
-    parser = argparse.ArgumentParser(prog="python -m rawwsgi.server",
-                                     description="Serve a WSGI app on rawwsgi's socket server.")
+    parser = argparse.ArgumentParser(
+        prog="python -m rawwsgi.server", description="Serve a WSGI app on rawwsgi's socket server."
+    )
     parser.add_argument("app", metavar="MODULE:APP", help="the app to serve, e.g. rawwsgi.apps:app")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on (8000; 0 picks one)")
-    parser.add_argument("--timeout", type=float, default=10.0,
-                        help="seconds a client may take to send a request head (10)")
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port to listen on (8000; 0 picks one)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds a client may take to send a request head (10)",
+    )
     parser.add_argument("--max-body", type=int, default=None, help="largest request body in bytes")
     parser.add_argument("--quiet", action="store_true", help="do not log every request")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(message)s",
+        stream=sys.stderr,
+    )
     try:
         app = import_app(args.app)
     except (ImportError, AttributeError, ValueError, TypeError) as error:

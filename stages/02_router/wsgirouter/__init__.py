@@ -13,11 +13,18 @@ from typing import Any
 
 #: Each public name, and the module that defines it.
 _EXPORTS = {
-    "QueryParams": "request", "Request": "request", "RequestHeaders": "request",
-    "HTTPError": "response", "Response": "response",
+    "QueryParams": "request",
+    "Request": "request",
+    "RequestHeaders": "request",
+    "HTTPError": "response",
+    "Response": "response",
     "Router": "router",
-    "Converter": "trie", "Lookup": "trie", "Match": "trie", "PathIndex": "trie",
-    "Route": "trie", "parse_pattern": "trie",
+    "Converter": "trie",
+    "Lookup": "trie",
+    "Match": "trie",
+    "PathIndex": "trie",
+    "Route": "trie",
+    "parse_pattern": "trie",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -137,8 +137,13 @@ def create_app(seed: Iterable[Mapping[str, Any]] = SEED) -> Router:
     def export_books(request: Request) -> Response:
         def lines(snapshot: list[Book]) -> Iterator[bytes]:
             for book in snapshot:
-                yield json.dumps(book, ensure_ascii=False, allow_nan=False,
-                                 separators=(",", ":")).encode() + b"\n"
+                yield (
+                    json.dumps(
+                        book, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+                    ).encode()
+                    + b"\n"
+                )
+
         return Response(lines(books.list()), content_type="application/x-ndjson")
 
     @router.get("/books/{id:int}")

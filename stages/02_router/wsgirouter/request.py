@@ -313,5 +313,7 @@ def refuse_lone_surrogates(value: Any) -> None:
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
-                raise ValueError("a string holds a lone surrogate (a \\ud800-\\udfff escape "
-                                 "without its pair), which is not Unicode text") from None
+                raise ValueError(
+                    "a string holds a lone surrogate (a \\ud800-\\udfff escape "
+                    "without its pair), which is not Unicode text"
+                ) from None

@@ -100,8 +100,9 @@ class HTTPError(Exception):
     ``json_errors=True``).
     """
 
-    def __init__(self, status: int, message: str | None = None,
-                 headers: Iterable[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self, status: int, message: str | None = None, headers: Iterable[tuple[str, str]] = ()
+    ) -> None:
         self.status = status
         self.message = message if message is not None else reason_phrase(status)
         self.headers: Headers = list(headers)
@@ -116,9 +117,14 @@ class Response:
     ``Content-Length`` unless the handler sets one).
     """
 
-    def __init__(self, body: bytes | str | Iterable[bytes] = b"", status: int = 200,
-                 headers: Iterable[tuple[str, str]] = (), *,
-                 content_type: str | None = TEXT) -> None:
+    def __init__(
+        self,
+        body: bytes | str | Iterable[bytes] = b"",
+        status: int = 200,
+        headers: Iterable[tuple[str, str]] = (),
+        *,
+        content_type: str | None = TEXT,
+    ) -> None:
         if not isinstance(status, int) or not 100 <= status <= 599:
             raise ValueError(f"status must be an int from 100 to 599, got {status!r}")
         self.status = status
@@ -132,17 +138,23 @@ class Response:
     # ── Helpers for the usual kinds of response ─────────────────────────────
 
     @classmethod
-    def text(cls, text: str, status: int = 200, headers: Iterable[tuple[str, str]] = ()) -> Response:
+    def text(
+        cls, text: str, status: int = 200, headers: Iterable[tuple[str, str]] = ()
+    ) -> Response:
         """Return a plain-text response."""
         return cls(text, status, headers, content_type=TEXT)
 
     @classmethod
-    def html(cls, html: str, status: int = 200, headers: Iterable[tuple[str, str]] = ()) -> Response:
+    def html(
+        cls, html: str, status: int = 200, headers: Iterable[tuple[str, str]] = ()
+    ) -> Response:
         """Return an HTML response."""
         return cls(html, status, headers, content_type=HTML)
 
     @classmethod
-    def json(cls, data: Any, status: int = 200, headers: Iterable[tuple[str, str]] = ()) -> Response:
+    def json(
+        cls, data: Any, status: int = 200, headers: Iterable[tuple[str, str]] = ()
+    ) -> Response:
         """Return ``data`` serialised as JSON (UTF-8, no ASCII escaping).
 
         Raise ValueError for what JSON cannot say (RFC 8259): ``NaN`` and
@@ -150,8 +162,9 @@ class Response:
         Sending them would be a response no strict client can parse; a
         handler that tries has a bug, and gets a 500 rather than a bad body.
         """
-        body = json.dumps(data, ensure_ascii=False, allow_nan=False,
-                          separators=(",", ":")).encode("utf-8")
+        body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
+            "utf-8"
+        )
         return cls(body, status, headers, content_type=JSON)
 
     @classmethod
@@ -194,8 +207,17 @@ class Response:
         wanted = name.lower()
         return next((value for key, value in self.headers if key.lower() == wanted), None)
 
-    def set_cookie(self, name: str, value: str, *, max_age: int | None = None, path: str = "/",
-                   secure: bool = False, http_only: bool = True, same_site: str = "Lax") -> None:
+    def set_cookie(
+        self,
+        name: str,
+        value: str,
+        *,
+        max_age: int | None = None,
+        path: str = "/",
+        secure: bool = False,
+        http_only: bool = True,
+        same_site: str = "Lax",
+    ) -> None:
         """Add a ``Set-Cookie`` header (one per cookie: this header repeats)."""
         cookie: SimpleCookie = SimpleCookie()
         cookie[name] = value  # SimpleCookie quotes values that need it
@@ -220,8 +242,11 @@ class Response:
         body = self.body
         headers = list(self.headers)
         if has_no_body(self.status):
-            headers = [(name, value) for name, value in headers
-                       if name.lower() not in ("content-length", "content-type")]
+            headers = [
+                (name, value)
+                for name, value in headers
+                if name.lower() not in ("content-length", "content-type")
+            ]
         elif isinstance(body, bytes):
             headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
             headers.append(("Content-Length", str(len(body))))

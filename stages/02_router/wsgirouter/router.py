@@ -32,8 +32,22 @@ from wsgirouter.trie import (
     split_path,
 )
 
-__all__ = ["CONVERTERS", "Converter", "Handler", "Lookup", "Match", "Node", "PathIndex",
-           "Placeholder", "Route", "Router", "Segment", "Static", "parse_pattern", "split_path"]
+__all__ = [
+    "CONVERTERS",
+    "Converter",
+    "Handler",
+    "Lookup",
+    "Match",
+    "Node",
+    "PathIndex",
+    "Placeholder",
+    "Route",
+    "Router",
+    "Segment",
+    "Static",
+    "parse_pattern",
+    "split_path",
+]
 
 #: A handler takes the request and the path's parameters, and returns a Response.
 Handler: TypeAlias = Callable[..., Response]
@@ -49,16 +63,27 @@ class Router(PathIndex):
     {'id': 7}
     """
 
-    def __init__(self, *, converters: Mapping[str, Converter] | None = None,
-                 json_errors: bool = False, max_body: int = DEFAULT_MAX_BODY) -> None:
+    def __init__(
+        self,
+        *,
+        converters: Mapping[str, Converter] | None = None,
+        json_errors: bool = False,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> None:
         if max_body < 0:
             raise ValueError(f"max_body must be >= 0, not {max_body}")
         super().__init__(converters=converters)
         self.json_errors = json_errors
         self.max_body = max_body
 
-    def add(self, pattern: str, handler: Handler, *, methods: Iterable[str] = ("GET",),
-            name: str | None = None) -> list[Route]:
+    def add(
+        self,
+        pattern: str,
+        handler: Handler,
+        *,
+        methods: Iterable[str] = ("GET",),
+        name: str | None = None,
+    ) -> list[Route]:
         """Register ``handler`` for ``pattern`` and ``methods``; compile the pattern now."""
         if not callable(handler):
             raise TypeError(f"handler must be callable, got {handler!r}")
@@ -84,13 +109,18 @@ class Router(PathIndex):
             allow = ", ".join(lookup.allowed)
             if request.method == "OPTIONS":
                 return Response(b"", 200, [("Allow", allow)])
-            raise HTTPError(405, f"{request.method} is not allowed on {request.path}; "
-                                 f"allowed: {allow}", [("Allow", allow)])
+            raise HTTPError(
+                405,
+                f"{request.method} is not allowed on {request.path}; allowed: {allow}",
+                [("Allow", allow)],
+            )
         assert lookup.route is not None  # FULL always carries its route
         response = lookup.route.handler(request, **lookup.params)
         if not isinstance(response, Response):
-            raise TypeError(f"handler {lookup.route.name!r} returned {type(response).__name__}, "
-                            "not a Response (try Response.json(...))")
+            raise TypeError(
+                f"handler {lookup.route.name!r} returned {type(response).__name__}, "
+                "not a Response (try Response.json(...))"
+            )
         return response
 
     def error_response(self, error: HTTPError) -> Response:

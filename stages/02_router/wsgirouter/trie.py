@@ -162,12 +162,14 @@ def path_to_segments(value: Any) -> str:
 
 
 #: The converters every router knows: ``{name}`` is ``{name:str}``.
-CONVERTERS: Mapping[str, Converter] = MappingProxyType({
-    "int": Converter("int", int_from_segment, int_to_segment, weight=0),
-    "slug": Converter("slug", slug_from_segment, slug_to_segment, weight=1),
-    "str": Converter("str", str_from_segment, str_to_segment, weight=2),
-    "path": Converter("path", path_from_rest, path_to_segments, weight=3, tail=True),
-})
+CONVERTERS: Mapping[str, Converter] = MappingProxyType(
+    {
+        "int": Converter("int", int_from_segment, int_to_segment, weight=0),
+        "slug": Converter("slug", slug_from_segment, slug_to_segment, weight=1),
+        "str": Converter("str", str_from_segment, str_to_segment, weight=2),
+        "path": Converter("path", path_from_rest, path_to_segments, weight=3, tail=True),
+    }
+)
 
 # ── Patterns: "/books/{id:int}" -> (Static("books"), Placeholder("id", int)) ──
 
@@ -191,8 +193,9 @@ Segment: TypeAlias = Static | Placeholder
 PLACEHOLDER = re.compile(r"\{(?P<name>[^{}:]*)(?::(?P<converter>[^{}]*))?\}")
 
 
-def parse_pattern(pattern: str,
-                  converters: Mapping[str, Converter] = CONVERTERS) -> tuple[Segment, ...]:
+def parse_pattern(
+    pattern: str, converters: Mapping[str, Converter] = CONVERTERS
+) -> tuple[Segment, ...]:
     """Split a route pattern into segments, refusing anything ambiguous.
 
     >>> parse_pattern("/books/{id:int}")
@@ -226,10 +229,14 @@ def parse_pattern(pattern: str,
         converter = converters.get(converter_name)
         if converter is None:
             known = ", ".join(sorted(converters))
-            raise ValueError(f"unknown converter {converter_name!r} in {pattern!r} (known: {known})")
+            raise ValueError(
+                f"unknown converter {converter_name!r} in {pattern!r} (known: {known})"
+            )
         if converter.tail and not last:
-            raise ValueError(f"{{{name}:{converter_name}}} takes the rest of the path: "
-                             f"it must be the last segment of {pattern!r}")
+            raise ValueError(
+                f"{{{name}:{converter_name}}} takes the rest of the path: "
+                f"it must be the last segment of {pattern!r}"
+            )
         names.add(name)
         segments.append(Placeholder(name, converter))
     return tuple(segments)
@@ -272,8 +279,10 @@ class Route:
         missing = [name for name in self.names if name not in params]
         extra = [name for name in params if name not in self.names]
         if missing or extra:
-            raise ValueError(f"route {self.name!r} ({self.pattern}) needs exactly "
-                             f"{list(self.names)}; missing {missing}, unexpected {extra}")
+            raise ValueError(
+                f"route {self.name!r} ({self.pattern}) needs exactly "
+                f"{list(self.names)}; missing {missing}, unexpected {extra}"
+            )
         parts = []
         for segment in self.segments:
             if isinstance(segment, Static):
@@ -283,7 +292,9 @@ class Route:
             try:
                 parts.append(segment.converter.to_url(value))
             except ValueError as error:
-                raise ValueError(f"route {self.name!r}: {segment.name}={value!r}: {error}") from None
+                raise ValueError(
+                    f"route {self.name!r}: {segment.name}={value!r}: {error}"
+                ) from None
         return "/" + "/".join(parts)
 
 
@@ -312,8 +323,9 @@ class Node:
             if self.tail is None:
                 self.tail = (converter, Node())
             elif self.tail[0] != converter:
-                raise ValueError(f"two tail converters at one level: {self.tail[0].name} "
-                                 f"and {converter.name}")
+                raise ValueError(
+                    f"two tail converters at one level: {self.tail[0].name} and {converter.name}"
+                )
             return self.tail[1]
         for existing, node in self.dynamic:
             if existing == converter:
@@ -329,8 +341,10 @@ class Node:
         for route in routes:
             existing = self.routes.get(route.method)
             if existing is not None:
-                raise ValueError(f"{route.method} {route.pattern} is already registered "
-                                 f"(to {existing.name!r} as {existing.pattern})")
+                raise ValueError(
+                    f"{route.method} {route.pattern} is already registered "
+                    f"(to {existing.name!r} as {existing.pattern})"
+                )
         for route in routes:
             self.routes[route.method] = route
         methods = set(self.routes) | {"OPTIONS"}
@@ -338,8 +352,9 @@ class Node:
             methods.add("HEAD")
         self.allow = tuple(sorted(methods))
 
-    def walk(self, segments: list[str], index: int = 0,
-             values: tuple[Any, ...] = ()) -> Iterator[tuple[Node, tuple[Any, ...]]]:
+    def walk(
+        self, segments: list[str], index: int = 0, values: tuple[Any, ...] = ()
+    ) -> Iterator[tuple[Node, tuple[Any, ...]]]:
         """Yield each node with routes that matches ``segments[index:]``, best first.
 
         With each node comes the tuple of converted placeholder values met on
@@ -377,9 +392,9 @@ class Node:
 class Match(Enum):
     """How well a request matched: the three outcomes of a lookup."""
 
-    NONE = "none"        # no route has this path: 404
+    NONE = "none"  # no route has this path: 404
     PARTIAL = "partial"  # the path matched, the method did not: 405 (or the OPTIONS answer)
-    FULL = "full"        # path and method matched: call the handler
+    FULL = "full"  # path and method matched: call the handler
 
 
 @dataclass(frozen=True)
@@ -390,7 +405,6 @@ class Lookup:
     route: Route | None = None
     params: dict[str, Any] = field(default_factory=dict)
     allowed: tuple[str, ...] = ()
-
 
 
 class PathIndex:
@@ -417,8 +431,14 @@ class PathIndex:
 
     # ── Registration: all the work happens here, once ───────────────────────
 
-    def add(self, pattern: str, handler: Handler, *, methods: Iterable[str] = ("GET",),
-            name: str | None = None) -> list[Route]:
+    def add(
+        self,
+        pattern: str,
+        handler: Handler,
+        *,
+        methods: Iterable[str] = ("GET",),
+        name: str | None = None,
+    ) -> list[Route]:
         """Register ``handler`` for ``pattern`` and ``methods``; compile the pattern now."""
         if isinstance(methods, str):
             raise TypeError(f"methods is a list of strings: methods=[{methods!r}]")
@@ -446,12 +466,15 @@ class PathIndex:
             self._static[pattern] = node
         return routes
 
-    def route(self, pattern: str, *, methods: Iterable[str] = ("GET",),
-              name: str | None = None) -> Callable[[H], H]:
+    def route(
+        self, pattern: str, *, methods: Iterable[str] = ("GET",), name: str | None = None
+    ) -> Callable[[H], H]:
         """Return a decorator that registers a handler: ``@index.route("/x", methods=[...])``."""
+
         def register(handler: H) -> H:
             self.add(pattern, handler, methods=methods, name=name)
             return handler
+
         return register
 
     def get(self, pattern: str, *, name: str | None = None) -> Callable[[H], H]:
@@ -519,8 +542,10 @@ class PathIndex:
             raise ValueError(f"no route is named {name!r}")
         patterns = sorted({route.pattern for route in routes})
         if len(patterns) > 1:
-            raise ValueError(f"route name {name!r} is used by {patterns}: "
-                             "register them with distinct name= to build their URLs")
+            raise ValueError(
+                f"route name {name!r} is used by {patterns}: "
+                "register them with distinct name= to build their URLs"
+            )
         return routes[0].build(params)
 
     # ── Show the compiled form ──────────────────────────────────────────────
@@ -542,8 +567,9 @@ class PathIndex:
         lines.append(f"static paths (one dict lookup each): {static}")
         return "\n".join(lines)
 
-    def _describe(self, node: Node, prefix: str, rows: list[tuple[str, str]], *,
-                  top: bool = False) -> None:
+    def _describe(
+        self, node: Node, prefix: str, rows: list[tuple[str, str]], *, top: bool = False
+    ) -> None:
         """Append one row per child of ``node``, depth first, in lookup order."""
         children = [(f"/{text}", child) for text, child in node.static.items()]
         children += [(f"/{{{converter.name}}}", child) for converter, child in node.dynamic]
@@ -553,7 +579,8 @@ class PathIndex:
         for position, (label, child) in enumerate(children):
             last = position == len(children) - 1
             branch, indent = ("", "") if top else (("└── ", "    ") if last else ("├── ", "│   "))
-            methods = ", ".join(f"{method} {route.name}"
-                                for method, route in sorted(child.routes.items()))
+            methods = ", ".join(
+                f"{method} {route.name}" for method, route in sorted(child.routes.items())
+            )
             rows.append((prefix + branch + label, methods))
             self._describe(child, prefix + indent, rows)

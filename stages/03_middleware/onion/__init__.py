@@ -15,5 +15,14 @@ from onion.errors import ErrorHandler
 from onion.gzip import Gzip
 from onion.request_id import RequestID
 
-__all__ = ["CORS", "AccessLog", "BasicAuth", "ClosingIterator", "ErrorHandler", "Gzip",
-           "RequestID", "build", "layers"]
+__all__ = [
+    "CORS",
+    "AccessLog",
+    "BasicAuth",
+    "ClosingIterator",
+    "ErrorHandler",
+    "Gzip",
+    "RequestID",
+    "build",
+    "layers",
+]

@@ -50,8 +50,13 @@ def logged_path(environ: Environ) -> str:
 class AccessLog:
     """Log method, path, status, bytes and milliseconds once the response is done."""
 
-    def __init__(self, app: WSGIApp, *, logger: logging.Logger | None = None,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        logger: logging.Logger | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.app = app
         self.logger = logger
         self.clock = clock
@@ -62,8 +67,9 @@ class AccessLog:
         started = self.clock()
         exchange = Exchange()
 
-        def logging_start_response(status: str, headers: Headers,
-                                   exc_info: ExcInfo | None = None) -> Write:
+        def logging_start_response(
+            status: str, headers: Headers, exc_info: ExcInfo | None = None
+        ) -> Write:
             write = start_response(status, headers, exc_info)
             # Noted only once the server took it: with exc_info, a server that has already
             # sent the headers re-raises instead, and the status sent is still the old one.
@@ -99,8 +105,10 @@ class AccessLog:
 
     def log(self, environ: Environ, exchange: Exchange, milliseconds: float) -> None:
         """Write the line: ``GET /books 200 246B 1.3ms [id=...] [aborted]``."""
-        line = (f"{environ.get('REQUEST_METHOD', '-')} {logged_path(environ)} "
-                f"{exchange.status} {exchange.sent}B {milliseconds:.1f}ms")
+        line = (
+            f"{environ.get('REQUEST_METHOD', '-')} {logged_path(environ)} "
+            f"{exchange.status} {exchange.sent}B {milliseconds:.1f}ms"
+        )
         request_id = environ.get("onion.request_id")
         if request_id:
             line += f" id={request_id}"

@@ -27,8 +27,14 @@ CHALLENGE_BODY = b"authentication required\n"
 class BasicAuth:
     """Let a request through only with a known user and password; else answer 401."""
 
-    def __init__(self, app: WSGIApp, *, users: Mapping[str, str], realm: str = "onion",
-                 exempt_methods: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        users: Mapping[str, str],
+        realm: str = "onion",
+        exempt_methods: Iterable[str] = (),
+    ) -> None:
         if not users:
             raise ValueError("BasicAuth needs at least one user")
         if not realm.isprintable() or '"' in realm or "\\" in realm:
@@ -45,11 +51,14 @@ class BasicAuth:
             return self.app(environ, start_response)
         user = self.authenticate(environ.get("HTTP_AUTHORIZATION", ""))
         if user is None:
-            start_response("401 Unauthorized", [
-                ("Content-Type", "text/plain; charset=utf-8"),
-                ("Content-Length", str(len(CHALLENGE_BODY))),
-                ("WWW-Authenticate", f'Basic realm="{self.realm}", charset="UTF-8"'),
-            ])
+            start_response(
+                "401 Unauthorized",
+                [
+                    ("Content-Type", "text/plain; charset=utf-8"),
+                    ("Content-Length", str(len(CHALLENGE_BODY))),
+                    ("WWW-Authenticate", f'Basic realm="{self.realm}", charset="UTF-8"'),
+                ],
+            )
             return [CHALLENGE_BODY]
         # REMOTE_USER is the CGI name for "who is asking". Like every CGI value in the
         # environ (PEP 3333) it holds bytes in latin-1 clothing: here, the name's UTF-8.
@@ -74,6 +83,8 @@ class BasicAuth:
         if not colon:
             return None
         expected = self.users.get(name)
-        matches = hmac.compare_digest(password.encode("utf-8"),
-                                      (expected if expected is not None else self.decoy).encode("utf-8"))
+        matches = hmac.compare_digest(
+            password.encode("utf-8"),
+            (expected if expected is not None else self.decoy).encode("utf-8"),
+        )
         return name if matches and expected is not None else None

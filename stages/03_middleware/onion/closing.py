@@ -28,8 +28,13 @@ class ClosingIterator:
     ``on_close`` is this layer's own end-of-response work (a log line).
     """
 
-    def __init__(self, chunks: Iterable[bytes], *, inner: Iterable[bytes] | None = None,
-                 on_close: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self,
+        chunks: Iterable[bytes],
+        *,
+        inner: Iterable[bytes] | None = None,
+        on_close: Callable[[], object] | None = None,
+    ) -> None:
         self._chunks = chunks
         self._iterator: Iterator[bytes] = iter(chunks)
         self._inner = inner

@@ -37,8 +37,9 @@ def build(app: WSGIApp, *layers: Layer) -> WSGIApp:
     """
     for layer in reversed(layers):  # wrap from the inside out: the last listed goes on first
         if not callable(layer):
-            raise TypeError(f"a layer is a middleware class or a callable app -> app, "
-                            f"not {layer!r}")
+            raise TypeError(
+                f"a layer is a middleware class or a callable app -> app, not {layer!r}"
+            )
         app = layer(app)
     return app
 

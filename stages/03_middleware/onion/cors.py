@@ -28,18 +28,27 @@ from rawwsgi.protocol import Environ, ExcInfo, Headers, StartResponse, Write, WS
 from onion.headers import add_vary, without
 
 DEFAULT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-CORS_HEADERS = ("Access-Control-Allow-Origin", "Access-Control-Allow-Credentials",
-                "Access-Control-Expose-Headers")
+CORS_HEADERS = (
+    "Access-Control-Allow-Origin",
+    "Access-Control-Allow-Credentials",
+    "Access-Control-Expose-Headers",
+)
 
 
 class CORS:
     """Answer CORS preflights; add CORS headers to the responses of allowed origins."""
 
-    def __init__(self, app: WSGIApp, *, allow_origins: Iterable[str] = (),
-                 allow_methods: Iterable[str] = DEFAULT_METHODS,
-                 allow_headers: Iterable[str] = ("Content-Type", "Authorization"),
-                 expose_headers: Iterable[str] = (), allow_credentials: bool = False,
-                 max_age: int = 600) -> None:
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        allow_origins: Iterable[str] = (),
+        allow_methods: Iterable[str] = DEFAULT_METHODS,
+        allow_headers: Iterable[str] = ("Content-Type", "Authorization"),
+        expose_headers: Iterable[str] = (),
+        allow_credentials: bool = False,
+        max_age: int = 600,
+    ) -> None:
         origins = tuple(allow_origins)
         if not origins:
             raise ValueError('allow_origins is empty: list origins, or ("*",) for any')
@@ -60,13 +69,17 @@ class CORS:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         """Answer a preflight here; pass anything else on, adding CORS headers."""
         origin = environ.get("HTTP_ORIGIN")
-        if (origin is not None and environ["REQUEST_METHOD"] == "OPTIONS"
-                and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ):
+        if (
+            origin is not None
+            and environ["REQUEST_METHOD"] == "OPTIONS"
+            and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
+        ):
             return self.preflight(environ, origin, start_response)
         extra = self.simple_headers(origin)
 
-        def start_response_with_cors(status: str, headers: Headers,
-                                     exc_info: ExcInfo | None = None) -> Write:
+        def start_response_with_cors(
+            status: str, headers: Headers, exc_info: ExcInfo | None = None
+        ) -> Write:
             headers = (without(headers, *CORS_HEADERS) + extra) if extra else list(headers)
             if not self.any_origin:
                 headers = add_vary(headers, "Origin")
@@ -100,8 +113,9 @@ class CORS:
             return f"header(s) not allowed: {', '.join(refused)}"
         return None
 
-    def preflight(self, environ: Environ, origin: str,
-                  start_response: StartResponse) -> Iterable[bytes]:
+    def preflight(
+        self, environ: Environ, origin: str, start_response: StartResponse
+    ) -> Iterable[bytes]:
         """Answer a preflight: 200 with what is allowed, or 403 saying what is not."""
         method = environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"]
         # A list of field names split on "," with OWS (SP, HTAB) only: "\xa0x-token"
@@ -111,8 +125,14 @@ class CORS:
         vary: Headers = [] if self.any_origin else [("Vary", "Origin")]
         if problem is not None:
             body = f"CORS preflight refused: {problem}\n".encode()
-            start_response("403 Forbidden", [("Content-Type", "text/plain; charset=utf-8"),
-                                             ("Content-Length", str(len(body))), *vary])
+            start_response(
+                "403 Forbidden",
+                [
+                    ("Content-Type", "text/plain; charset=utf-8"),
+                    ("Content-Length", str(len(body))),
+                    *vary,
+                ],
+            )
             return [body]
         headers = [
             *self.simple_headers(origin),

@@ -37,8 +37,9 @@ MESSAGE = "Internal Server Error\n"
 class ErrorHandler:
     """Turn an exception from the app into a logged 500, before or during the body."""
 
-    def __init__(self, app: WSGIApp, *, debug: bool = False,
-                 logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self, app: WSGIApp, *, debug: bool = False, logger: logging.Logger | None = None
+    ) -> None:
         self.app = app
         self.debug = debug
         self.logger = logger
@@ -68,8 +69,7 @@ class ErrorHandler:
         return ClosingIterator(guarded(), inner=body)
         # END EXERCISE
 
-    def error_response(self, environ: Environ,
-                       exc_info: ExcInfo) -> tuple[str, Headers, bytes]:
+    def error_response(self, environ: Environ, exc_info: ExcInfo) -> tuple[str, Headers, bytes]:
         """Log the exception; return the 500's status, headers and body."""
         details = "".join(traceback.format_exception(exc_info[1]))
         summary = f"500 for {environ.get('REQUEST_METHOD', '-')} {logged_path(environ)}"
@@ -81,7 +81,8 @@ class ErrorHandler:
             errors.flush()
         text = f"{MESSAGE}\n{details}" if self.debug else MESSAGE
         page = text.encode("utf-8")
-        headers = [("Content-Type", "text/plain; charset=utf-8"),
-                   ("Content-Length", str(len(page)))]
+        headers = [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(page))),
+        ]
         return STATUS, headers, page
-

@@ -60,9 +60,11 @@ def boom(request: Request) -> Response:
 
 def boom_stream(request: Request) -> Response:
     """Fail after the first chunk of a streaming body is sent."""
+
     def lines() -> Iterator[bytes]:
         yield b"first line, sent\n"
         raise RuntimeError("a bug while streaming")
+
     return Response(lines(), content_type="text/plain; charset=utf-8")
 
 
@@ -71,9 +73,12 @@ def middleware(*, debug: bool = False, password: str = "secret") -> list[Layer]:
     return [
         AccessLog,
         RequestID,
-        partial(CORS, allow_origins=[FRONTEND_ORIGIN],
-                allow_headers=["Content-Type", "Authorization", "X-Request-ID"],
-                expose_headers=["X-Request-ID", "Location"]),
+        partial(
+            CORS,
+            allow_origins=[FRONTEND_ORIGIN],
+            allow_headers=["Content-Type", "Authorization", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Location"],
+        ),
         partial(ErrorHandler, debug=debug),
         partial(Gzip, minimum_size=200),
         partial(BasicAuth, users={"admin": password}, exempt_methods=("GET", "HEAD", "OPTIONS")),
@@ -93,8 +98,9 @@ def create_stack(*, debug: bool = False, password: str = "secret") -> WSGIApp:
     return build(create_api(), *middleware(debug=debug, password=password))
 
 
-app = create_stack(debug=os.environ.get("ONION_DEBUG") == "1",
-                   password=os.environ.get("ONION_PASSWORD", "secret"))
+app = create_stack(
+    debug=os.environ.get("ONION_DEBUG") == "1", password=os.environ.get("ONION_PASSWORD", "secret")
+)
 
 if __name__ == "__main__":
     from onion.compose import layers

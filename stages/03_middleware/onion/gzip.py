@@ -43,8 +43,14 @@ from onion.headers import add_vary, header_value, without
 
 #: zlib's way to ask for a gzip header and trailer around the deflate data.
 GZIP_WBITS = 16 + zlib.MAX_WBITS
-COMPRESSIBLE = ("text/", "application/json", "application/x-ndjson", "application/javascript",
-                "application/xml", "image/svg+xml")
+COMPRESSIBLE = (
+    "text/",
+    "application/json",
+    "application/x-ndjson",
+    "application/javascript",
+    "application/xml",
+    "image/svg+xml",
+)
 #: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ) (RFC 9110 §12.4.2).
 #: Not float(): it takes "\xa01", "1_0", "nan" and "inf".
 _QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
@@ -147,7 +153,9 @@ class PendingResponse:
         self.written: list[bytes] = []
         self._transform: Callable[[Headers], Headers] | None = None
 
-    def start_response(self, status: str, headers: Headers, exc_info: ExcInfo | None = None) -> Write:
+    def start_response(
+        self, status: str, headers: Headers, exc_info: ExcInfo | None = None
+    ) -> Write:
         """Keep the status and headers (the app's ``start_response``)."""
         if self._transform is not None:
             if exc_info is None:
@@ -187,8 +195,9 @@ class Gzip:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         """Call the app; send its response compressed when that is allowed and worth it."""
-        wanted = (environ["REQUEST_METHOD"] != "HEAD"
-                  and accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")))
+        wanted = environ["REQUEST_METHOD"] != "HEAD" and accepts_gzip(
+            environ.get("HTTP_ACCEPT_ENCODING", "")
+        )
         pending = PendingResponse(start_response)
         body = self.app(environ, pending.start_response)
         return ClosingIterator(self.respond(body, pending, wanted), inner=body)
@@ -204,8 +213,9 @@ class Gzip:
             return False
         return is_compressible(header_value(headers, "Content-Type"))
 
-    def respond(self, body: Iterable[bytes], pending: PendingResponse,
-                wanted: bool) -> Iterator[bytes]:
+    def respond(
+        self, body: Iterable[bytes], pending: PendingResponse, wanted: bool
+    ) -> Iterator[bytes]:
         """Decide, forward the headers, then yield the body: compressed or as it is."""
         if isinstance(body, (list, tuple)):
             yield self.respond_whole(b"".join([*pending.written, *body]), pending, wanted)

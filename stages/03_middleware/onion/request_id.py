@@ -35,8 +35,9 @@ def new_id() -> str:
 class RequestID:
     """Keep or make a request id; put it in the environ and on the response."""
 
-    def __init__(self, app: WSGIApp, *, header: str = "X-Request-ID",
-                 generate: Callable[[], str] = new_id) -> None:
+    def __init__(
+        self, app: WSGIApp, *, header: str = "X-Request-ID", generate: Callable[[], str] = new_id
+    ) -> None:
         if not TOKEN.fullmatch(header):
             raise ValueError(f"header {header!r} is not a valid header name")
         self.app = app
@@ -51,8 +52,9 @@ class RequestID:
         environ[ENVIRON_KEY] = request_id
         environ[self.environ_header] = request_id
 
-        def start_response_with_id(status: str, headers: Headers,
-                                   exc_info: ExcInfo | None = None) -> Write:
+        def start_response_with_id(
+            status: str, headers: Headers, exc_info: ExcInfo | None = None
+        ) -> Write:
             return start_response(status, replaced(headers, self.header, request_id), exc_info)
 
         return self.app(environ, start_response_with_id)

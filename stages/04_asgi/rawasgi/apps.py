@@ -66,8 +66,9 @@ async def echo(scope: Scope, receive: Receive, send: Send) -> None:
     body = await read_body(receive)
     if body is None:
         return  # nobody is left to answer
-    content_type = next((value for name, value in scope["headers"] if name == b"content-type"),
-                        TEXT_PLAIN[1])
+    content_type = next(
+        (value for name, value in scope["headers"] if name == b"content-type"), TEXT_PLAIN[1]
+    )
     await send_response(send, 200, body, headers=[(b"content-type", content_type)])
 
 

@@ -100,12 +100,18 @@ def websocket_handshake_problem(head: RequestHead) -> bytes | None:
     if head.header("sec-websocket-version") != WEBSOCKET_VERSION:
         # RFC 6455 §4.4: say which version we speak.
         body = b"unsupported Sec-WebSocket-Version\n"
-        return format_response_head(426, [
-            ("Sec-WebSocket-Version", WEBSOCKET_VERSION),
-            ("Content-Type", "text/plain; charset=utf-8"),
-            ("Content-Length", str(len(body))),
-            ("Connection", "close"),
-        ]) + body
+        return (
+            format_response_head(
+                426,
+                [
+                    ("Sec-WebSocket-Version", WEBSOCKET_VERSION),
+                    ("Content-Type", "text/plain; charset=utf-8"),
+                    ("Content-Length", str(len(body))),
+                    ("Connection", "close"),
+                ],
+            )
+            + body
+        )
     if not is_valid_client_key(head.header("sec-websocket-key")):
         return error_response(400, "missing or invalid Sec-WebSocket-Key")
     return None
@@ -114,8 +120,9 @@ def websocket_handshake_problem(head: RequestHead) -> bytes | None:
 class HTTPConnection:
     """One client's TCP connection: a loop of requests, then a clean close."""
 
-    def __init__(self, settings: Settings, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, settings: Settings, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         self.settings = settings
         self.reader = reader
         self.writer = writer
@@ -147,7 +154,9 @@ class HTTPConnection:
                 await cycle.run()
                 if self.settings.access_logger.isEnabledFor(logging.INFO):
                     self.log_access(cycle)
-                if not (cycle.keep_alive and not self.stopping and await self.skip_unread_body(cycle)):
+                if not (
+                    cycle.keep_alive and not self.stopping and await self.skip_unread_body(cycle)
+                ):
                     return
                 self.parser.start_next_request()
                 self.idle = True
@@ -231,9 +240,13 @@ class HTTPConnection:
     async def start_cycle(self, head: RequestHead) -> RequestCycle | None:
         """Build the scope and the cycle for a request; answer 500 if that fails."""
         try:
-            scope = build_http_scope(head, client=self.client, server=self.server,
-                                     root_path=self.settings.root_path,
-                                     state=self.settings.state)
+            scope = build_http_scope(
+                head,
+                client=self.client,
+                server=self.server,
+                root_path=self.settings.root_path,
+                state=self.settings.state,
+            )
         except Exception:
             self.settings.logger.exception("Could not build the ASGI scope")
             await self.write_quietly(error_response(500, "Internal Server Error"))
@@ -249,16 +262,28 @@ class HTTPConnection:
             return
         settings = self.settings
         try:
-            scope = build_websocket_scope(head, client=self.client, server=self.server,
-                                          root_path=settings.root_path, state=settings.state)
+            scope = build_websocket_scope(
+                head,
+                client=self.client,
+                server=self.server,
+                root_path=settings.root_path,
+                state=settings.state,
+            )
         except Exception:
             settings.logger.exception("Could not build the ASGI scope")
             await self.write_quietly(error_response(500, "Internal Server Error"))
             return
         key = head.header("sec-websocket-key") or ""
-        self.websocket = WebSocketSession(settings.app, scope, key, self.reader,
-                                          self.writer, max_size=settings.ws_max_size,
-                                          timeout=settings.timeout, logger=settings.logger)
+        self.websocket = WebSocketSession(
+            settings.app,
+            scope,
+            key,
+            self.reader,
+            self.writer,
+            max_size=settings.ws_max_size,
+            timeout=settings.timeout,
+            logger=settings.logger,
+        )
         await self.websocket.run()
 
     def log_access(self, cycle: RequestCycle) -> None:
@@ -268,8 +293,14 @@ class HTTPConnection:
         if scope["query_string"]:
             target += "?" + scope["query_string"].decode("latin-1")
         client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
-        self.settings.access_logger.info('%s - "%s %s %s" %s', client, cycle.method, target,
-                                         cycle.version, cycle.sent_status or "-")
+        self.settings.access_logger.info(
+            '%s - "%s %s %s" %s',
+            client,
+            cycle.method,
+            target,
+            cycle.version,
+            cycle.sent_status or "-",
+        )
 
     # ── Writing and closing ──
 
@@ -286,8 +317,7 @@ class HTTPConnection:
 
     async def refuse(self, status: int, message: str) -> None:
         """Answer a request the server will not serve (400, 408, 413, 414, 431, 501, 505)."""
-        self.settings.logger.info("Refused a request from %s: %s %s",
-                                  self.client, status, message)
+        self.settings.logger.info("Refused a request from %s: %s %s", self.client, status, message)
         self.idle = False
         self.linger = True
         await self.write_quietly(error_response(status, message))
@@ -330,8 +360,9 @@ class HTTPConnection:
 class RequestCycle:
     """One request and its response: the ``receive`` and ``send`` the app is called with."""
 
-    def __init__(self, connection: HTTPConnection, head: RequestHead,
-                 scope: dict[str, Any]) -> None:
+    def __init__(
+        self, connection: HTTPConnection, head: RequestHead, scope: dict[str, Any]
+    ) -> None:
         self.connection = connection
         self.scope = scope
         self.method = head.method
@@ -385,18 +416,27 @@ class RequestCycle:
             self.keep_alive = False
         elif not self.response_complete:
             self.keep_alive = False
-            logger.error("ASGI app returned without %s the response to %s %s",
-                         "completing" if self.head_sent else "sending",
-                         self.method, self.scope["path"])
+            logger.error(
+                "ASGI app returned without %s the response to %s %s",
+                "completing" if self.head_sent else "sending",
+                self.method,
+                self.scope["path"],
+            )
             if not self.head_sent:
                 # Nothing went out yet, so the client can still be told the truth.
                 self.sent_status = 500
                 await self.connection.write_quietly(error_response(500, "Internal Server Error"))
-        elif (self.declared_length is not None and self.body_allowed
-              and self.body_sent != self.declared_length):
+        elif (
+            self.declared_length is not None
+            and self.body_allowed
+            and self.body_sent != self.declared_length
+        ):
             self.keep_alive = False  # the framing is wrong: the next response would be garbled
-            logger.error("ASGI app sent %d body bytes after declaring Content-Length: %d",
-                         self.body_sent, self.declared_length)
+            logger.error(
+                "ASGI app sent %d body bytes after declaring Content-Length: %d",
+                self.body_sent,
+                self.declared_length,
+            )
 
     async def finish(self) -> None:
         """Wake anyone waiting for http.disconnect and stop watching the socket."""
@@ -560,9 +600,14 @@ class RequestCycle:
             headers.insert(0, SERVER_HEADER)
         if b"date" in defaults:
             headers.insert(0, ("date", self.connection.settings.date.now()))
-        framing = frame_response(self.method, self.version, status,
-                                 declared_length=self.declared_length, known_length=final_length,
-                                 keep_alive=self.keep_alive and self.can_reuse_connection())
+        framing = frame_response(
+            self.method,
+            self.version,
+            status,
+            declared_length=self.declared_length,
+            known_length=final_length,
+            keep_alive=self.keep_alive and self.can_reuse_connection(),
+        )
         self.keep_alive = framing.keep_alive
         self.body_allowed = framing.body is not BodyFraming.NONE
         self.chunked = framing.body is BodyFraming.CHUNKED

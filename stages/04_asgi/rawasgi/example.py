@@ -32,8 +32,11 @@ MAX_BODY = 64 * 1024
 
 async def home(scope: Scope, receive: Receive, send: Send) -> None:
     """List the routes this example serves."""
-    await send_json(send, 200, {"routes": ["/hello/{name}", "/add/{a:int}/{b:int}", "/echo",
-                                           "/boom", "ws /rooms/{room}"]})
+    await send_json(
+        send,
+        200,
+        {"routes": ["/hello/{name}", "/add/{a:int}/{b:int}", "/echo", "/boom", "ws /rooms/{room}"]},
+    )
 
 
 async def hello_name(scope: Scope, receive: Receive, send: Send) -> None:
@@ -79,14 +82,17 @@ async def room(scope: Scope, receive: Receive, send: Send) -> None:
 
 def build_app(*, debug: bool = False, max_body: int = MAX_BODY) -> ASGIApp:
     """Return the router wrapped in the middleware onion."""
-    router = Router([
-        Route("/", home),
-        Route("/hello/{name}", hello_name),
-        Route("/add/{a:int}/{b:int}", add),
-        Route("/echo", echo, methods=["POST", "PUT"]),
-        Route("/boom", boom),
-        WebSocketRoute("/rooms/{room}", room),
-    ], lifespan=lifespan)
+    router = Router(
+        [
+            Route("/", home),
+            Route("/hello/{name}", hello_name),
+            Route("/add/{a:int}/{b:int}", add),
+            Route("/echo", echo, methods=["POST", "PUT"]),
+            Route("/boom", boom),
+            WebSocketRoute("/rooms/{room}", room),
+        ],
+        lifespan=lifespan,
+    )
     return AccessLog(ServerErrors(BodyLimit(router, max_bytes=max_body), debug=debug))
 
 

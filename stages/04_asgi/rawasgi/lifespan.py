@@ -38,8 +38,15 @@ class Lifespan:
     puts there is copied into every request's scope.
     """
 
-    def __init__(self, app: ASGIApp, *, mode: str = "auto", state: dict[str, Any] | None = None,
-                 timeout: float = 10.0, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        mode: str = "auto",
+        state: dict[str, Any] | None = None,
+        timeout: float = 10.0,
+        logger: logging.Logger | None = None,
+    ) -> None:
         if mode not in MODES:
             raise ValueError(f"lifespan mode must be one of {MODES}, got {mode!r}")
         self.app = app
@@ -60,8 +67,11 @@ class Lifespan:
         """Send ``lifespan.startup`` and wait for the answer; raise LifespanFailure if refused."""
         if not self.supported:
             return
-        scope = {"type": "lifespan", "asgi": {"version": ASGI_VERSION, "spec_version": "2.0"},
-                 "state": self.state}
+        scope = {
+            "type": "lifespan",
+            "asgi": {"version": ASGI_VERSION, "spec_version": "2.0"},
+            "state": self.state,
+        }
         self._task = asyncio.create_task(self._run(scope))
         await self._events.put({"type": "lifespan.startup"})
         await self._started.wait()
@@ -113,13 +123,17 @@ class Lifespan:
     async def send(self, message: Message) -> None:
         """Take the app's answer to startup or shutdown."""
         kind = message["type"]
-        if self._phase == "startup" and kind in ("lifespan.startup.complete",
-                                                 "lifespan.startup.failed"):
+        if self._phase == "startup" and kind in (
+            "lifespan.startup.complete",
+            "lifespan.startup.failed",
+        ):
             if kind == "lifespan.startup.failed":
                 self._failure = message.get("message", "")
             self._started.set()
-        elif self._phase == "shutdown" and kind in ("lifespan.shutdown.complete",
-                                                    "lifespan.shutdown.failed"):
+        elif self._phase == "shutdown" and kind in (
+            "lifespan.shutdown.complete",
+            "lifespan.shutdown.failed",
+        ):
             if kind == "lifespan.shutdown.failed":
                 self._failure = message.get("message", "")
             self._stopped.set()

@@ -26,25 +26,26 @@ TEXT_PLAIN: Header = (b"content-type", b"text/plain; charset=utf-8")
 APPLICATION_JSON: Header = (b"content-type", b"application/json")
 
 
-async def send_response(send: Send, status: int, body: bytes, *,
-                        headers: Iterable[Header] = ()) -> None:
+async def send_response(
+    send: Send, status: int, body: bytes, *, headers: Iterable[Header] = ()
+) -> None:
     """Send a complete response: start (with Content-Length) then the whole body."""
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [*headers, (b"content-length", str(len(body)).encode("ascii"))],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode("ascii"))],
+        }
+    )
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def send_text(send: Send, status: int, text: str, *,
-                    headers: Iterable[Header] = ()) -> None:
+async def send_text(send: Send, status: int, text: str, *, headers: Iterable[Header] = ()) -> None:
     """Send ``text`` as a UTF-8 ``text/plain`` response."""
     await send_response(send, status, text.encode("utf-8"), headers=[TEXT_PLAIN, *headers])
 
 
-async def send_json(send: Send, status: int, data: Any, *,
-                    headers: Iterable[Header] = ()) -> None:
+async def send_json(send: Send, status: int, data: Any, *, headers: Iterable[Header] = ()) -> None:
     """Send ``data`` serialized as a JSON response.
 
     ``NaN`` and infinities are a ValueError: JSON has no such numbers (RFC

@@ -42,8 +42,16 @@ from wsgirouter.trie import Lookup, Match, PathIndex, parse_pattern
 from rawasgi.protocol import ASGIApp, Receive, Scope, Send
 from rawasgi.responses import send_response, send_text
 
-__all__ = ["BaseRoute", "Lookup", "Match", "Route", "Router", "WebSocketRoute", "complete_lifespan",
-           "route_path"]
+__all__ = [
+    "BaseRoute",
+    "Lookup",
+    "Match",
+    "Route",
+    "Router",
+    "WebSocketRoute",
+    "complete_lifespan",
+    "route_path",
+]
 
 #: The method WebSocket routes are filed under in their index: the opening
 #: handshake is a GET request (RFC 6455, section 4.1), and no other method
@@ -64,7 +72,7 @@ def route_path(scope: Scope) -> str:
     root = scope.get("root_path", "").rstrip("/")
     if not root or not path.startswith(root):
         return path
-    rest = path[len(root):]
+    rest = path[len(root) :]
     if not rest:
         return "/"
     return rest if rest.startswith("/") else path
@@ -98,8 +106,7 @@ class Route(BaseRoute):
     body), and OPTIONS on its path is answered with ``Allow``.
     """
 
-    def __init__(self, path: str, endpoint: ASGIApp, *,
-                 methods: Iterable[str] = ("GET",)) -> None:
+    def __init__(self, path: str, endpoint: ASGIApp, *, methods: Iterable[str] = ("GET",)) -> None:
         super().__init__(path, endpoint)
         if isinstance(methods, str):
             raise TypeError(f"methods is a list of strings: methods=[{methods!r}]")
@@ -174,15 +181,19 @@ class Router:
                 # No route takes OPTIONS itself: answer it for the path (RFC 9110, 9.3.7).
                 await send_response(send, 200, b"", headers=allow)
             else:
-                await send_text(send, 405, f"Method Not Allowed: {scope['method']}\n", headers=allow)
+                await send_text(
+                    send, 405, f"Method Not Allowed: {scope['method']}\n", headers=allow
+                )
         else:
             await send_text(send, 404, f"Not Found: {scope['path']}\n")
 
     def describe(self) -> str:
         """Return both compiled indexes as text, as stage 02's ``describe`` draws them."""
-        return (f"HTTP routes\n{self.http.describe()}\n\n"
-                f"WebSocket routes (filed under {HANDSHAKE}, the handshake's method)\n"
-                f"{self.websocket.describe()}")
+        return (
+            f"HTTP routes\n{self.http.describe()}\n\n"
+            f"WebSocket routes (filed under {HANDSHAKE}, the handshake's method)\n"
+            f"{self.websocket.describe()}"
+        )
 
 
 async def complete_lifespan(scope: Scope, receive: Receive, send: Send) -> None:

@@ -32,9 +32,15 @@ SPEC_VERSION = "2.5"
 Address = tuple[str, int]
 
 
-def build_http_scope(head: RequestHead, *, client: Address | None, server: Address | None,
-                     root_path: str = "", state: dict[str, Any] | None = None,
-                     scheme: str = "http") -> Scope:
+def build_http_scope(
+    head: RequestHead,
+    *,
+    client: Address | None,
+    server: Address | None,
+    root_path: str = "",
+    state: dict[str, Any] | None = None,
+    scheme: str = "http",
+) -> Scope:
     """Return the ASGI 3.0 ``http`` scope for a parsed request head.
 
     ``GET /caf%C3%A9?q=1 HTTP/1.1`` with ``Host: x`` becomes ``{"type": "http",
@@ -55,8 +61,9 @@ def build_http_scope(head: RequestHead, *, client: Address | None, server: Addre
         "raw_path": head.path.encode("latin-1"),
         "query_string": head.query.encode("latin-1"),
         "root_path": root_path,
-        "headers": [(name.encode("latin-1"), value.encode("latin-1"))
-                    for name, value in head.headers],
+        "headers": [
+            (name.encode("latin-1"), value.encode("latin-1")) for name, value in head.headers
+        ],
         "client": client,
         "server": server,
         "state": dict(state) if state is not None else {},
@@ -64,16 +71,23 @@ def build_http_scope(head: RequestHead, *, client: Address | None, server: Addre
     # END EXERCISE
 
 
-def build_websocket_scope(head: RequestHead, *, client: Address | None,
-                          server: Address | None, root_path: str = "",
-                          state: dict[str, Any] | None = None, scheme: str = "ws") -> Scope:
+def build_websocket_scope(
+    head: RequestHead,
+    *,
+    client: Address | None,
+    server: Address | None,
+    root_path: str = "",
+    state: dict[str, Any] | None = None,
+    scheme: str = "ws",
+) -> Scope:
     """Return the ``websocket`` scope for an upgrade request: the HTTP one, adjusted.
 
     A WebSocket scope has no ``method`` and adds ``subprotocols``, the
     protocols the client offered in ``Sec-WebSocket-Protocol``, in order.
     """
-    scope = build_http_scope(head, client=client, server=server, root_path=root_path,
-                             state=state, scheme=scheme)
+    scope = build_http_scope(
+        head, client=client, server=server, root_path=root_path, state=state, scheme=scheme
+    )
     scope["type"] = "websocket"
     del scope["method"]
     # A comma-separated list (RFC 6455 §11.3.4): split at commas, trim SP and HTAB only.

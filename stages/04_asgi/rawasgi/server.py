@@ -57,10 +57,20 @@ class ASGIServer:
     with 1009.
     """
 
-    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 8000, *,
-                 timeout: float = 10.0, lifespan: str = "auto", max_body: int | None = None,
-                 root_path: str = "", ws_max_size: int = DEFAULT_MAX_SIZE,
-                 shutdown_timeout: float = 10.0, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        timeout: float = 10.0,
+        lifespan: str = "auto",
+        max_body: int | None = None,
+        root_path: str = "",
+        ws_max_size: int = DEFAULT_MAX_SIZE,
+        shutdown_timeout: float = 10.0,
+        logger: logging.Logger | None = None,
+    ) -> None:
         if not callable(app):
             raise TypeError(f"app must be an ASGI callable, got {app!r}")
         if not isinstance(port, int) or not 0 <= port <= 65535:
@@ -77,12 +87,20 @@ class ASGIServer:
         self.shutdown_timeout = shutdown_timeout
         self.logger = logger or logging.getLogger("rawasgi.server")
         self.state: dict[str, Any] = {}
-        self.lifespan = Lifespan(app, mode=lifespan, state=self.state, timeout=shutdown_timeout,
-                                 logger=self.logger)
-        self.settings = Settings(app=app, timeout=timeout, max_body=max_body,
-                                 root_path=root_path, ws_max_size=ws_max_size,
-                                 state=self.state, date=HTTPDate(), logger=self.logger,
-                                 access_logger=logging.getLogger("rawasgi.server.access"))
+        self.lifespan = Lifespan(
+            app, mode=lifespan, state=self.state, timeout=shutdown_timeout, logger=self.logger
+        )
+        self.settings = Settings(
+            app=app,
+            timeout=timeout,
+            max_body=max_body,
+            root_path=root_path,
+            ws_max_size=ws_max_size,
+            state=self.state,
+            date=HTTPDate(),
+            logger=self.logger,
+            access_logger=logging.getLogger("rawasgi.server.access"),
+        )
         self.connections: set[HTTPConnection] = set()
         #: The ``(host, port)`` the server listens on, once started (port 0 picks one).
         self.server_address: tuple[str, int] | None = None
@@ -103,7 +121,8 @@ class ASGIServer:
         if self.lifespan.supported:
             self.logger.info("Application startup complete.")
         self._listener = await asyncio.start_server(
-            self._handle_connection, self.host, self.port, reuse_address=True, backlog=2048)
+            self._handle_connection, self.host, self.port, reuse_address=True, backlog=2048
+        )
         host, port = self._listener.sockets[0].getsockname()[:2]
         self.server_address = (host, port)
         self.logger.info("Serving on %s (Ctrl-C stops)", self.url)
@@ -169,8 +188,9 @@ class ASGIServer:
             return
         self.request_stop()
 
-    async def _handle_connection(self, reader: asyncio.StreamReader,
-                                 writer: asyncio.StreamWriter) -> None:
+    async def _handle_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         """Serve one accepted client until it is done (asyncio calls this per connection)."""
         connection = HTTPConnection(self.settings, reader, writer)
         connection.task = asyncio.current_task()
@@ -192,8 +212,10 @@ def run(app: ASGIApp, host: str = "127.0.0.1", port: int = 8000, **options: Any)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line: ``python -m rawasgi.server MODULE:APP [--host H] [--port P]``."""
-    parser = argparse.ArgumentParser(prog="python -m rawasgi.server",
-                                     description="Serve an ASGI app with the hand-written server.")
+    parser = argparse.ArgumentParser(
+        prog="python -m rawasgi.server",
+        description="Serve an ASGI app with the hand-written server.",
+    )
     parser.add_argument("app", help="the app to serve, as MODULE:APP (e.g. rawasgi.apps:app)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (0: any)")
@@ -201,21 +223,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lifespan", choices=MODES, default="auto", help="lifespan protocol")
     parser.add_argument("--root-path", default="", help="the path the app is mounted at")
     parser.add_argument("--max-body", type=int, default=None, help="largest request body")
-    parser.add_argument("--ws-max-size", type=int, default=DEFAULT_MAX_SIZE,
-                        help="largest WebSocket message")
-    parser.add_argument("--log-level", default="info",
-                        choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--ws-max-size", type=int, default=DEFAULT_MAX_SIZE, help="largest WebSocket message"
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)-8s %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(levelname)-8s %(message)s", stream=sys.stderr
+    )
     try:
         app = import_app(args.app)
     except (ImportError, AttributeError, ValueError, TypeError) as error:
         print(f"error: cannot load {args.app}: {error}", file=sys.stderr)
         return 1
     try:
-        run(app, args.host, args.port, timeout=args.timeout, lifespan=args.lifespan,
-            root_path=args.root_path, max_body=args.max_body, ws_max_size=args.ws_max_size)
+        run(
+            app,
+            args.host,
+            args.port,
+            timeout=args.timeout,
+            lifespan=args.lifespan,
+            root_path=args.root_path,
+            max_body=args.max_body,
+            ws_max_size=args.ws_max_size,
+        )
     except LifespanFailure as failure:
         print(f"error: application startup failed: {failure}", file=sys.stderr)
         return STARTUP_FAILURE_EXIT

@@ -155,8 +155,9 @@ def mask_payload(payload: bytes, mask: bytes) -> bytes:
     return (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(size, "big")
 
 
-def encode_frame(opcode: Opcode, payload: bytes, *, fin: bool = True,
-                 mask: bytes | None = None) -> bytes:
+def encode_frame(
+    opcode: Opcode, payload: bytes, *, fin: bool = True, mask: bytes | None = None
+) -> bytes:
     """Return the bytes of one frame; pass a 4-byte ``mask`` to frame as a client.
 
     Servers send unmasked frames; clients must mask every frame
@@ -179,8 +180,9 @@ def encode_frame(opcode: Opcode, payload: bytes, *, fin: bool = True,
     return head + mask + mask_payload(payload, mask)
 
 
-def decode_frame(buffer: bytes | bytearray, *, max_size: int = DEFAULT_MAX_SIZE,
-                 require_mask: bool = True) -> tuple[Frame, int] | None:
+def decode_frame(
+    buffer: bytes | bytearray, *, max_size: int = DEFAULT_MAX_SIZE, require_mask: bool = True
+) -> tuple[Frame, int] | None:
     """Decode the frame at the start of ``buffer``: ``(frame, bytes used)``, or None.
 
     None means the frame is not complete yet: read more and call again.
@@ -224,7 +226,7 @@ def decode_frame(buffer: bytes | bytearray, *, max_size: int = DEFAULT_MAX_SIZE,
     if masked:
         if len(buffer) < offset + 4:
             return None
-        mask = bytes(buffer[offset:offset + 4])
+        mask = bytes(buffer[offset : offset + 4])
         offset += 4
     end = offset + size
     if len(buffer) < end:
@@ -347,8 +349,9 @@ class MessageReader:
     def next_event(self) -> Event | None:
         """Return the next message or control frame, or None if more bytes are needed."""
         while True:
-            decoded = decode_frame(self._buffer, max_size=self.max_size,
-                                   require_mask=self.require_mask)
+            decoded = decode_frame(
+                self._buffer, max_size=self.max_size, require_mask=self.require_mask
+            )
             if decoded is None:
                 return None
             frame, used = decoded
@@ -388,8 +391,7 @@ class MessageReader:
         """Add one fragment; return the message when ``fin`` completes it."""
         self._message_size += len(payload)
         if self._message_size > self.max_size:
-            raise ProtocolError(CloseCode.MESSAGE_TOO_BIG,
-                                f"message of over {self.max_size} bytes")
+            raise ProtocolError(CloseCode.MESSAGE_TOO_BIG, f"message of over {self.max_size} bytes")
         if self._text_decoder is not None:
             try:
                 self._text_parts.append(self._text_decoder.decode(payload, final=fin))

@@ -75,9 +75,18 @@ class State(Enum):
 class WebSocketSession:
     """One WebSocket connection: the app's ``receive`` and ``send``, and a frame reader."""
 
-    def __init__(self, app: ASGIApp, scope: Scope, key: str, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter, *, max_size: int, timeout: float,
-                 logger: logging.Logger) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        scope: Scope,
+        key: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        max_size: int,
+        timeout: float,
+        logger: logging.Logger,
+    ) -> None:
         self.app = app
         self.scope = scope
         self.key = key
@@ -101,8 +110,9 @@ class WebSocketSession:
         except ClientDisconnected:
             pass  # the client left; the spec says this is not an error to log
         except Exception:
-            self.logger.exception("Exception in ASGI application (WebSocket %s)",
-                                  self.scope["path"])
+            self.logger.exception(
+                "Exception in ASGI application (WebSocket %s)", self.scope["path"]
+            )
             await self._fail(CloseCode.INTERNAL_ERROR)
         else:
             if self.state is State.CONNECTING:
@@ -130,14 +140,17 @@ class WebSocketSession:
             elif kind == "websocket.close":
                 await self._reject()
             else:
-                raise RuntimeError(f"expected 'websocket.accept' or 'websocket.close' before "
-                                   f"the handshake is done, got {kind!r}")
+                raise RuntimeError(
+                    f"expected 'websocket.accept' or 'websocket.close' before "
+                    f"the handshake is done, got {kind!r}"
+                )
         elif self.state is State.OPEN:
             if kind == "websocket.send":
                 await self._send_data(message)
             elif kind == "websocket.close":
-                await self._send_close(message.get("code", CloseCode.NORMAL),
-                                       message.get("reason") or "")
+                await self._send_close(
+                    message.get("code", CloseCode.NORMAL), message.get("reason") or ""
+                )
             else:
                 raise RuntimeError(f"expected 'websocket.send' or 'websocket.close', got {kind!r}")
         else:
@@ -147,8 +160,11 @@ class WebSocketSession:
 
     async def _accept(self, message: Message) -> None:
         """Finish the handshake with 101, then start reading frames."""
-        headers = [("Upgrade", "websocket"), ("Connection", "Upgrade"),
-                   ("Sec-WebSocket-Accept", accept_key(self.key))]
+        headers = [
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Accept", accept_key(self.key)),
+        ]
         if message.get("subprotocol"):
             headers.append(("Sec-WebSocket-Protocol", message["subprotocol"]))
         for name, value in message.get("headers", []):
@@ -219,16 +235,18 @@ class WebSocketSession:
         except ProtocolError as error:
             self.logger.info("WebSocket closed for a protocol error: %s", error)
             if self.state is State.OPEN:
-                await self._write_quietly(encode_frame(
-                    Opcode.CLOSE, encode_close_payload(error.code, error.reason)))
+                await self._write_quietly(
+                    encode_frame(Opcode.CLOSE, encode_close_payload(error.code, error.reason))
+                )
             await self._deliver_disconnect(error.code, error.reason)
         except ConnectionError:
             await self._deliver_disconnect(CloseCode.ABNORMAL, "")
         except Exception:
             self.logger.exception("WebSocket reader failed")
             if self.state is State.OPEN:
-                await self._write_quietly(encode_frame(
-                    Opcode.CLOSE, encode_close_payload(CloseCode.INTERNAL_ERROR, "")))
+                await self._write_quietly(
+                    encode_frame(Opcode.CLOSE, encode_close_payload(CloseCode.INTERNAL_ERROR, ""))
+                )
             await self._deliver_disconnect(CloseCode.INTERNAL_ERROR, "")
         finally:
             # RFC 6455 §7.1.1: after the closing handshake the server closes TCP first.
@@ -260,8 +278,7 @@ class WebSocketSession:
         """Mark the socket closed and return the disconnect event later receives get."""
         self.state = State.CLOSED
         if self._disconnect is None:
-            self._disconnect = {"type": "websocket.disconnect", "code": int(code),
-                                "reason": reason}
+            self._disconnect = {"type": "websocket.disconnect", "code": int(code), "reason": reason}
         return self._disconnect
 
     # ── Shutting down ──

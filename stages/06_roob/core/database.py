@@ -42,8 +42,9 @@ class Database:
     -> list of products); it is copied in once, when the file is new.
     """
 
-    def __init__(self, path: str | Path, seed: Inventory | None = None,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self, path: str | Path, seed: Inventory | None = None, timeout: float = 10.0
+    ) -> None:
         self.path = Path(path)
         self.seed = seed
         self.timeout = timeout
@@ -93,8 +94,10 @@ class Database:
                 )
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version != SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path}: schema version {version}, "
-                                   f"this code knows version {SCHEMA_VERSION}")
+                raise RuntimeError(
+                    f"{self.path}: schema version {version}, "
+                    f"this code knows version {SCHEMA_VERSION}"
+                )
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:

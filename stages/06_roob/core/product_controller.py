@@ -59,8 +59,9 @@ class ProductCreatController:
         except ValueError as error:
             return message(str(error), HttpStatus.BAD_REQUEST)
         if (length or 0) > MAX_BODY_BYTES:
-            return message(f"Request body is larger than {MAX_BODY_BYTES} bytes",
-                           HttpStatus.CONTENT_TOO_LARGE)
+            return message(
+                f"Request body is larger than {MAX_BODY_BYTES} bytes", HttpStatus.CONTENT_TOO_LARGE
+            )
         try:
             payload = read_json(request)
         except ValueError:  # not UTF-8, not JSON, NaN, too deep, a lone surrogate

@@ -50,8 +50,9 @@ class CommonHandlers:
         return Response(json_body={"message": message}, status=HttpStatus.BAD_REQUEST)
 
     @staticmethod
-    def generic_exception_handler(request: Request, exception: BaseException,
-                                  debug: bool = False) -> Response:
+    def generic_exception_handler(
+        request: Request, exception: BaseException, debug: bool = False
+    ) -> Response:
         """Answer 500 with a generic message; add the details only in debug mode.
 
         The exception is logged (with its traceback) by the caller, the error

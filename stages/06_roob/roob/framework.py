@@ -34,11 +34,15 @@ class Roob:
         http_request = Request(environ)
         response = self.routing_manager.dispatch(http_request)
         if not isinstance(response, Response):
-            raise TypeError(f"a handler must return a webob Response, "
-                            f"got {type(response).__name__} for {http_request.path}")
+            raise TypeError(
+                f"a handler must return a webob Response, "
+                f"got {type(response).__name__} for {http_request.path}"
+            )
         return response(environ, start_response)
 
-    def route(self, path: str, methods: Iterable[str] | None = None) -> Callable[[HandlerT], HandlerT]:
+    def route(
+        self, path: str, methods: Iterable[str] | None = None
+    ) -> Callable[[HandlerT], HandlerT]:
         """Register the decorated class or function as the handler of ``path``.
 
         A class answers the methods it defines (``get``, ``post``, ...); a

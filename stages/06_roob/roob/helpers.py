@@ -123,7 +123,9 @@ def compile_segment(text: str) -> Segment:
             raise ValueError(f"route segment {text!r}: a placeholder needs a name, got {name!r}")
     untyped = sum(1 for _name, spec in fields if not spec)
     literal_length = len(PLACEHOLDER.sub("", text))
-    shape = PLACEHOLDER.sub(lambda field: "{:" + field.group(2) + "}" if field.group(2) else "{}", text)
+    shape = PLACEHOLDER.sub(
+        lambda field: "{:" + field.group(2) + "}" if field.group(2) else "{}", text
+    )
     parser = parse.compile(text, case_sensitive=True)
     return Segment(text, parser, names, shape, (untyped, -literal_length))
 
@@ -212,8 +214,9 @@ class Route:
     is_view: bool
 
     @classmethod
-    def create(cls, path: str, handler: Callable[..., Any],
-               methods: Iterable[str] | None = None) -> Route:
+    def create(
+        cls, path: str, handler: Callable[..., Any], methods: Iterable[str] | None = None
+    ) -> Route:
         """Compile a route for a handler: a class-based view or a function.
 
         A class answers the methods it defines (``get``, ``post``, ...), so
@@ -223,12 +226,16 @@ class Route:
         segments = tuple(compile_path(path))
         if inspect.isclass(handler):
             if methods is not None:
-                raise TypeError(f"{handler.__name__} is a class: its methods (get, post, ...) "
-                                "say what it answers, so route() takes no methods for it")
+                raise TypeError(
+                    f"{handler.__name__} is a class: its methods (get, post, ...) "
+                    "say what it answers, so route() takes no methods for it"
+                )
             mapping = view_methods(handler)
             if not mapping:
-                raise ValueError(f"{handler.__name__} defines none of "
-                                 f"{', '.join(m.lower() for m in HTTP_METHODS)}")
+                raise ValueError(
+                    f"{handler.__name__} defines none of "
+                    f"{', '.join(m.lower() for m in HTTP_METHODS)}"
+                )
             answered = set(mapping)
             if "GET" in answered:
                 answered.add("HEAD")
@@ -241,9 +248,13 @@ class Route:
         else:
             raise TypeError(f"a route handler is a class or a function, got {handler!r}")
         return cls(
-            path=normalize_request_url(path), handler=handler, segments=segments,
-            methods=allowed, allow=", ".join(sorted(allowed)),
-            view_methods=mapping, is_view=is_view,
+            path=normalize_request_url(path),
+            handler=handler,
+            segments=segments,
+            methods=allowed,
+            allow=", ".join(sorted(allowed)),
+            view_methods=mapping,
+            is_view=is_view,
         )
 
 
@@ -346,7 +357,9 @@ class RouteTable:
         shape = path_shape(route.segments)
         existing = self.shapes.get(shape)
         if existing is not None:
-            same = "" if existing.path == route.path else f" ({existing.path} matches the same URLs)"
+            same = (
+                "" if existing.path == route.path else f" ({existing.path} matches the same URLs)"
+            )
             raise RuntimeError(f"Path: {route.path} already bound to another handler{same}")
         node = self.root
         for segment in route.segments:
@@ -378,8 +391,9 @@ class RoutingHelper:
     """Turn a request into the callable that answers it, and its arguments."""
 
     @classmethod
-    def _find_handler(cls, table: RouteTable,
-                      request: Request) -> tuple[Route | None, dict[str, Any]]:
+    def _find_handler(
+        cls, table: RouteTable, request: Request
+    ) -> tuple[Route | None, dict[str, Any]]:
         """Return the route whose path matches the request, and its parameters."""
         found = table.find(normalize_request_url(request.path_info))
         if found is None:
@@ -387,8 +401,9 @@ class RoutingHelper:
         return found
 
     @classmethod
-    def _find_class_based_handler(cls, route: Route, request: Request,
-                                  kwargs: dict[str, Any]) -> tuple[Handler, dict[str, Any]]:
+    def _find_class_based_handler(
+        cls, route: Route, request: Request, kwargs: dict[str, Any]
+    ) -> tuple[Handler, dict[str, Any]]:
         """Return the view method that answers the request's method, or the 405 handler.
 
         ``GET`` on a view with ``get`` -> ``(View().get, kwargs)``; a method
@@ -414,7 +429,9 @@ class RoutingHelper:
         try:
             route, kwargs = cls._find_handler(table, request)
         except UnicodeDecodeError:
-            return CommonHandlers.bad_request_handler, {"message": "Request path is not valid UTF-8"}
+            return CommonHandlers.bad_request_handler, {
+                "message": "Request path is not valid UTF-8"
+            }
         if route is None:
             return CommonHandlers.url_not_found_handler, {}
         if route.is_view:

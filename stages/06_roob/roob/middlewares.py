@@ -45,14 +45,19 @@ class ErrorHandlerMiddleware:
         try:
             return self.app(environ, start_response)
         except Exception as exception:
-            logger.exception("Unhandled exception while serving %s %s",
-                             environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            logger.exception(
+                "Unhandled exception while serving %s %s",
+                environ.get("REQUEST_METHOD"),
+                environ.get("PATH_INFO"),
+            )
             error = sys.exc_info()
             response = CommonHandlers.generic_exception_handler(
-                Request(environ), exception, debug=self.debug)
+                Request(environ), exception, debug=self.debug
+            )
 
-            def start_error_response(status: str, headers: Headers,
-                                     exc_info: ExcInfo | None = None) -> Write:
+            def start_error_response(
+                status: str, headers: Headers, exc_info: ExcInfo | None = None
+            ) -> Write:
                 return start_response(status, headers, error)
 
             return response(environ, start_error_response)

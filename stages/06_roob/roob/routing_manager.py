@@ -22,8 +22,9 @@ class RouteManager:
         self.routes: dict[str, Route] = {}
         self.table = RouteTable()
 
-    def register(self, path: str, handler: Callable[..., Any],
-                 methods: Iterable[str] | None = None) -> Route:
+    def register(
+        self, path: str, handler: Callable[..., Any], methods: Iterable[str] | None = None
+    ) -> Route:
         """Compile ``path`` for ``handler`` and add it; a path taken twice is an error.
 
         ``register("/api/products/{id:d}", ProductModifyController)`` compiles

@@ -31,8 +31,8 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         content_type, body = TEXT, HELLO_BYTES
     elif path == "/json":
         content_type, body = JSON, json.dumps(MESSAGE).encode()
-    elif path.startswith(ITEMS_PREFIX) and path[len(ITEMS_PREFIX):].isdigit():
-        content_type, body = JSON, json.dumps(item(int(path[len(ITEMS_PREFIX):]))).encode()
+    elif path.startswith(ITEMS_PREFIX) and path[len(ITEMS_PREFIX) :].isdigit():
+        content_type, body = JSON, json.dumps(item(int(path[len(ITEMS_PREFIX) :]))).encode()
     else:
         status, content_type, body = 404, TEXT, b"Not Found"
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]

@@ -35,9 +35,9 @@ def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
     answer = STATIC.get(path)
     if answer is not None:
         content_type, body = answer()
-    elif path.startswith(ITEMS_PREFIX) and path[len(ITEMS_PREFIX):].isdigit():
+    elif path.startswith(ITEMS_PREFIX) and path[len(ITEMS_PREFIX) :].isdigit():
         content_type = "application/json"
-        body = json.dumps(item(int(path[len(ITEMS_PREFIX):]))).encode()
+        body = json.dumps(item(int(path[len(ITEMS_PREFIX) :]))).encode()
     else:
         start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])
         return [b"Not Found"]

@@ -43,6 +43,9 @@ async def create_task(request: Request) -> JSONResponse:
 
 
 app = Starlette(
-    routes=[Route("/tasks", list_tasks, methods=["GET"]), Route("/tasks", create_task, methods=["POST"])],
+    routes=[
+        Route("/tasks", list_tasks, methods=["GET"]),
+        Route("/tasks", create_task, methods=["POST"]),
+    ],
     middleware=[Middleware(LoggingMiddleware)],
 )

@@ -20,10 +20,12 @@ from wsgirouter.example import SEED, BookStore
 
 Environ = dict[str, Any]
 
-url_map = Map([
-    Rule("/books", endpoint="list_books", methods=["GET"]),
-    Rule("/books/<int:id>", endpoint="get_book", methods=["GET"]),
-])
+url_map = Map(
+    [
+        Rule("/books", endpoint="list_books", methods=["GET"]),
+        Rule("/books/<int:id>", endpoint="get_book", methods=["GET"]),
+    ]
+)
 books = BookStore(SEED)
 
 
@@ -47,7 +49,9 @@ HANDLERS = {"list_books": list_books, "get_book": get_book}
 
 def json_response(data: Any, status: int = 200) -> Response:
     """Return ``data`` as a JSON response, compact as stage 02 writes it."""
-    return Response(json.dumps(data, separators=(",", ":")), status=status, mimetype="application/json")
+    return Response(
+        json.dumps(data, separators=(",", ":")), status=status, mimetype="application/json"
+    )
 
 
 def app(environ: Environ, start_response: Any) -> Iterable[bytes]:

@@ -41,8 +41,9 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_and_watch)
         finally:
-            self.logger.info("%s", self.format_line(scope, status, size,
-                                                    time.perf_counter() - started))
+            self.logger.info(
+                "%s", self.format_line(scope, status, size, time.perf_counter() - started)
+            )
 
     @staticmethod
     def format_line(scope: Scope, status: int | None, size: int, seconds: float) -> str:
@@ -53,5 +54,7 @@ class AccessLog:
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
         version = scope.get("http_version", "1.1")
-        return (f'{who} - "{scope["method"]} {target} HTTP/{version}" '
-                f"{status if status is not None else '-'} {size} {seconds * 1000:.1f}ms")
+        return (
+            f'{who} - "{scope["method"]} {target} HTTP/{version}" '
+            f"{status if status is not None else '-'} {size} {seconds * 1000:.1f}ms"
+        )

@@ -70,5 +70,9 @@ class BodyLimit:
 
     async def refuse(self, send: Send) -> None:
         """Send the 413 response."""
-        await send_text(send, 413, f"Content Too Large: the limit is {self.max_bytes} bytes\n",
-                        headers=[(b"connection", b"close")])
+        await send_text(
+            send,
+            413,
+            f"Content Too Large: the limit is {self.max_bytes} bytes\n",
+            headers=[(b"connection", b"close")],
+        )

@@ -22,8 +22,9 @@ class ServerErrors:
     it tells an attacker how your code works).
     """
 
-    def __init__(self, app: ASGIApp, *, debug: bool = False,
-                 logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, *, debug: bool = False, logger: logging.Logger | None = None
+    ) -> None:
         self.app = app
         self.debug = debug
         self.logger = logger or logging.getLogger("rawasgi.errors")
@@ -47,6 +48,9 @@ class ServerErrors:
             self.logger.exception("unhandled error in %s %s", scope["method"], scope["path"])
             if response_started:
                 raise
-            text = "".join(traceback.format_exception(error)) if self.debug else (
-                "Internal Server Error\n")
+            text = (
+                "".join(traceback.format_exception(error))
+                if self.debug
+                else ("Internal Server Error\n")
+            )
             await send_text(send, 500, text)

@@ -54,8 +54,12 @@ class ProductNotFound(ProductError):
 
 def product_json(row: sqlite3.Row) -> Product:
     """Turn a database row into the API's JSON shape."""
-    return {"id": row["id"], "product_name": row["name"], "brand": row["brand"],
-            "category": row["category"]}
+    return {
+        "id": row["id"],
+        "product_name": row["name"],
+        "brand": row["brand"],
+        "category": row["category"],
+    }
 
 
 def not_found(id: int) -> str:
@@ -88,8 +92,9 @@ def validate_product(product: object) -> tuple[int, str, str, str]:
             raise InvalidProduct(f"{name} must be a non-empty string")
     category = product.get("category", DEFAULT_CATEGORY)
     if not isinstance(category, str) or not CATEGORY_PATTERN.fullmatch(category):
-        raise InvalidProduct("category must start with a letter and hold only "
-                             "letters, digits, '-' and '_'")
+        raise InvalidProduct(
+            "category must start with a letter and hold only letters, digits, '-' and '_'"
+        )
     return id, product["product_name"], product["brand"], category
 
 
@@ -122,8 +127,9 @@ class ProductService:
     def get_products_by_category(self, category: str) -> list[Product]:
         """Return the products in a category, by id; an unknown category has none."""
         with self.database.transaction() as connection:
-            rows = connection.execute(f"{SELECT_PRODUCTS} WHERE category = ? ORDER BY id",
-                                      (category,)).fetchall()
+            rows = connection.execute(
+                f"{SELECT_PRODUCTS} WHERE category = ? ORDER BY id", (category,)
+            ).fetchall()
         return [product_json(row) for row in rows]
 
     def create_new_product(self, product: object) -> list[Product]:
