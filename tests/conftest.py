@@ -1,5 +1,48 @@
-"""Shared test set-up lives in the workbook's pytest plugin.
+"""The test set-up every suite shares: the stages on ``sys.path``, a client that records.
 
 ``workbook/pytest_plugin.py`` (loaded by ``-p`` in pyproject's addopts, so
-before any conftest) adds ``--stage-dir`` and the ``sent`` fixture.
+before any conftest) adds ``--stage-dir``, the ``sent`` fixture, and the
+finder that imports the suites' helper modules (``stage02_helpers``, ...)
+from ``tests/`` by name, whatever comes first on ``sys.path``. So no
+conftest edits ``sys.path``: this file is the one place that puts the
+stages there.
+
+- **The stages.** Every stage is activated here (``workbook.stages.activate``),
+  the stage under test (``--stage-dir``, the grader's learner copy) last, so
+  that its folder comes first and the reference copy of it is not on the
+  path at all. Stages 01-04 are also on the venv's ``.pth`` (reference copies);
+  05 and 06 stand alone by design and come only from here.
+- **A client that records.** ``http`` is an ``httpx.Client`` that records each
+  request with ``sent`` as it sends it, so the grader shows the request of a
+  failing test as a curl command and the test writes the request once.
 """
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from workbook.stages import STAGE_DIR_VARIABLE, STAGES, activate
+from workbook.testing import RequestLog, recording_client
+
+
+def activate_stages() -> None:
+    """Put every stage on ``sys.path``, the one under test (if any) last, so first."""
+    override = os.environ.get(STAGE_DIR_VARIABLE)
+    under_test = Path(override).name if override else None
+    for name in sorted(STAGES.values(), key=lambda name: name == under_test):
+        activate(name)
+
+
+activate_stages()
+
+
+@pytest.fixture
+def http(sent: RequestLog) -> Iterator[httpx.Client]:
+    """An ``httpx.Client`` (httpx's defaults) whose every request is recorded as it is sent."""
+    with recording_client(sent) as client:
+        yield client

@@ -2,7 +2,13 @@
 
 Tests start real servers (the stages' own, gunicorn, uvicorn, hypercorn) on
 loopback ports and talk to them with real clients. These helpers keep that
-to one line in a test and make sure every server is stopped afterwards.
+to one line in a test and make sure every server is stopped afterwards:
+:func:`server_argv` names the command of each server, :func:`serving` runs
+one for the stage under test, :func:`served` does both on a free port.
+
+A request a test sends is recorded as it is sent (:func:`recording_client`),
+so the grader can show a failure's request as a curl command
+(:func:`curl_command`) without the test writing the request twice.
 
 A server does some of its work after the client has the response: it
 writes the access line, logs what the app did wrong after the last byte,
@@ -27,7 +33,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from workbook.stages import stage_dir, subprocess_env
+
+if TYPE_CHECKING:  # httpx is a test dependency; the benchmarks import this module without it
+    import httpx
 
 LOOPBACK = "127.0.0.1"
 #: How long a test waits for a side effect before it fails (seconds). Generous,
@@ -294,3 +305,179 @@ def curl_command(
         text = body.decode("utf-8", "backslashreplace") if isinstance(body, bytes) else body
         parts += ["--data", shlex.quote(text)]
     return " ".join(parts)
+
+
+# ── Recording the requests a test sends ──────────────────────────────────────
+
+
+class RequestLog(Protocol):
+    """The ``sent`` fixture (workbook/pytest_plugin.py): record one request for the grader.
+
+    Returns the request as a curl command (:func:`curl_command`).
+    """
+
+    def __call__(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        body: bytes | str | None = None,
+    ) -> str: ...
+
+
+#: Header fields a client adds to every request by itself; curl adds its own.
+ADDED_BY_CLIENT = frozenset({"host", "content-length"})
+#: A body longer than this (bytes) is shown by its size: a curl line stays readable.
+BODY_SHOWN_LIMIT = 4096
+
+
+def record_request(sent: RequestLog, request: httpx.Request, defaults: httpx.Headers) -> str:
+    """Record an httpx request with ``sent`` the moment it is sent; return the curl line.
+
+    The header lines recorded are the ones the test chose: Host and
+    Content-Length, and a client default sent unchanged (``defaults``, the
+    client's own ``headers``), are left out, since curl sends its own. A
+    body over :data:`BODY_SHOWN_LIMIT` bytes is shown as ``<N bytes>``, a
+    streamed one as ``<streamed body>``.
+    """
+    import httpx
+
+    chosen = [
+        (name, value)
+        for name, value in request.headers.items()
+        if name.lower() not in ADDED_BY_CLIENT and defaults.get(name) != value
+    ]
+    body: bytes | str | None
+    try:
+        body = request.content
+    except httpx.RequestNotRead:
+        body = "<streamed body>"
+    if len(body) > BODY_SHOWN_LIMIT:
+        body = f"<{len(body)} bytes>"
+    return sent(request.method, str(request.url), headers=chosen, body=body or None)
+
+
+def recording_client(sent: RequestLog, **options: object) -> httpx.Client:
+    """Return an ``httpx.Client(**options)`` that records each request with ``sent`` as it goes.
+
+    This is how a test says a request once: the client it sends with
+    writes the record (an httpx ``request`` event hook, run just before the
+    request goes out), so the grader's curl line is the request the test
+    really sent. Close it (``with``) as any client.
+    """
+    import httpx
+
+    client = httpx.Client(**options)  # type: ignore[arg-type]
+    defaults = httpx.Headers(client.headers)
+
+    def record(request: httpx.Request) -> None:
+        record_request(sent, request, defaults)
+
+    client.event_hooks = {"request": [record], "response": []}
+    return client
+
+
+def recording_async_client(sent: RequestLog, **options: object) -> httpx.AsyncClient:
+    """Return an ``httpx.AsyncClient(**options)`` that records each request with ``sent``.
+
+    The async twin of :func:`recording_client`, for apps called in process
+    through ``httpx.ASGITransport``.
+    """
+    import httpx
+
+    client = httpx.AsyncClient(**options)  # type: ignore[arg-type]
+    defaults = httpx.Headers(client.headers)
+
+    async def record(request: httpx.Request) -> None:
+        record_request(sent, request, defaults)
+
+    client.event_hooks = {"request": [record], "response": []}
+    return client
+
+
+# ── Servers for a stage's apps, in child processes ───────────────────────────
+
+#: The WSGI servers stages 02 and 03 run on: stage 01's own (``rawwsgi.server``) and gunicorn.
+WSGI_SERVERS = ("own", "gunicorn")
+#: The ASGI servers stage 04 runs on: its own (``rawasgi.server``), uvicorn and hypercorn.
+ASGI_SERVERS = ("rawasgi", "uvicorn", "hypercorn")
+
+
+def server_argv(server: str, spec: str, port: int) -> list[str]:
+    """Return the command that serves ``spec`` (``"module:app"``) on loopback ``port``.
+
+    ``server`` is one of :data:`WSGI_SERVERS` or :data:`ASGI_SERVERS`; the
+    servers log warnings only (no access lines), except stage 01's own,
+    which has no such switch. Raise ValueError for any other name.
+
+    >>> server_argv("hypercorn", "example_app:app", 8000)[1:]
+    ['example_app:app', '--bind', '127.0.0.1:8000']
+    """
+    if server == "own":
+        return python_command("-m", "rawwsgi.server", spec, "--host", LOOPBACK, "--port", str(port))
+    if server == "gunicorn":
+        return [
+            venv_script("gunicorn"),
+            "--bind",
+            f"{LOOPBACK}:{port}",
+            "--workers",
+            "1",
+            "--no-control-socket",
+            spec,
+        ]
+    if server == "rawasgi":
+        return python_command(
+            "-m",
+            "rawasgi.server",
+            spec,
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        )
+    if server == "uvicorn":
+        return [
+            venv_script("uvicorn"),
+            spec,
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+    if server == "hypercorn":
+        return [venv_script("hypercorn"), spec, "--bind", f"{LOOPBACK}:{port}"]
+    raise ValueError(f"unknown server {server!r}: use one of {WSGI_SERVERS + ASGI_SERVERS}")
+
+
+@contextlib.contextmanager
+def serving(
+    stage: int | str, argv: Sequence[str], port: int, **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``argv`` for the stage under test until the block ends (see :func:`server_process`).
+
+    The server starts in the stage's folder with that folder first on its
+    ``PYTHONPATH`` (``workbook.stages.subprocess_env``, plus ``env``), so it
+    serves the copy under test: the reference, or a learner's copy.
+    """
+    with server_process(
+        argv, port, cwd=stage_dir(stage), env=subprocess_env(stage, **env)
+    ) as process:
+        yield process
+
+
+@contextlib.contextmanager
+def served(stage: int | str, server: str, spec: str) -> Iterator[str]:
+    """Serve ``spec`` of the stage under test with ``server`` on a free port; yield its base URL.
+
+    >>> with served("04_asgi", "uvicorn", "rawasgi.apps:app") as url:  # doctest: +SKIP
+    ...     httpx.get(url)
+    """
+    port = free_port()
+    with serving(stage, server_argv(server, spec, port), port):
+        yield f"http://{LOOPBACK}:{port}"

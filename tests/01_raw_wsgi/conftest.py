@@ -1,29 +1,20 @@
-"""Stage 01's test set-up: the stage under test, and a server-in-a-thread fixture.
+"""Stage 01's test set-up: a server-in-a-thread fixture.
 
 Most server tests run :class:`rawwsgi.server.WSGIServer` in a thread of the
 test process on a free loopback port, and talk to it with real clients:
 http.client, httpx, or a raw socket when the test is about bytes that no
 polite client would send. The helpers they share are in stage01_helpers.py.
+The stage under test is on ``sys.path`` by tests/conftest.py.
 """
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-
-from workbook.stages import activate
-
-activate("01_raw_wsgi")
-HERE = str(Path(__file__).resolve().parent)
-if HERE not in sys.path:
-    sys.path.append(HERE)  # for stage01_helpers; appended, so it shadows nothing
-
-from rawwsgi.server import WSGIServer  # noqa: E402 -- after activate()
-from stage01_helpers import App  # noqa: E402
+from rawwsgi.server import WSGIServer
+from stage01_helpers import App
 
 # ── A server in a thread ─────────────────────────────────────────────────────
 

@@ -1,7 +1,7 @@
 """Helpers stage 01's tests import: call an app in process, talk raw HTTP over a socket.
 
 (A module with a unique name rather than conftest.py, so that tests can
-import it: see conftest.py, which puts this folder on sys.path.)
+import it by name: the finder of workbook/pytest_plugin.py loads it from tests/.)
 """
 
 from __future__ import annotations

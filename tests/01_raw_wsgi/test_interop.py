@@ -16,8 +16,7 @@ from rawwsgi.server import WSGIServer
 from stage01_helpers import url
 from werkzeug.middleware.lint import LintMiddleware
 
-from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import free_port, server_process, venv_script
+from workbook.testing import free_port, serving, venv_script
 
 Serve = Callable[..., WSGIServer]
 ECHO = b"method: POST\npath: /echo\nquery: name=wsgi\nbody: hello\n"
@@ -44,7 +43,7 @@ def test_apps_run_under_gunicorn() -> None:
         "warning",
         "rawwsgi.apps:app",
     ]
-    with server_process(command, port, cwd=stage_dir(1), env=subprocess_env(1)) as process:
+    with serving(1, command, port) as process:
         check_the_apps(f"http://127.0.0.1:{port}")
         chunked = httpx.post(f"http://127.0.0.1:{port}/echo", content=iter([b"chunk", b"ed"]))
         assert chunked.content.endswith(b"body: chunked\n")  # gunicorn sets wsgi.input_terminated

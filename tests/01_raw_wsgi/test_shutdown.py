@@ -23,7 +23,7 @@ from rawwsgi.server import WSGIServer
 from stage01_helpers import closed_by_peer, connect, read_response
 
 from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import free_port, python_command, server_process, wait_until
+from workbook.testing import free_port, python_command, server_process, serving, wait_until
 
 Serve = Callable[..., WSGIServer]
 
@@ -116,9 +116,7 @@ def output_of(process: subprocess.Popen[bytes]) -> str:
 def test_cli_serves_the_app_and_stops_on_sigterm() -> None:
     """python -m rawwsgi.server MODULE:APP serves it, says where, and exits 0 on SIGTERM."""
     port = free_port()
-    with server_process(
-        cli("rawwsgi.apps:app", port), port, cwd=stage_dir(1), env=subprocess_env(1)
-    ) as process:
+    with serving(1, cli("rawwsgi.apps:app", port), port) as process:
         response = httpx.post(f"http://127.0.0.1:{port}/echo?name=wsgi", content=b"hello")
         process.send_signal(signal.SIGTERM)
         assert process.wait(10) == 0

@@ -16,28 +16,7 @@ from typing import Any
 
 from werkzeug.middleware.lint import LintMiddleware
 
-from workbook.testing import python_command, venv_script
-
 App = Callable[..., Iterable[bytes]]
-
-SERVERS = ("own", "gunicorn")
-
-
-def server_argv(server: str, spec: str, port: int) -> list[str]:
-    """Return the command that serves ``spec`` (MODULE:APP) on ``port``: own server or gunicorn."""
-    if server == "own":
-        return python_command(
-            "-m", "rawwsgi.server", spec, "--host", "127.0.0.1", "--port", str(port)
-        )
-    return [
-        venv_script("gunicorn"),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "1",
-        "--no-control-socket",
-        spec,
-    ]
 
 
 class RecordingBody:

@@ -9,10 +9,15 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from stage03_helpers import SERVERS, server_argv
 
-from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import free_port, output_of, server_process, wait_until
+from workbook.testing import (
+    WSGI_SERVERS,
+    free_port,
+    output_of,
+    server_argv,
+    serving,
+    wait_until,
+)
 
 ADMIN = {"Authorization": "Basic " + base64.b64encode(b"admin:secret").decode()}
 JSON = {"Content-Type": "application/json"}
@@ -89,14 +94,12 @@ def test_bug_mid_stream_cuts_the_connection(client: httpx.Client, sent) -> None:
         client.get("/boom/stream", headers={"Accept-Encoding": "identity"})
 
 
-@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("server", WSGI_SERVERS)
 def test_access_log_line_reaches_the_server_log(server: str, sent) -> None:
     """The access-log line goes to wsgi.errors: the server's own log (stderr)."""
     port = free_port()
     argv = server_argv(server, "onion.example:app", port)
-    with server_process(
-        argv, port, cwd=stage_dir("03_middleware"), env=subprocess_env("03_middleware")
-    ) as process:
+    with serving("03_middleware", argv, port) as process:
         url = f"http://127.0.0.1:{port}/books/1"
         sent("GET", url, headers={"X-Request-ID": "find-me-42"})
         httpx.get(url, headers={"X-Request-ID": "find-me-42"}, timeout=10)

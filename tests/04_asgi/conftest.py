@@ -1,29 +1,19 @@
-"""Stage 04's test set-up: the stage under test, and servers to run its apps on.
+"""Stage 04's test set-up: servers to run its apps on.
 
 Three kinds of server run the same apps here: the hand-written
 ``rawasgi.server.ASGIServer`` in a thread of the test process (``serve``),
 and child processes of ``python -m rawasgi.server``, uvicorn and hypercorn
-(``stage04_helpers.served``). The helpers the tests share live in
-stage04_helpers.py.
+(``workbook.testing.served``). The helpers the tests share live in
+stage04_helpers.py; the stage under test is on ``sys.path`` by tests/conftest.py.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-
-from workbook.stages import activate
-
-activate("04_asgi")
-HERE = str(Path(__file__).resolve().parent)
-if HERE not in sys.path:
-    sys.path.append(HERE)  # for stage04_helpers; appended, so it shadows nothing
-
-from rawasgi.protocol import ASGIApp  # noqa: E402
-from stage04_helpers import ServerThread  # noqa: E402 -- after activate()
+from rawasgi.protocol import ASGIApp
+from stage04_helpers import ServerThread
 
 
 @pytest.fixture

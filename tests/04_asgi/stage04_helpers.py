@@ -1,7 +1,7 @@
-"""Helpers stage 04's tests import: servers, raw HTTP and WebSocket bytes, in-process calls.
+"""Helpers stage 04's tests import: a server in a thread, raw HTTP and WebSocket bytes, in-process calls.
 
 (A module with a unique name rather than conftest.py, so that tests can
-import it: see conftest.py, which puts this folder on sys.path.)
+import it by name: the finder of workbook/pytest_plugin.py loads it from tests/.)
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import contextlib
 import os
 import socket
 import struct
-import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,8 +21,7 @@ from asgiref.testing import ApplicationCommunicator
 from rawasgi.protocol import ASGIApp, Message, Scope
 from rawasgi.server import ASGIServer
 
-from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import LOOPBACK, free_port, python_command, server_process, venv_script
+from workbook.testing import LOOPBACK
 
 # ── The hand-written server in a thread ──────────────────────────────────────
 
@@ -82,60 +80,6 @@ class ServerThread:
     @property
     def ws_url(self) -> str:
         return f"ws://{LOOPBACK}:{self.port}"
-
-
-# ── Servers in child processes ───────────────────────────────────────────────
-
-SERVERS = ("rawasgi", "uvicorn", "hypercorn")
-
-
-def server_command(name: str, target: str, port: int) -> list[str]:
-    """Return the argv that serves ``target`` ("module:app") with one of the three servers."""
-    if name == "rawasgi":
-        return python_command(
-            "-m",
-            "rawasgi.server",
-            target,
-            "--host",
-            LOOPBACK,
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        )
-    if name == "uvicorn":
-        return [
-            venv_script("uvicorn"),
-            target,
-            "--host",
-            LOOPBACK,
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
-    if name == "hypercorn":
-        return [venv_script("hypercorn"), target, "--bind", f"{LOOPBACK}:{port}"]
-    raise ValueError(f"unknown server {name!r}")
-
-
-@contextlib.contextmanager
-def served(name: str, target: str) -> Iterator[str]:
-    """Serve ``target`` with server ``name`` in a child process; yield its base URL."""
-    port = free_port()
-    process: subprocess.Popen[bytes] | None = None
-    try:
-        with server_process(
-            server_command(name, target, port),
-            port,
-            cwd=stage_dir("04_asgi"),
-            env=subprocess_env("04_asgi"),
-        ) as process:
-            yield f"http://{LOOPBACK}:{port}"
-    finally:
-        if process is not None and process.stdout is not None:
-            process.stdout.close()  # server_process leaves the pipe open (ResourceWarning)
 
 
 # ── Calling an app in process ────────────────────────────────────────────────

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import LOOPBACK, free_port, python_command, server_process
+from workbook.testing import LOOPBACK, free_port, python_command, serving
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -29,9 +29,7 @@ def cli_server(
     )
     process = None
     try:
-        with server_process(
-            argv, port, cwd=stage_dir("04_asgi"), env=subprocess_env("04_asgi")
-        ) as process:
+        with serving("04_asgi", argv, port) as process:
             yield process, f"http://{LOOPBACK}:{port}"
     finally:
         if process is not None and process.stdout is not None:

@@ -377,26 +377,11 @@ def test_the_example_routes_below_uvicorn_root_path() -> None:
     """uvicorn --root-path /api sends /hello/ada as path /api/hello/ada: the router matches /hello/ada."""
     import httpx
 
-    from workbook.stages import stage_dir, subprocess_env
-    from workbook.testing import LOOPBACK, free_port, server_process, venv_script
+    from workbook.testing import LOOPBACK, free_port, server_argv, serving
 
     port = free_port()
-    argv = [
-        venv_script("uvicorn"),
-        "rawasgi.example:app",
-        "--host",
-        LOOPBACK,
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--root-path",
-        "/api",
-    ]
-    with server_process(
-        argv, port, cwd=stage_dir("04_asgi"), env=subprocess_env("04_asgi")
-    ) as process:
+    argv = [*server_argv("uvicorn", "rawasgi.example:app", port), "--root-path", "/api"]
+    with serving("04_asgi", argv, port) as process:
         try:
             response = httpx.get(f"http://{LOOPBACK}:{port}/hello/ada")
             assert (response.status_code, response.text) == (200, "Hello, ada!\n")

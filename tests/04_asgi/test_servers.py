@@ -13,24 +13,26 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from stage04_helpers import SERVERS, exchange, read_response, served, status_of
+from stage04_helpers import exchange, read_response, status_of
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
+
+from workbook.testing import ASGI_SERVERS, served
 
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture(scope="module", params=SERVERS)
+@pytest.fixture(scope="module", params=ASGI_SERVERS)
 def base_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """Serve rawasgi.apps:app with each server in turn."""
-    with served(request.param, "rawasgi.apps:app") as url:
+    with served("04_asgi", request.param, "rawasgi.apps:app") as url:
         yield url
 
 
-@pytest.fixture(scope="module", params=SERVERS)
+@pytest.fixture(scope="module", params=ASGI_SERVERS)
 def example_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """Serve rawasgi.example:app (router + middleware) with each server in turn."""
-    with served(request.param, "rawasgi.example:app") as url:
+    with served("04_asgi", request.param, "rawasgi.example:app") as url:
         yield url
 
 

@@ -1,4 +1,4 @@
-"""Stage 05's suite: put the stage under test first on sys.path; shared fixtures.
+"""Stage 05's suite: shared fixtures (tests/conftest.py puts the stage on sys.path).
 
 ``chapter_bare.py`` and ``chapter_harness.py`` in this folder are verbatim
 copies of the chapter's code (not test modules): the first shows that each
@@ -8,21 +8,11 @@ flaw the stage fixes is real, the second is the chapter's own test harness.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-from workbook.stages import activate
-
-activate("05_bare")
-HERE = str(Path(__file__).resolve().parent)
-if HERE not in sys.path:
-    sys.path.append(HERE)  # for bare_helpers; appended, so it shadows nothing
-
-from bare_helpers import load_copy  # noqa: E402
+from bare_helpers import load_copy
 
 
 @pytest.fixture

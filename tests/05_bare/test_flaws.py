@@ -23,8 +23,8 @@ from bare_helpers import BASE_URL, call, run_websocket
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import free_port, python_command, server_process
+from workbook.stages import subprocess_env
+from workbook.testing import free_port, python_command, serving
 
 # The chapter fails these by a failed check, never by some unrelated crash.
 CHAPTER_FAILS = (AssertionError, pytest.fail.Exception)
@@ -325,7 +325,7 @@ SERVE_ECHO = textwrap.dedent("""
 def serve_echo(framework: ModuleType, port: int) -> Any:
     """Serve the chapter's echo handler on ``framework`` under uvicorn."""
     argv = python_command("-c", SERVE_ECHO, framework.__file__, "bare_echo_server", str(port))
-    return server_process(argv, port, cwd=stage_dir("05_bare"), env=subprocess_env("05_bare"))
+    return serving("05_bare", argv, port)
 
 
 def test_unknown_websocket_route_reaches_the_client_as_close_4004(

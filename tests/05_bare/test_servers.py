@@ -15,35 +15,22 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import free_port, python_command, server_process, venv_script
+from workbook.testing import (
+    free_port,
+    python_command,
+    served,
+    server_argv,
+    serving,
+)
 
-SERVERS = {
-    "uvicorn": lambda port: [
-        venv_script("uvicorn"),
-        "example_app:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ],
-    "hypercorn": lambda port: [
-        venv_script("hypercorn"),
-        "example_app:app",
-        "--bind",
-        f"127.0.0.1:{port}",
-    ],
-}
+SERVERS = ("hypercorn", "uvicorn")  # bare runs on the ASGI servers others wrote
 
 
-@pytest.fixture(scope="module", params=sorted(SERVERS))
+@pytest.fixture(scope="module", params=SERVERS)
 def base(request: pytest.FixtureRequest) -> Iterator[str]:
     """Serve example_app under each server; yield its http://127.0.0.1:PORT."""
-    port = free_port()
-    with server_process(
-        SERVERS[request.param](port), port, cwd=stage_dir("05_bare"), env=subprocess_env("05_bare")
-    ):
-        yield f"http://127.0.0.1:{port}"
+    with served("05_bare", request.param, "example_app:app") as url:
+        yield url
 
 
 def ws_url(base: str, path: str) -> str:
@@ -180,12 +167,7 @@ RUN_AS_SCRIPT = (
 def test_python_example_app_serves_with_reload(sent: Any) -> None:
     """`python example_app.py` (app.run(reload=True)) serves the app under uvicorn's reloader."""
     port = free_port()
-    with server_process(
-        python_command("-c", RUN_AS_SCRIPT, str(port)),
-        port,
-        cwd=stage_dir("05_bare"),
-        env=subprocess_env("05_bare"),
-    ) as process:
+    with serving("05_bare", python_command("-c", RUN_AS_SCRIPT, str(port)), port) as process:
         sent("GET", f"http://127.0.0.1:{port}/")
         response = httpx.get(f"http://127.0.0.1:{port}/", timeout=15)
         assert response.status_code == 200
@@ -201,17 +183,8 @@ def test_routes_answer_below_uvicorn_root_path(sent: Any) -> None:
     "/api/tasks"} (the ASGI spec: path includes root_path); it was a 404.
     """
     port = free_port()
-    argv = [
-        venv_script("uvicorn"),
-        "example_app:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--root-path",
-        "/api",
-    ]
-    with server_process(argv, port, cwd=stage_dir("05_bare"), env=subprocess_env("05_bare")):
+    argv = [*server_argv("uvicorn", "example_app:app", port), "--root-path", "/api"]
+    with serving("05_bare", argv, port):
         base = f"http://127.0.0.1:{port}"
         sent("GET", f"{base}/tasks")
         response = httpx.get(f"{base}/tasks")

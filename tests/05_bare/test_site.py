@@ -23,8 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
-from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import free_port, server_process, venv_script
+from workbook.testing import free_port, serving, venv_script
 
 SECRET = "s" * 40
 BROWSER = "text/html,application/xhtml+xml,*/*;q=0.8"
@@ -295,8 +294,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path
     uploads = tmp_path_factory.mktemp("uploads")
     port = free_port()
     argv = [venv_script("uvicorn"), "site_app:app", "--host", "127.0.0.1", "--port", str(port)]
-    env = subprocess_env("05_bare", BARE_SITE_UPLOADS=str(uploads), BARE_SITE_SECRET=SECRET)
-    with server_process(argv, port, cwd=stage_dir("05_bare"), env=env):
+    with serving("05_bare", argv, port, BARE_SITE_UPLOADS=str(uploads), BARE_SITE_SECRET=SECRET):
         yield port, uploads
 
 

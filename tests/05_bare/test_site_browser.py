@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import free_port, server_process, venv_script
+from workbook.testing import free_port, serving, venv_script
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -43,8 +42,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     uploads = tmp_path_factory.mktemp("browser-uploads")
     port = free_port()
     argv = [venv_script("uvicorn"), "site_app:app", "--host", "127.0.0.1", "--port", str(port)]
-    env = subprocess_env("05_bare", BARE_SITE_UPLOADS=str(uploads), BARE_SITE_SECRET="b" * 40)
-    with server_process(argv, port, cwd=stage_dir("05_bare"), env=env):
+    secret = "b" * 40
+    with serving("05_bare", argv, port, BARE_SITE_UPLOADS=str(uploads), BARE_SITE_SECRET=secret):
         yield f"http://127.0.0.1:{port}", uploads
 
 

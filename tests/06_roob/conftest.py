@@ -1,8 +1,8 @@
-"""Stage 06 set-up: the stage under test first on sys.path, fresh databases, clients.
+"""Stage 06 set-up: fresh databases, clients (tests/conftest.py puts the stage on sys.path).
 
 Every test that touches products gets its own SQLite file (``database``),
 so no test sees another's creates and deletes. Stage modules are imported
-inside the fixtures, after ``activate``, so a learner's broken module fails
+inside the fixtures, not at collection, so a learner's broken module fails
 the tests that need it instead of the whole collection.
 """
 
@@ -18,10 +18,6 @@ from wsgiref.validate import validator
 import pytest
 from webob import Request, Response
 from webtest import TestApp
-
-from workbook.stages import activate
-
-activate("06_roob")
 
 HERE = Path(__file__).resolve().parent
 Echo = Callable[[str], Callable[..., Response]]
