@@ -12,7 +12,7 @@ stages there.
   that its folder comes first and the reference copy of it is not on the
   path at all. Stages 01-04 are also on the venv's ``.pth`` (reference copies);
   05 and 06 stand alone by design and come only from here.
-- **A client that records.** ``http`` is an ``httpx.Client`` that records each
+- **A client that records.** ``http_client`` is an ``httpx.Client`` that records each
   request with ``sent`` as it sends it, so the grader shows the request of a
   failing test as a curl command and the test writes the request once.
 """
@@ -42,7 +42,7 @@ activate_stages()
 
 
 @pytest.fixture
-def http(sent: RequestLog) -> Iterator[httpx.Client]:
+def http_client(sent: RequestLog) -> Iterator[httpx.Client]:
     """An ``httpx.Client`` (httpx's defaults) whose every request is recorded as it is sent."""
     with recording_client(sent) as client:
         yield client

@@ -343,19 +343,30 @@ def record_request(sent: RequestLog, request: httpx.Request, defaults: httpx.Hea
     """
     import httpx
 
+    lines = [
+        (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
+    ]
     chosen = [
         (name, value)
-        for name, value in request.headers.items()
+        for name, value in lines  # as the test wrote them: its case, repeats kept apart
         if name.lower() not in ADDED_BY_CLIENT and defaults.get(name) != value
     ]
-    body: bytes | str | None
     try:
-        body = request.content
+        body = shown_body(request.content)
     except httpx.RequestNotRead:
         body = "<streamed body>"
+    return sent(request.method, str(request.url), headers=chosen, body=body)
+
+
+def shown_body(body: bytes) -> bytes | str | None:
+    """Return a request body as a curl line shows it: None if empty, its size if long.
+
+    >>> shown_body(b""), shown_body(b"hi"), shown_body(b"x" * 5000)
+    (None, b'hi', '<5000 bytes>')
+    """
     if len(body) > BODY_SHOWN_LIMIT:
-        body = f"<{len(body)} bytes>"
-    return sent(request.method, str(request.url), headers=chosen, body=body or None)
+        return f"<{len(body)} bytes>"
+    return body or None
 
 
 def recording_client(sent: RequestLog, **options: object) -> httpx.Client:

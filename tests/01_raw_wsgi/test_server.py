@@ -58,11 +58,10 @@ def stream(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
 
 
 @pytest.mark.exercise("1.4")
-def test_get_is_answered_over_a_real_socket(serve: Serve, sent) -> None:
+def test_get_is_answered_over_a_real_socket(serve: Serve, http_client: httpx.Client) -> None:
     """GET / on the server gets the app's status, headers and body."""
     server = serve(validator(apps.app))
-    sent("GET", url(server))
-    response = httpx.get(url(server))
+    response = http_client.get(url(server))
     assert (response.status_code, response.text) == (200, "Hello, WSGI!")
     assert response.headers["content-length"] == "12"
     assert response.headers["server"] == "rawwsgi"
@@ -70,11 +69,10 @@ def test_get_is_answered_over_a_real_socket(serve: Serve, sent) -> None:
 
 
 @pytest.mark.exercise("1.4")
-def test_post_body_reaches_the_app(serve: Serve, sent) -> None:
+def test_post_body_reaches_the_app(serve: Serve, http_client: httpx.Client) -> None:
     """A POST's body arrives through wsgi.input and is echoed back."""
     server = serve(validator(apps.app))
-    sent("POST", url(server, "/echo?name=wsgi"), body=b"hello")
-    response = httpx.post(url(server, "/echo?name=wsgi"), content=b"hello")
+    response = http_client.post(url(server, "/echo?name=wsgi"), content=b"hello")
     assert response.content == b"method: POST\npath: /echo\nquery: name=wsgi\nbody: hello\n"
 
 

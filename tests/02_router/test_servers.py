@@ -1,8 +1,8 @@
 """The books API over a real socket: on stage 01's own server and on gunicorn.
 
 Each server runs in a child process on a free loopback port (see the
-``example_url`` fixture). Every request is recorded with ``sent(...)`` so a
-failure shows it as a curl command.
+``example_url`` fixture). The ``client`` fixture records every request as it
+sends it, so a failure shows the request as a curl command.
 """
 
 from __future__ import annotations
@@ -18,18 +18,13 @@ from wsgiref.validate import validator
 import httpx
 import pytest
 
+from workbook.testing import RequestLog, recording_client
+
 JSON = {"Content-Type": "application/json"}
 
 
-@pytest.fixture(scope="module")
-def client(example_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=example_url, timeout=10) as client:
-        yield client
-
-
-def test_list_books(client: httpx.Client, sent) -> None:
+def test_list_books(client: httpx.Client) -> None:
     """GET /books answers 200 with the books as JSON."""
-    sent("GET", f"{client.base_url}/books")
     response = client.get("/books")
     assert (response.status_code, response.headers["content-type"]) == (200, "application/json")
     assert {
@@ -40,39 +35,34 @@ def test_list_books(client: httpx.Client, sent) -> None:
     } in response.json()["books"]
 
 
-def test_create_then_fetch_by_location(client: httpx.Client, sent) -> None:
+def test_create_then_fetch_by_location(client: httpx.Client) -> None:
     """POST /books answers 201 with a Location that fetches the new book."""
     body = json.dumps({"title": "Parable of the Sower", "author": "Octavia E. Butler"})
-    sent("POST", f"{client.base_url}/books", headers=JSON, body=body)
     created = client.post("/books", content=body, headers=JSON)
     fetched = client.get(created.headers["location"])
     assert (created.status_code, fetched.status_code, fetched.json()) == (201, 200, created.json())
 
 
-def test_invalid_json_is_a_400_with_a_message(client: httpx.Client, sent) -> None:
+def test_invalid_json_is_a_400_with_a_message(client: httpx.Client) -> None:
     """Invalid JSON is a 400 whose JSON body says what is wrong."""
-    sent("POST", f"{client.base_url}/books", headers=JSON, body='{"title": ')
     response = client.post("/books", content=b'{"title": ', headers=JSON)
     assert (response.status_code, response.json()["error"][:13]) == (400, "invalid JSON:")
 
 
-def test_unknown_route_is_a_404(client: httpx.Client, sent) -> None:
+def test_unknown_route_is_a_404(client: httpx.Client) -> None:
     """A path with no route is a 404 with a JSON message."""
-    sent("GET", f"{client.base_url}/authors")
     response = client.get("/authors")
     assert (response.status_code, response.json()) == (404, {"error": "no route matches /authors"})
 
 
-def test_non_ascii_path_arrives_decoded(client: httpx.Client, sent) -> None:
+def test_non_ascii_path_arrives_decoded(client: httpx.Client) -> None:
     """A UTF-8 path goes through the server's latin-1 PATH_INFO and back intact."""
-    sent("GET", f"{client.base_url}/b%C3%BCcher")
     response = client.get("/b%C3%BCcher")
     assert (response.status_code, response.json()) == (404, {"error": "no route matches /bücher"})
 
 
-def test_wrong_method_is_a_405_with_allow(client: httpx.Client, sent) -> None:
+def test_wrong_method_is_a_405_with_allow(client: httpx.Client) -> None:
     """PATCH on a book is a 405 with an Allow header listing the methods."""
-    sent("PATCH", f"{client.base_url}/books/1")
     response = client.patch("/books/1")
     assert (response.status_code, response.headers["allow"]) == (
         405,
@@ -80,15 +70,13 @@ def test_wrong_method_is_a_405_with_allow(client: httpx.Client, sent) -> None:
     )
 
 
-def test_int_converter_mismatch_is_a_404(client: httpx.Client, sent) -> None:
+def test_int_converter_mismatch_is_a_404(client: httpx.Client) -> None:
     """/books/abc is a 404, not a 500."""
-    sent("GET", f"{client.base_url}/books/abc")
     assert client.get("/books/abc").status_code == 404
 
 
-def test_head_has_get_headers_and_no_body(client: httpx.Client, sent) -> None:
+def test_head_has_get_headers_and_no_body(client: httpx.Client) -> None:
     """HEAD /books/2 gets the GET headers, Content-Length included, and no body."""
-    sent("HEAD", f"{client.base_url}/books/2")
     head, get = client.head("/books/2"), client.get("/books/2")
     assert (head.status_code, head.headers["content-length"], head.content) == (
         200,
@@ -97,9 +85,8 @@ def test_head_has_get_headers_and_no_body(client: httpx.Client, sent) -> None:
     )
 
 
-def test_options_answers_allow(client: httpx.Client, sent) -> None:
+def test_options_answers_allow(client: httpx.Client) -> None:
     """OPTIONS /books answers 200 with Allow."""
-    sent("OPTIONS", f"{client.base_url}/books")
     response = client.options("/books")
     assert (response.status_code, response.headers["allow"]) == (200, "GET, HEAD, OPTIONS, POST")
 
@@ -143,10 +130,9 @@ def wsgiref_url() -> Iterator[str]:
         thread.join(5)
 
 
-def test_bad_input_on_wsgiref_gets_4xx(wsgiref_url: str, sent) -> None:
+def test_bad_input_on_wsgiref_gets_4xx(wsgiref_url: str, sent: RequestLog) -> None:
     """Under wsgiref with the validator: bad JSON is 400, unknown route 404, wrong method 405."""
-    with httpx.Client(base_url=wsgiref_url, timeout=10) as client:
-        sent("POST", f"{wsgiref_url}/books", headers=JSON, body="nope")
+    with recording_client(sent, base_url=wsgiref_url, timeout=10) as client:
         statuses = (
             client.post("/books", content=b"nope", headers=JSON).status_code,
             client.get("/nope").status_code,

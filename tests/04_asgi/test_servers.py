@@ -43,17 +43,15 @@ def ws(url: str) -> str:
 # ── The raw apps ─────────────────────────────────────────────────────────────
 
 
-def test_hello(base_url: str, sent) -> None:
+def test_hello(base_url: str, http_client: httpx.Client) -> None:
     """GET / is a 200 greeting, on every server."""
-    sent("GET", f"{base_url}/")
-    response = httpx.get(f"{base_url}/")
+    response = http_client.get(f"{base_url}/")
     assert (response.status_code, response.text) == (200, "Hello, ASGI!\n")
 
 
-def test_echo(base_url: str, sent) -> None:
+def test_echo(base_url: str, http_client: httpx.Client) -> None:
     """POST /echo sends the body back with its content type."""
-    sent("POST", f"{base_url}/echo", headers={"Content-Type": "text/x-test"}, body="hello")
-    response = httpx.post(
+    response = http_client.post(
         f"{base_url}/echo", content=b"hello", headers={"Content-Type": "text/x-test"}
     )
     assert (response.status_code, response.text, response.headers["content-type"]) == (
@@ -74,10 +72,9 @@ def test_echo_of_a_chunked_upload(base_url: str) -> None:
     assert httpx.post(f"{base_url}/echo", content=pieces()).content == payload
 
 
-def test_stream_is_chunked(base_url: str, sent) -> None:
+def test_stream_is_chunked(base_url: str, http_client: httpx.Client) -> None:
     """/stream arrives with Transfer-Encoding: chunked and every line."""
-    sent("GET", f"{base_url}/stream?count=4&delay=0")
-    response = httpx.get(f"{base_url}/stream?count=4&delay=0")
+    response = http_client.get(f"{base_url}/stream?count=4&delay=0")
     assert response.headers.get("transfer-encoding") == "chunked"
     assert response.text.splitlines() == [f"line {n} of 4" for n in range(1, 5)]
 
@@ -147,10 +144,9 @@ def test_example_path_parameters(example_url: str) -> None:
     assert httpx.get(f"{example_url}/add/2/40").json() == {"a": 2, "b": 40, "sum": 42}
 
 
-def test_example_405_has_allow(example_url: str, sent) -> None:
+def test_example_405_has_allow(example_url: str, http_client: httpx.Client) -> None:
     """A wrong method is 405 with Allow."""
-    sent("DELETE", f"{example_url}/hello/ada")
-    response = httpx.delete(f"{example_url}/hello/ada")
+    response = http_client.delete(f"{example_url}/hello/ada")
     assert (response.status_code, response.headers["allow"]) == (405, "GET, HEAD, OPTIONS")
 
 
@@ -164,10 +160,9 @@ def test_example_head_reaches_the_get_route_without_a_body(example_url: str, sen
     assert (status_of(data), b"\r\ncontent-length: 12" in head.lower(), rest) == (200, True, b"")
 
 
-def test_example_options_lists_the_methods(example_url: str, sent) -> None:
+def test_example_options_lists_the_methods(example_url: str, http_client: httpx.Client) -> None:
     """OPTIONS on a routed path is 200 with Allow, on every server."""
-    sent("OPTIONS", f"{example_url}/add/2/40")
-    response = httpx.options(f"{example_url}/add/2/40")
+    response = http_client.options(f"{example_url}/add/2/40")
     assert (response.status_code, response.headers["allow"]) == (200, "GET, HEAD, OPTIONS")
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from workbook.testing import RequestLog, recording_async_client
+
 HERE = Path(__file__).resolve().parent
 BASE_URL = "http://testserver"
 
@@ -31,12 +33,23 @@ def load_copy(filename: str, module_name: str) -> ModuleType:
     return module
 
 
-def call(app: Any, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """Send one request to ``app`` in process (no lifespan) and return the response."""
+def call(
+    app: Any, method: str, path: str, *, record: RequestLog | None = None, **kwargs: Any
+) -> httpx.Response:
+    """Send one request to ``app`` in process (no lifespan) and return the response.
+
+    With ``record`` (the ``sent`` fixture) the request is recorded as it is
+    sent, and the grader shows it as a curl command against ``BASE_URL``.
+    """
 
     async def go() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        client = (
+            recording_async_client(record, transport=transport, base_url=BASE_URL)
+            if record is not None
+            else httpx.AsyncClient(transport=transport, base_url=BASE_URL)
+        )
+        async with client:
             return await client.request(method, path, **kwargs)
 
     return asyncio.run(go())

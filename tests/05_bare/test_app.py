@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from bare import Bare, HTTPError, Request, Response
-from bare_helpers import BASE_URL, call
+from bare_helpers import call
 
 pytestmark = pytest.mark.exercise("5.3")
 
@@ -53,8 +53,7 @@ def test_handler_result_becomes_a_response(
 
 def test_unknown_path_is_404_with_the_chapter_body(sent: Any) -> None:
     """A path no route has is 404 {"error": "not found"}."""
-    sent("GET", f"{BASE_URL}/nowhere")
-    response = call(Bare(), "GET", "/nowhere")
+    response = call(Bare(), "GET", "/nowhere", record=sent)
     assert (response.status_code, response.json()) == (404, {"error": "not found"})
 
 
@@ -64,8 +63,7 @@ def test_wrong_method_is_405_with_allowed_list_and_allow_header(sent: Any) -> No
     async def handler(request: Request) -> None:
         return None
 
-    sent("DELETE", f"{BASE_URL}/tasks")
-    response = call(app_with("/tasks", handler, ["GET", "POST"]), "DELETE", "/tasks")
+    response = call(app_with("/tasks", handler, ["GET", "POST"]), "DELETE", "/tasks", record=sent)
     assert response.status_code == 405
     assert response.json() == {
         "error": "method not allowed",
@@ -80,8 +78,7 @@ def test_head_runs_the_get_handler_and_sends_no_body(sent: Any) -> None:
     async def handler(request: Request) -> dict:
         return {"method": request.method}
 
-    sent("HEAD", f"{BASE_URL}/")
-    response = call(app_with("/", handler), "HEAD", "/")
+    response = call(app_with("/", handler), "HEAD", "/", record=sent)
     assert (response.status_code, response.headers["content-length"], response.content) == (
         200,
         "17",
@@ -95,8 +92,9 @@ def test_options_is_answered_with_allow(sent: Any) -> None:
     async def handler(request: Request) -> None:
         return None
 
-    sent("OPTIONS", f"{BASE_URL}/items/1")
-    response = call(app_with("/items/{id}", handler, ["GET", "DELETE"]), "OPTIONS", "/items/1")
+    response = call(
+        app_with("/items/{id}", handler, ["GET", "DELETE"]), "OPTIONS", "/items/1", record=sent
+    )
     assert (response.status_code, response.headers["allow"], response.content) == (
         204,
         "DELETE, GET, HEAD, OPTIONS",
@@ -148,11 +146,11 @@ def test_invalid_json_is_400_through_the_app(sent: Any) -> None:
     async def handler(request: Request) -> Any:
         return await request.json()
 
-    sent("POST", f"{BASE_URL}/", headers={"Content-Type": "application/json"}, body="{bad")
     response = call(
         app_with("/", handler, ["POST"]),
         "POST",
         "/",
+        record=sent,
         content=b"{bad",
         headers={"content-type": "application/json"},
     )
@@ -167,8 +165,7 @@ def test_body_over_the_configured_limit_is_413(sent: Any) -> None:
         return {"size": len(await request.body())}
 
     app = app_with("/upload", handler, ["POST"], max_body_size=100)
-    sent("POST", f"{BASE_URL}/upload", body="x" * 101)
-    assert call(app, "POST", "/upload", content=b"x" * 101).status_code == 413
+    assert call(app, "POST", "/upload", record=sent, content=b"x" * 101).status_code == 413
     assert call(app, "POST", "/upload", content=b"x" * 100).json() == {"size": 100}
 
 

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from bare_helpers import BASE_URL, call, load_copy
+from bare_helpers import call, load_copy
 
 
 def test_chapter_harness_passes(example: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -18,8 +18,7 @@ def test_chapter_harness_passes(example: Any, capsys: pytest.CaptureFixture[str]
 
 def test_chapter_curl_index(example: Any, sent: Any) -> None:
     """`curl http://localhost:8000/` gives the chapter's HTML page."""
-    sent("GET", f"{BASE_URL}/")
-    response = call(example.app, "GET", "/")
+    response = call(example.app, "GET", "/", record=sent)
     assert (response.status_code, response.headers["content-type"]) == (
         200,
         "text/html; charset=utf-8",
@@ -30,9 +29,13 @@ def test_chapter_curl_index(example: Any, sent: Any) -> None:
 def test_chapter_curl_create_task(example: Any, sent: Any) -> None:
     """The chapter's POST /tasks curl creates a task: 201 with id, title, done."""
     body = '{"title": "Built with bare"}'
-    sent("POST", f"{BASE_URL}/tasks", headers={"Content-Type": "application/json"}, body=body)
     response = call(
-        example.app, "POST", "/tasks", content=body, headers={"content-type": "application/json"}
+        example.app,
+        "POST",
+        "/tasks",
+        record=sent,
+        content=body,
+        headers={"content-type": "application/json"},
     )
     assert response.status_code == 201
     task = response.json()

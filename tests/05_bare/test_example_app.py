@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
-from bare_helpers import BASE_URL, call
+from bare_helpers import call
 
 JSON = {"content-type": "application/json"}
 
@@ -54,8 +54,9 @@ def test_delete_returns_the_task_and_forgets_it(example: Any) -> None:
 @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
 def test_unknown_task_is_404(example: Any, method: str, sent: Any) -> None:
     """A task id that does not exist is 404 {"error": "not found"} for every method."""
-    sent(method, f"{BASE_URL}/tasks/nonexistent", headers=JSON, body="{}")
-    response = call(example.app, method, "/tasks/nonexistent", content=b"{}", headers=JSON)
+    response = call(
+        example.app, method, "/tasks/nonexistent", record=sent, content=b"{}", headers=JSON
+    )
     assert (response.status_code, response.json()) == (404, {"error": "not found"})
 
 
@@ -73,8 +74,7 @@ def test_unknown_task_is_404(example: Any, method: str, sent: Any) -> None:
 )
 def test_create_with_bad_body_is_400(example: Any, body: bytes, error: str, sent: Any) -> None:
     """POST /tasks without a JSON object holding a title is 400 with a message."""
-    sent("POST", f"{BASE_URL}/tasks", headers=JSON, body=body)
-    response = call(example.app, "POST", "/tasks", content=body, headers=JSON)
+    response = call(example.app, "POST", "/tasks", record=sent, content=body, headers=JSON)
     assert (response.status_code, response.json()) == (400, {"error": error})
     assert example.tasks == {}
 

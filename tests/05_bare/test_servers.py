@@ -40,42 +40,38 @@ def ws_url(base: str, path: str) -> str:
 # ── HTTP: the chapter's curl commands and the fixes, on the wire ──────────────
 
 
-def test_curl_index(base: str, sent: Any) -> None:
+def test_curl_index(base: str, http_client: httpx.Client) -> None:
     """`curl http://localhost:8000/` gives the HTML page."""
-    sent("GET", f"{base}/")
-    response = httpx.get(f"{base}/")
+    response = http_client.get(f"{base}/")
     assert (response.status_code, response.text) == (
         200,
         "<h1>Bare Framework</h1><p>It's just callables.</p>",
     )
 
 
-def test_curl_create_task_then_fetch_it(base: str, sent: Any) -> None:
+def test_curl_create_task_then_fetch_it(base: str, http_client: httpx.Client) -> None:
     """The chapter's POST /tasks is 201; the new task is then at /tasks/{id}."""
     body = '{"title": "Built with bare"}'
-    sent("POST", f"{base}/tasks", headers={"Content-Type": "application/json"}, body=body)
-    created = httpx.post(
+    created = http_client.post(
         f"{base}/tasks", content=body, headers={"Content-Type": "application/json"}
     )
     assert (created.status_code, created.json()["title"]) == (201, "Built with bare")
-    fetched = httpx.get(f"{base}/tasks/{created.json()['id']}")
+    fetched = http_client.get(f"{base}/tasks/{created.json()['id']}")
     assert fetched.json() == created.json()
 
 
-def test_invalid_json_is_400_on_the_wire(base: str, sent: Any) -> None:
+def test_invalid_json_is_400_on_the_wire(base: str, http_client: httpx.Client) -> None:
     """A POST of "{bad" is 400 with a message, over a real server."""
-    sent("POST", f"{base}/tasks", headers={"Content-Type": "application/json"}, body="{bad")
-    response = httpx.post(
+    response = http_client.post(
         f"{base}/tasks", content=b"{bad", headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 400
     assert response.json()["error"].startswith("request body is not valid JSON")
 
 
-def test_head_has_length_and_no_body_on_the_wire(base: str, sent: Any) -> None:
+def test_head_has_length_and_no_body_on_the_wire(base: str, http_client: httpx.Client) -> None:
     """HEAD / is 200 with the GET Content-Length and no body bytes."""
-    sent("HEAD", f"{base}/")
-    response = httpx.head(f"{base}/")
+    response = http_client.head(f"{base}/")
     assert (response.status_code, response.headers["content-length"], response.content) == (
         200,
         "50",
@@ -83,23 +79,21 @@ def test_head_has_length_and_no_body_on_the_wire(base: str, sent: Any) -> None:
     )
 
 
-def test_wrong_method_is_405_with_allow_on_the_wire(base: str, sent: Any) -> None:
+def test_wrong_method_is_405_with_allow_on_the_wire(base: str, http_client: httpx.Client) -> None:
     """PUT /tasks is 405 with Allow."""
-    sent("PUT", f"{base}/tasks")
-    response = httpx.put(f"{base}/tasks")
+    response = http_client.put(f"{base}/tasks")
     assert (response.status_code, response.headers["allow"]) == (405, "GET, HEAD, OPTIONS, POST")
 
 
-def test_oversized_body_is_413_on_the_wire(base: str, sent: Any) -> None:
+def test_oversized_body_is_413_on_the_wire(base: str, http_client: httpx.Client) -> None:
     """A body over 1 MiB is refused with 413 and the server keeps serving."""
-    sent("POST", f"{base}/tasks", headers={"Content-Type": "application/json"}, body="<2 MiB>")
-    response = httpx.post(
+    response = http_client.post(
         f"{base}/tasks",
         content=b" " * (2 * 1024 * 1024),
         headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 413
-    assert httpx.get(f"{base}/").status_code == 200
+    assert http_client.get(f"{base}/").status_code == 200
 
 
 # ── WebSocket ─────────────────────────────────────────────────────────────────
@@ -164,19 +158,18 @@ RUN_AS_SCRIPT = (
 )
 
 
-def test_python_example_app_serves_with_reload(sent: Any) -> None:
+def test_python_example_app_serves_with_reload(http_client: httpx.Client) -> None:
     """`python example_app.py` (app.run(reload=True)) serves the app under uvicorn's reloader."""
     port = free_port()
     with serving("05_bare", python_command("-c", RUN_AS_SCRIPT, str(port)), port) as process:
-        sent("GET", f"http://127.0.0.1:{port}/")
-        response = httpx.get(f"http://127.0.0.1:{port}/", timeout=15)
+        response = http_client.get(f"http://127.0.0.1:{port}/", timeout=15)
         assert response.status_code == 200
     output = process.stdout.read().decode()
     assert "Started reloader process" in output
     assert "App started. Ready to serve." in output
 
 
-def test_routes_answer_below_uvicorn_root_path(sent: Any) -> None:
+def test_routes_answer_below_uvicorn_root_path(http_client: httpx.Client) -> None:
     """uvicorn --root-path /api (behind a proxy that strips /api) puts /api in path; bare routes below it.
 
     A request for /tasks reaches the app as {"root_path": "/api", "path":
@@ -186,8 +179,7 @@ def test_routes_answer_below_uvicorn_root_path(sent: Any) -> None:
     argv = [*server_argv("uvicorn", "example_app:app", port), "--root-path", "/api"]
     with serving("05_bare", argv, port):
         base = f"http://127.0.0.1:{port}"
-        sent("GET", f"{base}/tasks")
-        response = httpx.get(f"{base}/tasks")
+        response = http_client.get(f"{base}/tasks")
         assert (response.status_code, response.json()) == (200, [])
         with connect(ws_url(base, "/ws")) as websocket:
             assert websocket.recv(timeout=10).startswith("Welcome!")

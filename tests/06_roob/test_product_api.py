@@ -23,51 +23,44 @@ GALAXY_TAB_STORED = dict(GALAXY_TAB, category="uncategorized")
 # ── "Testing the API": the chapter's curl commands ───────────────────────────
 
 
-def test_get_all_products(product_app, sent):
+def test_get_all_products(product_app):
     """curl /api/products: every product, grouped by category as the chapter's inventory."""
-    sent("GET", f"{BASE}/api/products")
     response = product_app.get("/api/products")
     assert (response.status_int, response.content_type) == (200, "application/json")
     assert response.json == {"mobile": [S25, IPHONE], "laptop": [MACBOOK, XPS]}
 
 
-def test_create_a_product(product_app, sent):
+def test_create_a_product(product_app):
     """curl -X POST /api/products: the updated product list, with the new product."""
     body = json.dumps(GALAXY_TAB)
-    sent("POST", f"{BASE}/api/products", headers={"Content-Type": "application/json"}, body=body)
     response = product_app.post("/api/products", body, content_type="application/json")
     assert response.status_int == 200
     assert response.json == [S25, IPHONE, MACBOOK, XPS, GALAXY_TAB_STORED]
 
 
-def test_get_product_by_id(product_app, sent):
+def test_get_product_by_id(product_app):
     """curl /api/products/1: that one product."""
-    sent("GET", f"{BASE}/api/products/1")
     assert product_app.get("/api/products/1").json == S25
 
 
-def test_delete_product(product_app, sent):
+def test_delete_product(product_app):
     """curl -X DELETE /api/products/2: the remaining products."""
-    sent("DELETE", f"{BASE}/api/products/2")
     assert product_app.delete("/api/products/2").json == [S25, MACBOOK, XPS]
 
 
-def test_get_products_by_category(product_app, sent):
+def test_get_products_by_category(product_app):
     """curl /api/products/mobile: the products in that category."""
-    sent("GET", f"{BASE}/api/products/mobile")
     assert product_app.get("/api/products/mobile").json == [S25, IPHONE]
 
 
-def test_unknown_path_is_404(product_app, sent):
+def test_unknown_path_is_404(product_app):
     """GET /api/invalid: 404 with the chapter's message."""
-    sent("GET", f"{BASE}/api/invalid")
     response = product_app.get("/api/invalid", status=404)
     assert response.json == {"message": "Requested path: /api/invalid does not exist"}
 
 
-def test_put_is_405(product_app, sent):
+def test_put_is_405(product_app):
     """PUT /api/products: 405 with the chapter's message and an Allow header."""
-    sent("PUT", f"{BASE}/api/products")
     response = product_app.put("/api/products", status=405)
     assert response.json == {"message": "PUT request is not allowed for /api/products"}
     assert response.headers["Allow"] == "GET, HEAD, POST"
@@ -123,17 +116,15 @@ def test_an_emptied_category_is_gone(product_app):
         ),
     ],
 )
-def test_bad_product_data_is_400(product_app, sent, body, message):
+def test_bad_product_data_is_400(product_app, body, message):
     """Invalid JSON, a non-object, missing or wrong fields: 400 with a message saying which."""
-    sent("POST", f"{BASE}/api/products", headers={"Content-Type": "application/json"}, body=body)
     response = product_app.post("/api/products", body, content_type="application/json", status=400)
     assert response.json == {"message": message}
 
 
-def test_a_taken_id_is_409(product_app, sent):
+def test_a_taken_id_is_409(product_app):
     """Creating a product with an id that exists: 409, and the first product stays."""
     body = json.dumps({"id": 1, "product_name": "Other", "brand": "Other"})
-    sent("POST", f"{BASE}/api/products", headers={"Content-Type": "application/json"}, body=body)
     response = product_app.post("/api/products", body, content_type="application/json", status=409)
     assert response.json == {"message": "A product with product id 1 already exists"}
     assert product_app.get("/api/products/1").json == S25

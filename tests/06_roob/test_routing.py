@@ -68,11 +68,10 @@ def assert_routed(app, path: str, handler: str | None, params: dict | None) -> N
 @pytest.mark.exercise("6.1")
 @pytest.mark.parametrize("order", ["as registered", "reversed"])
 @pytest.mark.parametrize(("path", "handler", "params"), MATCHES)
-def test_router_table(client, echo, sent, order, path, handler, params):
+def test_router_table(client, echo, order, path, handler, params):
     """A path reaches the same route whatever order the routes were registered in."""
     routes = ROUTES if order == "as registered" else list(reversed(ROUTES))
     app = client(build(routes, echo))
-    sent("GET", f"http://127.0.0.1:8000{path}")
     assert_routed(app, path, handler, params)
 
 

@@ -21,7 +21,14 @@ import httpx
 import pytest
 
 from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import free_port, python_command, stop_process, venv_script, wait_for_port
+from workbook.testing import (
+    free_port,
+    python_command,
+    recording_client,
+    stop_process,
+    venv_script,
+    wait_for_port,
+)
 
 STAGE = "06_roob"
 READS = 50
@@ -144,22 +151,15 @@ def test_four_workers_share_one_database(tmp_path, sent):
         "served-by %(p)s %(s)s",
     )
     with serving(argv, port, tmp_path) as server:
-        with httpx.Client(base_url=server.base, timeout=10) as client:
+        with recording_client(sent, base_url=server.base, timeout=10) as client:
             body = json.dumps(
                 {"id": 50, "product_name": "Pixel 9", "brand": "Google", "category": "mobile"}
-            )
-            sent(
-                "POST",
-                f"{server.base}/api/products",
-                headers={"Content-Type": "application/json"},
-                body=body,
             )
             created = client.post(
                 "/api/products", content=body, headers={"Content-Type": "application/json"}
             )
             assert created.status_code == 200
             after_create = read_all(client, "/api/products/50", READS)
-            sent("DELETE", f"{server.base}/api/products/50")
             assert client.delete("/api/products/50").status_code == 200
             after_delete = read_all(client, "/api/products/50", READS)
     assert after_create == [200] * READS
