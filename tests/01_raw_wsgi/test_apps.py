@@ -14,7 +14,7 @@ from rawwsgi import apps
 from stage01_helpers import call
 
 
-def test_hello_says_hello() -> None:
+def test_hello_answers_utf8_plain_text_with_its_length() -> None:
     """GET / answers 200 "Hello, WSGI!" as UTF-8 plain text with its length."""
     result = call(apps.hello)
     assert (result.status, result.body) == ("200 OK", b"Hello, WSGI!")

@@ -159,7 +159,7 @@ def test_list_filters_by_repeated_author(books: Router) -> None:
     assert [book["title"] for book in reply.json()["books"]] == ["Kindred"]
 
 
-def test_create_then_get(books: Router) -> None:
+def test_post_creates_a_book_with_an_absolute_location_that_get_fetches(books: Router) -> None:
     """POST /books creates a book (201, absolute Location); GET fetches it."""
     created = post_json(books, "/books", {"title": "Dune", "author": "Frank Herbert", "year": 1965})
     fetched = call(books, "GET", "/books/5")

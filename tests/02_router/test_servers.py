@@ -23,7 +23,7 @@ from workbook.testing import RequestLog, recording_client
 JSON = {"Content-Type": "application/json"}
 
 
-def test_list_books(client: httpx.Client) -> None:
+def test_list_books_is_200_json_with_every_book(client: httpx.Client) -> None:
     """GET /books answers 200 with the books as JSON."""
     response = client.get("/books")
     assert (response.status_code, response.headers["content-type"]) == (200, "application/json")

@@ -112,7 +112,7 @@ def test_echo_sends_nothing_to_a_client_that_left() -> None:
 # ── The other HTTP apps ──────────────────────────────────────────────────────
 
 
-def test_hello_greets() -> None:
+def test_get_root_answers_a_plain_text_greeting_with_its_length() -> None:
     """GET / answers a plain-text greeting with its Content-Length."""
     response = call(apps.app, http_scope("GET", "/"))
     assert (response.status, response.body) == (200, b"Hello, ASGI!\n")

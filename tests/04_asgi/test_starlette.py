@@ -98,7 +98,7 @@ def test_starlette_sees_query_state_and_client(starlette_url: str) -> None:
     }
 
 
-def test_starlette_path_parameters(starlette_url: str) -> None:
+def test_starlette_converts_path_parameters_from_our_decoded_path(starlette_url: str) -> None:
     """Starlette's router converts path parameters from our decoded path."""
     assert httpx.get(f"{starlette_url}/items/42").json() == {"item_id": 42}
 
@@ -125,7 +125,7 @@ def test_starlette_404_and_405(starlette_url: str) -> None:
     assert (response.status_code, response.headers["allow"]) == (405, "POST")
 
 
-def test_starlette_websocket_text(starlette_url: str) -> None:
+def test_starlette_websocket_receives_and_sends_text_through_our_events(starlette_url: str) -> None:
     """A Starlette WebSocket endpoint receives and sends text through our events."""
     with connect(f"{starlette_url.replace('http', 'ws', 1)}/shout", open_timeout=5) as websocket:
         websocket.send("quiet please")

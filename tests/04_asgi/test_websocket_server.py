@@ -10,11 +10,12 @@ import asyncio
 import socket
 import struct
 import threading
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
 from rawasgi import apps
-from rawasgi.protocol import Receive, Scope, Send
+from rawasgi.protocol import ASGIApp, Message, Receive, Scope, Send
 from stage04_helpers import (
     client_frame,
     exchange,
@@ -29,6 +30,41 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from workbook.testing import LOOPBACK
+
+Then = Callable[[Receive, Send], Awaitable[None]]
+
+
+def after_accept(then: Then) -> ASGIApp:
+    """Return a WebSocket app that accepts the handshake, then runs ``then(receive, send)``.
+
+    Other scopes (HTTP, lifespan) get nothing: lifespan="auto" carries on
+    without it. Each test says only what its app does once connected.
+    """
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            return
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        await then(receive, send)
+
+    return app
+
+
+class NextEvent:
+    """A ``then`` for :func:`after_accept`: record the next event the app receives, then signal.
+
+    The test waits for ``done`` (bounded) before it reads ``seen``: the
+    event reaches the app after the client already saw the close.
+    """
+
+    def __init__(self) -> None:
+        self.seen: list[Message] = []
+        self.done = threading.Event()
+
+    async def __call__(self, receive: Receive, send: Send) -> None:
+        self.seen.append(await receive())
+        self.done.set()
 
 
 def echo_works(ws_url: str) -> bool:
@@ -146,37 +182,23 @@ def test_ping_is_answered_with_a_pong_by_the_server(serve) -> None:
 
 def test_client_close_is_echoed_and_reaches_the_app(serve) -> None:
     """The client's close code is echoed back and delivered to the app as websocket.disconnect."""
-    seen: list[dict] = []
-    done = threading.Event()
-
-    async def recorder(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket":
-            return
-        await receive()
-        await send({"type": "websocket.accept"})
-        seen.append(await receive())
-        done.set()
-
-    server = serve(recorder)
+    received = NextEvent()
+    server = serve(after_accept(received))
     with raw_websocket(server.port) as sock:
         sock.sendall(client_frame(0x8, struct.pack("!H", 4001) + b"bye"))
         assert read_close_code(sock) == 4001
         assert read_frame(sock) == (-1, b"")  # then the server closes TCP
-    assert done.wait(5)
-    assert seen == [{"type": "websocket.disconnect", "code": 4001, "reason": "bye"}]
+    assert received.done.wait(5)
+    assert received.seen == [{"type": "websocket.disconnect", "code": 4001, "reason": "bye"}]
 
 
 def test_app_close_code_reaches_the_client(serve) -> None:
     """websocket.close from the app sends a close frame with its code and reason."""
 
-    async def closer(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket":
-            return
-        await receive()
-        await send({"type": "websocket.accept"})
+    async def close(receive: Receive, send: Send) -> None:
         await send({"type": "websocket.close", "code": 4000, "reason": "done here"})
 
-    server = serve(closer)
+    server = serve(after_accept(close))
     with connect(f"{server.ws_url}/", open_timeout=5) as websocket:
         with pytest.raises(ConnectionClosed):
             websocket.recv(timeout=5)
@@ -186,14 +208,10 @@ def test_app_close_code_reaches_the_client(serve) -> None:
 def test_app_exception_after_accept_closes_with_1011(serve) -> None:
     """An app that raises after accepting makes the server close the socket with 1011."""
 
-    async def broken(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket":
-            return
-        await receive()
-        await send({"type": "websocket.accept"})
+    async def fail(receive: Receive, send: Send) -> None:
         raise RuntimeError("oops")
 
-    server = serve(broken)
+    server = serve(after_accept(fail))
     with raw_websocket(server.port) as sock:
         assert read_close_code(sock) == 1011
 
@@ -201,12 +219,10 @@ def test_app_exception_after_accept_closes_with_1011(serve) -> None:
 def test_app_returning_after_accept_closes_with_1000(serve) -> None:
     """An app that returns without closing gets a normal close (1000) from the server."""
 
-    async def brief(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            await receive()
-            await send({"type": "websocket.accept"})
+    async def return_at_once(receive: Receive, send: Send) -> None:
+        return
 
-    server = serve(brief)
+    server = serve(after_accept(return_at_once))
     with raw_websocket(server.port) as sock:
         assert read_close_code(sock) == 1000
 
@@ -216,11 +232,7 @@ def test_send_after_the_client_closed_raises_oserror(serve) -> None:
     raised: list[BaseException] = []
     done = threading.Event()
 
-    async def sender(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket":
-            return
-        await receive()
-        await send({"type": "websocket.accept"})
+    async def send_too_late(receive: Receive, send: Send) -> None:
         await receive()  # the disconnect
         try:
             await send({"type": "websocket.send", "text": "too late"})
@@ -228,7 +240,7 @@ def test_send_after_the_client_closed_raises_oserror(serve) -> None:
             raised.append(error)
         done.set()
 
-    server = serve(sender)
+    server = serve(after_accept(send_too_late))
     with connect(f"{server.ws_url}/", open_timeout=5):
         pass
     assert done.wait(5)
@@ -285,23 +297,13 @@ def test_bad_frame_gets_its_close_code_and_the_server_stays_up(
 
 def test_bad_frame_disconnect_reaches_the_app_with_its_code(serve) -> None:
     """After a protocol error the app's receive() gets websocket.disconnect with the close code."""
-    seen: list[dict] = []
-    done = threading.Event()
-
-    async def recorder(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket":
-            return
-        await receive()
-        await send({"type": "websocket.accept"})
-        seen.append(await receive())
-        done.set()
-
-    server = serve(recorder)
+    received = NextEvent()
+    server = serve(after_accept(received))
     with raw_websocket(server.port) as sock:
         sock.sendall(client_frame(0x1, b"\xc3\x28"))
         read_close_code(sock)
-    assert done.wait(5)
-    assert seen[0]["code"] == 1007
+    assert received.done.wait(5)
+    assert received.seen[0]["code"] == 1007
 
 
 def test_many_sockets_at_once(serve) -> None:

@@ -35,7 +35,9 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
         ("", "text/html", 0.0),
     ],
 )
-def test_quality(accept: str, media_type: str, q: float) -> None:
+def test_quality_is_the_weight_of_the_most_specific_matching_range(
+    accept: str, media_type: str, q: float
+) -> None:
     # RFC 9110 §12.5.1: the most specific matching range gives the weight.
     assert quality(accept, media_type) == q
 
@@ -51,7 +53,7 @@ def test_quality(accept: str, media_type: str, q: float) -> None:
         ("application/json;q=0.5, text/html", True),
     ],
 )
-def test_prefers_html(accept: str, html: bool) -> None:
+def test_prefers_html_only_when_html_outranks_json(accept: str, html: bool) -> None:
     assert prefers_html(accept) is html
 
 

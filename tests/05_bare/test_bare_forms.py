@@ -315,7 +315,9 @@ def test_any_bytes_give_parts_or_a_multipart_error(body: bytes, cuts: list[int])
         ("café.txt", "café.txt"),
     ],
 )
-def test_safe_filename(given_name: str, safe: str) -> None:
+def test_safe_filename_drops_paths_controls_hidden_dots_and_device_names(
+    given_name: str, safe: str
+) -> None:
     # No path, no control characters, no hidden files, no reserved device names.
     assert safe_filename(given_name) == safe
 

@@ -86,7 +86,7 @@ def test_dataclass_becomes_a_named_schema() -> None:
 
 
 @pytest.mark.exercise("5.12")
-def test_typeddict_required_keys() -> None:
+def test_typeddict_keys_without_a_default_are_required() -> None:
     components: dict[str, Any] = {}
     json_schema(list[Task], components)
     assert components["Task"]["required"] == ["done", "id", "title"]

@@ -152,7 +152,7 @@ def test_session_survives_between_requests() -> None:
     assert [response.json()["n"] for response in responses] == [1, 2, 3]
 
 
-def test_cookie_attributes() -> None:
+def test_session_cookie_is_httponly_samesite_and_secure_when_asked() -> None:
     # HttpOnly and SameSite always; Secure when asked (RFC 6265 §4.1.2).
     plain = visit(make_app(), "/count")[0].headers["set-cookie"]
     assert "HttpOnly" in plain and "SameSite=Lax" in plain and "Secure" not in plain

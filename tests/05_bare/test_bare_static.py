@@ -203,7 +203,9 @@ def test_symlink_inside_the_root_is_followed(app: Bare) -> None:
         ("nothing.txt", None),
     ],
 )
-def test_resolve_path(root: Path, url_path: str, expected: str | None) -> None:
+def test_resolve_path_gives_a_file_under_the_root_or_none(
+    root: Path, url_path: str, expected: str | None
+) -> None:
     # resolve_path gives a file under the root, or None.
     found = resolve_path(root.resolve(), url_path)
     assert found == (None if expected is None else root.resolve() / expected)
@@ -286,7 +288,7 @@ def test_if_none_match_wins_over_if_modified_since(app: Bare) -> None:
         ("0-1", None),
     ],
 )
-def test_parse_range(header: str, expected: Any) -> None:
+def test_parse_range_takes_one_range_cut_to_the_file(header: str, expected: Any) -> None:
     # RFC 9110 §14.1.2: one range, cut to the file; several or malformed ones are ignored.
     assert parse_range(header, 1024) == expected
 

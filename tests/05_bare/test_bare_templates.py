@@ -46,7 +46,7 @@ def test_missing_or_escaping_template_is_404(templates: Templates, name: str) ->
 
 
 @pytest.mark.exercise("5.8")
-def test_inheritance_and_globals(templates: Templates) -> None:
+def test_a_template_extends_its_base_and_sees_the_globals(templates: Templates) -> None:
     assert templates.render("page.html", {"text": "hi"}) == "<main>hi</main>bare"
 
 

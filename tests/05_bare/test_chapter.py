@@ -16,7 +16,7 @@ def test_chapter_harness_passes(example: Any, capsys: pytest.CaptureFixture[str]
     assert capsys.readouterr().out.endswith("Framework tests passed.\n")
 
 
-def test_chapter_curl_index(example: Any, sent: Any) -> None:
+def test_chapter_curl_index_gives_the_chapters_html_page(example: Any, sent: Any) -> None:
     """`curl http://localhost:8000/` gives the chapter's HTML page."""
     response = call(example.app, "GET", "/", record=sent)
     assert (response.status_code, response.headers["content-type"]) == (

@@ -40,7 +40,7 @@ def ws_url(base: str, path: str) -> str:
 # ── HTTP: the chapter's curl commands and the fixes, on the wire ──────────────
 
 
-def test_curl_index(base: str, http_client: httpx.Client) -> None:
+def test_curl_index_gives_the_html_page(base: str, http_client: httpx.Client) -> None:
     """`curl http://localhost:8000/` gives the HTML page."""
     response = http_client.get(f"{base}/")
     assert (response.status_code, response.text) == (

@@ -23,14 +23,14 @@ GALAXY_TAB_STORED = dict(GALAXY_TAB, category="uncategorized")
 # ── "Testing the API": the chapter's curl commands ───────────────────────────
 
 
-def test_get_all_products(product_app):
+def test_get_all_products_groups_them_by_category(product_app):
     """curl /api/products: every product, grouped by category as the chapter's inventory."""
     response = product_app.get("/api/products")
     assert (response.status_int, response.content_type) == (200, "application/json")
     assert response.json == {"mobile": [S25, IPHONE], "laptop": [MACBOOK, XPS]}
 
 
-def test_create_a_product(product_app):
+def test_create_a_product_answers_the_list_with_it(product_app):
     """curl -X POST /api/products: the updated product list, with the new product."""
     body = json.dumps(GALAXY_TAB)
     response = product_app.post("/api/products", body, content_type="application/json")
@@ -38,17 +38,17 @@ def test_create_a_product(product_app):
     assert response.json == [S25, IPHONE, MACBOOK, XPS, GALAXY_TAB_STORED]
 
 
-def test_get_product_by_id(product_app):
+def test_get_product_by_id_answers_that_product(product_app):
     """curl /api/products/1: that one product."""
     assert product_app.get("/api/products/1").json == S25
 
 
-def test_delete_product(product_app):
+def test_delete_product_answers_the_remaining_products(product_app):
     """curl -X DELETE /api/products/2: the remaining products."""
     assert product_app.delete("/api/products/2").json == [S25, MACBOOK, XPS]
 
 
-def test_get_products_by_category(product_app):
+def test_get_products_by_category_answers_that_category(product_app):
     """curl /api/products/mobile: the products in that category."""
     assert product_app.get("/api/products/mobile").json == [S25, IPHONE]
 

@@ -68,7 +68,9 @@ def assert_routed(app, path: str, handler: str | None, params: dict | None) -> N
 @pytest.mark.exercise("6.1")
 @pytest.mark.parametrize("order", ["as registered", "reversed"])
 @pytest.mark.parametrize(("path", "handler", "params"), MATCHES)
-def test_router_table(client, echo, order, path, handler, params):
+def test_a_path_reaches_the_same_route_in_any_registration_order(
+    client, echo, order, path, handler, params
+):
     """A path reaches the same route whatever order the routes were registered in."""
     routes = ROUTES if order == "as registered" else list(reversed(ROUTES))
     app = client(build(routes, echo))
@@ -331,7 +333,7 @@ def test_normalize_request_url_drops_one_trailing_slash(url, normalized):
         ("/api//x", ["api", "", "x"]),
     ],
 )
-def test_split_path(path, segments):
+def test_split_path_gives_a_normalized_paths_segments(path, segments):
     """split_path gives a normalized path's segments; the root has none."""
     assert split_path(path) == segments
 

@@ -268,7 +268,7 @@ def test_run_gunicorn_sh_needs_a_mode():
 
 
 @pytest.mark.parametrize("debug", [False, True])
-def test_run_server_py(tmp_path, debug):
+def test_run_server_py_serves_the_api_on_the_standard_library(tmp_path, debug):
     """python run_server.py serves the API on the standard library's server."""
     port = free_port()
     argv = python_command("run_server.py", "--port", str(port), *(["--debug"] if debug else []))

@@ -43,13 +43,15 @@ def ws(url: str) -> str:
 # ── The raw apps ─────────────────────────────────────────────────────────────
 
 
-def test_hello(base_url: str, http_client: httpx.Client) -> None:
+def test_get_root_is_the_greeting_on_every_server(base_url: str, http_client: httpx.Client) -> None:
     """GET / is a 200 greeting, on every server."""
     response = http_client.get(f"{base_url}/")
     assert (response.status_code, response.text) == (200, "Hello, ASGI!\n")
 
 
-def test_echo(base_url: str, http_client: httpx.Client) -> None:
+def test_post_echo_sends_the_body_back_with_its_content_type(
+    base_url: str, http_client: httpx.Client
+) -> None:
     """POST /echo sends the body back with its content type."""
     response = http_client.post(
         f"{base_url}/echo", content=b"hello", headers={"Content-Type": "text/x-test"}
@@ -110,7 +112,7 @@ def test_keep_alive_serves_two_requests_on_one_connection(base_url: str) -> None
     assert [(status, data) for status, _, data in answers] == [(200, b"one"), (200, b"two")]
 
 
-def test_websocket_echo(base_url: str) -> None:
+def test_websocket_echo_returns_text_bytes_and_a_fragmented_message(base_url: str) -> None:
     """The WebSocket echo returns text, bytes and a fragmented message."""
     with connect(f"{ws(base_url)}/ws", open_timeout=5) as websocket:
         websocket.send("héllo")
@@ -119,7 +121,7 @@ def test_websocket_echo(base_url: str) -> None:
         assert [websocket.recv(timeout=5) for _ in range(3)] == ["héllo", b"\x00\xff", "fragment"]
 
 
-def test_websocket_subprotocol(base_url: str) -> None:
+def test_websocket_echo_subprotocol_is_negotiated(base_url: str) -> None:
     """The "echo" subprotocol is negotiated."""
     with connect(f"{ws(base_url)}/ws", subprotocols=["echo"], open_timeout=5) as websocket:
         assert websocket.subprotocol == "echo"
@@ -138,7 +140,7 @@ def test_websocket_refused_is_403(base_url: str) -> None:
 # ── The example: router and middleware ──────────────────────────────────────
 
 
-def test_example_path_parameters(example_url: str) -> None:
+def test_example_path_parameters_are_matched_and_converted(example_url: str) -> None:
     """Path parameters are matched and converted."""
     assert httpx.get(f"{example_url}/hello/ada").text == "Hello, ada!\n"
     assert httpx.get(f"{example_url}/add/2/40").json() == {"a": 2, "b": 40, "sum": 42}
@@ -172,7 +174,7 @@ def test_example_error_is_a_plain_500(example_url: str) -> None:
     assert (response.status_code, response.text) == (500, "Internal Server Error\n")
 
 
-def test_example_body_limit(example_url: str) -> None:
+def test_example_body_over_64_kib_is_413_even_when_chunked(example_url: str) -> None:
     """A body over the example's 64 KiB limit is 413, even when chunked."""
 
     def pieces() -> Iterator[bytes]:
@@ -182,7 +184,7 @@ def test_example_body_limit(example_url: str) -> None:
     assert httpx.post(f"{example_url}/echo", content=pieces()).status_code == 413
 
 
-def test_example_websocket_room(example_url: str) -> None:
+def test_example_websocket_route_gets_its_path_parameter(example_url: str) -> None:
     """A WebSocket route with a path parameter."""
     with connect(f"{ws(example_url)}/rooms/lobby", open_timeout=5) as websocket:
         websocket.send("hi")
