@@ -67,23 +67,29 @@ def long_run() -> bool:
 FUZZ_TIMEOUT = pytest.mark.timeout(0 if long_run() else 60)
 
 
-def fuzz_settings(examples: int = DEFAULT_EXAMPLES) -> settings:
-    """Return the settings of one fuzz test, from ``HYPOTHESIS_PROFILE`` (default or long).
+def fuzz_settings(
+    examples: int = DEFAULT_EXAMPLES, *, suppress: Sequence[HealthCheck] = ()
+) -> settings:
+    """Return the settings of one property test, from ``HYPOTHESIS_PROFILE`` (default or long).
 
     The default is derandomized (the same examples every run: a failure in
     CI is a failure on your machine) and keeps no example database. ``long``
-    draws ``LONG_FACTOR`` times as many fresh examples each run.
+    draws ``LONG_FACTOR`` times as many fresh examples each run. Every
+    property test of the suites takes its settings from here; ``suppress``
+    adds health checks a test knowingly trips (``function_scoped_fixture``
+    for a fixture that holds no state between examples).
     """
+    quiet = [*_QUIET, *suppress]
     if long_run():
         return settings(
-            max_examples=examples * LONG_FACTOR, deadline=None, suppress_health_check=_QUIET
+            max_examples=examples * LONG_FACTOR, deadline=None, suppress_health_check=quiet
         )
     return settings(
         max_examples=examples,
         derandomize=True,
         database=None,
         deadline=None,
-        suppress_health_check=_QUIET,
+        suppress_health_check=quiet,
         print_blob=True,
     )
 

@@ -20,14 +20,13 @@ uses. Then:
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import h11
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from rawwsgi.http11 import (
     FORBIDDEN_TRAILERS,
@@ -43,17 +42,14 @@ from rawwsgi.http11 import (
     RequestParser,
 )
 
+from workbook.fuzzing import fuzz_settings, long_run
+
 # ── Settings: fixed and short in `make test`, random and long on demand ─────
 
-LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
-DIFFERENTIAL = settings(
-    max_examples=10_000 if LONG else 500,
-    derandomize=not LONG,  # the same examples on every run of `make test`
-    deadline=None,
-    database=None,  # nothing written to .hypothesis/ by the fixed run
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    print_blob=True,
-)
+LONG = long_run()
+# 500 derandomized examples in `make test` (no .hypothesis/ database); 50 times
+# as many fresh ones under HYPOTHESIS_PROFILE=long (workbook.fuzzing.fuzz_settings).
+DIFFERENTIAL = fuzz_settings(500)
 
 # ── What each parser makes of the bytes ──────────────────────────────────────
 

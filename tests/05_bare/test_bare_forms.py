@@ -1,7 +1,7 @@
 """bare_forms: multipart/form-data by hand, as a stream, with limits; python-multipart as oracle.
 
 The property tests run a fixed, bounded set of examples in ``make test``
-(the "bare-forms" hypothesis profile, derandomized); ``HYPOTHESIS_PROFILE=long``
+(``workbook.fuzzing.fuzz_settings``, derandomized); ``HYPOTHESIS_PROFILE=long``
 runs many more, with fresh randomness:
 
     HYPOTHESIS_PROFILE=long .venv/bin/python -m pytest tests/05_bare/test_bare_forms.py
@@ -10,7 +10,6 @@ runs many more, with fresh randomness:
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
@@ -29,27 +28,15 @@ from bare_forms import (
     safe_filename,
 )
 from bare_helpers import Channels, body_events, call, http_scope
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from python_multipart.multipart import MultipartParser as OracleParser
 from python_multipart.multipart import parse_options_header as oracle_options
 
-settings.register_profile(
-    "bare-forms",
-    max_examples=120,
-    derandomize=True,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile(
-    "bare-forms-long",
-    max_examples=5000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-PROFILE = settings.get_profile(
-    "bare-forms-long" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "bare-forms"
-)
+from workbook.fuzzing import FUZZ_TIMEOUT, fuzz_settings
+
+# Derandomized and bounded in make test; HYPOTHESIS_PROFILE=long for a deep run.
+PROFILE = fuzz_settings(120)
 
 
 DEFAULT_LIMITS = FormLimits()
@@ -267,6 +254,7 @@ def forms(draw: st.DrawFn) -> tuple[bytes, str, list[int]]:
     return body, boundary, cuts
 
 
+@FUZZ_TIMEOUT
 @PROFILE
 @given(forms())
 def test_parts_agree_with_python_multipart(form: tuple[bytes, str, list[int]]) -> None:
@@ -275,6 +263,7 @@ def test_parts_agree_with_python_multipart(form: tuple[bytes, str, list[int]]) -
     assert ours(body, boundary, cuts) == oracle(body, boundary, cuts)
 
 
+@FUZZ_TIMEOUT
 @PROFILE
 @given(st.text(NAME_CHARS, min_size=1, max_size=15), st.text(NAME_CHARS, max_size=15))
 def test_content_disposition_agrees_with_python_multipart(name: str, filename: str) -> None:
@@ -286,6 +275,7 @@ def test_content_disposition_agrees_with_python_multipart(name: str, filename: s
     assert {key.encode(): text.encode() for key, text in parameters.items()} == oracle_parameters
 
 
+@FUZZ_TIMEOUT
 @PROFILE
 @given(st.binary(max_size=300), st.lists(st.integers(1, 299), max_size=5))
 def test_any_bytes_give_parts_or_a_multipart_error(body: bytes, cuts: list[int]) -> None:
@@ -322,6 +312,7 @@ def test_safe_filename_drops_paths_controls_hidden_dots_and_device_names(
     assert safe_filename(given_name) == safe
 
 
+@FUZZ_TIMEOUT
 @PROFILE
 @given(st.text(max_size=80))
 def test_safe_filename_always_stays_in_its_folder(name: str) -> None:

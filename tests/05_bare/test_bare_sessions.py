@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 from typing import Any
 
 import httpx
@@ -13,24 +12,17 @@ import pytest
 from bare import Bare, Request
 from bare_helpers import BASE_URL
 from bare_sessions import SessionMiddleware, session, sign, unsign
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+
+from workbook.fuzzing import FUZZ_TIMEOUT, fuzz_settings
 
 KEY = "k" * 32
 OLD_KEY = "o" * 32
 NOW = 1_764_500_000
 
-settings.register_profile(
-    "bare-sessions",
-    max_examples=150,
-    derandomize=True,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile("bare-sessions-long", max_examples=5000, deadline=None)
-PROFILE = settings.get_profile(
-    "bare-sessions-long" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "bare-sessions"
-)
+# Derandomized and bounded in make test; HYPOTHESIS_PROFILE=long for a deep run.
+PROFILE = fuzz_settings(150)
 
 
 # ── Signing (exercise 5.10) ───────────────────────────────────────────────────
@@ -103,6 +95,7 @@ def test_signed_non_object_is_refused() -> None:
     assert unsign(forged, [KEY], 60, now=NOW) is None
 
 
+@FUZZ_TIMEOUT
 @PROFILE
 @given(st.text(max_size=200))
 def test_any_cookie_text_is_a_dict_or_none(value: str) -> None:

@@ -13,27 +13,15 @@ import pytest
 from bare import Bare
 from bare_helpers import Channels, call
 from bare_static import FileResponse, StaticFiles, parse_range, resolve_path
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
+
+from workbook.fuzzing import FUZZ_TIMEOUT, fuzz_settings
 
 SECRET = b"the secret outside the root"
 
-settings.register_profile(
-    "bare-static",
-    max_examples=200,
-    derandomize=True,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-settings.register_profile(
-    "bare-static-long",
-    max_examples=5000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-PROFILE = settings.get_profile(
-    "bare-static-long" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "bare-static"
-)
+# Derandomized and bounded in make test; HYPOTHESIS_PROFILE=long for a deep run.
+PROFILE = fuzz_settings(200, suppress=[HealthCheck.function_scoped_fixture])
 CSS = b"body { color: red; }\n"
 
 
@@ -169,6 +157,7 @@ PIECES = st.sampled_from(
 )
 
 
+@FUZZ_TIMEOUT
 @PROFILE
 @given(st.lists(PIECES, max_size=8).map("".join))
 def test_any_path_is_a_file_under_the_root_or_404(root: Path, app: Bare, tail: str) -> None:

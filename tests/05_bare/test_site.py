@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import socket
 from collections.abc import Iterator
@@ -19,31 +18,18 @@ from typing import Any
 import httpx
 import pytest
 from bare_helpers import BASE_URL, Channels
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
+from workbook.fuzzing import FUZZ_TIMEOUT, fuzz_settings
 from workbook.testing import free_port, serving, venv_script
 
 SECRET = "s" * 40
 BROWSER = "text/html,application/xhtml+xml,*/*;q=0.8"
 
-settings.register_profile(
-    "bare-site",
-    max_examples=150,
-    derandomize=True,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-settings.register_profile(
-    "bare-site-long",
-    max_examples=3000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-PROFILE = settings.get_profile(
-    "bare-site-long" if os.environ.get("HYPOTHESIS_PROFILE") == "long" else "bare-site"
-)
+# Derandomized and bounded in make test; HYPOTHESIS_PROFILE=long for a deep run.
+PROFILE = fuzz_settings(150, suppress=[HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture
@@ -267,6 +253,7 @@ HEADERS = st.lists(
 )
 
 
+@FUZZ_TIMEOUT
 @PROFILE
 @given(
     st.sampled_from(["GET", "HEAD", "POST", "PUT", "OPTIONS"]),
