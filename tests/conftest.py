@@ -14,7 +14,8 @@ stages there.
   05 and 06 stand alone by design and come only from here.
 - **A client that records.** ``http_client`` is an ``httpx.Client`` that records each
   request with ``sent`` as it sends it, so the grader shows the request of a
-  failing test as a curl command and the test writes the request once.
+  failing test as a curl command and the test writes the request once;
+  ``client`` is the same on the ``base_url`` of the app a suite serves.
 """
 
 from __future__ import annotations
@@ -45,4 +46,11 @@ activate_stages()
 def http_client(sent: RequestLog) -> Iterator[httpx.Client]:
     """An ``httpx.Client`` (httpx's defaults) whose every request is recorded as it is sent."""
     with recording_client(sent) as client:
+        yield client
+
+
+@pytest.fixture
+def client(base_url: str, sent: RequestLog) -> Iterator[httpx.Client]:
+    """An ``httpx.Client`` on the suite's served app (its ``base_url`` fixture), recording too."""
+    with recording_client(sent, base_url=base_url, timeout=10) as client:
         yield client

@@ -1,7 +1,7 @@
 """The books API over a real socket: on stage 01's own server and on gunicorn.
 
 Each server runs in a child process on a free loopback port (see the
-``example_url`` fixture). The ``client`` fixture records every request as it
+``base_url`` fixture). The ``client`` fixture records every request as it
 sends it, so a failure shows the request as a curl command.
 """
 
@@ -91,10 +91,10 @@ def test_options_answers_allow(client: httpx.Client) -> None:
     assert (response.status_code, response.headers["allow"]) == (200, "GET, HEAD, OPTIONS, POST")
 
 
-def test_export_is_streamed_chunked(example_url: str, sent) -> None:
+def test_export_is_streamed_chunked(base_url: str, sent) -> None:
     """The NDJSON export has no Content-Length, so HTTP/1.1 sends it chunked."""
-    sent("GET", f"{example_url}/books/export")
-    address = urlsplit(example_url)
+    sent("GET", f"{base_url}/books/export")
+    address = urlsplit(base_url)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
     try:
         connection.request("GET", "/books/export")

@@ -1,4 +1,4 @@
-"""Stage 03's test set-up: the example stack on real servers, and a client for it.
+"""Stage 03's test set-up: the example stack on real servers (``base_url``).
 
 The in-process client is stage 02's (``stage02_helpers.call``: both WSGI
 linters on the outside, a PEP 3333 ``start_response`` that re-raises
@@ -12,21 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from workbook.testing import WSGI_SERVERS, RequestLog, recording_client, served
+from workbook.testing import WSGI_SERVERS, served
 
 
 @pytest.fixture(scope="module", params=WSGI_SERVERS)
-def stack_url(request: pytest.FixtureRequest) -> Iterator[str]:
+def base_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """Serve the example stack on stage 01's server, then gunicorn; yield its base URL."""
     with served("03_middleware", request.param, "onion.example:app") as url:
         yield url
-
-
-@pytest.fixture
-def client(stack_url: str, sent: RequestLog) -> Iterator[httpx.Client]:
-    """An httpx client on the served stack that records each request as it sends it."""
-    with recording_client(sent, base_url=stack_url, timeout=10) as client:
-        yield client
