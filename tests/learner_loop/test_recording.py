@@ -9,6 +9,7 @@ what the grader then shows, and the server commands the suites share.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
@@ -108,7 +109,7 @@ def test_a_streamed_body_is_named_not_read() -> None:
 def test_the_async_client_records_an_in_process_asgi_request() -> None:
     """The async twin records a request to an app called through httpx.ASGITransport."""
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
