@@ -28,6 +28,7 @@ from workbook.tracer.http import Exchange, HeaderPairs, Request, Response, excha
 from workbook.tracer.layers import LayerTable
 from workbook.tracer.model import CLIENT, SERVER, WIRE, Step, Trace
 from workbook.tracer.recorder import Recorder
+from workbook.tracer.resolve import missing_layers
 from workbook.tracer.servers import SERVERS, ServerHandle
 from workbook.tracer.wsgi import WSGIProbe, call_wsgi
 
@@ -56,6 +57,9 @@ class Tracer:
         self.server = server or ("wsgiref" if protocol == "wsgi" else "uvicorn")
         self.lifespan = lifespan
         self.recorder = Recorder(table)
+        #: The table's patterns that name no function of the code as it is
+        #: now (a stage copy that renamed one): every trace lists them.
+        self.missing_layers = missing_layers(table.layers)
         self._event_loop: EventLoopThread | None = None
 
     # ── In process ───────────────────────────────────────────────────────
@@ -196,6 +200,7 @@ class Tracer:
             status=status,
             response_headers=list(headers),
             response_body=body,
+            missing_layers=list(self.missing_layers),
             **extra,
         )
         used = trace.lane_order()

@@ -58,7 +58,12 @@ def clip(text: str, width: int) -> str:
 
 def render_timeline(trace: Trace, *, width: int = 100, details: bool = True) -> str:
     """Return the whole timeline: headline, one line per step, the response."""
-    lines = [trace.headline, "", f"{'T+ms':>9} {'took':>8}  step"]
+    lines = [trace.headline, ""]
+    # A layer the table names but the code no longer has would silently
+    # thin the trace: say so first, in full (never cut at the width).
+    if trace.missing_layers:
+        lines += [f"! {missing.sentence()}" for missing in trace.missing_layers] + [""]
+    lines.append(f"{'T+ms':>9} {'took':>8}  step")
     for step in trace.steps:
         indent = "  " * step.depth
         took = "" if step.kind != SPAN or step.duration is None else f"{step.duration:8.3f}"
