@@ -147,8 +147,9 @@ def main(command: str, args: list[str]) -> int:
         return main_beside(options, chosen)
     wire = chosen.wire if options.wire is None else options.wire
     # The app's own output (bare's startup line, stage 03's access log) is
-    # kept apart: the warm-up's is dropped, the traced request's shown after.
-    with silenced() as output:
+    # kept apart: the warm-up's is dropped; the traced request's is in
+    # trace.printed, which the timeline shows under the response.
+    with silenced():
         try:
             tracer = stage_tracer(chosen.stage)
         except LookupError as error:
@@ -159,14 +160,11 @@ def main(command: str, args: list[str]) -> int:
         warmup = chosen.warmup
         with tracer:  # closing it runs an ASGI app's lifespan shutdown
             tracer.send(warmup.method, warmup.target, headers=warmup.headers, body=warmup.body)
-            output.seek(0)
-            output.truncate()
             if wire:
                 with tracer.serve() as server:
                     trace = server.trace_request(request)
             else:
                 trace = tracer.trace_request(request)
-            printed = output.getvalue().strip()  # before the lifespan shutdown's own lines
     if options.svg is not None:
         options.svg.write_text(trace.svg(), encoding="utf-8")
     if options.json:
@@ -177,11 +175,6 @@ def main(command: str, args: list[str]) -> int:
     print(trace.timeline(width=width))
     if wire:
         print("\n" + render_wire(trace))
-    if printed:
-        print(
-            "\nthe app printed (stdout and stderr) during the request:\n"
-            + "\n".join("    " + line for line in printed.splitlines())
-        )
     if options.svg is not None:
         print(f"\nsequence diagram written to {options.svg}")
     return 0

@@ -102,6 +102,8 @@ class Trace:
     #: Layer patterns that named no function of the traced code (a rename):
     #: the timeline says so first, and the JSON lists them.
     missing_layers: list[MissingLayer] = field(default_factory=list)
+    #: What the app and server printed (stdout and stderr) during the request.
+    printed: str = ""
 
     # ── Queries the notebooks and tests use ──────────────────────────────
 
