@@ -84,8 +84,15 @@ def test_a_field_of_the_wrong_type_is_refused_by_name() -> None:
         from_json(json.dumps(data))
 
 
-def test_report_redraws_the_committed_results(tmp_path: Path) -> None:
-    """`bench --report --out DIR` redraws the table from a results.json without measuring."""
+def test_report_redraws_the_committed_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`bench --report --out DIR` redraws the table from a results.json without measuring.
+
+    The plots are left out here (matplotlib takes most of a minute on a busy
+    machine); tests/bench/test_bench_quick.py checks that each one is drawn.
+    """
+    monkeypatch.setattr(report, "plot_all", lambda results, folder: [])
     (tmp_path / "results.json").write_text(COMMITTED.read_text())
     assert cli.main("bench", ["--report", "--out", str(tmp_path)]) == 0
     table = (tmp_path / "RESULTS.md").read_text()
