@@ -13,6 +13,7 @@ import fnmatch
 import importlib
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,18 @@ def test_the_resolver_reads_a_source_file_again_when_it_changes(tmp_path, monkey
     assert resolve("renamable_layer_module:before") == []
     assert missing_layers([Layer("handler", "renamable_layer_module:before")]) == [
         MissingLayer("handler", "handler", "renamable_layer_module:before")
+    ]
+
+
+def test_a_module_without_a_source_file_is_not_reported_missing(monkeypatch):
+    """A notebook's cells run in a __main__ with no file ("__main__:fail" in notebook 05):
+    nothing can be read, so nothing is reported; a module no import can find is."""
+    import types
+
+    monkeypatch.setitem(sys.modules, "notebook_cells", types.ModuleType("notebook_cells"))
+    assert missing_layers([Layer("handler", "notebook_cells:fail")]) == []
+    assert missing_layers([Layer("handler", "no_such_stage_module:fail")]) == [
+        MissingLayer("handler", "handler", "no_such_stage_module:fail")
     ]
 
 

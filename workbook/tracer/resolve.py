@@ -23,6 +23,7 @@ import functools
 import importlib.util
 import os
 import pkgutil
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib.machinery import ModuleSpec
@@ -75,7 +76,8 @@ def find_spec(name: str) -> ModuleSpec | None:
 def module_names(pattern: str) -> list[str]:
     """Return the importable modules a module pattern names (``rawasgi.middleware.*``)."""
     if not any(char in pattern for char in WILDCARDS):
-        return [pattern] if find_spec(pattern) is not None else []
+        exists = pattern in sys.modules or find_spec(pattern) is not None
+        return [pattern] if exists else []
     # Walk the package above the first wildcard.
     fixed = pattern.split("*")[0].split("?")[0].split("[")[0].rstrip(".")
     if not fixed:
@@ -94,28 +96,49 @@ def module_names(pattern: str) -> list[str]:
 
 
 def checkable(pattern: str) -> bool:
-    """Return True if the pattern's module part names a package to look in.
+    """Return True if the pattern's module part names source code to look in.
 
     ``"*:hello"`` (any module) cannot be checked without a list of every
-    module; a tracer for a tiny app of one's own uses such patterns.
+    module; a tracer for a tiny app of one's own uses such patterns. Nor
+    can a module that has no source file: a notebook's cells run in a
+    ``__main__`` without one (``"__main__:fail"``).
     """
-    return pattern.partition(":")[0][:1] not in ("", *WILDCARDS)
+    module = pattern.partition(":")[0]
+    if module[:1] in ("", *WILDCARDS):
+        return False
+    # A module that is not loaded is checked: if no import can find it, it was renamed.
+    return module not in sys.modules or source_file(module) is not None
+
+
+def source_file(module: str) -> str | None:
+    """Return the ``.py`` file a module runs from: the loaded one, else the one an import finds.
+
+    The loaded module is what the recorder sees; one not imported yet is
+    found as an import would find it now (the stage copy first on
+    ``sys.path``).
+    """
+    loaded = sys.modules.get(module)
+    if loaded is not None:
+        path = getattr(loaded, "__file__", None)
+    else:
+        spec = find_spec(module)
+        path = spec.origin if spec is not None else None
+    return path if isinstance(path, str) and path.endswith(".py") else None
 
 
 def qualnames(module: str) -> frozenset[str]:
     """Return the qualified name of every function, method and nested function in a module.
 
-    The module is found as an import would find it now (the stage copy
-    first on ``sys.path``), and its source file is read, never run.
+    Its source file is read, never run.
     """
-    spec = find_spec(module)
-    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+    path = source_file(module)
+    if path is None:
         return frozenset()
     try:
-        changed = os.stat(spec.origin).st_mtime_ns
+        changed = os.stat(path).st_mtime_ns
     except OSError:
         return frozenset()
-    return file_qualnames(spec.origin, changed)
+    return file_qualnames(path, changed)
 
 
 @functools.cache
