@@ -18,11 +18,14 @@ milli- and microseconds, ``_s`` seconds, ``_kib`` KiB of memory.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import TypeAdapter
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 
 @dataclass(frozen=True)
@@ -230,12 +233,19 @@ class Results:
     goals: list[Goal] = field(default_factory=list)
 
 
-RESULTS_JSON: TypeAdapter[Results] = TypeAdapter(Results)
+@functools.cache
+def results_json() -> TypeAdapter[Results]:
+    """Return the pydantic adapter that writes and checks ``results.json`` (built on first use:
+    importing pydantic and building it costs a second, which the servers and the
+    measuring code never need)."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Results)
 
 
 def to_json(results: Results) -> str:
     """Return ``results`` as the text of ``results.json``."""
-    return json.dumps(RESULTS_JSON.dump_python(results, mode="json"), indent=1) + "\n"
+    return json.dumps(results_json().dump_python(results, mode="json"), indent=1) + "\n"
 
 
 def from_json(text: str) -> Results:
@@ -244,7 +254,7 @@ def from_json(text: str) -> Results:
     Raises ``pydantic.ValidationError`` (a ``ValueError``) naming each field
     that is missing or of the wrong type.
     """
-    return RESULTS_JSON.validate_json(text)
+    return results_json().validate_json(text)
 
 
 def save(results: Results, path: Path) -> None:
