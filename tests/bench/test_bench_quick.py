@@ -9,16 +9,15 @@ judges a goal: quick durations are far too short for that.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from workbook.bench.load import parse_report
 from workbook.bench.report import PLOTS
+from workbook.bench.results import Results, load
 from workbook.bench.routers import ROUTERS
 from workbook.bench.scenarios import SCENARIOS, SOAK_TARGETS
 from workbook.stages import REPO
@@ -45,11 +44,12 @@ def quick_run(
 
 
 @pytest.fixture(scope="module")
-def results(quick_run: tuple[subprocess.CompletedProcess[str], Path]) -> dict[str, Any]:
+def results(quick_run: tuple[subprocess.CompletedProcess[str], Path]) -> Results:
+    """The quick run's results.json, read back as typed results (the read checks every field)."""
     completed, folder = quick_run
     path = folder / "results.json"
     assert path.exists(), f"no results.json; output:\n{completed.stdout}\n{completed.stderr}"
-    return json.loads(path.read_text())
+    return load(path)
 
 
 @pytest.mark.timeout(QUICK_TIMEOUT)
@@ -64,39 +64,37 @@ def test_quick_run_reports_harness_ok(
 
 @pytest.mark.timeout(QUICK_TIMEOUT)
 @pytest.mark.parametrize(("scenario", "target"), TARGETS, ids=[f"{s}-{t}" for s, t in TARGETS])
-def test_every_target_served_every_endpoint(
-    results: dict[str, Any], scenario: str, target: str
-) -> None:
+def test_every_target_served_every_endpoint(results: Results, scenario: str, target: str) -> None:
     """Every target started, answered each endpoint with 200, and its load run completed requests."""
-    measured = results["scenarios"][scenario]["targets"][target]
-    expected = list(results["scenarios"][scenario]["endpoints"])
-    assert sorted(measured["endpoints"]) == sorted(expected), measured.get("log_tail", "")
-    requests = {key: entry["runs"][0]["requests"] for key, entry in measured["endpoints"].items()}
+    measured = results.scenarios[scenario].targets[target]
+    expected = list(results.scenarios[scenario].endpoints)
+    assert sorted(measured.endpoints) == sorted(expected), measured.log_tail
+    requests = {key: entry.runs[0].requests for key, entry in measured.endpoints.items()}
     assert all(count > 0 for count in requests.values()), requests
 
 
 @pytest.mark.timeout(QUICK_TIMEOUT)
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="server CPU time is read from /proc")
-def test_server_cpu_per_request_is_recorded(results: dict[str, Any]) -> None:
+def test_server_cpu_per_request_is_recorded(results: Results) -> None:
     """Each load run also records what a request cost the server in CPU time."""
     missing = [
         f"{scenario}/{target}/{endpoint}"
-        for scenario, entry in results["scenarios"].items()
-        for target, measured in entry["targets"].items()
-        for endpoint, summary in measured["endpoints"].items()
-        if not summary["cpu_us_per_request"]
+        for scenario, entry in results.scenarios.items()
+        for target, measured in entry.targets.items()
+        for endpoint, summary in measured.endpoints.items()
+        if not summary.cpu_us_per_request
     ]
     assert missing == []
 
 
 @pytest.mark.timeout(QUICK_TIMEOUT)
 @pytest.mark.parametrize("target", [target.key for target in SOAK_TARGETS])
-def test_soak_measures_memory_and_errors(results: dict[str, Any], target: str) -> None:
+def test_soak_measures_memory_and_errors(results: Results, target: str) -> None:
     """The soak loads each target, and records its memory before and after."""
-    soak = results["soak"][target]
-    assert soak.get("error") is None
-    assert soak["requests"] > 0
-    assert soak["rss_after_warmup_kib"] > 0 and soak["rss_after_kib"] > 0
+    soak = results.soak[target]
+    assert soak.error is None
+    assert soak.requests > 0
+    assert soak.rss_after_warmup_kib > 0 and soak.rss_after_kib > 0
 
 
 FRAMEWORKS = [(s, t) for s, t in TARGETS if s in {"asgi", "wsgi"}]
@@ -106,37 +104,35 @@ FRAMEWORKS = [(s, t) for s, t in TARGETS if s in {"asgi", "wsgi"}]
 @pytest.mark.parametrize(
     ("scenario", "target"), FRAMEWORKS, ids=[f"{s}-{t}" for s, t in FRAMEWORKS]
 )
-def test_framework_cost_is_timed_in_process(
-    results: dict[str, Any], scenario: str, target: str
-) -> None:
+def test_framework_cost_is_timed_in_process(results: Results, scenario: str, target: str) -> None:
     """Every framework app is also called in process, each endpoint answering 200."""
-    entry = results["inprocess"][scenario]["targets"][target]
-    assert entry.get("error") is None
-    assert sorted(entry["endpoints"]) == sorted(results["scenarios"][scenario]["endpoints"])
+    entry = results.inprocess[scenario].targets[target]
+    assert entry.error is None
+    assert sorted(entry.endpoints) == sorted(results.scenarios[scenario].endpoints)
 
 
 @pytest.mark.timeout(QUICK_TIMEOUT)
 @pytest.mark.parametrize("router", [router.key for router in ROUTERS])
-def test_router_scaling_times_every_size(results: dict[str, Any], router: str) -> None:
+def test_router_scaling_times_every_size(results: Results, router: str) -> None:
     """Every router is timed at 10, 100 and 1,000 routes, hit and miss."""
-    entry = results["routers"][router]
-    assert entry.get("error") is None
-    assert sorted(entry["sizes"], key=int) == ["10", "100", "1000"]
-    assert all(size["hit_us"] > 0 and size["miss_us"] > 0 for size in entry["sizes"].values())
+    entry = results.routers[router]
+    assert entry.error is None
+    assert sorted(entry.sizes, key=int) == ["10", "100", "1000"]
+    assert all(size.hit_us > 0 and size.miss_us > 0 for size in entry.sizes.values())
 
 
 @pytest.mark.timeout(QUICK_TIMEOUT)
-def test_multipart_parsers_are_timed(results: dict[str, Any]) -> None:
+def test_multipart_parsers_are_timed(results: Results) -> None:
     """bare_forms' multipart parser and python-multipart are both timed on the same body."""
-    targets = results["multipart"]["targets"]
+    targets = results.multipart.targets
     assert sorted(targets) == ["bare_forms", "python-multipart"]
-    assert all(entry.get("error") is None and entry["mb_per_s"] > 0 for entry in targets.values())
+    assert all(entry.error is None and (entry.mb_per_s or 0) > 0 for entry in targets.values())
 
 
 @pytest.mark.timeout(QUICK_TIMEOUT)
-def test_every_goal_gets_a_ratio(results: dict[str, Any]) -> None:
+def test_every_goal_gets_a_ratio(results: Results) -> None:
     """Each goal is evaluated to a number (met or not is for the full run to say)."""
-    unmeasured = [goal["goal"] for goal in results["goals"] if goal["ratio"] is None]
+    unmeasured = [goal.goal for goal in results.goals if goal.ratio is None]
     assert unmeasured == []
 
 

@@ -139,6 +139,19 @@ def test_the_warm_up_prints_nothing(path):
 
 
 @pytest.mark.parametrize("path", PATHS, ids=NAMES)
+def test_no_cell_shows_a_stderr_box(path):
+    """What the app prints during a traced request (an access-log line, a handler's traceback)
+    is shown under its trace (trace.printed), never as a stderr box that reads as an error."""
+    boxes = [
+        "".join(output.get("text", ""))[:200]
+        for cell in cells(path)
+        for output in cell.get("outputs", [])
+        if output.get("name") == "stderr"
+    ]
+    assert boxes == []
+
+
+@pytest.mark.parametrize("path", PATHS, ids=NAMES)
 def test_the_notebook_ends_beside_its_production_counterpart(path):
     """A 'Beside <system>' section traces the production system and shows the map table."""
     headings = [cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])

@@ -127,3 +127,60 @@ def test_what_the_app_prints_comes_after_the_trace(capsys):
     out = capsys.readouterr().out
     head, _, after = out.partition("the app printed (stdout and stderr) during the request:")
     assert "POST /tasks → 201" in after and "App started" not in out and "GET /tasks" not in after
+
+
+def renamed_copy(folder, stage: int, old: str, new: str):
+    """Return a copy of a reference stage under ``folder`` with one function renamed everywhere."""
+    import re
+    import shutil
+
+    copy = folder / STAGES[stage]
+    shutil.copytree(stage_dir(stage), copy, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in copy.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(re.sub(rf"\b{old}\b", new, text), encoding="utf-8")
+    return copy
+
+
+def test_a_copy_that_renamed_a_layer_function_says_which_layer_it_lost(tmp_path):
+    """A learner's copy whose validate_book is now check_book still traces, and the trace
+    names the layer pattern that found nothing: a line in the text, a field in --json."""
+    copy = renamed_copy(tmp_path, 2, "validate_book", "check_book")
+
+    def trace(*extra: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "workbook", "trace", "2", "--stage-dir", str(copy), *extra],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=50,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    text = trace("--width", "100")
+    assert (
+        "! layer not found: handler lane 'handler': no function matches "
+        "'wsgirouter.example:validate_book'"
+    ) in text
+    assert "GET /books/2 -> 200 OK   [02_router, in process" in text
+    data = json.loads(trace("--json"))
+    assert [(entry["kind"], entry["pattern"]) for entry in data["missing_layers"]] == [
+        ("handler", "wsgirouter.example:validate_book")
+    ]
+
+
+def test_the_reference_trace_lists_no_missing_layer(capsys):
+    """The reference stage's own trace has every layer: the JSON list is empty."""
+    assert main("trace", ["2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["missing_layers"] == []
+
+
+@pytest.mark.parametrize(
+    "folder, message",
+    [("nowhere/02_router", "no such folder"), ("stages/01_raw_wsgi", "must be named 02_router")],
+)
+def test_a_stage_dir_must_be_a_folder_named_for_the_stage(folder, message, capsys):
+    """--stage-dir names a folder that stands in for this stage, or the command exits 2."""
+    assert main("trace", ["2", "--stage-dir", str(REPO / folder)]) == 2
+    assert message in capsys.readouterr().err

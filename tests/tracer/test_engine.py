@@ -17,6 +17,7 @@ from wsgiref.validate import validator
 import pytest
 
 from workbook.tracer import PROTOCOL, SPAN, WIRE, Lane, Layer, LayerTable, Trace, Tracer
+from workbook.tracer.resolve import MissingLayer
 
 HERE = __file__
 
@@ -246,6 +247,32 @@ def test_code_outside_the_roots_is_never_shown_unless_external():
     external = LayerTable([Layer("library", "json:dumps", external=True)], roots=[HERE])
     shown = [spans(Tracer(app, table, protocol="wsgi").trace()) for table in (plain, external)]
     assert shown == [[], [("library", "dumps")]]
+
+
+def test_a_pattern_that_names_no_function_is_listed_in_the_trace():
+    """A layer whose function was renamed is not silently dropped: the trace lists it,
+    the timeline says so above the steps, and the JSON carries it."""
+    table = LayerTable(
+        [
+            Layer("handler", "*:hello"),
+            Layer("library", ("json:dumps", "json:dumps_renamed"), lane="json", external=True),
+        ],
+        roots=[HERE],
+    )
+    trace = Tracer(dispatch, table, protocol="wsgi").trace("GET", "/hello")
+    assert trace.missing_layers == [MissingLayer("library", "json", "json:dumps_renamed")]
+    assert (
+        "! layer not found: library lane 'json': no function matches 'json:dumps_renamed'"
+        in trace.timeline(width=60)  # never cut at the width
+    )
+    assert trace.to_dict()["missing_layers"][0]["pattern"] == "json:dumps_renamed"
+
+
+def test_a_table_whose_patterns_all_resolve_reports_nothing_missing():
+    """A whole table adds no line; a pattern over any module (*:hello) cannot be checked
+    and is not reported."""
+    trace = wsgi_tracer().trace("GET", "/hello")
+    assert trace.missing_layers == [] and "layer not found" not in trace.timeline()
 
 
 def test_a_layer_pattern_must_name_module_and_function():

@@ -103,3 +103,24 @@ def test_over_a_socket_the_onion_runs_on_the_stage_01_server(tracer, read):
         "AccessLog.__call__",
     ]
     assert b"\r\nContent-Encoding: gzip\r\n" in trace.response_bytes
+
+
+def test_the_access_log_line_is_kept_in_the_trace_not_printed(tracer, capsys):
+    """What the app prints during a traced request (AccessLog's line on wsgi.errors) lands
+    in trace.printed and under the timeline, not in the caller's output (a notebook's
+    stderr box)."""
+    trace = tracer.trace("GET", "/books/1")
+    assert trace.printed.startswith("GET /books/1 200 ")
+    assert "the app printed (stdout and stderr) during the request:" in trace.timeline()
+    assert capsys.readouterr() == ("", "")
+
+
+def test_over_the_wire_the_access_log_line_is_kept_in_the_trace_too(tracer, capsys):
+    """Stage 01's server keeps the stderr it saw at start-up as wsgi.errors: the tracer's
+    server gets a relay, so each traced request's line is still its own."""
+    with tracer.serve() as server:
+        first = server.trace("GET", "/books/1")
+        second = server.trace("GET", "/books/2")
+    assert first.printed.startswith("GET /books/1 200 ")
+    assert second.printed.startswith("GET /books/2 200 ") and "/books/1" not in second.printed
+    assert capsys.readouterr() == ("", "")

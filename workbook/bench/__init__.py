@@ -6,6 +6,7 @@
 - ``scenarios.py`` what is compared with what, and the goals
 - ``run.py``     interleaved rounds, the soak
 - ``routers.py`` router scaling, in process
-- ``report.py``  goals, RESULTS.md, plots, results.json
+- ``results.py`` what a run measured, as typed dataclasses, and results.json
+- ``report.py``  goals, RESULTS.md, plots
 - ``cli.py``     ``python -m workbook bench [--quick]``
 """

@@ -10,13 +10,12 @@ every load result parses); it says nothing about the goals.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from workbook.bench import inprocess, multipart, report, routers
 from workbook.bench.load import (
@@ -27,7 +26,8 @@ from workbook.bench.load import (
     can_pin,
     find_client,
 )
-from workbook.bench.run import FULL, QUICK, QUICK_PYTHON, Settings, run_scenario, run_soak
+from workbook.bench.results import Results, Settings, load
+from workbook.bench.run import FULL, QUICK, QUICK_PYTHON, run_scenario, run_soak
 from workbook.bench.scenarios import SCENARIOS, SOAK_TARGETS
 from workbook.bench.servers import log_folder
 from workbook.stages import REPO
@@ -100,10 +100,8 @@ def run(options: argparse.Namespace) -> int:
     """Measure (or, with --report, redraw) into ``options.out`` (default bench/results/)."""
     folder: Path = options.out or RESULTS
     if options.report:
-        results = json.loads((folder / "results.json").read_text())
-        results.setdefault("notes", []).extend(
-            note for note in options.note if note not in results["notes"]
-        )
+        results = load(folder / "results.json")
+        results.notes.extend(note for note in options.note if note not in results.notes)
         finish(results, folder, options)
         return 0
     client = choose_client(options)
@@ -116,111 +114,101 @@ def run(options: argparse.Namespace) -> int:
     results = measure(settings, client, options)
     finish(results, folder, options)
     if settings.quick:
-        problems = results["failures"] + unparsed(results)
+        problems = results.failures + unparsed(results)
         for problem in problems:
             print(f"FAIL {problem}", file=sys.stderr)
         print(f"bench --quick: {'harness OK' if not problems else f'{len(problems)} problems'}")
         return 1 if problems else 0
-    return 1 if results["failures"] else 0
+    return 1 if results.failures else 0
 
 
-def measure(settings: Settings, client: Client, options: argparse.Namespace) -> dict[str, Any]:
-    """Run every selected part; return the results dictionary."""
+def measure(settings: Settings, client: Client, options: argparse.Namespace) -> Results:
+    """Run every selected part; return their results."""
     wanted = set(options.only or [s.key for s in SCENARIOS] + PARTS)
     pinning = (
         f"taskset: servers on core {SERVER_CORES}, load client on core {CLIENT_CORES}"
         if can_pin()
         else "none (taskset missing or a single core)"
     )
-    results: dict[str, Any] = {
-        "machine": report.machine(client.version(), pinning),
-        "settings": {**settings.as_json(), "client": client.name},
-        "notes": list(options.note),
-        "scenarios": {},
-        "soak": {},
-        "inprocess": {},
-        "routers": {},
-        "multipart": {},
-        "failures": [],
-    }
-    failures: list[str] = results["failures"]
+    results = Results(
+        machine=report.machine(client.version(), pinning),
+        settings=replace(settings, client=client.name),
+        notes=list(options.note),
+    )
+    failures = results.failures
     started = time.monotonic()
     with log_folder() as logs:
         for scenario in SCENARIOS:
             if scenario.key in wanted:
-                results["scenarios"][scenario.key] = run_scenario(
+                results.scenarios[scenario.key] = run_scenario(
                     scenario, settings, client, logs, failures, say
                 )
         if "soak" in wanted:
             for target in SOAK_TARGETS:
-                results["soak"][target.key] = run_soak(
-                    target, settings, client, logs, failures, say
-                )
+                results.soak[target.key] = run_soak(target, settings, client, logs, failures, say)
     if "inprocess" in wanted:
         say("Framework cost per request, in process")
-        results["inprocess"] = inprocess.measure(
+        results.inprocess = inprocess.measure(
             budget=settings.router_budget * 2, repeat=settings.router_repeat
         )
-        for scenario in results["inprocess"].values():
-            for key, entry in scenario["targets"].items():
-                if "error" in entry:
-                    failures.append(f"in process {key}: {entry['error']}")
+        for timed in results.inprocess.values():
+            for key, entry in timed.targets.items():
+                if entry.error is not None:
+                    failures.append(f"in process {key}: {entry.error}")
     if "routers" in wanted:
         say("Router scaling, in process")
         routers.activate_stages()
-        results["routers"] = routers.measure(
+        results.routers = routers.measure(
             budget=settings.router_budget, repeat=settings.router_repeat
         )
-        for key, entry in results["routers"].items():
-            if "error" in entry:
-                failures.append(f"router {key}: {entry['error']}")
+        for key, router in results.routers.items():
+            if router.error is not None:
+                failures.append(f"router {key}: {router.error}")
     if "multipart" in wanted:
         say("Multipart parsing, in process")
-        results["multipart"] = multipart.measure(repeat=settings.router_repeat)
-        for key, entry in results["multipart"]["targets"].items():
-            if "error" in entry:
-                failures.append(f"multipart {key}: {entry['error']}")
-    results["machine"]["load_average_after"] = report.load_average()
-    results["machine"]["seconds"] = round(time.monotonic() - started, 1)
+        results.multipart = multipart.measure(repeat=settings.router_repeat)
+        for key, parser in results.multipart.targets.items():
+            if parser.error is not None:
+                failures.append(f"multipart {key}: {parser.error}")
+    results.machine.load_average_after = report.load_average()
+    results.machine.seconds = round(time.monotonic() - started, 1)
     return results
 
 
-def unparsed(results: dict[str, Any]) -> list[str]:
+def unparsed(results: Results) -> list[str]:
     """Return every measured cell whose load run recorded no request at all."""
     problems = []
-    for scenario in results["scenarios"].values():
-        for target in scenario["targets"].values():
-            for endpoint, entry in target["endpoints"].items():
-                if not all(run["requests"] for run in entry["runs"]):
-                    problems.append(
-                        f"{target['label']} {endpoint}: the load run completed no request"
-                    )
+    for scenario in results.scenarios.values():
+        for target in scenario.targets.values():
+            for endpoint, entry in target.endpoints.items():
+                if not all(run.requests for run in entry.runs):
+                    problems.append(f"{target.label} {endpoint}: the load run completed no request")
     return problems
 
 
-def finish(results: dict[str, Any], folder: Path, options: argparse.Namespace) -> None:
+def finish(results: Results, folder: Path, options: argparse.Namespace) -> None:
     """Write the results, print the goals, and refresh the chapter's goals table."""
     files = report.write(results, folder)
     print(
         f"\nGoals ({'quick run: durations too short to judge' if options.quick else 'full run'}):"
     )
-    print(report.goals_summary(results["goals"]))
+    print(report.goals_summary(results.goals))
     print(f"\nWrote {', '.join(str(path) for path in files)}")
-    if folder.resolve() == RESULTS.resolve() and not results["settings"]["quick"]:
+    if folder.resolve() == RESULTS.resolve() and not results.settings.quick:
         refresh_chapter(results)
 
 
-def refresh_chapter(results: dict[str, Any]) -> None:
+def refresh_chapter(results: Results) -> None:
     """Replace the goals table in bench/README.md (between its markers) with this run's."""
     if not CHAPTER.exists():
         return
     text = CHAPTER.read_text()
     table = (
-        f"{GOALS_START}\nMeasured on {results['machine']['date']} "
-        f"({results['machine']['cpu']}, {results['machine']['cores']} cores"
-        + (", a loaded machine" if report.busy_note(results["machine"]) else "")
+        f"{GOALS_START}\nMeasured on {results.machine.date} "
+        f"({results.machine.cpu}, {results.machine.cores} cores"
+        + (", a loaded machine" if report.busy_note(results.machine) else "")
         + "); full tables in [results/RESULTS.md](results/RESULTS.md).\n\n"
-        + report.goals_table(results["goals"])
+        + report.goals_table(results.goals)
         + f"\n{GOALS_END}"
     )
     pattern = re.compile(re.escape(GOALS_START) + ".*?" + re.escape(GOALS_END), re.DOTALL)

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from workbook.bench.results import InprocessScenario, InprocessTarget
 from workbook.bench.scenarios import ASGI, WSGI, Scenario
 from workbook.stages import activate
 
@@ -135,30 +136,33 @@ def best_microseconds(loop: Callable[[int], float], budget: float, repeat: int) 
 
 def measure(
     budget: float = 0.1, repeat: int = 3, scenarios: tuple[Scenario, ...] = (ASGI, WSGI)
-) -> dict[str, Any]:
-    """Time every framework target on every endpoint; return ``{scenario: {target: ...}}``."""
+) -> dict[str, InprocessScenario]:
+    """Time every framework target on every endpoint; return each scenario's timings by key."""
     for stage in ("01_raw_wsgi", "02_router", "03_middleware", "04_asgi", "05_bare", "06_roob"):
         activate(stage)  # the stage under test first, as the servers see it
-    results: dict[str, Any] = {}
+    results: dict[str, InprocessScenario] = {}
     for scenario in scenarios:
         make_loop = asgi_loop if scenario is ASGI else wsgi_loop
-        table: dict[str, Any] = {}
+        table: dict[str, InprocessTarget] = {}
         for target in scenario.targets:
-            entry: dict[str, Any] = {"label": target.label, "endpoints": {}}
+            timed: dict[str, float] = {}
             try:
                 module, _, name = target.app.partition(":")
                 app = getattr(importlib.import_module(module), name)
                 for endpoint in scenario.endpoints:
-                    entry["endpoints"][endpoint.key] = best_microseconds(
+                    timed[endpoint.key] = best_microseconds(
                         make_loop(app, endpoint.path), budget, repeat
                     )
             except Exception as error:  # a missing or broken stage is reported, not fatal
-                entry["error"] = f"{type(error).__name__}: {error}"
-            table[target.key] = entry
-        results[scenario.key] = {
-            "title": scenario.title,
-            "baseline": scenario.baseline,
-            "endpoints": [e.key for e in scenario.endpoints],
-            "targets": table,
-        }
+                table[target.key] = InprocessTarget(
+                    target.label, timed, f"{type(error).__name__}: {error}"
+                )
+                continue
+            table[target.key] = InprocessTarget(target.label, timed)
+        results[scenario.key] = InprocessScenario(
+            title=scenario.title,
+            baseline=scenario.baseline,
+            endpoints=[endpoint.key for endpoint in scenario.endpoints],
+            targets=table,
+        )
     return results

@@ -15,8 +15,10 @@ import subprocess
 import sys
 import tempfile
 import weakref
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+
+from workbook.bench.results import LoadRun
 
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
 MARKER = "WRK_JSON "
@@ -59,12 +61,17 @@ class LoadResult:
             return None
         return self.server_cpu_s / self.requests * 1e6
 
-    def as_json(self) -> dict[str, object]:
-        return {
-            **asdict(self),
-            "rps": round(self.rps, 1),
-            "cpu_us_per_request": self.cpu_us_per_request,
-        }
+    def as_run(self) -> LoadRun:
+        """Return the run as it is recorded in the results (req/s to 0.1)."""
+        return LoadRun(
+            requests=self.requests,
+            seconds=self.seconds,
+            errors=dict(self.errors),
+            latency_ms=dict(self.latency_ms),
+            server_cpu_s=self.server_cpu_s,
+            rps=round(self.rps, 1),
+            cpu_us_per_request=self.cpu_us_per_request,
+        )
 
 
 def parse_report(output: str) -> LoadResult:

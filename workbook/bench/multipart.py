@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+
+from workbook.bench.results import MultipartResult, MultipartTarget
 
 BOUNDARY = "----WireUpBenchBoundary7MA4YWxkTrZu0gW"
 CHUNK = 64 * 1024
@@ -86,13 +87,13 @@ def best_seconds(parse: Callable[[bytes], int], data: bytes, repeat: int) -> tup
     return min(times), seen
 
 
-def measure(repeat: int = 5) -> dict[str, Any]:
+def measure(repeat: int = 5) -> MultipartResult:
     """Return MB/s of both parsers on the same body (MB = 10**6 bytes of body)."""
     from workbook.stages import activate
 
     activate("05_bare")
     data = body()
-    result: dict[str, Any] = {"body_bytes": len(data), "chunk_bytes": CHUNK, "targets": {}}
+    result = MultipartResult(body_bytes=len(data), chunk_bytes=CHUNK)
     expected = None
     for key, label, parse in (
         ("bare_forms", "bare_forms (stage 05, by hand)", ours),
@@ -101,18 +102,15 @@ def measure(repeat: int = 5) -> dict[str, Any]:
         try:
             seconds, seen = best_seconds(parse, data, repeat)
         except Exception as error:  # a broken stage is reported, not fatal
-            result["targets"][key] = {"label": label, "error": f"{type(error).__name__}: {error}"}
+            result.targets[key] = MultipartTarget(label, error=f"{type(error).__name__}: {error}")
             continue
         if expected is not None and seen != expected:
-            result["targets"][key] = {
-                "label": label,
-                "error": f"saw {seen} content bytes, expected {expected}",
-            }
+            result.targets[key] = MultipartTarget(
+                label, error=f"saw {seen} content bytes, expected {expected}"
+            )
             continue
         expected = seen
-        result["targets"][key] = {
-            "label": label,
-            "mb_per_s": len(data) / seconds / 1e6,
-            "seconds": seconds,
-        }
+        result.targets[key] = MultipartTarget(
+            label, mb_per_s=len(data) / seconds / 1e6, seconds=seconds
+        )
     return result

@@ -1,14 +1,14 @@
 """Turn measurements into the results: goals, a Markdown table, plots and raw JSON.
 
-Everything here reads the results dictionary that ``cli.py`` assembles (and
-writes as ``results.json``), so the table and plots can be redrawn from a
-committed run without measuring again: ``python -m workbook bench --report``.
+Everything here reads the :class:`~workbook.bench.results.Results` that
+``cli.py`` assembles (and writes as ``results.json``), so the table and
+plots can be redrawn from a committed run without measuring again:
+``python -m workbook bench --report``.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import platform
 import subprocess
@@ -16,6 +16,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from workbook.bench.results import (
+    EndpointSummary,
+    Goal,
+    InprocessScenario,
+    Machine,
+    MultipartResult,
+    Results,
+    RouterResult,
+    ScenarioResult,
+    SoakResult,
+    save,
+)
 from workbook.bench.scenarios import (
     MULTIPART_GOAL,
     OUR_ROUTERS,
@@ -55,7 +67,7 @@ PLOTS = ("throughput.png", "latency.png", "routers.png", "soak.png")
 # ── The machine ───────────────────────────────────────────────────────────────
 
 
-def machine(client_version: str, pinning: str) -> dict[str, Any]:
+def machine(client_version: str, pinning: str) -> Machine:
     """Describe where and with what the run happened."""
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
@@ -72,19 +84,19 @@ def machine(client_version: str, pinning: str) -> dict[str, Any]:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = "not installed"
-    return {
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": memory_gib(),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "packages": versions,
-        "load_client": client_version,
-        "pinning": pinning,
-        "commit": git_commit(),
-        "load_average_before": load_average(),
-    }
+    return Machine(
+        date=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        platform=platform.platform(),
+        cpu=cpu,
+        cores=os.cpu_count(),
+        memory_gib=memory_gib(),
+        python=f"{platform.python_implementation()} {platform.python_version()}",
+        packages=versions,
+        load_client=client_version,
+        pinning=pinning,
+        commit=git_commit(),
+        load_average_before=load_average(),
+    )
 
 
 def memory_gib() -> float | None:
@@ -124,18 +136,19 @@ def git_commit() -> str:
         return "unknown"
 
 
-def busy_note(info: dict[str, Any]) -> str | None:
+def busy_note(info: Machine) -> str | None:
     """Return a warning if something else kept the machine busy when the run began.
 
     Only the load *before* the run says so: during and after it, the server
     and wrk keep every core busy themselves, so the load average after the
     run is about the core count on any machine, quiet or not.
     """
-    before = info.get("load_average_before")
+    before = info.load_average_before
     peak = before[0] if before else 0.0
-    if peak > BUSY_LOAD_PER_CORE * info["cores"]:
+    cores = info.cores or 1
+    if peak > BUSY_LOAD_PER_CORE * cores:
         return (
-            f"{BUSY_PREFIX} (1-minute load average {peak:.2f} before it, on {info['cores']} "
+            f"{BUSY_PREFIX} (1-minute load average {peak:.2f} before it, on {cores} "
             "cores): absolute numbers may be low and noisy; ratios within a scenario hold "
             "better, because its targets were loaded in interleaved rounds, and the server "
             "CPU time per request hardly depends on the load."
@@ -146,33 +159,33 @@ def busy_note(info: dict[str, Any]) -> str | None:
 # ── Goals ─────────────────────────────────────────────────────────────────────
 
 
-def rate(
-    results: dict[str, Any], scenario: str, target: str, endpoint: str
-) -> dict[str, Any] | None:
+def rate(results: Results, scenario: str, target: str, endpoint: str) -> EndpointSummary | None:
     """Return a target's summary on an endpoint, or None if it was not measured."""
     try:
-        return results["scenarios"][scenario]["targets"][target]["endpoints"][endpoint]
+        return results.scenarios[scenario].targets[target].endpoints[endpoint]
     except KeyError:
         return None
 
 
-def throughput_goal(results: dict[str, Any], goal: ThroughputGoal) -> dict[str, Any]:
+def unmeasured(goal: str, threshold: float, kind: str, why: str = "not measured") -> Goal:
+    """Return a goal that could not be evaluated, and why."""
+    return Goal(goal, threshold, kind, ratio=None, met=None, measured=why)
+
+
+def throughput_goal(results: Results, goal: ThroughputGoal) -> Goal:
     """Evaluate ``goal``: the ratio of medians, and the range of per-round ratios."""
     mine = rate(results, goal.scenario, goal.target, goal.endpoint)
     theirs = rate(results, goal.scenario, goal.versus, goal.endpoint)
-    entry: dict[str, Any] = {"goal": goal.describe(), "threshold": goal.factor, "kind": "at least"}
     if not mine or not theirs:
-        return {**entry, "ratio": None, "met": None, "measured": "not measured"}
-    ratio = mine["median_rps"] / theirs["median_rps"]
+        return unmeasured(goal.describe(), goal.factor, "at least")
+    ratio = mine.median_rps / theirs.median_rps
     # Rounds are interleaved, so round i of one target is comparable with round i of the other.
-    rounds = [
-        a["rps"] / b["rps"] for a, b in zip(mine["runs"], theirs["runs"], strict=False) if b["rps"]
-    ]
+    rounds = [a.rps / b.rps for a, b in zip(mine.runs, theirs.runs, strict=False) if b.rps]
     spread = f" (rounds {min(rounds):.2f}-{max(rounds):.2f})" if len(rounds) > 1 else ""
     # A second opinion that a busy machine hardly moves: what a request costs the server.
     cpu_ratio = None
-    if mine.get("cpu_us_per_request") and theirs.get("cpu_us_per_request"):
-        cpu_ratio = theirs["cpu_us_per_request"] / mine["cpu_us_per_request"]
+    if mine.cpu_us_per_request and theirs.cpu_us_per_request:
+        cpu_ratio = theirs.cpu_us_per_request / mine.cpu_us_per_request
     cpu = f"; by server CPU per request {cpu_ratio:.2f}x" if cpu_ratio else ""
     caveats = []
     if len(rounds) > 1 and max(rounds) > NOISY_SPREAD * min(rounds):
@@ -182,107 +195,103 @@ def throughput_goal(results: dict[str, Any], goal: ThroughputGoal) -> dict[str, 
             f"the CPU-time ratio says {'met' if cpu_ratio >= goal.factor else 'not met'}"
         )
     caveat = f" ({'; '.join(caveats)})" if caveats else ""
-    return {
-        **entry,
-        "ratio": ratio,
-        "cpu_ratio": cpu_ratio,
-        "met": ratio >= goal.factor,
-        "measured": f"{ratio:.2f}x{spread}: {mine['median_rps']:,.0f} vs "
-        f"{theirs['median_rps']:,.0f} req/s{cpu}{caveat}",
-    }
+    return Goal(
+        goal.describe(),
+        goal.factor,
+        "at least",
+        ratio=ratio,
+        cpu_ratio=cpu_ratio,
+        met=ratio >= goal.factor,
+        measured=f"{ratio:.2f}x{spread}: {mine.median_rps:,.0f} vs "
+        f"{theirs.median_rps:,.0f} req/s{cpu}{caveat}",
+    )
 
 
-def router_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
+def router_goals(results: Results) -> list[Goal]:
     """Evaluate "1,000 routes cost at most 1.5x 10" for each of our routers, hit and miss."""
     goals = []
     for key in OUR_ROUTERS:
-        entry = results.get("routers", {}).get(key, {})
-        label = entry.get("label", key)
-        for lookup, what in (("hit_us", "last dynamic route"), ("miss_us", "miss")):
-            goal = {
-                "goal": f"{label}: lookup among 1,000 routes <= {ROUTER_SCALING_LIMIT:g}x "
-                f"among 10 ({what})",
-                "threshold": ROUTER_SCALING_LIMIT,
-                "kind": "at most",
-            }
-            sizes = entry.get("sizes", {})
-            if "10" not in sizes or "1000" not in sizes:
-                goals.append(
-                    {
-                        **goal,
-                        "ratio": None,
-                        "met": None,
-                        "measured": entry.get("error", "not measured"),
-                    }
-                )
+        entry = results.routers.get(key) or RouterResult(key, ours=True)
+        for lookup, what in (("hit", "last dynamic route"), ("miss", "miss")):
+            goal = (
+                f"{entry.label}: lookup among 1,000 routes <= {ROUTER_SCALING_LIMIT:g}x "
+                f"among 10 ({what})"
+            )
+            if "10" not in entry.sizes or "1000" not in entry.sizes:
+                why = entry.error or "not measured"
+                goals.append(unmeasured(goal, ROUTER_SCALING_LIMIT, "at most", why))
                 continue
-            small, large = sizes["10"][lookup], sizes["1000"][lookup]
+            small = entry.sizes["10"].lookup_us(lookup)
+            large = entry.sizes["1000"].lookup_us(lookup)
             ratio = large / small
             goals.append(
-                {
-                    **goal,
-                    "ratio": ratio,
-                    "met": ratio <= ROUTER_SCALING_LIMIT,
-                    "measured": f"{ratio:.2f}x: {large:.2f} vs {small:.2f} us",
-                }
+                Goal(
+                    goal,
+                    ROUTER_SCALING_LIMIT,
+                    "at most",
+                    ratio=ratio,
+                    met=ratio <= ROUTER_SCALING_LIMIT,
+                    measured=f"{ratio:.2f}x: {large:.2f} vs {small:.2f} us",
+                )
             )
     return goals
 
 
-def soak_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
+def soak_goals(results: Results) -> list[Goal]:
     """Evaluate the soak: zero errors and RSS within 10% of its post-warm-up value."""
     goals = []
-    for entry in results.get("soak", {}).values():
-        goal = {
-            "goal": f"soak {entry['label']}: zero errors, RSS within "
-            f"{SOAK_RSS_LIMIT:.0%} of post-warm-up",
-            "threshold": SOAK_RSS_LIMIT,
-            "kind": "at most",
-        }
-        if "rss_growth" not in entry:
-            goals.append(
-                {**goal, "ratio": None, "met": None, "measured": entry.get("error", "not measured")}
-            )
+    for entry in results.soak.values():
+        goal = f"soak {entry.label}: zero errors, RSS within {SOAK_RSS_LIMIT:.0%} of post-warm-up"
+        growth = entry.rss_growth
+        if growth is None:
+            why = entry.error or "not measured"
+            goals.append(unmeasured(goal, SOAK_RSS_LIMIT, "at most", why))
             continue
-        growth, errors = entry["rss_growth"], entry["errors"]
         goals.append(
-            {
-                **goal,
-                "ratio": growth,
-                "met": errors == 0 and abs(growth) <= SOAK_RSS_LIMIT,
-                "measured": f"{errors} errors in {entry['requests']:,} requests; RSS "
-                f"{entry['rss_after_warmup_kib'] / 1024:.1f} -> "
-                f"{entry['rss_after_kib'] / 1024:.1f} MiB ({growth:+.1%})",
-            }
+            Goal(
+                goal,
+                SOAK_RSS_LIMIT,
+                "at most",
+                ratio=growth,
+                met=entry.errors == 0 and abs(growth) <= SOAK_RSS_LIMIT,
+                measured=f"{entry.errors} errors in {entry.requests:,} requests; RSS "
+                f"{entry.rss_after_warmup_kib / 1024:.1f} -> "
+                f"{entry.rss_after_kib / 1024:.1f} MiB ({growth:+.1%})",
+            )
         )
     return goals
 
 
-def multipart_goal(results: dict[str, Any]) -> list[dict[str, Any]]:
+def multipart_goal(results: Results) -> list[Goal]:
     """Evaluate "bare_forms parses at least 0.5x python-multipart's MB/s"."""
-    goal = {
-        "goal": f"bare_forms multipart parser >= {MULTIPART_GOAL:g}x python-multipart (MB/s)",
-        "threshold": MULTIPART_GOAL,
-        "kind": "at least",
-    }
-    targets = results.get("multipart", {}).get("targets", {})
-    mine, theirs = targets.get("bare_forms", {}), targets.get("python-multipart", {})
-    if "mb_per_s" not in mine or "mb_per_s" not in theirs:
-        problem = mine.get("error") or theirs.get("error") or "not measured"
-        return [{**goal, "ratio": None, "met": None, "measured": problem}]
-    ratio = mine["mb_per_s"] / theirs["mb_per_s"]
+    goal = f"bare_forms multipart parser >= {MULTIPART_GOAL:g}x python-multipart (MB/s)"
+    mine = results.multipart.targets.get("bare_forms")
+    theirs = results.multipart.targets.get("python-multipart")
+    if (
+        mine is None
+        or theirs is None
+        or mine.mb_per_s is None
+        or theirs.mb_per_s is None
+        or not theirs.mb_per_s
+    ):
+        why = (mine and mine.error) or (theirs and theirs.error) or "not measured"
+        return [unmeasured(goal, MULTIPART_GOAL, "at least", why)]
+    ratio = mine.mb_per_s / theirs.mb_per_s
     return [
-        {
-            **goal,
-            "ratio": ratio,
-            "met": ratio >= MULTIPART_GOAL,
-            "measured": f"{ratio:.2f}x: {mine['mb_per_s']:,.0f} vs {theirs['mb_per_s']:,.0f} MB/s "
+        Goal(
+            goal,
+            MULTIPART_GOAL,
+            "at least",
+            ratio=ratio,
+            met=ratio >= MULTIPART_GOAL,
+            measured=f"{ratio:.2f}x: {mine.mb_per_s:,.0f} vs {theirs.mb_per_s:,.0f} MB/s "
             "(CPU time, best loop)",
-        }
+        )
     ]
 
 
-def evaluate_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
+def evaluate_goals(results: Results) -> list[Goal]:
+    """Return every goal of bench/README.md, evaluated on these results."""
     return (
         [throughput_goal(results, goal) for goal in THROUGHPUT_GOALS]
         + router_goals(results)
@@ -291,173 +300,172 @@ def evaluate_goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     )
 
 
-def status(goal: dict[str, Any]) -> str:
-    return {True: "met", False: "**not met**", None: "not measured"}[goal["met"]]
-
-
 # ── Markdown ──────────────────────────────────────────────────────────────────
 
 
-def goals_table(goals: list[dict[str, Any]]) -> str:
+def goals_table(goals: list[Goal]) -> str:
     lines = ["| Goal | Measured | Status |", "| --- | --- | --- |"]
-    lines += [f"| {goal['goal']} | {goal['measured']} | {status(goal)} |" for goal in goals]
+    lines += [f"| {goal.goal} | {goal.measured} | {goal.status} |" for goal in goals]
     return "\n".join(lines)
 
 
-def scenario_table(scenario: dict[str, Any]) -> str:
+def baseline_endpoints(scenario: ScenarioResult) -> dict[str, EndpointSummary]:
+    """Return the scenario's baseline target's summaries (empty if it was not measured)."""
+    base = scenario.targets.get(scenario.baseline)
+    return base.endpoints if base is not None else {}
+
+
+def scenario_table(scenario: ScenarioResult) -> str:
     """Return one row per target: median req/s (min-max) and x baseline per endpoint."""
-    endpoints = list(scenario["endpoints"])
-    baseline = scenario["targets"].get(scenario["baseline"], {}).get("endpoints", {})
+    endpoints = list(scenario.endpoints)
+    baseline = baseline_endpoints(scenario)
     head = ["Target", "Server"] + [f"`{key}` req/s (min-max)" for key in endpoints]
-    head += [f"`{key}` x {scenario['targets'][scenario['baseline']]['label']}" for key in endpoints]
+    head += [f"`{key}` x {scenario.targets[scenario.baseline].label}" for key in endpoints]
     head += [
         f"`{endpoints[-1]}` latency p50 / p90 / p99 ms",
         "server CPU us/request (" + " / ".join(f"`{key}`" for key in endpoints) + ")",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-    for target in scenario["targets"].values():
-        cells = [target["label"], target["server"]]
-        measured = target["endpoints"]
+    for target in scenario.targets.values():
+        cells = [target.label, target.server]
+        measured = target.endpoints
         for key in endpoints:
             entry = measured.get(key)
             cells.append(
-                f"{entry['median_rps']:,.0f} ({entry['min_rps']:,.0f}-{entry['max_rps']:,.0f})"
-                + (f", {entry['errors']} errors" if entry["errors"] else "")
+                f"{entry.median_rps:,.0f} ({entry.min_rps:,.0f}-{entry.max_rps:,.0f})"
+                + (f", {entry.errors} errors" if entry.errors else "")
                 if entry
                 else "-"
             )
         for key in endpoints:
             entry, base = measured.get(key), baseline.get(key)
-            cells.append(
-                f"{entry['median_rps'] / base['median_rps']:.2f}" if entry and base else "-"
-            )
+            cells.append(f"{entry.median_rps / base.median_rps:.2f}" if entry and base else "-")
         last = measured.get(endpoints[-1])
         cells.append(
-            " / ".join(f"{last['latency_ms'][p]:.2f}" for p in ("p50", "p90", "p99"))
-            if last
-            else "-"
+            " / ".join(f"{last.latency_ms[p]:.2f}" for p in ("p50", "p90", "p99")) if last else "-"
         )
-        costs = [measured.get(key, {}).get("cpu_us_per_request") for key in endpoints]
+        costs = [
+            entry.cpu_us_per_request if (entry := measured.get(key)) else None for key in endpoints
+        ]
         cells.append(" / ".join(f"{cost:.0f}" if cost else "-" for cost in costs))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def inprocess_table(scenario: dict[str, Any]) -> str:
+def inprocess_table(scenario: InprocessScenario) -> str:
     """Return microseconds per request of each framework, and the extra over the raw app."""
-    endpoints = scenario["endpoints"]
-    raw = scenario["targets"].get(scenario["baseline"], {}).get("endpoints", {})
+    endpoints = scenario.endpoints
+    base = scenario.targets.get(scenario.baseline)
+    raw = base.endpoints if base is not None else {}
     head = (
         ["Target"]
         + [f"`{key}` us" for key in endpoints]
         + [f"`{key}` + us over raw" for key in endpoints]
     )
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-    for entry in scenario["targets"].values():
-        if "error" in entry:
+    for entry in scenario.targets.values():
+        if entry.error is not None:
             lines.append(
-                f"| {entry['label']} | "
-                + " | ".join(["-"] * (len(head) - 2))
-                + f" | {entry['error']} |"
+                f"| {entry.label} | " + " | ".join(["-"] * (len(head) - 2)) + f" | {entry.error} |"
             )
             continue
-        timed = entry["endpoints"]
-        cells = [entry["label"]] + [f"{timed[key]:.1f}" for key in endpoints]
+        timed = entry.endpoints
+        cells = [entry.label] + [f"{timed[key]:.1f}" for key in endpoints]
         cells += [f"{timed[key] - raw[key]:+.1f}" if key in raw else "-" for key in endpoints]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def router_table(routers: dict[str, Any]) -> str:
+def router_table(routers: dict[str, RouterResult]) -> str:
     sizes = ["10", "100", "1000"]
     head = ["Router"] + [f"{size} routes: hit / miss us" for size in sizes]
     head += ["1,000 / 10 (hit)", "1,000 / 10 (miss)", "build 1,000 (s)"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for entry in routers.values():
-        label = f"**{entry['label']}**" if entry["ours"] else entry["label"]
-        if "error" in entry:
+        label = f"**{entry.label}**" if entry.ours else entry.label
+        if entry.error is not None:
             lines.append(
-                f"| {label} | " + " | ".join(["-"] * (len(head) - 2)) + f" | {entry['error']} |"
+                f"| {label} | " + " | ".join(["-"] * (len(head) - 2)) + f" | {entry.error} |"
             )
             continue
-        timed = entry["sizes"]
+        timed = entry.sizes
         cells = [label] + [
-            f"{timed[size]['hit_us']:.2f} / {timed[size]['miss_us']:.2f}" if size in timed else "-"
+            f"{timed[size].hit_us:.2f} / {timed[size].miss_us:.2f}" if size in timed else "-"
             for size in sizes
         ]
         if "10" in timed and "1000" in timed:
+            small, large = timed["10"], timed["1000"]
             cells += [
-                f"{timed['1000'][key] / timed['10'][key]:.2f}x" for key in ("hit_us", "miss_us")
+                f"{large.hit_us / small.hit_us:.2f}x",
+                f"{large.miss_us / small.miss_us:.2f}x",
+                f"{large.build_s:.3f}",
             ]
-            cells.append(f"{timed['1000']['build_s']:.3f}")
         else:
             cells += ["-", "-", "-"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def soak_table(soak: dict[str, Any]) -> str:
+def soak_table(soak: dict[str, SoakResult]) -> str:
     lines = [
         "| Target | Server | Requests | req/s | Errors | RSS after warm-up | RSS after | Peak |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for entry in soak.values():
-        if "rss_growth" not in entry:
-            lines.append(
-                f"| {entry['label']} | {entry['server']} | {entry.get('error', '-')} | | | | | |"
-            )
+        if entry.rss_growth is None:
+            lines.append(f"| {entry.label} | {entry.server} | {entry.error or '-'} | | | | | |")
             continue
         lines.append(
-            f"| {entry['label']} | {entry['server']} | {entry['requests']:,} | {entry['rps']:,.0f} "
-            f"| {entry['errors']} | {entry['rss_after_warmup_kib'] / 1024:.1f} MiB "
-            f"| {entry['rss_after_kib'] / 1024:.1f} MiB ({entry['rss_growth']:+.1%}) "
-            f"| {entry['rss_peak_kib'] / 1024:.1f} MiB |"
+            f"| {entry.label} | {entry.server} | {entry.requests:,} | {entry.rps:,.0f} "
+            f"| {entry.errors} | {entry.rss_after_warmup_kib / 1024:.1f} MiB "
+            f"| {entry.rss_after_kib / 1024:.1f} MiB ({entry.rss_growth:+.1%}) "
+            f"| {entry.rss_peak_kib / 1024:.1f} MiB |"
         )
     return "\n".join(lines)
 
 
-def multipart_table(measured: dict[str, Any]) -> str:
+def multipart_table(measured: MultipartResult) -> str:
     lines = ["| Parser | MB/s |", "| --- | --- |"]
-    for entry in measured["targets"].values():
-        value = f"{entry['mb_per_s']:,.0f}" if "mb_per_s" in entry else entry.get("error", "-")
-        lines.append(f"| {entry['label']} | {value} |")
+    for entry in measured.targets.values():
+        value = f"{entry.mb_per_s:,.0f}" if entry.mb_per_s is not None else entry.error or "-"
+        lines.append(f"| {entry.label} | {value} |")
     return "\n".join(lines)
 
 
-def markdown(results: dict[str, Any]) -> str:
+def markdown(results: Results) -> str:
     """Return RESULTS.md: where it ran, the goals, every table, the plots."""
-    info, settings = results["machine"], results["settings"]
-    packages = ", ".join(f"{name} {version}" for name, version in info["packages"].items())
+    info, settings = results.machine, results.settings
+    packages = ", ".join(f"{name} {version}" for name, version in info.packages.items())
     parts = [
         "# Benchmark results",
         "",
-        f"Run on {info['date']} by `python -m workbook bench{' --quick' if settings['quick'] else ''}`"
-        f" at commit {info['commit']}.",
+        f"Run on {info.date} by `python -m workbook bench{' --quick' if settings.quick else ''}`"
+        f" at commit {info.commit}.",
         "",
-        f"- Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, {info['platform']}",
-        f"- Python: {info['python']}; load client: {info['load_client']}; pinning: {info['pinning']}",
+        f"- Machine: {info.cpu}, {info.cores} cores, {info.memory_gib} GiB, {info.platform}",
+        f"- Python: {info.python}; load client: {info.load_client}; pinning: {info.pinning}",
         f"- Packages: {packages}",
-        f"- Load: {settings['connections']} connections, {settings['repeats']} interleaved "
-        f"round{'s' if settings['repeats'] != 1 else ''} of "
-        f"{settings['duration']:g} s per target and endpoint after {settings['warmup']:g} s of warm-up; "
+        f"- Load: {settings.connections} connections, {settings.repeats} interleaved "
+        f"round{'s' if settings.repeats != 1 else ''} of "
+        f"{settings.duration:g} s per target and endpoint after {settings.warmup:g} s of warm-up; "
         f"medians quoted with (min-max). Load average before / after: "
-        f"{info['load_average_before']} / {info.get('load_average_after')}.",
+        f"{info.load_average_before} / {info.load_average_after}.",
     ]
-    for note in results.get("notes", []):
+    for note in results.notes:
         parts += ["", f"> **Note.** {note}"]
-    parts += ["", "## Goals", "", goals_table(results["goals"])]
-    for scenario in results["scenarios"].values():
-        about = scenario["about"][0].upper() + scenario["about"][1:]
-        parts += ["", f"## {scenario['title']}", "", f"{about}.", "", scenario_table(scenario)]
-    for scenario in results.get("inprocess", {}).values():
+    parts += ["", "## Goals", "", goals_table(results.goals)]
+    for scenario in results.scenarios.values():
+        about = scenario.about[0].upper() + scenario.about[1:]
+        parts += ["", f"## {scenario.title}", "", f"{about}.", "", scenario_table(scenario)]
+    for inprocess in results.inprocess.values():
         parts += [
             "",
-            f"## {scenario['title']}: cost per request in process",
+            f"## {inprocess.title}: cost per request in process",
             "",
             "Microseconds per request with no server and no socket: the app called in a "
             "loop with a ready-made environ or scope (best of the loops).",
             "",
-            inprocess_table(scenario),
+            inprocess_table(inprocess),
         ]
     parts += [
         "",
@@ -466,22 +474,22 @@ def markdown(results: dict[str, Any]) -> str:
         "Microseconds per lookup of the last-registered dynamic route (hit) and of a path "
         "no route matches (miss); our routers in bold.",
         "",
-        router_table(results["routers"]),
+        router_table(results.routers),
     ]
-    parts += ["", "## Soak", "", soak_table(results["soak"])]
-    if results.get("multipart", {}).get("targets"):
+    parts += ["", "## Soak", "", soak_table(results.soak)]
+    if results.multipart.targets:
         parts += [
             "",
             "## Multipart parsing (in process)",
             "",
-            f"MB/s of body parsed, the same {results['multipart']['body_bytes']:,}-byte "
-            f"multipart/form-data body fed in {results['multipart']['chunk_bytes'] // 1024} KiB "
+            f"MB/s of body parsed, the same {results.multipart.body_bytes:,}-byte "
+            f"multipart/form-data body fed in {results.multipart.chunk_bytes // 1024} KiB "
             "pieces (CPU time, best loop).",
             "",
-            multipart_table(results["multipart"]),
+            multipart_table(results.multipart),
         ]
-    if results.get("failures"):
-        parts += ["", "## Failures", ""] + [f"- {failure}" for failure in results["failures"]]
+    if results.failures:
+        parts += ["", "## Failures", ""] + [f"- {failure}" for failure in results.failures]
     parts += ["", "## Plots", ""] + [f"![{name[:-4]}]({name})" for name in PLOTS]
     return "\n".join(parts) + "\n"
 
@@ -489,7 +497,7 @@ def markdown(results: dict[str, Any]) -> str:
 # ── Plots ─────────────────────────────────────────────────────────────────────
 
 
-def plot_all(results: dict[str, Any], folder: Path) -> list[Path]:
+def plot_all(results: Results, folder: Path) -> list[Path]:
     """Draw every plot into ``folder`` with matplotlib's Agg backend; return the files."""
     import matplotlib
 
@@ -549,36 +557,32 @@ def hide_unused(grid: Any, used: int) -> None:
         axes.set_visible(False)
 
 
-def plot_throughput(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
+def plot_throughput(results: Results, path: Path, pyplot: Any) -> Path:
     """Throughput of every target relative to its scenario's baseline (min-max as error bars)."""
     figure, grid = pyplot.subplots(3, 2, figsize=(12, 12))  # five scenarios
-    for axes, scenario in zip(grid.flat, results["scenarios"].values(), strict=False):
-        baseline = scenario["targets"].get(scenario["baseline"], {}).get("endpoints", {})
-        labels, series, errors = (
-            [],
-            {k: [] for k in scenario["endpoints"]},
-            {k: [] for k in scenario["endpoints"]},
-        )
-        for target in scenario["targets"].values():
-            labels.append(target["label"])
-            for endpoint in scenario["endpoints"]:
-                entry, base = target["endpoints"].get(endpoint), baseline.get(endpoint)
+    for axes, scenario in zip(grid.flat, results.scenarios.values(), strict=False):
+        baseline = baseline_endpoints(scenario)
+        labels: list[str] = []
+        series: dict[str, list[float]] = {key: [] for key in scenario.endpoints}
+        errors: dict[str, list[tuple[float, float]]] = {key: [] for key in scenario.endpoints}
+        for target in scenario.targets.values():
+            labels.append(target.label)
+            for endpoint in scenario.endpoints:
+                entry, base = target.endpoints.get(endpoint), baseline.get(endpoint)
                 if entry and base:
-                    reference = base["median_rps"]
-                    series[endpoint].append(entry["median_rps"] / reference)
-                    errors[endpoint].append(
-                        (entry["min_rps"] / reference, entry["max_rps"] / reference)
-                    )
+                    reference = base.median_rps
+                    series[endpoint].append(entry.median_rps / reference)
+                    errors[endpoint].append((entry.min_rps / reference, entry.max_rps / reference))
                 else:
                     series[endpoint].append(0.0)
                     errors[endpoint].append((0.0, 0.0))
         grouped_bars(axes, labels, series, errors, label_format="%.2f")
         axes.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
-        base_label = scenario["targets"][scenario["baseline"]]["label"]
-        axes.set_title(f"{scenario['title']} (x {base_label})")
+        base_label = scenario.targets[scenario.baseline].label
+        axes.set_title(f"{scenario.title} (x {base_label})")
         axes.set_ylabel(f"throughput / {base_label}")
         axes.legend(fontsize=8)
-    hide_unused(grid, len(results["scenarios"]))
+    hide_unused(grid, len(results.scenarios))
     figure.suptitle("Requests per second relative to the baseline (median; bars: min-max)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -586,26 +590,27 @@ def plot_throughput(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
     return path
 
 
-def plot_latency(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
+def plot_latency(results: Results, path: Path, pyplot: Any) -> Path:
     """Latency percentiles per target on each scenario's last endpoint."""
     figure, grid = pyplot.subplots(3, 2, figsize=(12, 12))  # five scenarios
     percentiles = ("p50", "p90", "p99")
-    for axes, scenario in zip(grid.flat, results["scenarios"].values(), strict=False):
-        endpoint = list(scenario["endpoints"])[-1]
-        labels, series = [], {p: [] for p in percentiles}
-        for target in scenario["targets"].values():
-            labels.append(target["label"])
-            entry = target["endpoints"].get(endpoint)
+    for axes, scenario in zip(grid.flat, results.scenarios.values(), strict=False):
+        endpoint = list(scenario.endpoints)[-1]
+        labels: list[str] = []
+        series: dict[str, list[float]] = {p: [] for p in percentiles}
+        for target in scenario.targets.values():
+            labels.append(target.label)
+            entry = target.endpoints.get(endpoint)
             for p in percentiles:
-                series[p].append(entry["latency_ms"][p] if entry else 0.0)
+                series[p].append(entry.latency_ms[p] if entry else 0.0)
         grouped_bars(axes, labels, series)
         axes.set_yscale("log")
         plain_log_ticks(axes.yaxis)
-        axes.set_title(f"{scenario['title']}: {scenario['endpoints'][endpoint]}")
+        axes.set_title(f"{scenario.title}: {scenario.endpoints[endpoint]}")
         axes.set_ylabel("latency (ms, log scale)")
         axes.legend(fontsize=8)
-    hide_unused(grid, len(results["scenarios"]))
-    connections = results["settings"]["connections"]
+    hide_unused(grid, len(results.scenarios))
+    connections = results.settings.connections
     figure.suptitle(f"Latency percentiles at {connections} connections (median of the rounds)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -613,25 +618,25 @@ def plot_latency(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
     return path
 
 
-def plot_routers(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
+def plot_routers(results: Results, path: Path, pyplot: Any) -> Path:
     """Lookup time against route count, log-log: flat lines scale, rising lines scan."""
     figure, grid = pyplot.subplots(1, 2, figsize=(12, 4.8), sharey=True)
     for axes, (key, title) in zip(
         grid,
-        (("hit_us", "last-registered dynamic route"), ("miss_us", "a path no route matches")),
+        (("hit", "last-registered dynamic route"), ("miss", "a path no route matches")),
         strict=True,
     ):
-        for entry in results["routers"].values():
-            sizes = sorted(entry.get("sizes", {}), key=int)
+        for entry in results.routers.values():
+            sizes = sorted(entry.sizes, key=int)
             if not sizes:
                 continue
             axes.plot(
                 [int(size) for size in sizes],
-                [entry["sizes"][size][key] for size in sizes],
+                [entry.sizes[size].lookup_us(key) for size in sizes],
                 marker="o",
-                linewidth=2.2 if entry["ours"] else 1.2,
-                linestyle="-" if entry["ours"] else "--",
-                label=entry["label"],
+                linewidth=2.2 if entry.ours else 1.2,
+                linestyle="-" if entry.ours else "--",
+                label=entry.label,
             )
         axes.set_xscale("log")
         axes.set_yscale("log")
@@ -650,18 +655,16 @@ def plot_routers(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
     return path
 
 
-def plot_soak(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
+def plot_soak(results: Results, path: Path, pyplot: Any) -> Path:
     """Server memory over the soak, against the post-warm-up value and its 10% band."""
     figure, axes = pyplot.subplots(figsize=(8, 4))
-    for entry in results["soak"].values():
-        if "rss_samples" not in entry:
+    for entry in results.soak.values():
+        if entry.rss_growth is None:
             continue
-        times = [0.0] + [moment for moment, _ in entry["rss_samples"]]
-        values = [entry["rss_after_warmup_kib"] / 1024] + [
-            kib / 1024 for _, kib in entry["rss_samples"]
-        ]
-        line = axes.plot(times, values, marker=".", label=entry["label"])[0]
-        start = entry["rss_after_warmup_kib"] / 1024
+        times = [0.0] + [moment for moment, _ in entry.rss_samples]
+        start = entry.rss_after_warmup_kib / 1024
+        values = [start] + [kib / 1024 for _, kib in entry.rss_samples]
+        line = axes.plot(times, values, marker=".", label=entry.label)[0]
         axes.axhspan(
             start * (1 - SOAK_RSS_LIMIT),
             start * (1 + SOAK_RSS_LIMIT),
@@ -682,24 +685,23 @@ def plot_soak(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
 # ── Files ─────────────────────────────────────────────────────────────────────
 
 
-def write(results: dict[str, Any], folder: Path) -> list[Path]:
+def write(results: Results, folder: Path) -> list[Path]:
     """Write results.json, RESULTS.md and the plots into ``folder``; return the files."""
     folder.mkdir(parents=True, exist_ok=True)
-    results["goals"] = evaluate_goals(results)
-    note = busy_note(results["machine"])
-    notes = [kept for kept in results.get("notes", []) if not kept.startswith(BUSY_PREFIX)]
-    results["notes"] = ([note] if note else []) + notes
+    results.goals = evaluate_goals(results)
+    note = busy_note(results.machine)
+    notes = [kept for kept in results.notes if not kept.startswith(BUSY_PREFIX)]
+    results.notes = ([note] if note else []) + notes
     raw = folder / "results.json"
-    raw.write_text(json.dumps(results, indent=1, sort_keys=False) + "\n")
+    save(results, raw)
     table = folder / "RESULTS.md"
     table.write_text(markdown(results))
     return [raw, table, *plot_all(results, folder)]
 
 
-def goals_summary(goals: list[dict[str, Any]]) -> str:
+def goals_summary(goals: list[Goal]) -> str:
     """Return the goals as lines for the terminal."""
-    width = max(len(goal["goal"]) for goal in goals)
+    width = max(len(goal.goal) for goal in goals)
     return "\n".join(
-        f"  {status(goal).strip('*'):<12} {goal['goal']:<{width}}  {goal['measured']}"
-        for goal in goals
+        f"  {goal.status.strip('*'):<12} {goal.goal:<{width}}  {goal.measured}" for goal in goals
     )

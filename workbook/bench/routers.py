@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from workbook.bench.results import RouterResult, RouterSize
 from workbook.stages import activate
 
 SIZES = (10, 100, 1000)
@@ -262,29 +263,30 @@ def measure(
     sizes: tuple[int, ...] = SIZES,
     budget: float = 0.05,
     repeat: int = 5,
-) -> dict[str, dict[str, Any]]:
-    """Time every router at every size; return ``{key: {label, ours, sizes|error}}``.
+) -> dict[str, RouterResult]:
+    """Time every router at every size; return each router's result by key.
 
     Times are microseconds per lookup; ``build`` is the seconds taken to
     register (and, where the router does it up front, compile) the table.
     """
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, RouterResult] = {}
     for router in routers:
-        entry: dict[str, Any] = {"label": router.label, "ours": router.ours, "sizes": {}}
+        timed: dict[str, RouterSize] = {}
+        error_text: str | None = None
         try:
             for size in sizes:
                 started = time.perf_counter()
                 lookup = router.build(size)
                 verify(router, lookup, size)  # also compiles routers that compile lazily
                 built = time.perf_counter() - started
-                entry["sizes"][str(size)] = {
-                    "build_s": round(built, 4),
-                    "hit_us": seconds_per_call(lookup, hit_path(size), budget, repeat) * 1e6,
-                    "miss_us": seconds_per_call(lookup, MISS_PATH, budget, repeat) * 1e6,
-                }
+                timed[str(size)] = RouterSize(
+                    build_s=round(built, 4),
+                    hit_us=seconds_per_call(lookup, hit_path(size), budget, repeat) * 1e6,
+                    miss_us=seconds_per_call(lookup, MISS_PATH, budget, repeat) * 1e6,
+                )
         except Exception as error:  # a missing or broken stage is reported, not fatal
-            entry["error"] = f"{type(error).__name__}: {error}"
-        results[router.key] = entry
+            error_text = f"{type(error).__name__}: {error}"
+        results[router.key] = RouterResult(router.label, router.ours, timed, error_text)
     return results
 
 

@@ -15,12 +15,18 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from workbook.bench import servers
 from workbook.bench.load import Client, LoadResult
+from workbook.bench.results import (
+    EndpointSummary,
+    ScenarioResult,
+    Settings,
+    SoakResult,
+    TargetResult,
+)
 from workbook.bench.scenarios import ENDPOINTS, Endpoint, Scenario, Target
 
 #: The soak sends these paths in turn: every endpoint, and several item ids.
@@ -30,26 +36,6 @@ Say = Callable[[str], None]
 
 #: In a quick run, how many load clients run at once (on a 2-core machine).
 QUICK_PARALLEL = 6
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How long and how hard: the full run, or the quick harness check."""
-
-    quick: bool
-    duration: float  # seconds per measured run
-    repeats: int
-    warmup: float  # seconds of load per target and endpoint before measuring
-    connections: int
-    soak_warmup: float
-    soak_duration: float
-    soak_connections: int
-    router_budget: float  # seconds per timed loop of the router benchmark
-    router_repeat: int
-    pause: float  # seconds between runs
-
-    def as_json(self) -> dict[str, object]:
-        return dict(self.__dict__)
 
 
 FULL = Settings(
@@ -79,27 +65,25 @@ QUICK = Settings(
     pause=0,
 )
 #: The built-in Python client measures in fractions of a second (wrk counts whole ones).
-QUICK_PYTHON = Settings(
-    **{**QUICK.__dict__, "duration": 0.3, "soak_warmup": 0.3, "soak_duration": 0.5}
-)
+QUICK_PYTHON = replace(QUICK, duration=0.3, soak_warmup=0.3, soak_duration=0.5)
 
 
-def summarize(runs: list[LoadResult]) -> dict[str, Any]:
+def summarize(runs: list[LoadResult]) -> EndpointSummary:
     """Return the median and range of throughput, the median latencies, and all errors."""
     rates = [run.rps for run in runs]
     latency = {
         name: statistics.median(run.latency_ms[name] for run in runs) for name in runs[0].latency_ms
     }
-    costs = [run.cpu_us_per_request for run in runs if run.cpu_us_per_request is not None]
-    return {
-        "median_rps": statistics.median(rates),
-        "min_rps": min(rates),
-        "max_rps": max(rates),
-        "latency_ms": latency,
-        "errors": sum(run.error_count for run in runs),
-        "cpu_us_per_request": statistics.median(costs) if costs else None,
-        "runs": [run.as_json() for run in runs],
-    }
+    costs = [cost for run in runs if (cost := run.cpu_us_per_request) is not None]
+    return EndpointSummary(
+        median_rps=statistics.median(rates),
+        min_rps=min(rates),
+        max_rps=max(rates),
+        latency_ms=latency,
+        errors=sum(run.error_count for run in runs),
+        cpu_us_per_request=statistics.median(costs) if costs else None,
+        runs=[run.as_run() for run in runs],
+    )
 
 
 def start_all(
@@ -152,25 +136,20 @@ def run_scenario(
     logs: Path,
     failures: list[str],
     say: Say,
-) -> dict[str, Any]:
+) -> ScenarioResult:
     """Measure every target of a scenario on every endpoint; return its results."""
     say(f"{scenario.title}: {scenario.about}")
     running = start_all(scenario.targets, logs, failures, say)
-    results: dict[str, Any] = {
-        "title": scenario.title,
-        "about": scenario.about,
-        "baseline": scenario.baseline,
-        "endpoints": {endpoint.key: endpoint.label for endpoint in scenario.endpoints},
-        "targets": {
-            target.key: {
-                "label": target.label,
-                "server": target.server.label,
-                "app": target.app,
-                "endpoints": {},
-            }
+    results = ScenarioResult(
+        title=scenario.title,
+        about=scenario.about,
+        baseline=scenario.baseline,
+        endpoints={endpoint.key: endpoint.label for endpoint in scenario.endpoints},
+        targets={
+            target.key: TargetResult(target.label, target.server.label, target.app)
             for target in scenario.targets
         },
-    }
+    )
     try:
         cells = checked_cells(scenario, running, failures, say)
         runs: dict[tuple[str, str], list[LoadResult]] = {}
@@ -220,26 +199,26 @@ def run_scenario(
                         + (f"  {result.error_count} errors" if result.error_count else "")
                     )
         for (target_key, endpoint_key), measured in runs.items():
-            results["targets"][target_key]["endpoints"][endpoint_key] = summarize(measured)
+            results.targets[target_key].endpoints[endpoint_key] = summarize(measured)
     finally:
         for target_key, server in running.items():
             servers.stop(server)
-            results["targets"][target_key]["log_tail"] = server.output()[-600:]
+            results.targets[target_key].log_tail = server.output()[-600:]
     return results
 
 
 def run_soak(
     target: Target, settings: Settings, client: Client, logs: Path, failures: list[str], say: Say
-) -> dict[str, Any]:
+) -> SoakResult:
     """Load one target for a long while; report errors and how its memory moved."""
     say(
         f"Soak: {target.label} on {target.server.label}, {settings.soak_duration:g} s "
         f"at {settings.soak_connections} connections"
     )
-    result: dict[str, Any] = {"label": target.label, "server": target.server.label}
+    result = SoakResult(target.label, target.server.label)
     running = start_all((target,), logs, failures, say).get(target.key)
     if running is None:
-        result["error"] = "did not start"
+        result.error = "did not start"
         return result
     try:
         problems = [
@@ -249,7 +228,7 @@ def run_soak(
         ]
         if problems:
             failures += [f"{target.label}: {problem}" for problem in problems]
-            result["error"] = "; ".join(problems)
+            result.error = "; ".join(problems)
             return result
         warm = client.run(
             running.base + "/", settings.soak_connections, settings.soak_warmup, SOAK_PATHS
@@ -276,20 +255,20 @@ def run_soak(
             sampler.join()
         final = servers.rss_kib(running.process.pid)
         growth = (final - baseline) / baseline if baseline else 0.0
-        result.update(
-            {
-                "paths": SOAK_PATHS,
-                "warmup": warm.as_json(),
-                "run": soak.as_json(),
-                "errors": soak.error_count,
-                "requests": soak.requests,
-                "rps": soak.rps,
-                "rss_after_warmup_kib": baseline,
-                "rss_after_kib": final,
-                "rss_growth": growth,
-                "rss_peak_kib": max([final, *(kib for _, kib in samples)]),
-                "rss_samples": samples,
-            }
+        result = SoakResult(
+            target.label,
+            target.server.label,
+            paths=list(SOAK_PATHS),
+            warmup=warm.as_run(),
+            run=soak.as_run(),
+            errors=soak.error_count,
+            requests=soak.requests,
+            rps=soak.rps,
+            rss_after_warmup_kib=baseline,
+            rss_after_kib=final,
+            rss_growth=growth,
+            rss_peak_kib=max([final, *(kib for _, kib in samples)]),
+            rss_samples=samples,
         )
         say(
             f"  {soak.requests:,} requests, {soak.error_count} errors, RSS "
@@ -297,7 +276,7 @@ def run_soak(
         )
     except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as error:
         failures.append(f"soak {target.label}: load run failed: {error}")
-        result["error"] = f"load run failed: {error}"
+        result.error = f"load run failed: {error}"
     finally:
         servers.stop(running)
     return result

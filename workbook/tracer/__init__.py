@@ -29,7 +29,9 @@ Beside its production twin (``python -m workbook trace N --beside``):
 :mod:`~workbook.tracer.beside` holds the comparisons (data, like the
 profiles), :mod:`~workbook.tracer.peers` the production versions of the
 example apps, and :mod:`~workbook.tracer.resolve` checks that every layer
-pattern still names real code.
+pattern still names real code: every tracer runs it over its own table, and
+a trace lists what it could not find (``trace.missing_layers``, a
+``! layer not found`` line above the timeline).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from workbook.tracer.core import LiveServer, Tracer
 from workbook.tracer.http import Request, Response
 from workbook.tracer.layers import Call, Layer, LayerTable
 from workbook.tracer.model import CLIENT, NOTE, PROTOCOL, SERVER, SPAN, WIRE, Lane, Step, Trace
+from workbook.tracer.resolve import MissingLayer
 
 __all__ = [
     "CLIENT",
@@ -51,6 +54,7 @@ __all__ = [
     "Layer",
     "LayerTable",
     "LiveServer",
+    "MissingLayer",
     "Request",
     "Response",
     "Step",

@@ -1031,6 +1031,33 @@ def comparisons(stage: int | str) -> tuple[Comparison, ...]:
     return COMPARISONS[number]
 
 
+@dataclass(frozen=True)
+class NamedTable:
+    """One layer table the workbook traces with, and the stage whose code it shows."""
+
+    name: str  # "stage 04 profile", "stage 04 beside uvicorn: stage 04"
+    stage: StageProfile
+    layers: tuple[Layer, ...]
+
+
+def every_layer_table() -> list[NamedTable]:
+    """Return every layer table: each stage's profile and both sides of each comparison.
+
+    ``tests/tracer/test_beside.py`` checks that every pattern of each one
+    names a function (:func:`workbook.tracer.resolve.missing_layers`).
+    """
+    tables = [
+        NamedTable(f"stage {stage.stage[:2]} profile", stage, stage.layers)
+        for stage in (STAGE_1, STAGE_2, STAGE_3, STAGE_4, STAGE_5, STAGE_6)
+    ]
+    for found in COMPARISONS.values():
+        for comparison in found:
+            for side in (comparison.ours, comparison.theirs):
+                name = f"stage {comparison.stage:02d} beside {comparison.system}: {side.name}"
+                tables.append(NamedTable(name, side.stage, side.layers))
+    return tables
+
+
 # ── Running both sides ───────────────────────────────────────────────────────
 
 
@@ -1041,8 +1068,9 @@ def side_tracer(side: Side) -> Tracer:
         module_name, _, attribute = side.app.partition(":")
         app = getattr(importlib.import_module(module_name), attribute)
         roots = [package_root(name) for name in side.packages]
-    table = LayerTable(side.layers, roots=roots, lane_titles=side.lane_titles)
-    return Tracer(app, table, protocol=side.protocol, stage=side.name, server=side.server)
+        table = LayerTable(side.layers, roots=roots, lane_titles=side.lane_titles)
+        # Built here: the tracer looks up its layers' modules (stage 06's core too).
+        return Tracer(app, table, protocol=side.protocol, stage=side.name, server=side.server)
 
 
 @dataclass

@@ -8,6 +8,7 @@
     python -m workbook trace 4 --svg trace.svg          # and its sequence diagram
     python -m workbook trace 1 --beside                 # beside gunicorn: both traces, the map
     python -m workbook trace 1 --beside wsgiref         # beside another counterpart
+    python -m workbook trace 2 --stage-dir workspace/02_router   # a learner's copy
 
 ``make trace-N`` runs the first form (``make trace-N BESIDE=1`` the
 ``--beside`` one). Stages 01 and 04 teach the server, so their request
@@ -17,6 +18,12 @@ parser and the environ (or scope) building. The other stages' requests are
 sent in process unless ``--wire`` is given; ``--in-process`` skips the
 socket for 01 and 04 too. What the app prints (an access-log line, a
 startup message) is shown after the trace, never inside it.
+
+``--stage-dir`` traces another copy of the stage (a learner's
+``workspace/02_router``), as the grader's ``--stage-dir`` tests one. If the
+copy renamed a function the stage's layer table names, the trace opens
+with a ``! layer not found: ...`` line for each, and ``--json`` lists them
+under ``missing_layers``: a thinner trace never passes for a whole one.
 """
 
 from __future__ import annotations
@@ -24,10 +31,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
 
+from workbook.stages import STAGE_DIR_VARIABLE
 from workbook.tracer.core import silenced
 from workbook.tracer.http import Request
 from workbook.tracer.profiles import StageProfile, profile, stage_tracer
@@ -74,6 +83,12 @@ def parser() -> argparse.ArgumentParser:
         help="also trace the production system the stage mirrors (gunicorn, "
         "Werkzeug, Paste, uvicorn, Starlette, Flask) and print the layer map",
     )
+    command.add_argument(
+        "--stage-dir",
+        type=Path,
+        metavar="PATH",
+        help="trace this copy of the stage (its folder name, e.g. 02_router, says which)",
+    )
     command.add_argument("--json", action="store_true", help="print the trace as JSON")
     command.add_argument("--svg", type=Path, metavar="FILE", help="also write the sequence diagram")
     command.add_argument(
@@ -103,12 +118,28 @@ def build_request(options: argparse.Namespace) -> Request | None:
     return Request.make(options.method, options.target, headers=headers, body=options.body)
 
 
+def choose_copy(folder: Path, stage: str) -> None:
+    """Make ``folder`` the copy of ``stage`` under trace (``WORKBOOK_STAGE_DIR``).
+
+    Raises ValueError if it is not a folder named for the stage.
+    """
+    if not folder.is_dir():
+        raise ValueError(f"--stage-dir {folder}: no such folder")
+    if folder.resolve().name != stage:
+        raise ValueError(
+            f"--stage-dir {folder}: the folder must be named {stage} (the stage it stands in for)"
+        )
+    os.environ[STAGE_DIR_VARIABLE] = str(folder.resolve())
+
+
 def main(command: str, args: list[str]) -> int:
     """Run ``python -m workbook trace ARGS``; return the exit status."""
     options = parser().parse_args(args)
     try:
         chosen = profile(options.stage)
         request = build_request(options) or chosen.request
+        if options.stage_dir is not None:
+            choose_copy(options.stage_dir, chosen.stage)
     except (ValueError, LookupError) as error:
         print(f"trace: {error}", file=sys.stderr)
         return 2
@@ -116,8 +147,9 @@ def main(command: str, args: list[str]) -> int:
         return main_beside(options, chosen)
     wire = chosen.wire if options.wire is None else options.wire
     # The app's own output (bare's startup line, stage 03's access log) is
-    # kept apart: the warm-up's is dropped, the traced request's shown after.
-    with silenced() as output:
+    # kept apart: the warm-up's is dropped; the traced request's is in
+    # trace.printed, which the timeline shows under the response.
+    with silenced():
         try:
             tracer = stage_tracer(chosen.stage)
         except LookupError as error:
@@ -128,14 +160,11 @@ def main(command: str, args: list[str]) -> int:
         warmup = chosen.warmup
         with tracer:  # closing it runs an ASGI app's lifespan shutdown
             tracer.send(warmup.method, warmup.target, headers=warmup.headers, body=warmup.body)
-            output.seek(0)
-            output.truncate()
             if wire:
                 with tracer.serve() as server:
                     trace = server.trace_request(request)
             else:
                 trace = tracer.trace_request(request)
-            printed = output.getvalue().strip()  # before the lifespan shutdown's own lines
     if options.svg is not None:
         options.svg.write_text(trace.svg(), encoding="utf-8")
     if options.json:
@@ -146,11 +175,6 @@ def main(command: str, args: list[str]) -> int:
     print(trace.timeline(width=width))
     if wire:
         print("\n" + render_wire(trace))
-    if printed:
-        print(
-            "\nthe app printed (stdout and stderr) during the request:\n"
-            + "\n".join("    " + line for line in printed.splitlines())
-        )
     if options.svg is not None:
         print(f"\nsequence diagram written to {options.svg}")
     return 0

@@ -19,15 +19,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import sys
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TextIO
 
 from workbook.tracer.asgi import ASGIProbe, call_asgi
 from workbook.tracer.http import Exchange, HeaderPairs, Request, Response, exchange, parse_response
 from workbook.tracer.layers import LayerTable
 from workbook.tracer.model import CLIENT, SERVER, WIRE, Step, Trace
 from workbook.tracer.recorder import Recorder
+from workbook.tracer.resolve import missing_layers
 from workbook.tracer.servers import SERVERS, ServerHandle
 from workbook.tracer.wsgi import WSGIProbe, call_wsgi
 
@@ -56,6 +58,9 @@ class Tracer:
         self.server = server or ("wsgiref" if protocol == "wsgi" else "uvicorn")
         self.lifespan = lifespan
         self.recorder = Recorder(table)
+        #: The table's patterns that name no function of the code as it is
+        #: now (a stage copy that renamed one): every trace lists them.
+        self.missing_layers = missing_layers(table.layers)
         self._event_loop: EventLoopThread | None = None
 
     # ── In process ───────────────────────────────────────────────────────
@@ -75,7 +80,20 @@ class Tracer:
         )
 
     def trace_request(self, request: Request) -> Trace:
-        """Trace a :class:`Request` in process: this tracer plays the server."""
+        """Trace a :class:`Request` in process: this tracer plays the server.
+
+        What the app prints meanwhile (an access-log line) is kept in
+        ``trace.printed`` and shown under the timeline, not mixed into the
+        caller's output (a notebook's stderr box).
+        """
+        if self.protocol == "asgi":
+            self._loop()  # the lifespan's start-up lines are not this request's
+        with silenced() as output:
+            trace = self._trace_in_process(request)
+        trace.printed = output.getvalue()
+        return trace
+
+    def _trace_in_process(self, request: Request) -> Trace:
         if self.protocol == "wsgi":
             probe = WSGIProbe(self.app, self.recorder)
 
@@ -196,6 +214,7 @@ class Tracer:
             status=status,
             response_headers=list(headers),
             response_body=body,
+            missing_layers=list(self.missing_layers),
             **extra,
         )
         used = trace.lane_order()
@@ -215,7 +234,12 @@ class LiveServer:
         probe_class = WSGIProbe if tracer.protocol == "wsgi" else ASGIProbe
         self.probe = probe_class(tracer.app, tracer.recorder)
         factory = SERVERS[tracer.server] if isinstance(tracer.server, str) else tracer.server
-        self.handle: ServerHandle = factory(self.probe, host, port)
+        # A server may keep the stream it saw when built (stage 01's environ
+        # holds sys.stderr as wsgi.errors): it gets relays, which write where
+        # the moment says: a trace's capture, or the streams of the caller.
+        self.stdout, self.stderr = Relay(sys.stdout), Relay(sys.stderr)
+        with self.relayed(io.StringIO()):
+            self.handle: ServerHandle = factory(self.probe, host, port)
         self._thread: threading.Thread | None = None
         self._previous_trace: Any = None
 
@@ -243,12 +267,23 @@ class LiveServer:
         )
         self._thread.start()
         try:
-            with silenced():  # the server's and the app's start-up lines (a lifespan's print)
+            # The server's and the app's start-up lines (a lifespan's print) are dropped.
+            with self.relayed(io.StringIO()):
                 self.handle.wait_ready(15.0)
         except BaseException:
             self.__exit__(None, None, None)
             raise
         return self
+
+    @contextlib.contextmanager
+    def relayed(self, sink: io.StringIO) -> Iterator[io.StringIO]:
+        """Send the server's and the app's output into ``sink`` until the block ends."""
+        self.stdout.sink = self.stderr.sink = sink
+        try:
+            with contextlib.redirect_stdout(self.stdout), contextlib.redirect_stderr(self.stderr):
+                yield sink
+        finally:
+            self.stdout.sink = self.stderr.sink = None
 
     def stop(self) -> None:
         """Stop the server and wait for its thread to end."""
@@ -292,13 +327,14 @@ class LiveServer:
 
     def _trace_exchange(self, request: Request, data: bytes) -> Trace:
         recorder = self.recorder
-        recorder.arm()
-        try:
-            result = exchange(self.host, self.port, data, clock=recorder.clock)
-            # The server may still be closing the connection: let its calls end.
-            idle = recorder.wait_idle(timeout=10.0)
-        finally:
-            steps = recorder.disarm()
+        with self.relayed(io.StringIO()) as output:
+            recorder.arm()
+            try:
+                result = exchange(self.host, self.port, data, clock=recorder.clock)
+                # The server may still be closing the connection: let its calls end.
+                idle = recorder.wait_idle(timeout=10.0)
+            finally:
+                steps = recorder.disarm()
         steps = steps + wire_steps(recorder, result, len(steps))
         try:
             response = parse_response(result.received)
@@ -325,6 +361,7 @@ class LiveServer:
             response_bytes=result.received,
             **extra,
         )
+        trace.printed = output.getvalue()
         return trace
 
     def send(
@@ -488,6 +525,26 @@ async def _lifespan_step(
         return True
     answer.cancel()
     return False
+
+
+class Relay(io.TextIOBase):
+    """A text stream that writes to its ``sink`` while one is set, else to ``default``.
+
+    Code that keeps a stream object (a server's ``wsgi.errors``, a logging
+    handler made at start-up) is given a relay, so its lines can still be
+    captured later, one traced request at a time.
+    """
+
+    def __init__(self, default: TextIO) -> None:
+        super().__init__()
+        self.default = default
+        self.sink: TextIO | None = None
+
+    def write(self, text: str) -> int:
+        return (self.sink or self.default).write(text)
+
+    def flush(self) -> None:
+        (self.sink or self.default).flush()
 
 
 class Captured(io.StringIO):

@@ -18,6 +18,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from workbook.tracer.resolve import MissingLayer
+
 #: The two lanes every trace has; the others come from the stage's layer table.
 CLIENT = "client"
 SERVER = "server"
@@ -97,6 +99,11 @@ class Trace:
     scope: dict[str, Any] | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)
     total: float = 0.0
+    #: Layer patterns that named no function of the traced code (a rename):
+    #: the timeline says so first, and the JSON lists them.
+    missing_layers: list[MissingLayer] = field(default_factory=list)
+    #: What the app and server printed (stdout and stderr) during the request.
+    printed: str = ""
 
     # ── Queries the notebooks and tests use ──────────────────────────────
 
@@ -195,6 +202,8 @@ class Trace:
         for key in ("response_body", "request_bytes", "response_bytes"):
             data[key] = bytes_text(getattr(self, key))
         data["response_headers"] = [list(pair) for pair in self.response_headers]
+        for entry, missing in zip(data["missing_layers"], self.missing_layers, strict=True):
+            entry["message"] = missing.sentence()
         for step in data["steps"]:
             step["duration"] = (
                 None if step["end"] is None else round(step["end"] - step["start"], 6)

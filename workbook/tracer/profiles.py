@@ -647,8 +647,11 @@ def stage_tracer(stage: int | str) -> Tracer:
             raise LookupError(f"stage {chosen.stage} cannot be traced: {error}") from error
         app = getattr(module, attribute)
         roots = [package_root(name) for name in chosen.packages]
-    table = LayerTable(chosen.layers, roots=roots, lane_titles=chosen.lane_titles)
-    return Tracer(app, table, protocol=chosen.protocol, stage=chosen.stage, server=chosen.server)
+        table = LayerTable(chosen.layers, roots=roots, lane_titles=chosen.lane_titles)
+        # Built here: the tracer looks up its layers' modules (stage 06's core too).
+        return Tracer(
+            app, table, protocol=chosen.protocol, stage=chosen.stage, server=chosen.server
+        )
 
 
 def tracer_for(
@@ -669,9 +672,11 @@ def tracer_for(
     activate(chosen.stage)
     with prepared(chosen):
         package_roots = [package_root(name) for name in chosen.packages]
-    table = LayerTable(
-        (*layers, *chosen.layers), roots=[*package_roots, *roots], lane_titles=chosen.lane_titles
-    )
-    return Tracer(
-        app, table, protocol=chosen.protocol, stage=chosen.stage, server=server or chosen.server
-    )
+        table = LayerTable(
+            (*layers, *chosen.layers),
+            roots=[*package_roots, *roots],
+            lane_titles=chosen.lane_titles,
+        )
+        return Tracer(
+            app, table, protocol=chosen.protocol, stage=chosen.stage, server=server or chosen.server
+        )

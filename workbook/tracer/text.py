@@ -58,7 +58,12 @@ def clip(text: str, width: int) -> str:
 
 def render_timeline(trace: Trace, *, width: int = 100, details: bool = True) -> str:
     """Return the whole timeline: headline, one line per step, the response."""
-    lines = [trace.headline, "", f"{'T+ms':>9} {'took':>8}  step"]
+    lines = [trace.headline, ""]
+    # A layer the table names but the code no longer has would silently
+    # thin the trace: say so first, in full (never cut at the width).
+    if trace.missing_layers:
+        lines += [f"! {missing.sentence()}" for missing in trace.missing_layers] + [""]
+    lines.append(f"{'T+ms':>9} {'took':>8}  step")
     for step in trace.steps:
         indent = "  " * step.depth
         took = "" if step.kind != SPAN or step.duration is None else f"{step.duration:8.3f}"
@@ -66,8 +71,24 @@ def render_timeline(trace: Trace, *, width: int = 100, details: bool = True) -> 
         outcome = outcome_line(step) if details else ""
         if outcome:
             lines.append(clip(f"{'':9} {'':8}  {indent}    {outcome}", width))
-    lines += ["", response_summary(trace)]
+    lines += ["", response_summary(trace), *printed_lines(trace)]
     return "\n".join(lines)
+
+
+def printed_lines(trace: Trace, limit: int | None = None) -> list[str]:
+    """Return what the app printed during the request, as an indented block (or nothing).
+
+    With ``limit``, at most that many lines, then how many more there are.
+    """
+    lines = trace.printed.strip().splitlines()
+    if not lines:
+        return []
+    shown = lines if limit is None else lines[:limit]
+    block = ["", "the app printed (stdout and stderr) during the request:"]
+    block += ["    " + line for line in shown]
+    if len(shown) < len(lines):
+        block.append(f"    … {len(lines) - len(shown)} more lines (all in trace.printed)")
+    return block
 
 
 def response_summary(trace: Trace) -> str:
@@ -222,7 +243,11 @@ def render_summary(trace: Trace) -> str:
     ]
     if trace.status is None:
         lines.append("  no HTTP response came back")
-    return "\n".join(lines)
+    return "\n".join(lines + printed_lines(trace, limit=SUMMARY_PRINTED_LINES))
+
+
+#: A summary shows the first lines the app printed (a traceback's first frames).
+SUMMARY_PRINTED_LINES = 4
 
 
 # ── A stage beside its production counterpart ────────────────────────────────
