@@ -44,6 +44,11 @@ LOOPBACK = "127.0.0.1"
 #: How long a test waits for a side effect before it fails (seconds). Generous,
 #: because a loaded CI machine is slow; a test that passes returns at once.
 SIDE_EFFECT_TIMEOUT = 10.0
+#: How long a test waits for a server process to listen, or to exit when it must
+#: refuse to start (seconds). Starting a server imports its whole stack: at a load
+#: average of 20 on two cores hypercorn took over 10 s, so the bound is wide; it
+#: is only reached when something is wrong.
+STARTUP_TIMEOUT = 60.0
 
 T = TypeVar("T")
 
@@ -109,7 +114,7 @@ def free_port() -> int:
 def wait_for_port(
     port: int,
     host: str = LOOPBACK,
-    timeout: float = 15.0,
+    timeout: float = STARTUP_TIMEOUT,
     process: subprocess.Popen[bytes] | None = None,
 ) -> None:
     """Block until something accepts connections on ``host:port``, or raise.
@@ -216,7 +221,7 @@ def server_process(
     *,
     cwd: str | Path | None = None,
     env: Mapping[str, str] | None = None,
-    timeout: float = 15.0,
+    timeout: float = STARTUP_TIMEOUT,
     stop_signal: int = signal.SIGTERM,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server command in a child process until the block ends.

@@ -184,7 +184,7 @@ def test_server_refuses_to_start_when_startup_fails(server: str, tmp_path: Path)
         start_new_session=True,
     )
     try:
-        wait_for_port(port, timeout=10, process=process)
+        wait_for_port(port, process=process)
     except RuntimeError as exited:  # it stopped before listening: what should happen
         output = str(exited)
     else:
