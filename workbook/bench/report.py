@@ -151,9 +151,11 @@ def rate(
 ) -> dict[str, Any] | None:
     """Return a target's summary on an endpoint, or None if it was not measured."""
     try:
-        return results["scenarios"][scenario]["targets"][target]["endpoints"][endpoint]
+        endpoints = results["scenarios"][scenario]["targets"][target]["endpoints"]
+        summary: dict[str, Any] = endpoints[endpoint]
     except KeyError:
         return None
+    return summary
 
 
 def throughput_goal(results: dict[str, Any], goal: ThroughputGoal) -> dict[str, Any]:
@@ -431,15 +433,19 @@ def markdown(results: dict[str, Any]) -> str:
     parts = [
         "# Benchmark results",
         "",
-        f"Run on {info['date']} by `python -m workbook bench{' --quick' if settings['quick'] else ''}`"
+        f"Run on {info['date']} by "
+        f"`python -m workbook bench{' --quick' if settings['quick'] else ''}`"
         f" at commit {info['commit']}.",
         "",
-        f"- Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, {info['platform']}",
-        f"- Python: {info['python']}; load client: {info['load_client']}; pinning: {info['pinning']}",
+        f"- Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
+        f"{info['platform']}",
+        f"- Python: {info['python']}; load client: {info['load_client']}; "
+        f"pinning: {info['pinning']}",
         f"- Packages: {packages}",
         f"- Load: {settings['connections']} connections, {settings['repeats']} interleaved "
         f"round{'s' if settings['repeats'] != 1 else ''} of "
-        f"{settings['duration']:g} s per target and endpoint after {settings['warmup']:g} s of warm-up; "
+        f"{settings['duration']:g} s per target and endpoint "
+        f"after {settings['warmup']:g} s of warm-up; "
         f"medians quoted with (min-max). Load average before / after: "
         f"{info['load_average_before']} / {info.get('load_average_after')}.",
     ]
@@ -554,11 +560,9 @@ def plot_throughput(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
     figure, grid = pyplot.subplots(3, 2, figsize=(12, 12))  # five scenarios
     for axes, scenario in zip(grid.flat, results["scenarios"].values(), strict=False):
         baseline = scenario["targets"].get(scenario["baseline"], {}).get("endpoints", {})
-        labels, series, errors = (
-            [],
-            {k: [] for k in scenario["endpoints"]},
-            {k: [] for k in scenario["endpoints"]},
-        )
+        labels: list[str] = []
+        series: dict[str, list[float]] = {k: [] for k in scenario["endpoints"]}
+        errors: dict[str, list[tuple[float, float]]] = {k: [] for k in scenario["endpoints"]}
         for target in scenario["targets"].values():
             labels.append(target["label"])
             for endpoint in scenario["endpoints"]:
@@ -592,7 +596,8 @@ def plot_latency(results: dict[str, Any], path: Path, pyplot: Any) -> Path:
     percentiles = ("p50", "p90", "p99")
     for axes, scenario in zip(grid.flat, results["scenarios"].values(), strict=False):
         endpoint = list(scenario["endpoints"])[-1]
-        labels, series = [], {p: [] for p in percentiles}
+        labels: list[str] = []
+        series: dict[str, list[float]] = {p: [] for p in percentiles}
         for target in scenario["targets"].values():
             labels.append(target["label"])
             entry = target["endpoints"].get(endpoint)
