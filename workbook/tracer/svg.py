@@ -259,16 +259,16 @@ def render_svg(trace: Trace) -> str:
         x = layout.x(name)
         color = COLORS.get(kinds.get(name, "app"), COLORS["app"])
         lane_title = titles.get(name, name)
-        lines = lane_title_lines(lane_title, lane_width - 12)
+        title_lines = lane_title_lines(lane_title, lane_width - 12)
         out.append(f"<g><title>{escape(lane_title)} ({escape(kinds.get(name, ''))})</title>")
         out.append(
             f'<rect x="{x - lane_width / 2 + 3:.1f}" y="{top}" width="{lane_width - 6:.1f}" '
             f'height="{HEADER - 6}" rx="6" fill="{color}" fill-opacity="0.12" stroke="{color}"/>'
         )
-        first = top + (15 if len(lines) == 2 else 19)
+        first = top + (15 if len(title_lines) == 2 else 19)
         out += [
             text(x, first + 12 * index, line, "lane", color=color)
-            for index, line in enumerate(lines)
+            for index, line in enumerate(title_lines)
         ]
         out.append(
             text(x, top + HEADER - 10, fit(kinds.get(name, ""), lane_width - 8, 5.4), "kind")
