@@ -412,21 +412,22 @@ def seed_requests(
     every time: the inputs of the public bug reports, aimed at every write.
     """
     seeds = []
+    wild_values: tuple[object, ...] = (
+        float("nan"),
+        float("inf"),
+        "\ud800",
+        10**4000,
+        [[[[[]]]]],
+        {"": None},
+        None,
+        True,
+    )
     for method, path in writes:
         bodies_to_send = list(JSON_TRAPS)
         bodies_to_send += [
             json_text({**base, name: value}, ascii_only=True)
             for name in base
-            for value in (
-                float("nan"),
-                float("inf"),
-                "\ud800",
-                10**4000,
-                [[[[[]]]]],
-                {"": None},
-                None,
-                True,
-            )
+            for value in wild_values
         ]
         seeds += [
             FuzzRequest(method, path.encode(), b"", [("Content-Type", media_type)], body)

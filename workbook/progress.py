@@ -76,9 +76,12 @@ def save_grade(stage_name: str, report: dict[str, Any], workspace: Path = WORKSP
 def load_grade(stage_name: str, workspace: Path = WORKSPACE) -> dict[str, Any] | None:
     """Return the latest grade of a stage, or None if there is none (or it is unreadable)."""
     try:
-        return json.loads(grade_path(stage_name, workspace).read_text(encoding="utf-8"))
+        grade: dict[str, Any] = json.loads(
+            grade_path(stage_name, workspace).read_text(encoding="utf-8")
+        )
     except (OSError, ValueError):
         return None
+    return grade
 
 
 # ── States ───────────────────────────────────────────────────────────────────
