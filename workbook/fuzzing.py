@@ -713,7 +713,7 @@ def whitespace_properties(
     @fuzz_settings(examples)
     @given(pads=non_ows_pads())
     def never_with_other_whitespace(field: str, pads: tuple[str, str]) -> None:
-        """Any pad with whitespace that is not SP or HTAB ("\xa0", "\x85"...) makes another value."""
+        """A pad of whitespace other than SP or HTAB ("\xa0", "\x85"...) makes another value."""
         assert not reads_as_the_token(field, *pads)
 
     @pytest.mark.parametrize("field", list(fields))

@@ -213,7 +213,8 @@ def render(stages: list[StageProgress], *, fancy: bool = True, now: float | None
     lines = ["Wire Up: your progress (from the latest grades in workspace/.grades/)", ""]
     for stage in stages:
         total = len(stage.exercises)
-        head = f"{stage.name:<14} {bar(stage.passing, total, fancy=fancy)} {stage.passing}/{total} passing"
+        meter = bar(stage.passing, total, fancy=fancy)
+        head = f"{stage.name:<14} {meter} {stage.passing}/{total} passing"
         if not stage.started:
             lines.append(f"{head}   not started: make exercise-{stage.number}")
             continue
