@@ -195,7 +195,7 @@ def test_python_example_app_serves_with_reload(sent: Any) -> None:
 
 
 def test_routes_answer_below_uvicorn_root_path(sent: Any) -> None:
-    """uvicorn --root-path /api (behind a proxy that strips /api) puts /api in path; bare routes below it.
+    """uvicorn --root-path /api (a proxy strips /api) puts /api in path; bare routes below it.
 
     A request for /tasks reaches the app as {"root_path": "/api", "path":
     "/api/tasks"} (the ASGI spec: path includes root_path); it was a 404.
