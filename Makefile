@@ -111,10 +111,13 @@ test: lint ## Run make lint, then every test: stages, tracer, notebooks, grader 
 test-%: $(STAMP) ## test-N: run stage N's suite only (e.g. make test-2)
 	$(PY) -m pytest tests/$(call stage_of,$*,test)
 
+# Every check runs, even after one fails, so one run lists every problem.
 lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict over stages/ and workbook/
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy
+	@status=0; \
+	for check in "ruff check ." "ruff format --check ." "mypy"; do \
+	    echo "$(VENV)/bin/$$check"; $(VENV)/bin/$$check || status=1; \
+	done; \
+	exit $$status
 
 trace-%: $(STAMP) ## trace-N: trace one request through stage N's layers (BESIDE=1: beside its production twin)
 	$(PY) -m workbook trace $(call stage_number,$*,trace) $(if $(BESIDE),--beside)
