@@ -103,14 +103,21 @@ stage-%: # any other stage-N: an error that lists the stages
 
 # ── Test, trace, grade ───────────────────────────────────────────────────────
 
-test: $(STAMP) ## Run every test: stages, tracer, notebooks, grader guards, bench-quick
+# `make lint` comes first, so a type error or an unformatted file fails the
+# test run (and CI) before the suite starts.
+test: lint ## Run make lint, then every test: stages, tracer, notebooks, grader guards, bench-quick
 	$(PY) -m pytest
 
 test-%: $(STAMP) ## test-N: run stage N's suite only (e.g. make test-2)
 	$(PY) -m pytest tests/$(call stage_of,$*,test)
 
-lint: $(STAMP) ## Lint the whole repo with ruff
-	$(VENV)/bin/ruff check .
+# Every check runs, even after one fails, so one run lists every problem.
+lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict over stages/ and workbook/
+	@status=0; \
+	for check in "ruff check ." "ruff format --check ." "mypy"; do \
+	    echo "$(VENV)/bin/$$check"; $(VENV)/bin/$$check || status=1; \
+	done; \
+	exit $$status
 
 trace-%: $(STAMP) ## trace-N: trace one request through stage N's layers (BESIDE=1: beside its production twin)
 	$(PY) -m workbook trace $(call stage_number,$*,trace) $(if $(BESIDE),--beside)
@@ -145,7 +152,7 @@ bench-quick: $(STAMP) ## Every benchmark scenario once, tiny durations (part of 
 	$(PY) -m workbook bench --quick
 
 clean: ## Remove .venv, caches, build files and stage 06's database (keeps workspace/)
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info
 	rm -f stages/$(STAGE_6)/products.db stages/$(STAGE_6)/products.db-wal stages/$(STAGE_6)/products.db-shm
 	find . -path ./workspace -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 

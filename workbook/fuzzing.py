@@ -418,21 +418,22 @@ def seed_requests(
     every time: the inputs of the public bug reports, aimed at every write.
     """
     seeds = []
+    wild_values: tuple[object, ...] = (
+        float("nan"),
+        float("inf"),
+        "\ud800",
+        10**4000,
+        [[[[[]]]]],
+        {"": None},
+        None,
+        True,
+    )
     for method, path in writes:
         bodies_to_send = list(JSON_TRAPS)
         bodies_to_send += [
             json_text({**base, name: value}, ascii_only=True)
             for name in base
-            for value in (
-                float("nan"),
-                float("inf"),
-                "\ud800",
-                10**4000,
-                [[[[[]]]]],
-                {"": None},
-                None,
-                True,
-            )
+            for value in wild_values
         ]
         seeds += [
             FuzzRequest(method, path.encode(), b"", [("Content-Type", media_type)], body)
@@ -718,7 +719,7 @@ def whitespace_properties(
     @fuzz_settings(examples)
     @given(pads=non_ows_pads())
     def never_with_other_whitespace(field: str, pads: tuple[str, str]) -> None:
-        """Any pad with whitespace that is not SP or HTAB ("\xa0", "\x85"...) makes another value."""
+        """A pad of whitespace other than SP or HTAB ("\xa0", "\x85"...) makes another value."""
         assert not reads_as_the_token(field, *pads)
 
     @pytest.mark.parametrize("field", list(fields))

@@ -76,9 +76,12 @@ def save_grade(stage_name: str, report: dict[str, Any], workspace: Path = WORKSP
 def load_grade(stage_name: str, workspace: Path = WORKSPACE) -> dict[str, Any] | None:
     """Return the latest grade of a stage, or None if there is none (or it is unreadable)."""
     try:
-        return json.loads(grade_path(stage_name, workspace).read_text(encoding="utf-8"))
+        grade: dict[str, Any] = json.loads(
+            grade_path(stage_name, workspace).read_text(encoding="utf-8")
+        )
     except (OSError, ValueError):
         return None
+    return grade
 
 
 # ── States ───────────────────────────────────────────────────────────────────
@@ -210,7 +213,8 @@ def render(stages: list[StageProgress], *, fancy: bool = True, now: float | None
     lines = ["Wire Up: your progress (from the latest grades in workspace/.grades/)", ""]
     for stage in stages:
         total = len(stage.exercises)
-        head = f"{stage.name:<14} {bar(stage.passing, total, fancy=fancy)} {stage.passing}/{total} passing"
+        meter = bar(stage.passing, total, fancy=fancy)
+        head = f"{stage.name:<14} {meter} {stage.passing}/{total} passing"
         if not stage.started:
             lines.append(f"{head}   not started: make exercise-{stage.number}")
             continue

@@ -16,6 +16,7 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,12 @@ class RequestLog:
         self._item = item
 
     def __call__(
-        self, method: str, url: str, *, headers=(), body: bytes | str | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        body: bytes | str | None = None,
     ) -> str:
         command = curl_command(method, url, headers=headers, body=body)
         self._item.user_properties.append(("request", command))

@@ -108,7 +108,8 @@ def free_port() -> int:
     """Return a TCP port on loopback that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def wait_for_port(
@@ -197,7 +198,10 @@ def output_of(process: subprocess.Popen[bytes]) -> str:
 def wait_for_output(
     process: subprocess.Popen[bytes], expected: str, *, timeout: float = SIDE_EFFECT_TIMEOUT
 ) -> str:
-    """Wait until a server started by :func:`server_process` prints ``expected``; return its output."""
+    """Wait until a server started by :func:`server_process` prints ``expected``.
+
+    Return its output.
+    """
     return wait_for_text(lambda: output_of(process), expected, timeout=timeout)
 
 
@@ -294,8 +298,13 @@ def curl_command(
 ) -> str:
     """Render a request as the curl command a learner can paste into a shell.
 
-    >>> curl_command("POST", "http://127.0.0.1:8000/tasks", headers={"Content-Type": "application/json"}, body='{"title": "x"}')
-    'curl -i -X POST http://127.0.0.1:8000/tasks -H \\'Content-Type: application/json\\' --data \\'{"title": "x"}\\''
+    >>> print(curl_command(
+    ...     "POST",
+    ...     "http://127.0.0.1:8000/tasks",
+    ...     headers={"Content-Type": "application/json"},
+    ...     body="{}",
+    ... ))
+    curl -i -X POST http://127.0.0.1:8000/tasks -H 'Content-Type: application/json' --data '{}'
     """
     parts = ["curl", "-i"]
     if method == "HEAD":

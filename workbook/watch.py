@@ -69,7 +69,9 @@ def grade_command(number: int, folder: Path, report: Path, only: str | None) -> 
 def grade(
     number: int, folder: Path, workspace: Path, only: str | None
 ) -> tuple[dict[str, Any] | None, str]:
-    """Grade the copy once through the grader's CLI; return (JSON report or None, its console output).
+    """Grade the copy once through the grader's CLI.
+
+    Return (JSON report or None, its console output).
 
     The report is also kept as the stage's latest grade, for ``make progress``.
     """

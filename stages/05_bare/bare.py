@@ -278,15 +278,18 @@ class Request:
 
     @property
     def method(self) -> str:
-        return self._scope["method"]
+        method: str = self._scope["method"]
+        return method
 
     @property
     def path(self) -> str:
-        return self._scope["path"]
+        path: str = self._scope["path"]
+        return path
 
     @property
     def query_string(self) -> str:
-        return self._scope.get("query_string", b"").decode("latin-1")
+        query_string: bytes = self._scope.get("query_string", b"")
+        return query_string.decode("latin-1")
 
     @property
     def headers(self) -> Headers:
@@ -312,7 +315,8 @@ class Request:
 
     @property
     def path_params(self) -> dict[str, Any]:
-        return self._scope.get("path_params", {})
+        path_params: dict[str, Any] = self._scope.get("path_params", {})
+        return path_params
 
     @property
     def query_params(self) -> dict[str, list[str]]:
@@ -441,7 +445,8 @@ class Request:
 
     @property
     def app(self) -> Bare:
-        return self._scope["app"]
+        app: Bare = self._scope["app"]
+        return app
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.path}>"
@@ -687,8 +692,9 @@ def route_path(scope: Scope) -> str:
     The ASGI spec says ``path`` includes ``root_path`` (the app's mount
     point): ``{"root_path": "/api", "path": "/api/tasks"}`` routes
     ``/tasks``. (``uvicorn --root-path /api``, meant for a proxy that strips
-    ``/api``, sends a request for ``/tasks`` as exactly that scope.) The mount point ends on a segment boundary (``/apix``
-    is not below ``/api``); a path that is not below it is routed as it is.
+    ``/api``, sends a request for ``/tasks`` as exactly that scope.) The
+    mount point ends on a segment boundary (``/apix`` is not below ``/api``);
+    a path that is not below it is routed as it is.
     """
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
@@ -1023,7 +1029,8 @@ class WebSocket:
 
     @property
     def path(self) -> str:
-        return self._scope["path"]
+        path: str = self._scope["path"]
+        return path
 
     @property
     def headers(self) -> Headers:
@@ -1074,7 +1081,7 @@ class WebSocket:
         message = await self._receive_message()
         if message is None:
             return None
-        text = message.get("text")
+        text: str | None = message.get("text")
         if text is None:  # RFC 6455 §7.4.1: 1003 is "cannot accept this type of data"
             await self.close(1003, "expected a text message")
             return None
@@ -1084,7 +1091,7 @@ class WebSocket:
         message = await self._receive_message()
         if message is None:
             return None
-        data = message.get("bytes")
+        data: bytes | None = message.get("bytes")
         if data is None:
             await self.close(1003, "expected a binary message")
             return None
@@ -1300,6 +1307,7 @@ class Bare:
         method = scope["method"]
         match, endpoint, params, allowed = self.router.match(method, route_path(scope))
         if match is Match.FULL:
+            assert endpoint is not None  # Router.match: a full match has its endpoint
             scope["path_params"] = params
             response = await self._respond(
                 endpoint.handler, Request(scope, receive, self.max_body_size)
@@ -1361,6 +1369,7 @@ class Bare:
                 return
             await rejected.close(4004, "no WebSocket route for this path")
             return
+        assert endpoint is not None  # Router.match: a full match has its endpoint
         scope["path_params"] = params
         websocket = WebSocket(scope, receive, send)
         try:

@@ -153,7 +153,7 @@ def json_schema(annotation: Any, components: dict[str, Any]) -> dict[str, Any]:
         origin is tuple and len(arguments) == 2 and arguments[1] is Ellipsis
     ):
         item = arguments[0] if arguments else Any
-        schema = {"type": "array", "items": json_schema(item, components)}
+        schema: dict[str, Any] = {"type": "array", "items": json_schema(item, components)}
         if origin in (set, frozenset):
             schema["uniqueItems"] = True
         return schema
@@ -188,9 +188,10 @@ def describe(
     """
 
     def decorator(handler: Handler) -> Handler:
-        handler.__openapi__ = {
+        # A function's attributes are open to any name; mypy knows only its own.
+        handler.__openapi__ = {  # type: ignore[attr-defined]
             "body": body,
-            "status": status,  # type: ignore[attr-defined]
+            "status": status,
             "summary": summary,
             "tags": tags,
         }

@@ -111,7 +111,8 @@ class Session(dict[str, Any]):
         super().__init__(data or {})
         self.modified = False
 
-    def _changed(method: Callable[..., Any]) -> Callable[..., Any]:  # noqa: N805
+    # Not a method: a helper the class body calls, then deletes (`del _changed`).
+    def _changed(method: Callable[..., Any]) -> Callable[..., Any]:  # type: ignore[misc]  # noqa: N805
         def wrapper(self: Session, *args: Any, **kwargs: Any) -> Any:
             self.modified = True
             return method(self, *args, **kwargs)
@@ -133,11 +134,12 @@ class Session(dict[str, Any]):
 def session(request: Request) -> Session:
     """Return the request's session (RuntimeError if SessionMiddleware is not installed)."""
     try:
-        return request.scope["session"]
+        found: Session = request.scope["session"]
     except KeyError:
         raise RuntimeError(
             "no session: add app.add_middleware(SessionMiddleware, secret_keys=[...])"
         ) from None
+    return found
 
 
 # ── The middleware ────────────────────────────────────────────────────────────

@@ -31,6 +31,7 @@ import re
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from bare import OWS, ASGIApp, Headers, Message, Receive, Response, Scope, Send
 
@@ -74,7 +75,7 @@ def resolve_path(root: Path, url_path: str) -> Path | None:
 # ── Byte ranges ───────────────────────────────────────────────────────────────
 
 
-def parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
+def parse_range(header: str, size: int) -> tuple[int, int] | Literal[False] | None:
     """Return the one byte range ``header`` asks of a ``size``-byte file, as (first, last).
 
     ``"bytes=0-99"`` -> (0, 99); ``"bytes=500-"`` -> (500, size - 1);

@@ -15,6 +15,7 @@ the process, and each worker process would have its own.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from bare import Bare, HTMLResponse, JSONResponse, Request, WebSocket
 from bare_logging import LoggingMiddleware
@@ -22,7 +23,7 @@ from bare_logging import LoggingMiddleware
 app = Bare()
 
 # In-memory store
-tasks: dict[str, dict] = {}
+tasks: dict[str, dict[str, Any]] = {}
 
 
 @app.on_startup
@@ -63,7 +64,7 @@ async def create_task(request: Request) -> JSONResponse:
     # value nested 900 levels deep would also be too deep to send back later.
     if not isinstance(data["title"], str):
         return JSONResponse({"error": "title must be a string"}, 400)
-    task = {
+    task: dict[str, Any] = {
         "id": str(uuid.uuid4()),
         "title": data["title"],
         "done": False,

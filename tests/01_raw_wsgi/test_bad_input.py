@@ -43,7 +43,8 @@ def still_serves(server: WSGIServer) -> bool:
         (b"GET /" + b"a" * MAX_REQUEST_LINE + b" HTTP/1.1\r\nHost: a\r\n\r\n", 414),
         (b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"b" * MAX_HEAD_BYTES + b"\r\n\r\n", 431),
         (
-            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc",
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"abc",
             400,
         ),
         (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: lots\r\n\r\n", 400),
@@ -156,7 +157,7 @@ def abort(sock: socket.socket) -> None:
 
 
 def test_client_that_leaves_mid_request_does_not_hurt_the_server(serve: Serve) -> None:
-    """A client that disconnects half-way through its body: the app is stopped, the server serves on."""
+    """A client that leaves half-way through its body: the app is stopped, the server serves on."""
     errors: list[BaseException] = []
     entered = threading.Event()
 
@@ -181,7 +182,7 @@ def test_client_that_leaves_mid_request_does_not_hurt_the_server(serve: Serve) -
 
 
 def test_client_that_leaves_mid_response_does_not_hurt_the_server(serve: Serve) -> None:
-    """A client that disconnects while a long body streams: the app's close() runs, the server serves on."""
+    """A client leaves while a long body streams: the app's close() runs, the server serves on."""
     closed = threading.Event()
 
     def endless(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
@@ -215,7 +216,7 @@ def test_client_that_leaves_mid_response_does_not_hurt_the_server(serve: Serve) 
 def test_smuggling_inputs_get_one_refusal_and_a_close(
     serve: Serve, request_bytes: bytes, status: int
 ) -> None:
-    """Inputs a proxy could frame otherwise get one 4xx with Connection: close, then EOF: no second answer."""
+    """What a proxy could frame otherwise gets one 4xx, Connection: close, EOF: no second answer."""
     server = serve(validator(apps.app))
     response, rest = exchange(server, request_bytes)
     assert (response.status, response.header("Connection"), rest) == (status, "close", b"")
@@ -223,7 +224,7 @@ def test_smuggling_inputs_get_one_refusal_and_a_close(
 
 
 def test_unanswered_100_continue_says_close_before_closing(serve: Serve) -> None:
-    """A body never asked for leaves the connection unusable, and the head says so (RFC 9112 §9.6)."""
+    """A body never asked for leaves the connection unusable; the head says so (RFC 9112 §9.6)."""
     server = serve(validator(apps.app))
     response, rest = exchange(server, UNANSWERED_CONTINUE)
     assert (response.status, response.header("Connection"), rest) == (200, "close", b"")

@@ -188,7 +188,7 @@ def _chunk_lines(data: bytes) -> list[bytes]:
 
 
 def policies_h11_accepts(data: bytes, request: Accepted) -> list[str]:
-    """Return the README's policies that the input shows, for a request h11 accepted and we refused."""
+    """Return the README's policies the input shows, for a request h11 accepted and we refused."""
     head = _head_of(data)
     found = []
     names = [name for name, _ in request.headers]
@@ -273,7 +273,7 @@ class Part:
         PARTS[self.name] = self
 
     def draw(self, draw: st.DrawFn, odd: frozenset[str]) -> Any:
-        """Draw a usual value, unless this kind was chosen to be odd: then half the time an odd one."""
+        """Draw a usual value; if this kind was chosen to be odd, half the time an odd one."""
         if self.name in odd and draw(st.booleans()):
             return draw(self.odd)
         return draw(self.usual)
@@ -552,7 +552,8 @@ def check_against_h11(data: bytes) -> None:
         assert isinstance(mine, Refused)
         assert mine.status != 0, "our parser gave up without an error status"
         assert policies_h11_accepts(data, other), (
-            f"we refused ({mine.status} {mine.reason}) what h11 accepts, and no listed policy explains it"
+            f"we refused ({mine.status} {mine.reason}) what h11 accepts, "
+            "and no listed policy explains it"
         )
     elif isinstance(mine, Accepted):
         assert policies_we_accept(data, other.reason), (
@@ -563,11 +564,13 @@ def check_against_h11(data: bytes) -> None:
 # The README's examples, always run first, whatever the profile.
 @example(
     pieces=[],
-    data=b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \xa0chunked\r\n\r\n1\r\nZ\r\n0\r\n\r\n",
+    data=b"POST /echo HTTP/1.1\r\nHost: x\r\n"
+    b"Transfer-Encoding: \xa0chunked\r\n\r\n1\r\nZ\r\n0\r\n\r\n",
 )
 @example(
     pieces=[],
-    data=b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n1\r\nZ\r\n0\r\n\r\n",
+    data=b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n1\r\nZ\r\n"
+    b"0\r\n\r\n",
 )
 @example(
     pieces=[],
@@ -578,7 +581,8 @@ def check_against_h11(data: bytes) -> None:
 @example(pieces=[], data=b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello")
 @example(
     pieces=[],
-    data=b'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a="q"\r\nhello\r\n0\r\nX: 1\r\n\r\n',
+    data=b'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a="q"\r\nhello\r\n'
+    b"0\r\nX: 1\r\n\r\n",
 )
 @pytest.mark.timeout(3600 if LONG else 120)  # pyproject's 60 s is per ordinary test
 @given(data=requests(), pieces=st.lists(st.integers(0, 40), max_size=8))
@@ -597,7 +601,8 @@ def test_parser_agrees_with_h11_or_a_listed_policy_explains_why(
 @pytest.mark.parametrize(
     "data",
     [
-        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n0\r\nX: 1\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n0\r\n"
+        b"X: 1\r\n\r\n",
         b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
     ],
     ids=["chunked", "content-length"],
@@ -622,7 +627,8 @@ def test_parser_reads_the_same_split_at_every_byte_boundary(data: bytes) -> None
         (b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", "version"),
         (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "Host syntax"),
         (
-            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+            b"0\r\n\r\n",
             "Transfer-Encoding with Content-Length, or in HTTP/1.0",
         ),
         (
@@ -642,15 +648,18 @@ def test_parser_reads_the_same_split_at_every_byte_boundary(data: bytes) -> None
             "Content-Length size",
         ),
         (
-            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000005\r\nhello\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000005\r\n"
+            b"hello\r\n0\r\n\r\n",
             "chunk-size digits",
         ),
         (
-            b'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a="\r\nhello\r\n0\r\n\r\n',
+            b'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a="\r\nhello\r\n'
+            b"0\r\n\r\n",
             "chunk extension syntax",
         ),
         (
-            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nHost: b\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
+            b"Host: b\r\n\r\n",
             "forbidden trailer",
         ),
     ],
@@ -669,18 +678,20 @@ def test_each_policy_where_h11_accepts_is_real(data: bytes, policy: str) -> None
     [
         (b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", "empty lines before the request line"),
         (
-            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 ;a\r\nhello\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 ;a\r\nhello\r\n"
+            b"0\r\n\r\n",
             "BWS before a chunk extension",
         ),
         (
-            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: , chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: a\r\n"
+            b"Transfer-Encoding: , chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
             "empty list elements",
         ),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
 def test_each_policy_where_we_accept_is_real(data: bytes, policy: str) -> None:
-    """Each row where we are the lenient one: we accept, h11 refuses, and the policy is recognised."""
+    """Each row where we are the lenient one: we accept, h11 refuses, the policy is recognised."""
     other = theirs(data)
     assert isinstance(other, Refused), other
     assert isinstance(ours(data), Accepted)

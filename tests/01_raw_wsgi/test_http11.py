@@ -268,7 +268,7 @@ def test_parser_refuses_a_head_over_the_limit_with_431(ending: bytes) -> None:
     ],
 )
 def test_parser_refuses_ambiguous_body_framing(fields: bytes, status: int) -> None:
-    """Framing a server and a proxy could disagree on is refused: 400, or 501 for unknown codings."""
+    """Framing a server and a proxy could disagree on is refused: 400 (501: unknown coding)."""
     assert refusal(b"POST / HTTP/1.1\r\nHost: a\r\n" + fields + b"\r\n\r\nabc") == status
 
 
@@ -423,7 +423,8 @@ def test_parser_refuses_malformed_chunks(chunks: bytes) -> None:
     "data",
     [
         b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world",
-        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n5\r\n"
+        b"world\r\n0\r\n\r\n",
     ],
     ids=["content-length", "chunked"],
 )
@@ -611,7 +612,7 @@ NOT_HTTP_WHITESPACE = ["\x85", "\xa0"]
     ids=["te-before", "te-after", "te-list", "cl-before", "cl-after", "cl-list"],
 )
 def test_parser_trims_only_sp_and_htab_from_framing_fields(template: str, space: str) -> None:
-    """ "\\xa0chunked" is not chunked, nor "\\xa03" a length: 400 (RFC 9112 §6.1, §6.3; RFC 9110 §5.6.3)."""
+    """Neither "\\xa0chunked" nor "\\xa03" frames a body: 400 (RFC 9112 §6.1, §6.3; 9110 §5.6.3)."""
     field = template.format(s=space).encode("latin-1")
     assert (
         refusal(b"POST / HTTP/1.1\r\nHost: a\r\n" + field + b"\r\n\r\n3\r\nabc\r\n0\r\n\r\n") == 400
@@ -634,7 +635,8 @@ def test_parser_trims_sp_and_htab_from_framing_fields(field: bytes) -> None:
     [
         (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n", 400),
         (
-            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+            b"Transfer-Encoding: gzip\r\n\r\n",
             400,
         ),
         (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;x=1\r\n\r\n", 400),
@@ -653,7 +655,8 @@ def test_parser_trims_sp_and_htab_from_framing_fields(field: bytes) -> None:
         (b"GET / HTTP/1.1\r\nHost: \xa0a\r\n\r\n", 400),
         (b"GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
         (
-            b"GET / HTTP/1.1\r\nHost: a\r\nUseless:\n\nGET /echo?smuggled=1 HTTP/1.1\nHost: a\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\n"
+            b"Useless:\n\nGET /echo?smuggled=1 HTTP/1.1\nHost: a\r\n\r\n",
             400,
         ),
         (b"GET / HTTP/1.1\r\nHost: a\n\n", 400),
@@ -684,7 +687,7 @@ def test_parser_trims_sp_and_htab_from_framing_fields(field: bytes) -> None:
     ],
 )
 def test_parser_refuses_what_a_proxy_could_read_otherwise(data: bytes, status: int | None) -> None:
-    """Each input of a smuggling or Host class gets the status its RFC section gives (README table)."""
+    """Each smuggling or Host input gets the status its RFC section gives (the README's table)."""
     if status is None:
         assert body_of(events(data)) == b"abcde"
     else:
@@ -712,7 +715,7 @@ def test_parser_accepts_every_form_of_host(host: bytes) -> None:
 
 @pytest.mark.exercise("1.2")
 def test_parser_accepts_asterisk_form_for_options_and_a_field_line_of_8_kib() -> None:
-    """OPTIONS * is the asterisk-form's use (RFC 9112 §3.2.4); 8192 bytes is the longest field line."""
+    """OPTIONS * is the asterisk-form's use (RFC 9112 §3.2.4); 8192 bytes: longest field line."""
     line = b"X-Big: " + b"b" * (8192 - len(b"X-Big: "))
     collected = events(b"OPTIONS * HTTP/1.1\r\nHost: a\r\n" + line + b"\r\n\r\n")
     assert (collected[0].target, len(collected[0].header("x-big"))) == ("*", 8185)

@@ -130,7 +130,7 @@ def test_handler_returning_something_else_is_a_type_error() -> None:
 
 
 def test_handler_exception_is_left_to_the_server() -> None:
-    """The router does not hide a bug: the exception reaches the server (stage 03 adds a 500 page)."""
+    """The router hides no bug: the exception reaches the server (stage 03 adds a 500 page)."""
     with pytest.raises(RuntimeError, match="bug in a handler"):
         call(tiny_router(), "GET", "/broken")
 

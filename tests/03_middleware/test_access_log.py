@@ -77,7 +77,7 @@ def test_app_body_is_closed_through_the_log_layer() -> None:
 
 @pytest.mark.exercise("3.2")
 def test_exc_info_is_passed_on_and_the_final_status_logged() -> None:
-    """An app replacing its response (start_response with exc_info) is logged with the new status."""
+    """A response replaced (start_response with exc_info) is logged with the new status."""
     received: list[Any] = []
 
     def replacing(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -59,7 +59,7 @@ def test_bad_credentials_are_a_401_never_a_500(authorization: str) -> None:
     ("credentials", "user"), [("admin:secret", "admin"), ("zoë:pässword", "zoë")]
 )
 def test_valid_credentials_reach_the_app_with_remote_user(credentials: str, user: str) -> None:
-    """Valid credentials pass the request on, with REMOTE_USER naming the user (UTF-8 as latin-1)."""
+    """Valid credentials pass the request on, REMOTE_USER naming the user (UTF-8 as latin-1)."""
     app = Recorder()
     reply = call(guarded(app), headers=[basic(credentials)])
     remote_user = app.environ["REMOTE_USER"].encode("latin-1").decode("utf-8")  # PEP 3333 clothing

@@ -71,7 +71,7 @@ def shelf(app: Any) -> Any:
 @seeded(seed_requests(BASE, WRITES))
 @given(request=STACK_REQUESTS)
 def test_the_onion_answers_every_request_below_500_and_well_formed(request: FuzzRequest) -> None:
-    """Whatever a client sends through the layers: a well-formed 2xx-4xx; a refusal changes nothing."""
+    """Whatever a client sends through the layers: well-formed 2xx-4xx; refusals change nothing."""
     from onion.example import create_stack
 
     check_wsgi_request(create_stack(), request, shelf)

@@ -1,4 +1,4 @@
-"""Gzip: compress what the client accepts and is worth it; fix the headers; keep streams streaming."""
+"""Gzip: compress what the client accepts and is worth it; fix headers; keep streams streaming."""
 
 from __future__ import annotations
 

@@ -126,7 +126,7 @@ def test_unknown_path_is_404() -> None:
 
 
 def test_stream_sends_one_event_per_line() -> None:
-    """/stream sends a start without Content-Length, then one body event per line, then an empty last one."""
+    """/stream: a start without Content-Length, one body event per line, then an empty last one."""
     response = call(apps.app, http_scope("GET", "/stream", query=b"count=3&delay=0"))
     assert response.header(b"content-length") is None
     assert [m.get("more_body", False) for m in response.messages[1:]] == [True, True, True, False]

@@ -153,7 +153,7 @@ def test_example_405_has_allow(example_url: str, http_client: httpx.Client) -> N
 
 
 def test_example_head_reaches_the_get_route_without_a_body(example_url: str, sent) -> None:
-    """HEAD on a GET route: the GET's status and Content-Length, and no body bytes, on every server."""
+    """HEAD on a GET route: the GET's status and Content-Length, no body bytes, on every server."""
     sent("HEAD", f"{example_url}/hello/ada")
     port = int(example_url.rsplit(":", 1)[1])
     # A raw socket, because an HTTP client never reads a body after HEAD: it would not notice one.

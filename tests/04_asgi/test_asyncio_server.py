@@ -131,7 +131,8 @@ def test_head_gets_the_headers_but_no_body(serve) -> None:
     server = serve(apps.app)
     with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
         sock.sendall(
-            b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+            b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n"
+            b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
         )
         data = read_until_closed(sock)
     assert data.count(b"HTTP/1.1 200") == 2
@@ -180,7 +181,7 @@ def test_body_before_start_is_a_500_and_logged(serve, caplog: pytest.LogCaptureF
 
 @pytest.mark.exercise("4.3")
 def test_send_after_completion_is_logged(serve, caplog: pytest.LogCaptureFixture) -> None:
-    """A body event after the response is complete is a logged protocol error; the response stands."""
+    """A body event after the response is complete: a logged protocol error; the response stands."""
     server = serve(responder(START_200, body(b"done"), body(b"extra")))
     response = get(server.port)
     assert (status_of(response), response.endswith(b"\r\n\r\ndone")) == (200, True)
@@ -206,7 +207,7 @@ def test_app_that_returns_without_responding_is_a_500(
 
 @pytest.mark.exercise("4.3")
 def test_start_alone_is_a_500(serve, caplog: pytest.LogCaptureFixture) -> None:
-    """A start event with no body event is not a response yet: it is held, and the client gets a 500."""
+    """A start event with no body event is not a response yet: it is held; the client gets a 500."""
     server = serve(responder(START_200))
     assert status_of(get(server.port)) == 500
     wait_for_text(lambda: caplog.text, "returned without sending the response")
@@ -214,7 +215,7 @@ def test_start_alone_is_a_500(serve, caplog: pytest.LogCaptureFixture) -> None:
 
 @pytest.mark.exercise("4.3")
 def test_header_with_crlf_is_refused(serve, caplog: pytest.LogCaptureFixture) -> None:
-    """A header value with CR/LF (response splitting) is a protocol error: 500, not a forged header."""
+    """A header value with CR/LF (response splitting) is a protocol error: 500, no forged header."""
     start = {
         "type": "http.response.start",
         "status": 200,
@@ -382,7 +383,7 @@ def test_disconnect_mid_body_is_delivered(serve) -> None:
 
 
 def test_send_to_a_gone_client_raises_oserror(serve, caplog: pytest.LogCaptureFixture) -> None:
-    """send() after the client left raises an OSError (spec 2.4), which the server does not log as an error."""
+    """send() after the client left raises OSError (spec 2.4); the server logs no error for it."""
     raised: list[BaseException] = []
     done = threading.Event()
 

@@ -31,7 +31,8 @@ def still_serving(url: str) -> bool:
         (b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
         (b"GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505),
         (
-            b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: t\r\n"
+            b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
             400,
         ),
         (b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: -3\r\n\r\n", 400),
@@ -55,7 +56,7 @@ def still_serving(url: str) -> bool:
 def test_malformed_request_gets_a_4xx_and_the_server_stays_up(
     serve, request_bytes: bytes, status: int
 ) -> None:
-    """Each malformed request gets its status (400/414/431/501/505) and a close; later requests work."""
+    """Each malformed request gets its status (400/414/431/501/505), a close; later ones work."""
     server = serve(apps.app)
     response = exchange(server.port, request_bytes)
     assert status_of(response) == status
@@ -153,7 +154,7 @@ def test_a_refused_request_with_unread_body_still_gets_its_response(serve) -> No
 def test_smuggling_inputs_get_one_refusal_and_a_close(
     serve, request_bytes: bytes, status: int
 ) -> None:
-    """Inputs a proxy could frame otherwise get one 4xx with connection: close, then EOF: no second answer."""
+    """What a proxy could frame otherwise gets one 4xx, connection: close, EOF: no second answer."""
     server = serve(apps.app)
     response = exchange(server.port, request_bytes)
     assert status_of(response) == status
@@ -178,7 +179,7 @@ def test_client_that_trickles_its_head_gets_408(serve) -> None:
 
 
 def test_unanswered_100_continue_says_close_before_closing(serve) -> None:
-    """A body never asked for leaves the connection unusable, and the head says so (RFC 9112 §9.6)."""
+    """A body never asked for leaves the connection unusable; the head says so (RFC 9112 §9.6)."""
     server = serve(apps.app)
     response = exchange(server.port, UNANSWERED_CONTINUE)
     assert status_of(response) == 200 and b"connection: close" in response.lower()

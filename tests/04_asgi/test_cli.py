@@ -76,7 +76,9 @@ def test_startup_failure_exits_non_zero_with_the_apps_message(tmp_path: Path) ->
         async def app(scope, receive, send):
             if scope["type"] == "lifespan":
                 await receive()
-                await send({"type": "lifespan.startup.failed", "message": "cannot reach the database"})
+                await send(
+                    {"type": "lifespan.startup.failed", "message": "cannot reach the database"}
+                )
     """)
     )
     result = subprocess.run(

@@ -139,7 +139,7 @@ def python_calls(function: Callable[[], object]) -> int:
     ids=["last-dynamic-route", "first-static-route", "miss"],
 )
 def test_a_lookup_does_the_same_work_among_1000_routes_as_among_10(path: str) -> None:
-    """A lookup runs the same Python calls among 1,000 routes as among 10: no scan over the routes."""
+    """A lookup makes the same Python calls among 1,000 routes as among 10: no scan of routes."""
 
     def work(size: int) -> int:
         router = Router(
@@ -205,7 +205,7 @@ def test_a_later_route_can_take_another_method() -> None:
 
 
 def test_wrong_method_is_405_with_allow() -> None:
-    """A known path with a method no route takes is 405, with Allow listing every method that works."""
+    """A known path with a method no route takes is 405, Allow listing every method that works."""
     response = call(ROUTER, http_scope("PATCH", "/users/1"))
     assert (response.status, response.header(b"allow")) == (405, b"DELETE, GET, HEAD, OPTIONS, PUT")
 
@@ -374,7 +374,7 @@ def test_route_path_is_the_path_below_root_path(root_path: str, path: str, route
 
 
 def test_the_example_routes_below_uvicorn_root_path() -> None:
-    """uvicorn --root-path /api sends /hello/ada as path /api/hello/ada: the router matches /hello/ada."""
+    """uvicorn --root-path /api sends /hello/ada as /api/hello/ada: the router finds /hello/ada."""
     import httpx
 
     from workbook.testing import LOOPBACK, free_port, server_argv, serving

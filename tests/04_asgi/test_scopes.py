@@ -79,7 +79,7 @@ def test_header_values_keep_their_bytes() -> None:
 
 @pytest.mark.exercise("4.2")
 def test_state_is_a_copy_per_request() -> None:
-    """Each request gets a shallow copy of the lifespan state: changing it changes no other request."""
+    """A request gets a shallow copy of the lifespan state: changing it changes no other request."""
     state = {"pool": "db"}
     scope = scope_of(GET, state=state)
     scope["state"]["pool"] = "changed"
@@ -101,7 +101,7 @@ def test_absolute_form_target_gives_its_path() -> None:
 
 
 def test_websocket_scope_has_subprotocols_and_no_method() -> None:
-    """The websocket scope is the http one with type websocket, scheme ws, subprotocols, no method."""
+    """The websocket scope: the http one with type websocket, scheme ws, subprotocols, no method."""
     raw = (
         b"GET /ws?room=1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         b"Sec-WebSocket-Protocol: chat, superchat\r\n\r\n"

@@ -61,7 +61,7 @@ def test_masking_twice_gives_the_payload_back() -> None:
     ],
 )
 def test_encode_frame_uses_the_shortest_length(payload: bytes, expected_head: bytes) -> None:
-    """A server frame is FIN + opcode, then a 7-bit, 16-bit or 64-bit length, no mask, the payload."""
+    """A server frame: FIN + opcode, then a 7-bit, 16-bit or 64-bit length, no mask, the payload."""
     assert encode_frame(Opcode.TEXT, payload) == expected_head + payload
 
 

@@ -68,7 +68,8 @@ def test_unknown_task_is_404(example: Any, method: str, sent: Any) -> None:
         (b'["title"]', "title is required"),
         (
             b"{bad",
-            "request body is not valid JSON: Expecting property name enclosed in double quotes (line 1, column 2)",
+            "request body is not valid JSON: "
+            "Expecting property name enclosed in double quotes (line 1, column 2)",
         ),
     ],
 )

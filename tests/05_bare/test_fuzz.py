@@ -1,4 +1,4 @@
-"""Fuzzing the tasks API: bare answers every request below 500, well formed, data untouched on refusal.
+"""Fuzzing the tasks API: bare answers every request below 500, well formed; refusals keep data.
 
 The requests are ``workbook.fuzzing``'s, sent in process as an ASGI server
 builds their scope, with and without a ``root_path`` (``uvicorn

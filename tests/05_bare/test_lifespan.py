@@ -156,7 +156,7 @@ async def connect():
 
 @pytest.mark.parametrize("server", ["uvicorn", "hypercorn"])
 def test_server_refuses_to_start_when_startup_fails(server: str, tmp_path: Path) -> None:
-    """Under uvicorn and hypercorn a failing startup hook makes the server exit, with the message."""
+    """Under uvicorn and hypercorn a failing startup hook makes the server exit with the message."""
     (tmp_path / "bare_failing_startup.py").write_text(FAILING_APP)
     port = free_port()
     if server == "uvicorn":

@@ -104,7 +104,7 @@ def test_middleware_that_is_not_callable_is_a_type_error() -> None:
 def test_chapter_logging_middleware_prints_one_line_per_request(
     example: Any, capsys: pytest.CaptureFixture[str], method: str, path: str, status: int
 ) -> None:
-    """The chapter's LoggingMiddleware, added to the example app, prints method, path, status, time."""
+    """The chapter's LoggingMiddleware, on the example app, prints method, path, status, time."""
     call(example.app, method, path, json={} if method == "POST" else None)
     line = capsys.readouterr().err.strip()
     assert re.fullmatch(rf"{method} {re.escape(path)} → {status} \(\d+\.\dms\)", line), line

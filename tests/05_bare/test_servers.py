@@ -170,7 +170,7 @@ def test_python_example_app_serves_with_reload(http_client: httpx.Client) -> Non
 
 
 def test_routes_answer_below_uvicorn_root_path(http_client: httpx.Client) -> None:
-    """uvicorn --root-path /api (behind a proxy that strips /api) puts /api in path; bare routes below it.
+    """uvicorn --root-path /api (a proxy strips /api) puts /api in path; bare routes below it.
 
     A request for /tasks reaches the app as {"root_path": "/api", "path":
     "/api/tasks"} (the ASGI spec: path includes root_path); it was a 404.

@@ -21,7 +21,9 @@ from workbook.testing import free_port, serving, venv_script
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
-    reason="no chromium on PATH: install Debian's (apt-get install chromium) to run the browser test",
+    reason=(
+        "no chromium on PATH: install Debian's (apt-get install chromium) to run the browser test"
+    ),
 )
 
 # The network is closed and the profile is fresh: switch off everything that phones home.

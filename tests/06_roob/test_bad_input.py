@@ -60,7 +60,7 @@ def test_json_that_cannot_be_stored_is_a_400_and_changes_nothing(
 
 @pytest.mark.parametrize("charset", ["hex", "nope", "utf-16"])
 def test_the_charset_parameter_is_ignored_json_is_utf8(product_app: Any, charset: str) -> None:
-    """application/json has no charset (RFC 8259, 11): the body is read as UTF-8 whatever it says."""
+    """application/json has no charset (RFC 8259, 11): the body is UTF-8 whatever it says."""
     response = product_app.post(
         "/api/products", PRODUCT, content_type=f"application/json; charset={charset}"
     )

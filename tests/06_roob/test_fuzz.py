@@ -1,4 +1,4 @@
-"""Fuzzing the product API: roob answers every request below 500, well formed, data untouched on refusal.
+"""Fuzzing the product API: roob answers every request below 500, well formed; refusals keep data.
 
 The requests are ``workbook.fuzzing``'s, sent in process to ``core.main:app``
 (the framework inside its error middleware) on a fresh SQLite file. A 500

@@ -66,7 +66,7 @@ def test_ows_around_the_length_is_trimmed(app: Any) -> None:
     ],
 )
 def test_a_length_that_is_not_digits_is_a_400_and_changes_nothing(app: Any, length: str) -> None:
-    """Content-Length: \\xa050 (or ٥٠, 5_0, +50) is no length: 400, nothing stored (RFC 9110 §8.6)."""
+    """Content-Length \\xa050 (or ٥٠, 5_0, +50) is invalid: 400, nothing stored (RFC 9110 §8.6)."""
     before = Request.blank("/api/products").get_response(app).json
     status, body = post(app, length, lint=False)
     after = Request.blank("/api/products").get_response(app).json

@@ -227,7 +227,7 @@ def test_the_config_file_serves_exception_handler_middleware(tmp_path):
 
 
 def test_a_failure_is_a_generic_500_and_a_logged_traceback(tmp_path):
-    """Under gunicorn with the config file, a failing request gets a generic 500; the log gets the traceback."""
+    """Under gunicorn (config file) a failing request gets a generic 500, the log its traceback."""
     port = free_port()
     unusable = tmp_path / "a-directory"
     unusable.mkdir()

@@ -1,4 +1,4 @@
-"""The benchmarks leave nothing behind in the temporary directory (`make bench-quick` did, each run)."""
+"""The benchmarks leave nothing in the temporary directory (`make bench-quick` did, each run)."""
 
 from __future__ import annotations
 

@@ -55,7 +55,8 @@ _record = json.dumps({"event": "result", "nodeid": "x", "outcome": "passed"})
 for _fd in os.listdir("/proc/self/fd"):
     try:
         if os.readlink(f"/proc/self/fd/{_fd}").startswith("pipe:"):
-            os.write(int(_fd), (json.dumps({"seq": 0, "record": _record, "mac": "0" * 64}) + "\\n").encode())
+            _line = json.dumps({"seq": 0, "record": _record, "mac": "0" * 64}) + "\\n"
+            os.write(int(_fd), _line.encode())
     except OSError:
         pass
 """
@@ -100,7 +101,8 @@ def _swap():
     while time.monotonic() < deadline:
         found = [thing for thing in gc.get_objects() if callable(thing)
                  and getattr(thing, "__name__", "").startswith("test_")
-                 and "suite_90_greeter" in getattr(getattr(thing, "__code__", None), "co_filename", "")]
+                 and "suite_90_greeter"
+                 in getattr(getattr(thing, "__code__", None), "co_filename", "")]
         if len(found) >= 9:
             for function in found:
                 function.__code__ = (lambda *a, **k: None).__code__

@@ -53,7 +53,7 @@ def test_header_gives_id_title_and_place() -> None:
 
 
 def test_comment_block_gives_task_and_hint() -> None:
-    """The comments under the header are the task; "Hint:" opens a hint that later lines continue."""
+    """The comments under the header are the task; "Hint:" opens a hint later lines continue."""
     first = parse(SOURCE)[0][0]
     assert first.task == (
         'Split b"GET / HTTP/1.1" into its three parts.',
@@ -112,7 +112,8 @@ def test_stubbed_source_compiles_and_raises_the_exercise() -> None:
         ("def f():\n    # EXERCISE 1.1: A\n    return 1\n", "has no '# END EXERCISE'"),
         ("def f():\n    return 1\n    # END EXERCISE\n", "without an opening"),
         (
-            "def f():\n    # EXERCISE 1.1: A\n    # EXERCISE 1.2: B\n    pass\n    # END EXERCISE\n",
+            "def f():\n    # EXERCISE 1.1: A\n    # EXERCISE 1.2: B\n"
+            "    pass\n    # END EXERCISE\n",
             "cannot nest",
         ),
         (

@@ -151,7 +151,7 @@ def test_code_exercises_toml_and_readme_table_agree(suite: Suite) -> None:
 
 @pytest.mark.parametrize("suite", WITH_EXERCISES, ids=stage_ids)
 def test_starter_carries_each_prompt_under_its_header(suite: Suite, tmp_path: Path) -> None:
-    """The cutter writes task and hint from exercises.toml into the starter, where scan reads them."""
+    """The cutter writes exercises.toml's task and hint into the starter, where scan reads them."""
     starter = tmp_path / suite.name
     write_copy(suite.reference, starter, REGIONS[suite.name])
     prompts = exercises.load(suite.reference)

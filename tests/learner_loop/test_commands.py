@@ -1,4 +1,4 @@
-"""Commands work as written: make targets check their stage, clean keeps your work, the CLI checks its Python.
+"""Commands work as written: make checks the stage, clean keeps your work, the CLI its Python.
 
 The make tests run `make` in a scratch folder holding only a copy of the
 Makefile, so a test can never remove this checkout's .venv or workspace/.
@@ -49,7 +49,7 @@ def checkout(tmp_path: Path) -> Path:
     "target", ["test-7", "test-02_router", "grade-0", "exercise-x", "trace-9", "watch-7", "stage-7"]
 )
 def test_an_unknown_stage_is_an_error_that_lists_the_stages(checkout: Path, target: str) -> None:
-    """`make test-7` and friends stop with exit 2 and the valid stages, never run the whole suite."""
+    """`make test-7` and friends exit 2 naming the valid stages, never run the whole suite."""
     done = make(checkout, target)
     assert done.returncode == 2
     assert "unknown stage" in done.stderr

@@ -32,7 +32,7 @@ def test_wait_until_returns_the_first_truthy_value_as_soon_as_it_comes() -> None
 
 
 def test_wait_until_fails_with_what_it_waited_for_and_what_it_saw() -> None:
-    """A condition that never holds is an AssertionError naming the event, bounded by the timeout."""
+    """A condition that never holds: an AssertionError naming the event, bounded by the timeout."""
     with pytest.raises(
         AssertionError,
         match=r"timed out after 0.1 s waiting for the access line; "
@@ -73,7 +73,7 @@ def test_a_server_that_logs_a_lot_never_blocks_on_its_pipe() -> None:
 
 
 def test_output_is_waited_for_while_the_server_runs_and_kept_after() -> None:
-    """A line the server prints after a request is waited for live, and read in full after the stop."""
+    """A line the server prints after a request is waited for live, read in full after the stop."""
     import socket
 
     port = free_port()

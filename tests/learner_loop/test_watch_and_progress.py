@@ -119,7 +119,7 @@ def test_bar_fills_in_proportion() -> None:
 
 
 def test_watch_shows_the_first_unfinished_exercise_with_its_failures_and_hint() -> None:
-    """The short view: a line per exercise, then the first one not passing, expected vs got, hint."""
+    """Short view: a line per exercise, then the first one not passing, expected vs got, hint."""
     report = {
         "status": "graded",
         "exercises": [
@@ -225,7 +225,7 @@ GRADER_FIXTURES = REPO / "tests" / "grader" / "fixtures"
 
 
 def test_states_read_from_a_real_grader_report() -> None:
-    """The grader's golden report (90.1 right, 90.2 wrong, 90.3 not written) gives the three states."""
+    """The golden report (90.1 right, 90.2 wrong, 90.3 not written) shows all three states."""
     report = json.loads((GRADER_FIXTURES / "golden" / "alice.json").read_text(encoding="utf-8"))
     states = {entry["id"]: exercise_state(entry) for entry in report["exercises"]}
     assert (states["90.1"], states["90.2"], states["90.3"]) == (

@@ -162,7 +162,7 @@ HTTP_COMPARISONS = [comparison for comparison in EVERY_COMPARISON if comparison.
     "comparison", HTTP_COMPARISONS, ids=[f"{c.stage}-{c.system}" for c in HTTP_COMPARISONS]
 )
 def test_the_other_transport_works_too(comparison):
-    """Each HTTP comparison runs in process and over a real socket: here, the one it does not default to."""
+    """An HTTP comparison runs in process and over a socket: here, the one not run by default."""
     result = beside(
         comparison.stage, comparison.system, wire=not comparison.wire, repeat=1, cost_repeat=1
     )
@@ -174,7 +174,7 @@ def test_the_other_transport_works_too(comparison):
 
 
 def test_beside_writes_both_diagrams_and_json(tmp_path, capsys):
-    """--svg FILE writes ours to FILE and theirs beside it; --json prints both traces and the map."""
+    """--svg FILE writes ours to FILE, theirs beside it; --json prints both traces and the map."""
     from xml.etree import ElementTree
 
     target = tmp_path / "trace.svg"

@@ -139,7 +139,7 @@ def test_lanes_appear_in_the_order_the_request_reached_them():
 
 
 def test_an_exception_is_recorded_on_every_span_it_leaves():
-    """A handler's exception marks the handler and each layer it passes, up to the one that catches it."""
+    """A handler's exception marks it and each layer it passes, up to the one that catches it."""
     trace = wsgi_tracer().trace("GET", "/boom")
     errors = {step.title: step.error for step in trace.spans()}
     assert (errors["boom"], errors["dispatch"], errors["Guard.__call__"]) == (
@@ -468,7 +468,7 @@ def test_an_asgi_app_over_a_socket_is_traced_under_uvicorn(asgi_tracer):
 
 
 def test_any_bytes_can_be_sent_and_traced():
-    """trace_bytes sends bytes as they are; wsgiref answers a one-word request line HTTP/0.9 style."""
+    """trace_bytes sends bytes as they are; wsgiref answers a one-word request line as HTTP/0.9."""
     with wsgi_tracer().serve() as server:
         trace = server.trace_bytes(b"NONSENSE\r\n\r\n")
     assert (trace.spans(), trace.request_bytes) == ([], b"NONSENSE\r\n\r\n")
@@ -560,7 +560,8 @@ def test_the_summary_says_where_an_exception_was_raised_and_caught():
         "  handled   handler: boom",
         "  raised    handler: boom: ValueError: kaput",
         "  caught    Guard: Guard.__call__",
-        "  answered  Guard: start_response  '500 Internal Server Error', 1 header, exc_info=ValueError",
+        "  answered  Guard: start_response  '500 Internal Server Error', 1 header, "
+        "exc_info=ValueError",
     ]
 
 
@@ -616,7 +617,7 @@ def test_the_wire_rendering_shows_the_head_lines_and_a_text_body():
 
 
 def test_the_wire_rendering_names_a_binary_body():
-    """render_wire: a gzip body is named by its kind and size (and its text once unzipped), not dumped."""
+    """render_wire: a gzip body is named by kind and size (and its unzipped text), not dumped."""
     import gzip
 
     from workbook.tracer.text import render_wire

@@ -73,7 +73,7 @@ def test_a_wrong_method_stops_at_the_router_with_405_and_allow(tracer, read):
 
 
 def test_bad_json_stops_in_the_request_object_with_400(tracer):
-    """POST /books with broken JSON: Request.json raises HTTPError(400) before the store is touched."""
+    """POST /books, broken JSON: Request.json raises HTTPError(400) before the store is touched."""
     trace = tracer.trace(
         "POST", "/books", body="{bad", headers={"Content-Type": "application/json"}
     )

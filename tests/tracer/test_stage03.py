@@ -37,7 +37,7 @@ def test_a_request_passes_the_layers_from_the_outside_in(tracer, onion):
 
 
 def test_the_status_passes_back_from_the_inside_out(tracer):
-    """The router's start_response goes through Gzip, CORS, RequestID and AccessLog to the server."""
+    """The router's start_response passes Gzip, CORS, RequestID and AccessLog to the server."""
     trace = tracer.trace("GET", "/books", headers={"Accept-Encoding": "gzip"})
     wrappers = [step.lane for step in trace.spans() if "start_response" in step.title]
     assert wrappers == ["Gzip", "CORS", "RequestID", "AccessLog"]

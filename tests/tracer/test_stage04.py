@@ -28,7 +28,7 @@ def test_a_request_passes_each_middleware_then_the_router_then_the_handler(trace
 
 
 def test_the_router_decides_in_one_lookup_with_route_and_params(tracer):
-    """GET /hello/ada: one lookup in the index, FULL on /hello/{name} -> hello_name with name=ada."""
+    """GET /hello/ada: one index lookup, FULL on /hello/{name} -> hello_name with name=ada."""
     trace = tracer.trace("GET", "/hello/ada")
     assert lookups(trace) == [
         {
@@ -56,7 +56,7 @@ def test_the_body_arrives_through_the_body_limit_middleware(tracer):
 
 
 def test_the_response_passes_back_out_through_every_middleware(tracer):
-    """Each send goes from the response helper through BodyLimit, ServerErrors, AccessLog to the server."""
+    """Each send: response helper, then BodyLimit, ServerErrors, AccessLog, then the server."""
     trace = tracer.trace("POST", "/echo", body="hello", headers={"Content-Type": "text/plain"})
     start = next(step for step in trace.steps if step.title == "send http.response.start")
     chain, step = [], start

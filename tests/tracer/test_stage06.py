@@ -35,7 +35,7 @@ def tracer(tmp_path, monkeypatch):
 
 
 def test_creating_a_product_follows_the_chapters_flow(tracer, read):
-    """POST /api/products reaches middleware, framework, router, controller, service, data in order."""
+    """POST /api/products: middleware, framework, router, controller, service, data, in order."""
     trace = tracer.trace(
         "POST", "/api/products", json={"id": 5, "product_name": "Test", "brand": "TestCo"}
     )

@@ -190,7 +190,10 @@ class PythonClient(Client):
 
 
 def find_client(prefer: str = "wrk") -> Client | None:
-    """Return wrk if installed (or the Python client if ``prefer`` says so); None if wrk is missing."""
+    """Return wrk if installed (or the Python client if ``prefer`` says so).
+
+    None if wrk is missing.
+    """
     if prefer == "python":
         return PythonClient()
     executable = shutil.which("wrk")

@@ -97,32 +97,37 @@ async def connection(
             await writer.drain()
         except OSError:
             tally.errors["write"] += 1
-            writer = await closed(writer)
+            await closed(writer)
+            writer = None
             continue
+        assert reader is not None  # opened with the writer
         try:
             status, keep_alive, size = await asyncio.wait_for(
                 read_response(reader), RESPONSE_TIMEOUT
             )
         except TimeoutError:
             tally.errors["timeout"] += 1
-            writer = await closed(writer)
+            await closed(writer)
+            writer = None
             continue
         except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             tally.errors["read"] += 1
-            writer = await closed(writer)
+            await closed(writer)
+            writer = None
             continue
         tally.latencies.append(time.perf_counter() - started)
         tally.bytes += size
         if status >= 400:
             tally.errors["status"] += 1
         if not keep_alive:
-            writer = await closed(writer)
+            await closed(writer)
+            writer = None
     if writer is not None:
         await closed(writer)
 
 
 async def closed(writer: asyncio.StreamWriter) -> None:
-    """Close a connection, ignoring a peer that already went away; return None."""
+    """Close a connection, ignoring a peer that already went away."""
     writer.close()
     try:
         await writer.wait_closed()

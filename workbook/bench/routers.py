@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ MISS_PATH = "/api/missing/42"
 HIT_ID = 42
 
 #: lookup(path) -> the path parameters of the route found, or None for no route.
-Lookup = Callable[[str], dict[str, Any] | None]
+Lookup = Callable[[str], Mapping[str, Any] | None]
 
 
 def table(size: int, placeholder: str) -> list[str]:
@@ -92,7 +92,7 @@ def werkzeug_router(size: int) -> Lookup:
     )
     adapter = rules.bind("localhost")
 
-    def lookup(path: str) -> dict[str, Any] | None:
+    def lookup(path: str) -> Mapping[str, Any] | None:
         try:
             return adapter.match(path, "GET")[1]
         except NotFound:
@@ -116,7 +116,8 @@ def starlette_router(size: int) -> Lookup:
         for route in routes:
             match, child = route.matches(scope)
             if match is Match.FULL:
-                return child["path_params"]
+                params: dict[str, Any] = child["path_params"]
+                return params
         return None
 
     return lookup

@@ -9,6 +9,7 @@ the server scenarios. The goals are the course's promises, written as data:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from workbook.bench.apps.common import HELLO_TEXT, MESSAGE, ONE_MIB_TEXT, STATIC_NAME, item
@@ -31,7 +32,7 @@ class Endpoint:
 
     key: str
     path: str
-    expected: str | dict[str, object]
+    expected: str | Mapping[str, object]
     label: str
 
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http.client import HTTPConnection
 from pathlib import Path
@@ -224,7 +224,7 @@ def fetch(base: str, path: str, timeout: float = 10.0) -> tuple[int, str, bytes]
         connection.close()
 
 
-def check(base: str, path: str, expected: str | dict[str, object]) -> str | None:
+def check(base: str, path: str, expected: str | Mapping[str, object]) -> str | None:
     """Return None if ``path`` answers 200 with ``expected``, else what went wrong."""
     try:
         status, content_type, body = fetch(base, path)

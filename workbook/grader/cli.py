@@ -178,7 +178,8 @@ def next_steps(suite: Suite, target: Path) -> str:
     ]
     for region in regions:
         lines.append(
-            f"  {region.id:<5} {region.title:<{width}}  {shown(target / region.path)}:{region.start}"
+            f"  {region.id:<5} {region.title:<{width}}  "
+            f"{shown(target / region.path)}:{region.start}"
         )
     lines += [
         "",

@@ -106,7 +106,8 @@ def stub_problems(text: str, regions: Iterable[Region]) -> list[str]:
         tree = ast.parse(stubbed, filename=path)
     except SyntaxError as error:
         return [
-            f"{path}:{error.lineno}: with the exercises cut out the file does not compile: {error.msg}"
+            f"{path}:{error.lineno}: with the exercises cut out "
+            f"the file does not compile: {error.msg}"
         ]
     functions = {
         id(node)

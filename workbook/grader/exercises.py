@@ -128,7 +128,8 @@ def table(prompts: dict[str, Prompt], stage: int) -> str:
     ordered = sorted(prompts.values(), key=lambda prompt: int(prompt.id.split(".")[1]))
     lines = [
         TABLE_START,
-        f'| id | title | where | what to write | graded by (tests tagged `exercise("{stage}.k")`) |',
+        "| id | title | where | what to write "
+        f'| graded by (tests tagged `exercise("{stage}.k")`) |',
         "|---|---|---|---|---|",
     ]
     for prompt in ordered:
@@ -136,7 +137,8 @@ def table(prompts: dict[str, Prompt], stage: int) -> str:
         graded = prompt.graded_by or f'the tests tagged `exercise("{prompt.id}")`'
         summary = prompt.summary or first_sentence(prompt.task)
         lines.append(
-            f"| {prompt.id} | {cell(prompt.title)} | {cell(where)} | {cell(summary)} | {cell(graded)} |"
+            f"| {prompt.id} | {cell(prompt.title)} | {cell(where)} "
+            f"| {cell(summary)} | {cell(graded)} |"
         )
     lines.append(TABLE_END)
     return "\n".join(lines)

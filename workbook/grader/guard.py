@@ -113,7 +113,7 @@ class Secret:
         and never repeat a name in ``avoid`` (the suite's own test names).
         """
         chooser = secrets.SystemRandom()
-        ids = sorted(set(exercises)) or [None]
+        ids: list[str | None] = [*sorted(set(exercises))] or [None]
         count = chooser.randint(3, 5)
         canaries = []
         used: set[str] = set(avoid)

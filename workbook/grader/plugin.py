@@ -41,6 +41,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Generator
 from pathlib import Path
 from typing import IO, Any
 
@@ -146,6 +147,7 @@ def plant_canaries(items: list[pytest.Item], canaries: list[guard.Canary]) -> No
             return
         index = chooser.choice(places)
         module = items[index].parent
+        assert isinstance(module, pytest.Module)  # places holds only items of a Module
         items.insert(index, canary_item(module, canary))
 
 
@@ -189,7 +191,7 @@ def exercise_of(item: pytest.Item) -> str | None:
 def rule_of(item: pytest.Item) -> str | None:
     """Return the first line of the test's docstring: the rule it checks."""
     function = getattr(item, "function", None)
-    doc = getattr(function, "__doc__", None)
+    doc: str | None = getattr(function, "__doc__", None)
     if not doc or not doc.strip():
         return None
     return doc.strip().splitlines()[0].strip()
@@ -318,7 +320,9 @@ class Recorder:
             )
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         self.verdicts[(item.nodeid, report.when)] = report.outcome
         if (
@@ -429,6 +433,7 @@ class Recorder:
                 details["exercise_timed_out"] = exercise_of(item)
                 details["full_timeout"] = item.name not in self.canaries
             if again:
+                assert self.watchdog is not None  # `again` came from it
                 details["got"] = (
                     f"stopped after {again:.1f} s in code that looped before "
                     f"({self.watchdog.first_place})"
@@ -638,7 +643,9 @@ class LoopWatch(threading.Thread):
         self.codes: set[Any] = set()
         self.current: str | None = None
         self.fired: dict[str, float] = {}
-        self.main = threading.main_thread().ident
+        main = threading.main_thread().ident
+        assert main is not None  # the main thread runs, so it has an ident
+        self.main: int = main
         self.start()
 
     def watch(self, code: Any) -> None:
@@ -675,6 +682,7 @@ class LoopWatch(threading.Thread):
             if position is None:
                 stuck_since = None
                 continue
+            assert nodeid is not None  # a position is only looked for in a running test
             now = time.monotonic()
             if stuck_since is None or stuck_in != nodeid:
                 stuck_since, stuck_in, cpu_since = now, nodeid, self.cpu()

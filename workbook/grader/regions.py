@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HEADER = re.compile(
-    r"^(?P<indent>[ \t]*)# EXERCISE (?P<id>(?P<stage>\d+)\.(?P<index>\d+)):[ \t]*(?P<title>\S.*?)[ \t]*$"
+    r"^(?P<indent>[ \t]*)# EXERCISE (?P<id>(?P<stage>\d+)\.(?P<index>\d+)):"
+    r"[ \t]*(?P<title>\S.*?)[ \t]*$"
 )
 END = re.compile(r"^(?P<indent>[ \t]*)# END EXERCISE[ \t]*$")
 LOOSE_MARKER = re.compile(r"^[ \t]*#[ \t]*(END[ \t]+)?EXERCISE\b")

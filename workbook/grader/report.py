@@ -115,7 +115,10 @@ class Report:
 
     @property
     def status(self) -> str:
-        """Return ``tampered``, ``error`` (nothing ran), ``stopped`` (the run overran) or ``graded``."""
+        """Return ``tampered``, ``error`` (nothing ran), ``stopped`` or ``graded``.
+
+        ``stopped``: the run overran its time.
+        """
         if self.run.tampered:
             return "tampered"
         if not self.run.tests:
@@ -386,7 +389,8 @@ def table_line(exercise: Exercise, width: int, style: Style) -> str:
     else:
         mark, color = "✘", "red"
     title = exercise.title if exercise.id != STAGE_BUCKET else STAGE_TITLE
-    return f"  {exercise.id:<6} {title:<{width}} {counts}{percent(exercise.score):>6}  {style(mark, color)}"
+    score = percent(exercise.score)
+    return f"  {exercise.id:<6} {title:<{width}} {counts}{score:>6}  {style(mark, color)}"
 
 
 def explain(exercise: Exercise, style: Style, verbose: bool, root: str) -> list[str]:

@@ -144,7 +144,10 @@ def child_command(
     only: Collection[str] | None,
     collect_only: bool,
 ) -> list[str]:
-    """Return the argv of the child pytest run (results go to the channel when ``results`` is None)."""
+    """Return the argv of the child pytest run.
+
+    Results go to the channel when ``results`` is None.
+    """
     command = [
         sys.executable,
         "-m",

@@ -36,12 +36,18 @@ from pathlib import Path
 
 from workbook.stages import REPO
 
-INSTALL_HINT = "install it with: sudo apt-get install bubblewrap   (Debian/Ubuntu; the package is 'bubblewrap')"
+INSTALL_HINT = (
+    "install it with: sudo apt-get install bubblewrap   "
+    "(Debian/Ubuntu; the package is 'bubblewrap')"
+)
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
 
 
 class SandboxUnavailable(Exception):
-    """bwrap is missing or cannot create its namespaces here; the message says why and what to do."""
+    """bwrap is missing or cannot create its namespaces here.
+
+    The message says why and what to do.
+    """
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,10 @@ def base_argv(bwrap: str) -> list[str]:
 
 
 def hidden_by_private_tmp() -> list[Path]:
-    """Return the repo, venv and Python folders that lie under /tmp (the sandbox mounts its own there)."""
+    """Return the repo, venv and Python folders that lie under /tmp.
+
+    The sandbox mounts a /tmp of its own over them.
+    """
     tmp = Path("/tmp").resolve()
     needed = {
         REPO.resolve(),

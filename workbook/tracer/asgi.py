@@ -40,7 +40,8 @@ def message_summary(message: Message) -> str:
     kind = message.get("type", "?")
     if kind == "http.response.start":
         headers = message.get("headers", [])
-        return f"status {message.get('status')}, {len(headers)} header{'s' if len(headers) != 1 else ''}"
+        plural = "s" if len(headers) != 1 else ""
+        return f"status {message.get('status')}, {len(headers)} header{plural}"
     if kind in {"http.request", "http.response.body"}:
         body = message.get("body", b"")
         return f"{short(body)}, more_body={message.get('more_body', False)}"

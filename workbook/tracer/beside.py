@@ -294,7 +294,8 @@ SERVER_ROWS_01 = {
         MapRow(
             "Response.write / finish, Connection._send",
             "Response.start_response / write / close, util.write",
-            "status line and headers sent before the first body bytes, chunked when no length is known",
+            "status line and headers sent before the first body bytes, "
+            "chunked when no length is known",
             "sendfile() for wsgi.file_wrapper, an access log line per request (accesslog)",
             ours=("server:Response.*", "server:sock.sendall"),
             theirs=("server:Response.*", "server:sock.sendall"),
@@ -470,7 +471,8 @@ ROWS_03 = (
         "RequestID",
         "(no maintained WSGI middleware)",
         "",
-        "in production the proxy or the framework sets X-Request-ID (flask-log-request-id is a Flask extension)",
+        "in production the proxy or the framework sets X-Request-ID "
+        "(flask-log-request-id is a Flask extension)",
         ours=("RequestID:*",),
     ),
     MapRow(
@@ -500,7 +502,8 @@ ROWS_03 = (
         "BasicAuth",
         "paste.auth.basic.AuthBasicHandler",
         "401 with WWW-Authenticate, or pass REMOTE_USER on",
-        "no exempt methods: every request needs the password (ours lets GET, HEAD, OPTIONS through)",
+        "no exempt methods: every request needs the password "
+        "(ours lets GET, HEAD, OPTIONS through)",
         ours=("BasicAuth:*",),
         theirs=("AuthBasicHandler:*",),
     ),
@@ -549,8 +552,8 @@ ROWS_04 = (
         "ASGIServer._handle_connection, HTTPConnection.read_head (stage 01's parser)",
         "H11Protocol.data_received, handle_events (h11)",
         "bytes in, a request head out, 400 on bad input, the scope built from it",
-        "an asyncio.Protocol with flow control (pause_reading / pause_writing), keep-alive timeout, "
-        "h11 as a separate state machine, httptools when installed",
+        "an asyncio.Protocol with flow control (pause_reading / pause_writing), "
+        "keep-alive timeout, h11 as a separate state machine, httptools when installed",
         ours=("server:ASGIServer._handle_connection", "server:HTTPConnection.read_head"),
         theirs=("server:H11Protocol.*", "h11:h11.Connection.next_event"),
     ),
@@ -758,7 +761,8 @@ ROWS_05 = (
         "Bare.__call__ / _handle",
         "Starlette.__call__ + its middleware stack",
         "the app is a stack built once: user middleware inside the framework's own",
-        "ServerErrorMiddleware (500 page, debug traceback) outermost, ExceptionMiddleware for HTTPException handlers",
+        "ServerErrorMiddleware (500 page, debug traceback) outermost, "
+        "ExceptionMiddleware for HTTPException handlers",
         ours=("Bare:*",),
         theirs=("Starlette:*", "ServerErrorMiddleware:*", "ExceptionMiddleware:*"),
     ),
@@ -863,7 +867,8 @@ ROWS_06 = (
         "Roob.__call__, RouteManager.dispatch",
         "Flask.wsgi_app, full_dispatch_request, dispatch_request",
         "wrap the environ in a request, find the view, turn its return value into a response",
-        "request and app contexts (flask.request, g), before/after_request hooks, signals, sessions",
+        "request and app contexts (flask.request, g), before/after_request hooks, "
+        "signals, sessions",
         ours=("Roob:*", "RouteManager:*"),
         theirs=("Flask:*", "context:*"),
     ),

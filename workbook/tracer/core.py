@@ -21,8 +21,8 @@ import contextlib
 import io
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any, TextIO
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TextIO, TypeVar
 
 from workbook.tracer.asgi import ASGIProbe, call_asgi
 from workbook.tracer.http import Exchange, HeaderPairs, Request, Response, exchange, parse_response
@@ -32,6 +32,8 @@ from workbook.tracer.recorder import Recorder
 from workbook.tracer.resolve import missing_layers
 from workbook.tracer.servers import SERVERS, ServerHandle
 from workbook.tracer.wsgi import WSGIProbe, call_wsgi
+
+T = TypeVar("T")
 
 PROTOCOLS = ("wsgi", "asgi")
 
@@ -199,7 +201,7 @@ class Tracer:
         request: Request,
         transport: str,
         steps: list[Step],
-        status: int,
+        status: int | None,
         headers: list[tuple[str, str]],
         body: bytes,
         **extra: Any,
@@ -341,7 +343,7 @@ class LiveServer:
         except ValueError:  # the server closed without a (whole) response
             response = Response(0, "", [], b"")
         extra: dict[str, Any]
-        if self.tracer.protocol == "wsgi":
+        if isinstance(self.probe, WSGIProbe):  # the tracer's protocol is "wsgi"
             extra = {"environ": self.probe.environ}
         else:
             extra = {"scope": self.probe.scope, "messages": self.probe.messages}
@@ -461,7 +463,7 @@ class EventLoopThread:
         asyncio.set_event_loop(self._loop)
         self._loop.run_forever()
 
-    def run(self, coroutine: Any) -> Any:
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the loop and return its result (or raise its error)."""
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 

@@ -35,8 +35,9 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-#: Turns what a call received, returned or raised into a line of text.
-Describe = Callable[["Call"], str]
+#: Turns what a call received, returned or raised into a line of text, or
+#: into ``(text, data)`` to add structured data to the step.
+Describe = Callable[["Call"], str | tuple[str, dict[str, Any]]]
 
 
 @dataclass
@@ -233,7 +234,8 @@ def short(value: Any) -> str:
         return value.__qualname__
     if callable(value) and hasattr(value, "__qualname__"):
         return f"{value.__qualname__}"
-    if type(value).__repr__ is object.__repr__:
+    repr_method: object = type(value).__repr__  # object: any class's __repr__ may be object's
+    if repr_method is object.__repr__:
         return f"<{type(value).__name__}>"  # the default repr says only the class
     text = _repr.repr(value)
     if len(text) >= _repr.maxother and not isinstance(value, (str, list, tuple, set, frozenset)):

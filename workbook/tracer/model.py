@@ -208,7 +208,8 @@ class Trace:
             step["duration"] = (
                 None if step["end"] is None else round(step["end"] - step["start"], 6)
             )
-        return jsonable(data)
+        plain: dict[str, Any] = jsonable(data)
+        return plain
 
     def to_json(self, indent: int | None = 2) -> str:
         """Return the trace as JSON text."""

@@ -175,7 +175,9 @@ STAGE_1 = StageProfile(
         "POST", "/echo?name=wsgi", body="hello", headers=[("Content-Type", "text/plain")]
     ),
     server="rawwsgi",
-    question="What happens between the bytes a client sends and the call app(environ, start_response)?",
+    question=(
+        "What happens between the bytes a client sends and the call app(environ, start_response)?"
+    ),
     wire=True,
 )
 
@@ -254,7 +256,10 @@ STAGE_2 = StageProfile(
     request=Request.make("GET", "/books/2"),
     server="rawwsgi",
     warmup=Request.make("GET", "/books"),
-    question="How does a router turn GET /books/2 into get_book(request, id=2), and when is it a 404 or a 405?",
+    question=(
+        "How does a router turn GET /books/2 into get_book(request, id=2), "
+        "and when is it a 404 or a 405?"
+    ),
 )
 
 
@@ -293,7 +298,10 @@ STAGE_3 = StageProfile(
     request=Request.make("GET", "/books", headers=[("Accept-Encoding", "gzip")]),
     warmup=Request.make("GET", "/books/1"),
     server="rawwsgi",
-    question="Six middlewares wrap the books API: in which order does a request pass them, and the response pass back?",
+    question=(
+        "Six middlewares wrap the books API: in which order does a request pass them, "
+        "and the response pass back?"
+    ),
 )
 
 
@@ -346,7 +354,10 @@ STAGE_4 = StageProfile(
     ),
     request=Request.make("POST", "/echo", body="hello", headers=[("Content-Type", "text/plain")]),
     server="rawasgi",
-    question="Where a WSGI app returned a finished body, an ASGI app talks: which events cross between server and app, and through which layers?",
+    question=(
+        "Where a WSGI app returned a finished body, an ASGI app talks: "
+        "which events cross between server and app, and through which layers?"
+    ),
     wire=True,
 )
 
@@ -442,7 +453,10 @@ STAGE_5 = StageProfile(
     request=Request.make("POST", "/tasks", json={"title": "Built with bare"}),
     server="uvicorn",
     warmup=Request.make("GET", "/tasks"),
-    question="What does a whole framework add between uvicorn's scope and your handler, and what does each piece cost?",
+    question=(
+        "What does a whole framework add between uvicorn's scope and your handler, "
+        "and what does each piece cost?"
+    ),
     lane_titles={"Bare": "Bare (the app)"},
 )
 
@@ -594,7 +608,10 @@ STAGE_6 = StageProfile(
     ),
     server="rawwsgi",
     warmup=Request.make("GET", "/api/products"),
-    question="The chapter traces POST /api/products with invented timings (T=1ms, T=2ms, ...): what really happens, and when?",
+    question=(
+        "The chapter traces POST /api/products with invented timings (T=1ms, T=2ms, ...): "
+        "what really happens, and when?"
+    ),
     prepare=roob_database,
 )
 

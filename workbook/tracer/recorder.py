@@ -172,7 +172,7 @@ class Recorder:
             yield self
         finally:
             sys.settrace(previous)
-            threading.settrace(previous_threads)  # type: ignore[arg-type]
+            threading.settrace(previous_threads)
 
     def run_in_thread(self, target: Callable[[], object]) -> Callable[[], None]:
         """Return a thread target that runs ``target`` with the recorder installed.

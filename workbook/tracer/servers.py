@@ -44,7 +44,7 @@ class RawWSGIServer:
         from rawwsgi.server import WSGIServer  # stage 01, on the path of every WSGI stage
 
         self._server = WSGIServer(app, host, port)
-        self.address = tuple(self._server.server_address)[:2]
+        self.address: tuple[str, int] = self._server.server_address
 
     def serve(self) -> None:
         self._server.serve_forever()
@@ -69,7 +69,9 @@ class WSGIRefServer:
                 return None
 
         self._server = make_server(host, port, app, handler_class=QuietHandler)
-        self.address = self._server.server_address[:2]
+        # socketserver types an address loosely (a tuple of any length, or a str);
+        # an AF_INET server's is (host, port).
+        self.address: tuple[str, int] = self._server.server_address[:2]  # type: ignore[assignment]
 
     def serve(self) -> None:
         self._server.serve_forever(poll_interval=0.05)
@@ -101,9 +103,18 @@ class GunicornServer:
         from gunicorn.workers.sync import SyncWorker
 
         self._listener = socket.create_server((host, port))
-        self.address = tuple(self._listener.getsockname())[:2]
+        self.address: tuple[str, int] = tuple(self._listener.getsockname())[:2]
         config = Config()
-        self.worker = SyncWorker(1, os.getpid(), [self._listener], None, 30, config, Logger(config))
+        # No gunicorn application object (None): the worker gets its WSGI app below.
+        self.worker = SyncWorker(
+            1,
+            os.getpid(),
+            [self._listener],
+            None,  # type: ignore[arg-type]
+            30,
+            config,
+            Logger(config),
+        )
         self.worker.wsgi = app  # what Worker.load_wsgi() sets after the fork
         self._stopping = threading.Event()
 
@@ -209,7 +220,7 @@ class RawASGIServer:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the asyncio server did not start within {timeout}s")
             time.sleep(0.01)
-        self.address = tuple(self._server.server_address)[:2]
+        self.address = self._server.server_address
 
 
 SERVERS: dict[str, Callable[[Any, str, int], ServerHandle]] = {

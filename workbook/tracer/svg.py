@@ -162,7 +162,10 @@ def fit(content: str, room: float, char: float = CHAR) -> str:
 
 
 def wrap(content: str, room: float, *, lines: int = MAX_LINES, char: float = CHAR) -> list[str]:
-    """Break a label into at most ``lines`` lines that fit ``room`` pixels; cut the last with "…"."""
+    """Break a label into at most ``lines`` lines that fit ``room`` pixels.
+
+    The last line is cut with "…" if the label is longer.
+    """
     limit = max(int(room / char), 8)
     parts = textwrap.wrap(content, limit, break_long_words=True, break_on_hyphens=False) or [""]
     if len(parts) > lines:
@@ -194,7 +197,10 @@ def describe(trace: Trace) -> tuple[str, str]:
     """Return the diagram's title and description: its text alternative."""
     titles = [lane.title for lane in trace.lanes] or trace.lane_order()
     spans = len(trace.spans())
-    title = f"Sequence diagram: {trace.method} {trace.target} -> {trace.reason} ({trace.stage}, {trace.transport})"
+    title = (
+        f"Sequence diagram: {trace.method} {trace.target} -> {trace.reason} "
+        f"({trace.stage}, {trace.transport})"
+    )
     description = (
         f"Lanes from left to right: {', '.join(titles)}. {len(trace.steps)} steps, {spans} of them "
         f"calls, over {trace.total:.3f} ms; time runs down."
@@ -238,7 +244,8 @@ def render_svg(trace: Trace) -> str:
         "<defs>"
         + "".join(
             f'<marker id="arrow-{key}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-            f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{color}"/></marker>'
+            f'markerHeight="7" orient="auto-start-reverse">'
+            f'<path d="M0,0 L10,5 L0,10 z" fill="{color}"/></marker>'
             for key, color in (
                 ("call", "#111827"),
                 ("protocol", PROTOCOL_COLOR),
@@ -259,16 +266,16 @@ def render_svg(trace: Trace) -> str:
         x = layout.x(name)
         color = COLORS.get(kinds.get(name, "app"), COLORS["app"])
         lane_title = titles.get(name, name)
-        lines = lane_title_lines(lane_title, lane_width - 12)
+        title_lines = lane_title_lines(lane_title, lane_width - 12)
         out.append(f"<g><title>{escape(lane_title)} ({escape(kinds.get(name, ''))})</title>")
         out.append(
             f'<rect x="{x - lane_width / 2 + 3:.1f}" y="{top}" width="{lane_width - 6:.1f}" '
             f'height="{HEADER - 6}" rx="6" fill="{color}" fill-opacity="0.12" stroke="{color}"/>'
         )
-        first = top + (15 if len(lines) == 2 else 19)
+        first = top + (15 if len(title_lines) == 2 else 19)
         out += [
             text(x, first + 12 * index, line, "lane", color=color)
-            for index, line in enumerate(lines)
+            for index, line in enumerate(title_lines)
         ]
         out.append(
             text(x, top + HEADER - 10, fit(kinds.get(name, ""), lane_width - 8, 5.4), "kind")
@@ -379,7 +386,8 @@ def draw_row(row: Row, layout: Layout) -> tuple[int, Callable[[float], list[str]
         else:
             start, end = (x1 + 5, x2 - 5) if x2 > x1 else (x1 - 5, x2 + 5)
             parts.append(
-                f'<line x1="{start:.0f}" y1="{y:.0f}" x2="{end:.0f}" y2="{y:.0f}" class="{line_css}"/>'
+                f'<line x1="{start:.0f}" y1="{y:.0f}" x2="{end:.0f}" y2="{y:.0f}" '
+                f'class="{line_css}"/>'
             )
         base = y - 4 if x1 != x2 else y - 8
         for index, line in enumerate(lines):

@@ -4,7 +4,7 @@
 
          T+ms     took  step
         0.000           server: environ  24 keys: REQUEST_METHOD='POST' ...
-        0.031    0.850  server → ErrorHandlerMiddleware: ErrorHandlerMiddleware.__call__(environ, start_response)
+        0.031    0.850  server → ErrorHandlerMiddleware: ErrorHandlerMiddleware.__call__(environ, …)
         0.044    0.790    ErrorHandlerMiddleware → framework: Roob.__call__(environ, start_response)
         ...
                             ↳ matched '/api/products' -> ProductCreatController
@@ -226,7 +226,8 @@ def render_summary(trace: Trace) -> str:
                 events.append(
                     (
                         end,
-                        f"raised    {step.lane}: {step.title}: {step.error.removeprefix('raised ')}",
+                        f"raised    {step.lane}: {step.title}: "
+                        f"{step.error.removeprefix('raised ')}",
                     )
                 )
             parent = steps[step.parent] if step.parent is not None else None
@@ -276,7 +277,8 @@ def map_rows(result: SideBySide) -> list[tuple[str, str, str, str, str, str]]:
 def cost_line(result: SideBySide) -> str:
     """Return the tracer's cost on each side: the request in process, untraced and traced."""
     parts = [
-        f"{measured.side.name}: {measured.untraced_ms:.3f} ms untraced, {measured.traced_ms:.3f} ms traced"
+        f"{measured.side.name}: {measured.untraced_ms:.3f} ms untraced, "
+        f"{measured.traced_ms:.3f} ms traced"
         for measured in (result.ours, result.theirs)
     ]
     request = result.comparison.cost or result.comparison.request
@@ -325,7 +327,8 @@ def render_map_markdown(result: SideBySide) -> str:
     """Return the map table as Markdown, with the tracer's cost below it."""
     ours, theirs = result.ours.side.name, result.theirs.side.name
     lines = [
-        f"| {ours} | {theirs} | the same | what {theirs} does that we do not | {ours} ms | {theirs} ms |",
+        f"| {ours} | {theirs} | the same | what {theirs} does that we do not "
+        f"| {ours} ms | {theirs} ms |",
         "|---|---|---|---|--:|--:|",
     ]
     for row in map_rows(result):

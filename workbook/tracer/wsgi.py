@@ -10,7 +10,7 @@ those places and records each crossing; it changes nothing that passes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from workbook.tracer.layers import describe_error, short
@@ -133,7 +133,7 @@ class WSGIProbe:
     __trace_name__ = "app"
 
     def __init__(self, app: Any, recorder: Recorder) -> None:
-        self.app = app
+        self.app: Callable[[dict[str, Any], Any], Iterable[bytes]] = app  # a WSGI app
         self.recorder = recorder
         self.environ: Environ | None = None
         self.start_response: TracedStartResponse | None = None

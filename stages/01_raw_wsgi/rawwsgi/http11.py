@@ -501,7 +501,9 @@ class RequestParser:
         if self._scanned == 0 and buffer[:2] == b"\r\n":
             # RFC 9112 §2.2: ignore empty lines before a request line (some
             # clients send an extra CRLF after a POST body). CRLF only: see below.
-            del buffer[: _LEADING_CRLFS.match(buffer).end()]
+            crlfs = _LEADING_CRLFS.match(buffer)
+            assert crlfs is not None  # the buffer starts with CRLF: the pattern matches
+            del buffer[: crlfs.end()]
         end = _HEAD_END.search(buffer, self._scanned)
         self._check_request_line()
         if end is None:

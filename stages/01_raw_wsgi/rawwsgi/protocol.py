@@ -18,8 +18,13 @@ Environ: TypeAlias = dict[str, Any]
 #: Response headers: a list of (name, value) pairs, repeats allowed.
 Headers: TypeAlias = list[tuple[str, str]]
 
-#: What ``sys.exc_info()`` returns, passed to ``start_response`` on errors.
-ExcInfo: TypeAlias = tuple[type[BaseException], BaseException, TracebackType | None]
+#: What ``sys.exc_info()`` returns, passed to ``start_response`` on errors
+#: (PEP 3333, "The start_response() Callable"). Outside an ``except`` block it
+#: is ``(None, None, None)``; the stdlib's ``wsgiref.types.StartResponse`` takes
+#: both shapes, so a callable typed with these names is one to wsgiref and webob.
+ExcInfo: TypeAlias = (
+    tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
+)
 
 #: The legacy ``write(data)`` callable that ``start_response`` returns.
 Write: TypeAlias = Callable[[bytes], object]

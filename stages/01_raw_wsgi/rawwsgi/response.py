@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import cast
 
 from rawwsgi.environ import RequestBody
 from rawwsgi.http11 import (
@@ -105,7 +106,9 @@ class Response:
         if exc_info is not None:
             try:
                 if self.headers_sent:
-                    raise exc_info[1].with_traceback(exc_info[2])
+                    # cast: exc_info comes from an except block (PEP 3333), so it
+                    # holds an exception, never sys.exc_info()'s (None, None, None).
+                    raise cast(BaseException, exc_info[1]).with_traceback(exc_info[2])
             finally:
                 exc_info = None  # a traceback refers to this frame: break the cycle
         elif self.status is not None:

@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from rawwsgi.environ import (
     RECEIVE_SIZE,
@@ -238,7 +239,11 @@ def run_app(app: WSGIApp, environ: Environ, response: Response) -> None:
     result = app(environ, response.start_response)
     try:
         # PERF: a one-item list has a known length: Content-Length, no chunking.
-        if type(result) in (list, tuple) and len(result) == 1 and type(result[0]) is bytes:
+        if (
+            (type(result) is list or type(result) is tuple)
+            and len(result) == 1
+            and type(result[0]) is bytes
+        ):
             response.length_hint = len(result[0])
         for data in result:
             response.write(data)
@@ -440,10 +445,12 @@ def serve(app: WSGIApp, host: str = "127.0.0.1", port: int = 8000) -> None:
     run(server)
 
 
-def import_app(spec: str) -> Callable[..., object]:
+def import_app(spec: str) -> Callable[..., Any]:
     """Import "package.module:name" and return the app it names.
 
     Any callable will do: stage 04's ASGI server loads its apps with this too.
+    Its type says no more than that (``Callable[..., Any]``): whether it is a
+    WSGI or an ASGI app is the caller's claim, which only a request can test.
     """
     module_name, separator, attribute = spec.partition(":")
     if not separator or not module_name or not attribute:

@@ -9,7 +9,23 @@ so ``import wsgirouter.trie``, what stage 04 does, loads the core alone.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    # What a type checker sees (`X as X`: re-exported); at run time, __getattr__
+    # below loads each name on first use.
+    from wsgirouter.request import QueryParams as QueryParams
+    from wsgirouter.request import Request as Request
+    from wsgirouter.request import RequestHeaders as RequestHeaders
+    from wsgirouter.response import HTTPError as HTTPError
+    from wsgirouter.response import Response as Response
+    from wsgirouter.router import Router as Router
+    from wsgirouter.trie import Converter as Converter
+    from wsgirouter.trie import Lookup as Lookup
+    from wsgirouter.trie import Match as Match
+    from wsgirouter.trie import PathIndex as PathIndex
+    from wsgirouter.trie import Route as Route
+    from wsgirouter.trie import parse_pattern as parse_pattern
 
 #: Each public name, and the module that defines it.
 _EXPORTS = {

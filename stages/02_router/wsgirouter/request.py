@@ -106,7 +106,7 @@ class RequestHeaders(Mapping[str, str]):
 
     def __getitem__(self, name: str) -> str:
         key = self.environ_key(name)
-        value = self._environ.get(key)
+        value: str | None = self._environ.get(key)
         # Some servers set CONTENT_TYPE / CONTENT_LENGTH to "" when the header is absent.
         if value is None or (value == "" and key in self.CGI_NAMES):
             raise KeyError(name)
@@ -136,7 +136,8 @@ class Request:
     @property
     def method(self) -> str:
         """Return the request method as sent (methods are case-sensitive)."""
-        return self.environ["REQUEST_METHOD"]
+        method: str = self.environ["REQUEST_METHOD"]
+        return method
 
     @cached_property
     def path(self) -> str:
@@ -176,7 +177,8 @@ class Request:
         HTAB, RFC 9110 §5.6.3) is trimmed: "\xa0application/json" stays as it is,
         so it is not JSON (RFC 9110 §8.3.1: media-type = type "/" subtype parameters).
         """
-        return self.environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip(OWS).lower()
+        content_type: str = self.environ.get("CONTENT_TYPE", "")
+        return content_type.split(";", 1)[0].strip(OWS).lower()
 
     @property
     def content_length(self) -> int | None:

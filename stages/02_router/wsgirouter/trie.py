@@ -115,7 +115,10 @@ def slug_to_segment(value: Any) -> str:
 
 
 def str_from_segment(segment: str) -> str:
-    """Return any non-empty segment but ``.`` and ``..`` (never a ``/``: the path was split on it)."""
+    """Return any non-empty segment but ``.`` and ``..``.
+
+    Never a ``/``: the path was split on it.
+    """
     if not segment or segment in DOT_SEGMENTS:
         raise ValueError(f"{segment!r} is not a segment a client sends as it is")
     return segment
@@ -155,7 +158,10 @@ def path_from_rest(rest: str) -> str:
 
 
 def path_to_segments(value: Any) -> str:
-    """Return a path as percent-encoded segments, keeping its slashes: ``"a b/c"`` -> ``"a%20b/c"``."""
+    """Return a path as percent-encoded segments, keeping its slashes.
+
+    ``"a b/c"`` -> ``"a%20b/c"``.
+    """
     if not isinstance(value, str):
         raise ValueError(f"expected a str, got {value!r}")
     return quote(check_path_value(value), safe="/")
@@ -449,7 +455,7 @@ class PathIndex:
         if not methods or len(set(methods)) != len(methods):
             raise ValueError(f"methods must be distinct and not empty: {methods}")
         segments = parse_pattern(pattern, self.converters)
-        route_name = name or getattr(handler, "__name__", repr(handler))
+        route_name: str = name if name else getattr(handler, "__name__", repr(handler))
         if name is not None:
             for other in self._names.get(name, ()):
                 if other.pattern != pattern:

@@ -48,7 +48,7 @@ from rawwsgi.http11 import (
     parse_response_length,
 )
 
-from rawasgi.protocol import ASGIApp, Message
+from rawasgi.protocol import ASGIApp, Message, Scope
 from rawasgi.scopes import build_http_scope, build_websocket_scope
 from rawasgi.websocket import WEBSOCKET_VERSION, is_valid_client_key
 from rawasgi.websocket_session import ClientDisconnected, WebSocketSession, write_flushed
@@ -360,9 +360,7 @@ class HTTPConnection:
 class RequestCycle:
     """One request and its response: the ``receive`` and ``send`` the app is called with."""
 
-    def __init__(
-        self, connection: HTTPConnection, head: RequestHead, scope: dict[str, Any]
-    ) -> None:
+    def __init__(self, connection: HTTPConnection, head: RequestHead, scope: Scope) -> None:
         self.connection = connection
         self.scope = scope
         self.method = head.method

@@ -95,7 +95,8 @@ class BaseRoute:
         self.endpoint = endpoint
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.path!r}, {getattr(self.endpoint, '__name__', self.endpoint)})"
+        endpoint = getattr(self.endpoint, "__name__", self.endpoint)
+        return f"{type(self).__name__}({self.path!r}, {endpoint})"
 
 
 class Route(BaseRoute):

@@ -169,7 +169,7 @@ class ASGIServer:
         if threading.current_thread() is not threading.main_thread():
             return []
         loop = asyncio.get_running_loop()
-        installed = []
+        installed: list[int] = []
         for signal_number in (signal.SIGINT, signal.SIGTERM):
             try:
                 loop.add_signal_handler(signal_number, self._on_signal)

@@ -196,6 +196,7 @@ class WebSocketSession:
         if text is not None:
             await self._write(encode_frame(Opcode.TEXT, text.encode("utf-8")))
         else:
+            assert data is not None  # the check above: exactly one of the two is set
             await self._write(encode_frame(Opcode.BINARY, data))
 
     async def _send_close(self, code: int, reason: str) -> None:

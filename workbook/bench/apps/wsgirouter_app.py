@@ -1,4 +1,7 @@
-"""The benchmark app on stage 02's router (``wsgirouter``): a segment trie, handlers return Responses."""
+"""The benchmark app on stage 02's router (``wsgirouter``).
+
+A segment trie; handlers return Responses.
+"""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ then errors, then gzip, then auth, then stage 03's books API.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from onion.example import create_api
@@ -44,7 +44,7 @@ def create_stack() -> Any:
     return TransLogger(app, setup_console_handler=False)
 
 
-stack = create_stack()
+stack: Callable[[Environ, Any], Iterable[bytes]] = create_stack()  # paste is untyped
 
 
 def app(environ: Environ, start_response: Any) -> Iterable[bytes]:

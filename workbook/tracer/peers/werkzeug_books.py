@@ -10,7 +10,7 @@ store are stage 02's own (:class:`wsgirouter.example.BookStore`, ``SEED``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, NotFound
@@ -44,7 +44,7 @@ def get_book(request: Request, id: int) -> Response:
     return json_response(book)
 
 
-HANDLERS = {"list_books": list_books, "get_book": get_book}
+HANDLERS: dict[str, Callable[..., Response]] = {"list_books": list_books, "get_book": get_book}
 
 
 def json_response(data: Any, status: int = 200) -> Response:
