@@ -1,4 +1,4 @@
-"""Helpers stage 04's tests import: a server in a thread, raw HTTP and WebSocket bytes, in-process calls.
+"""Stage 04 test helpers: a server in a thread, raw HTTP and WebSocket bytes, in-process calls.
 
 (A module with a unique name rather than conftest.py, so that tests can
 import it by name: the finder of workbook/pytest_plugin.py loads it from tests/.)

@@ -65,7 +65,7 @@ def test_quick_run_reports_harness_ok(
 @pytest.mark.timeout(QUICK_TIMEOUT)
 @pytest.mark.parametrize(("scenario", "target"), TARGETS, ids=[f"{s}-{t}" for s, t in TARGETS])
 def test_every_target_served_every_endpoint(results: Results, scenario: str, target: str) -> None:
-    """Every target started, answered each endpoint with 200, and its load run completed requests."""
+    """Every target started, answered each endpoint with 200; its load run completed requests."""
     measured = results.scenarios[scenario].targets[target]
     expected = list(results.scenarios[scenario].endpoints)
     assert sorted(measured.endpoints) == sorted(expected), measured.log_tail

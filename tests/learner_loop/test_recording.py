@@ -42,7 +42,7 @@ def answer(request: httpx.Request) -> httpx.Response:
 
 
 def test_request_is_recorded_with_the_fields_the_test_chose() -> None:
-    """Method, URL, the test's own header lines and the body; never Host, Content-Length or defaults."""
+    """Method, URL, the test's header lines and the body; never Host, Content-Length or defaults."""
     log = Log()
     with recording_client(log, transport=httpx.MockTransport(answer)) as client:
         client.post(
