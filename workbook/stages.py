@@ -110,7 +110,7 @@ def write_pth(site_packages: Path | None = None) -> Path:
     (``IMPORTED_STAGES`` under :data:`STAGES_ROOT`): the file pins the venv
     to one checkout's path. A venv shared with another clone or worktree
     would import that one's stages; moving the checkout needs ``make setup``
-    again (delete ``.venv/.installed`` first, or ``make clean``).
+    again after ``make clean``.
 
     ``site_packages`` defaults to the running interpreter's (``purelib``), so
     run this with the venv's Python. Returns the path written.
