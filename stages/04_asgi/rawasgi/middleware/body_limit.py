@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rawasgi.middleware.tracked_send import TrackedSend
 from rawasgi.protocol import ASGIApp, Message, Receive, Scope, Send
 from rawasgi.responses import send_text
 
@@ -36,7 +37,6 @@ class BodyLimit:
             await self.refuse(send)
             return
         received = 0
-        response_started = False
 
         async def receive_and_count() -> Message:
             nonlocal received
@@ -47,16 +47,11 @@ class BodyLimit:
                     raise BodyTooLarge(f"request body is over {self.max_bytes} bytes")
             return message
 
-        async def send_and_remember(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, receive_and_count, send_and_remember)
+            await self.app(scope, receive_and_count, tracked)
         except BodyTooLarge:
-            if response_started:
+            if tracked.response_started:
                 raise
             await self.refuse(send)
 

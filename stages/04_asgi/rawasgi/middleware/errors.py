@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import traceback
 
-from rawasgi.protocol import ASGIApp, Message, Receive, Scope, Send
+from rawasgi.middleware.tracked_send import TrackedSend
+from rawasgi.protocol import ASGIApp, Receive, Scope, Send
 from rawasgi.responses import send_text
 
 
@@ -34,19 +35,12 @@ class ServerErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        response_started = False
-
-        async def send_and_remember(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, receive, send_and_remember)
+            await self.app(scope, receive, tracked)
         except Exception as error:
             self.logger.exception("unhandled error in %s %s", scope["method"], scope["path"])
-            if response_started:
+            if tracked.response_started:
                 raise
             text = (
                 "".join(traceback.format_exception(error))
