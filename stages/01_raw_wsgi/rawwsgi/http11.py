@@ -652,9 +652,13 @@ NO_BODY_STATUSES: Final = frozenset({204, 304})
 #: before it sends its body (RFC 9110 §10.1.1, §15.2.1).
 CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 
-#: How much of a request body the app did not read a server reads and drops to keep
-#: the connection; a larger (or unknown) rest means closing it instead.
-SKIP_LIMIT: Final = 65536
+#: How much of a request body the app did not read a server reads and drops
+#: ("drains") to keep the connection; a larger (or unknown) rest means closing it
+#: instead. Stage 01's server and stage 04's use this one limit.
+DRAIN_LIMIT: Final = 65536
+#: How many bytes one read asks for: one recv() from a socket, one read() of a
+#: request body stream (wsgi.input). Every stage from 01 to 04 reads with it.
+READ_SIZE: Final = 65536
 
 
 class HTTPDate:
