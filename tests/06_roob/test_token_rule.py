@@ -1,13 +1,13 @@
-"""roob's token rule (RFC 9110 §5.6.2) decides exactly like stage 01's and h11's.
+"""roob's token rule (RFC 9110 §5.6.2) decides exactly like stage 01's.
 
 roob stands alone on webob and parse, so it writes the rule again
 (``roob.constants.is_token``); it used to be a regex of its own, spelled
-differently. Stage 01's ``is_token`` and h11 are the oracles.
+differently. Stage 01's ``is_token`` is the oracle (tests/05_bare's
+test_header_rules.py holds it, and bare's copy, to h11).
 """
 
 from __future__ import annotations
 
-import h11
 from hypothesis import given
 from hypothesis import strategies as st
 from rawwsgi import http11
@@ -27,17 +27,8 @@ LATIN1 = st.text(
 )
 
 
-def h11_accepts_method(method: str) -> bool:
-    """Return whether h11 takes ``method`` as a request method (a token)."""
-    try:
-        h11.Request(method=method.encode("latin-1"), target=b"/", headers=[(b"Host", b"a")])
-    except h11.LocalProtocolError:
-        return False
-    return True
-
-
 @fuzz_settings(examples=300)
 @given(LATIN1)
 def test_roob_is_token_agrees_with_stage_01_and_h11(text: str) -> None:
-    """roob's is_token(text) is stage 01's is_token(text), and h11 agrees."""
-    assert is_token(text) == http11.is_token(text) == h11_accepts_method(text)
+    """roob's is_token(text) is stage 01's is_token(text)."""
+    assert is_token(text) == http11.is_token(text)
