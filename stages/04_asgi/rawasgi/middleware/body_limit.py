@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rawasgi.middleware.tracked_send import TrackedSend
+from rawasgi.middleware.response_started import RemembersResponseStart
 from rawasgi.protocol import ASGIApp, Message, Receive, Scope, Send
 from rawasgi.responses import send_text
 
@@ -11,7 +11,7 @@ class BodyTooLarge(Exception):
     """Raised inside the app's ``receive()`` when the body passes the limit."""
 
 
-class BodyLimit:
+class BodyLimit(RemembersResponseStart):
     """Answer ``413 Content Too Large`` when a request body exceeds ``max_bytes``.
 
     A declared ``Content-Length`` over the limit is refused before the app
@@ -47,11 +47,11 @@ class BodyLimit:
                     raise BodyTooLarge(f"request body is over {self.max_bytes} bytes")
             return message
 
-        tracked = TrackedSend(send)
+        wrapped, response = self.remembering(send)
         try:
-            await self.app(scope, receive_and_count, tracked)
+            await self.app(scope, receive_and_count, wrapped)
         except BodyTooLarge:
-            if tracked.response_started:
+            if response.started:
                 raise
             await self.refuse(send)
 
