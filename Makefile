@@ -12,14 +12,12 @@ SERVER ?= own
 APP    ?= apps
 export PYTHONDONTWRITEBYTECODE := 1
 
-# Stage number -> stage folder under stages/.
-STAGE_1 := 01_raw_wsgi
-STAGE_2 := 02_router
-STAGE_3 := 03_middleware
-STAGE_4 := 04_asgi
-STAGE_5 := 05_bare
-STAGE_6 := 06_roob
-STAGES  := 1 2 3 4 5 6
+# Stage number -> stage folder under stages/: STAGE_1 := 01_raw_wsgi, ...
+# The list lives in workbook/stages.py only; any Python 3 prints it for us.
+STAGE_LIST := $(shell $(PYTHON) workbook/stages.py make)
+$(if $(STAGE_LIST),,$(error could not read the stage list: '$(PYTHON) workbook/stages.py make' failed))
+$(foreach pair,$(STAGE_LIST),$(eval STAGE_$(firstword $(subst :, ,$(pair))) := $(lastword $(subst :, ,$(pair)))))
+STAGES  := $(foreach pair,$(STAGE_LIST),$(firstword $(subst :, ,$(pair))))
 BASE    := http://$(HOST):$(PORT)
 
 # $(call stage_of,N,TARGET): stage N's folder, or stop with the valid stages.
@@ -47,9 +45,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,notebooks,bench,beside]'
 	@# Stages 02-04 import the stages before them: put 01-04 on the venv's path.
-	@$(PY) -c "import pathlib, sysconfig; root = pathlib.Path.cwd(); \
-	  lines = [str(root / 'stages' / d) for d in ('01_raw_wsgi', '02_router', '03_middleware', '04_asgi')]; \
-	  pathlib.Path(sysconfig.get_paths()['purelib'], 'wire_up_stages.pth').write_text('\n'.join(lines) + '\n')"
+	@# The .pth holds this checkout's absolute paths: it pins the venv to it.
+	$(PY) workbook/stages.py pth
 	@touch $@
 
 setup: $(STAMP) ## Create .venv and install everything (the other targets do this on first use)

@@ -455,6 +455,9 @@ def seeded(seeds: Iterable[FuzzRequest], **other_arguments: Any) -> Callable[[An
 
 # ── Checking a response ──────────────────────────────────────────────────────
 
+# The checker's own copy of the token rule (RFC 9110 §5.6.2), on purpose: the
+# stage under test (a learner's copy of stage 01 among them) cannot weaken the
+# check by editing rawwsgi.http11.TOKEN.
 TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 BAD_IN_VALUE = re.compile(r"[\r\n\x00]")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import sysconfig
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -19,6 +20,9 @@ STAGES_ROOT = REPO / "stages"
 WORKSPACE = REPO / "workspace"
 STAGE_DIR_VARIABLE = "WORKBOOK_STAGE_DIR"
 
+#: The one list of stages: number -> folder under ``stages/``. The Makefile
+#: reads it (``python3 workbook/stages.py make``) and so does the venv's .pth
+#: (:func:`write_pth`); nothing else spells the list out.
 STAGES: dict[int, str] = {
     1: "01_raw_wsgi",
     2: "02_router",
@@ -27,6 +31,12 @@ STAGES: dict[int, str] = {
     5: "05_bare",
     6: "06_roob",
 }
+#: The stages later stages import (rule 1 of DESIGN.md): 02-04 build on 01-03,
+#: so 01-04 go on the venv's path. 05 and 06 stand alone; their tests put them
+#: on ``sys.path`` with :func:`activate`.
+IMPORTED_STAGES: tuple[int, ...] = (1, 2, 3, 4)
+#: The file :func:`write_pth` writes into the venv's site-packages.
+PTH_NAME = "wire_up_stages.pth"
 
 
 def stage_name(stage: int | str) -> str:
@@ -89,3 +99,50 @@ def subprocess_env(stage: int | str, **extra: str) -> dict[str, str]:
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(extra)
     return env
+
+
+def write_pth(site_packages: Path | None = None) -> Path:
+    """Write the venv's ``wire_up_stages.pth``: one line per imported stage folder.
+
+    Python adds each line of a ``.pth`` file in site-packages to ``sys.path``
+    at start-up (``site`` module), so ``import rawwsgi`` works anywhere the
+    venv runs. The lines are absolute paths into THIS checkout
+    (``IMPORTED_STAGES`` under :data:`STAGES_ROOT`): the file pins the venv
+    to one checkout's path. A venv shared with another clone or worktree
+    would import that one's stages; moving the checkout needs ``make setup``
+    again after ``make clean``.
+
+    ``site_packages`` defaults to the running interpreter's (``purelib``), so
+    run this with the venv's Python. Returns the path written.
+    """
+    folder = Path(site_packages or sysconfig.get_paths()["purelib"])
+    lines = [str(STAGES_ROOT / STAGES[number]) for number in IMPORTED_STAGES]
+    target = folder / PTH_NAME
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target
+
+
+def make_variables() -> str:
+    """Return the stage list as the Makefile reads it: ``1:01_raw_wsgi 2:02_router ...``."""
+    return " ".join(f"{number}:{folder}" for number, folder in sorted(STAGES.items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python workbook/stages.py make|pth``: print the list for make, or write the .pth.
+
+    Runs as a plain script (no import of the ``workbook`` package), so the
+    Makefile can call it with any Python 3 before the venv exists.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["make"]:
+        print(make_variables())
+        return 0
+    if args == ["pth"]:
+        print(f"wrote {write_pth()}")
+        return 0
+    print("usage: python workbook/stages.py make|pth", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

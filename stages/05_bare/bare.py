@@ -54,6 +54,7 @@ __all__ = [
     "Converter",
     "CONVERTERS",
     "Endpoint",
+    "FORBIDDEN_IN_VALUE",
     "HTMLResponse",
     "HTTPError",
     "Headers",
@@ -65,10 +66,12 @@ __all__ = [
     "Response",
     "Router",
     "StreamingResponse",
+    "TOKEN",
     "WebSocket",
     "WebSocketState",
     "compile_path",
     "encode_header",
+    "is_token",
     "route_path",
     "url_to_ascii",
 ]
@@ -125,11 +128,14 @@ class ClientDisconnected(Exception):
 
 # ── Headers ───────────────────────────────────────────────────────────────────
 
-# RFC 9110 §5.1: a field name is a token.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-# RFC 9110 §5.5: CR and LF would end the field early and let the rest pass
-# as a header of its own (response splitting); NUL is never allowed.
-_FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\x00]")
+#: token (RFC 9110 §5.6.2): a field name (§5.1), a cookie name, a method.
+#: Stage 01 has the same rule (rawwsgi.http11.TOKEN, is_token) that stages
+#: 02 and 03 import; bare stands alone, so it is written again, the same way.
+TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: What a field value we send must never hold (RFC 9110 §5.5): CR, LF, NUL and
+#: every other control but HTAB. A CR or LF would end the field early and let
+#: the rest pass as a header of its own (response splitting). Stage 01's rule.
+FORBIDDEN_IN_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 #: OWS = *( SP / HTAB ) (RFC 9110 §5.6.3): the only whitespace inside a field
 #: value. Trim and split with it, never with str.strip() or str.split() without
 #: arguments: on latin-1 text they also remove "\xa0", "\x85", "\x1c"..., and
@@ -138,19 +144,26 @@ _FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\x00]")
 OWS = " \t"
 
 
+def is_token(text: str) -> bool:
+    """Return whether ``text`` is a token (RFC 9110 §5.6.2): "chunked" yes, "\xa0chunked" no."""
+    return TOKEN.fullmatch(text) is not None
+
+
 def encode_header(name: str, value: str) -> tuple[bytes, bytes]:
     """Return a header as ASGI's (lowercase name, value) bytes, or raise ValueError.
 
     ``encode_header("Content-Type", "text/html")`` -> ``(b"content-type", b"text/html")``.
-    A name that is not a token, or a value holding CR, LF or NUL, is refused
-    here, when the response is built, rather than on the wire.
+    A name that is not a token, or a value holding CR, LF, NUL or another
+    control, is refused here, when the response is built, not on the wire.
     """
     if not isinstance(name, str) or not isinstance(value, str):
         raise TypeError(f"header name and value must be str, got {name!r}: {value!r}")
-    if not _TOKEN.fullmatch(name):
+    if not is_token(name):
         raise ValueError(f"invalid header name {name!r}: it must be an RFC 9110 token")
-    if _FORBIDDEN_IN_VALUE.search(value):
-        raise ValueError(f"header {name} has CR, LF or NUL in its value: {value!r}")
+    if FORBIDDEN_IN_VALUE.search(value):
+        raise ValueError(
+            f"header {name} has a control (CR, LF or NUL, ...) in its value: {value!r}"
+        )
     try:
         return name.lower().encode("ascii"), value.encode("latin-1")
     except UnicodeEncodeError:
@@ -509,7 +522,7 @@ class Response:
         """Add a Set-Cookie header; ``max_age=60`` becomes "max-age=60", ``httponly=True``
         the flag "httponly", and a False or None attribute is left out.
         """
-        if not _TOKEN.fullmatch(name):
+        if not is_token(name):
             raise ValueError(f"invalid cookie name {name!r}: it must be an RFC 9110 token")
         if not _COOKIE_VALUE.fullmatch(value):
             raise ValueError(
@@ -584,6 +597,7 @@ class HTMLResponse(Response):
 # "%" (a "%" that starts no escape is encoded below, as "%25").
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
 _STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_CR_LF_NUL = re.compile(r"[\r\n\x00]")
 
 
 def url_to_ascii(url: str) -> str:
@@ -595,7 +609,7 @@ def url_to_ascii(url: str) -> str:
     are refused (ValueError), as in any header value: a URL holding them is a
     bug or an attack, not something to pass on quietly.
     """
-    if _FORBIDDEN_IN_VALUE.search(url):
+    if _CR_LF_NUL.search(url):
         raise ValueError(f"a URL with CR, LF or NUL cannot be a header value: {url!r}")
     return urllib.parse.quote(_STRAY_PERCENT.sub("%25", url), safe=_URL_SAFE)
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from bare import OWS, ClientDisconnected, HTTPError, Request
+from bare import OWS, ClientDisconnected, HTTPError, Request, is_token
 
 __all__ = [
     "Form",
@@ -89,8 +89,6 @@ class MultipartError(ValueError):
 #: ";" name "=" value, with OWS (SP, HTAB only: RFC 9110 §5.6.3, §5.6.6) around
 #: each part. Not \s, which in a str pattern also matches "\xa0", "\x85"...
 _PARAMETER = re.compile(r';[ \t]*([^ \t=;]+)[ \t]*=[ \t]*("(?:[^"\\]|\\.)*"|[^;]*)')
-#: field-name = token (RFC 9110 §5.1), as bytes: a part's header names.
-_FIELD_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 def parse_options_header(value: str) -> tuple[str, dict[str, str]]:
@@ -240,7 +238,8 @@ class MultipartParser:
         headers: list[tuple[str, str]] = []
         for line in lines:
             name, colon, value = line.partition(b":")
-            if not colon or _FIELD_NAME.fullmatch(name) is None:
+            # field-name = token (RFC 9110 §5.1); latin-1 maps each byte to one character
+            if not colon or not is_token(name.decode("latin-1")):
                 raise MultipartError(f"malformed part header line {line[:40]!r}")
             try:
                 text = value.decode("utf-8").strip(OWS)  # field-value OWS only (RFC 9112 §5)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from roob.framework import Roob
-from roob.helpers import (
+from roob.route_tree import (
     Route,
     RouteNode,
     RouteTable,

@@ -1,7 +1,8 @@
 """Commands work as written: make checks the stage, clean keeps your work, the CLI its Python.
 
 The make tests run `make` in a scratch folder holding only a copy of the
-Makefile, so a test can never remove this checkout's .venv or workspace/.
+Makefile and of workbook/stages.py (the stage list it reads), so a test can
+never remove this checkout's .venv or workspace/.
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ def make(folder: Path, *args: str, stdin: str | None = None) -> subprocess.Compl
 
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
-    """A scratch folder with the Makefile, a pretend .venv, workspace/ and stage 06 database."""
+    """A scratch folder with the Makefile (and the stage list it reads), a pretend .venv,
+    workspace/ and stage 06 database."""
     shutil.copy(REPO / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "workbook").mkdir()
+    shutil.copy(REPO / "workbook" / "stages.py", tmp_path / "workbook" / "stages.py")
     (tmp_path / "pyproject.toml").touch()
     (tmp_path / ".venv" / "bin").mkdir(parents=True)
     (tmp_path / ".venv" / ".installed").touch()  # the stamp: make does not set up again
@@ -117,3 +121,26 @@ def test_the_cli_started_by_another_python_names_the_command_to_use() -> None:
     assert done.returncode == 2
     assert "is not the workbook's Python" in done.stderr
     assert "    .venv/bin/python -m workbook grade 2 --only 2.1" in done.stderr
+
+
+def test_the_makefile_reads_the_stage_list_from_workbook_stages(checkout: Path) -> None:
+    """The Makefile spells no stage list: a stage added to workbook/stages.py is a make target."""
+    stages_py = checkout / "workbook" / "stages.py"
+    text = stages_py.read_text()
+    stages_py.write_text(text.replace('6: "06_roob",', '6: "06_roob",\n    7: "07_extra",'))
+    done = make(checkout, "-n", "test-7")
+    assert done.returncode == 0, done.stderr
+    assert "tests/07_extra" in done.stdout
+
+
+def test_write_pth_pins_the_venv_to_this_checkouts_imported_stages(tmp_path: Path) -> None:
+    """The .pth lists stages 01-04 of this checkout, by absolute path, one a line."""
+    from workbook.stages import IMPORTED_STAGES, STAGES_ROOT, write_pth
+
+    written = write_pth(tmp_path)
+    lines = written.read_text().splitlines()
+    assert (written.name, lines) == (
+        "wire_up_stages.pth",
+        [str(STAGES_ROOT / STAGES[number]) for number in IMPORTED_STAGES],
+    )
+    assert all(Path(line).is_absolute() and Path(line).is_dir() for line in lines)

@@ -22,7 +22,7 @@ from typing import Any
 
 from workbook.bench.results import InprocessScenario, InprocessTarget
 from workbook.bench.scenarios import ASGI, WSGI, Scenario
-from workbook.stages import activate
+from workbook.stages import STAGES, activate
 
 
 def wsgi_environ(path: str) -> dict[str, Any]:
@@ -138,7 +138,7 @@ def measure(
     budget: float = 0.1, repeat: int = 3, scenarios: tuple[Scenario, ...] = (ASGI, WSGI)
 ) -> dict[str, InprocessScenario]:
     """Time every framework target on every endpoint; return each scenario's timings by key."""
-    for stage in ("01_raw_wsgi", "02_router", "03_middleware", "04_asgi", "05_bare", "06_roob"):
+    for stage in STAGES.values():
         activate(stage)  # the stage under test first, as the servers see it
     results: dict[str, InprocessScenario] = {}
     for scenario in scenarios:

@@ -180,7 +180,7 @@ def bare_router(size: int) -> Lookup:
 
 def roob_router(size: int) -> Lookup:
     """roob's ``RouteManager`` (stage 06): a tree of literal segments and ``parse`` patterns."""
-    from roob.helpers import normalize_request_url
+    from roob.route_tree import normalize_request_url
     from roob.routing_manager import RouteManager
 
     def endpoint(request: object, **params: object) -> None:

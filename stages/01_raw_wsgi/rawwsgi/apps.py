@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rawwsgi.http11 import READ_SIZE  # the size of each read from wsgi.input
 from rawwsgi.protocol import Environ, StartResponse
-
-#: The size of each read from wsgi.input when the body's length is not known.
-READ_SIZE = 65536
 
 
 def hello(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:

@@ -18,9 +18,6 @@ from urllib.parse import unquote_to_bytes
 from rawwsgi.http11 import NEED_DATA, Body, HTTPError, RequestHead, RequestParser
 from rawwsgi.protocol import Environ
 
-#: How many bytes one read from the socket asks for.
-RECEIVE_SIZE = 65536
-
 
 class ClientDisconnected(ConnectionError):
     """The client closed the connection, or it broke, while we were talking to it."""

@@ -58,6 +58,7 @@ class HTTPError(Exception):
 # line with one compiled pattern is both the strictest and the fastest way
 # to check it in Python: the loop over characters runs in C.
 
+#: token = 1*tchar (RFC 9110 §5.6.2), the ABNF fragment the line patterns are built from.
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 #: field-value: visible ASCII and obs-text, with single spaces or tabs inside.
 _FIELD_VALUE = rb"(?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?"
@@ -96,10 +97,15 @@ _HOST = re.compile(
     r"|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)"
     r"(?::[0-9]*)?"
 )
-_TOKEN_TEXT = re.compile(_TOKEN.decode("ascii"))
+#: token (RFC 9110 §5.6.2) as text: a method (§9.1), a field name (§5.1), a
+#: transfer coding (§10.1.4). The one definition stages 02 and 03 import
+#: (through :func:`is_token`); 05 and 06 stand alone and write the same line.
+TOKEN: Final = re.compile(_TOKEN.decode("ascii"))
+#: What a field value we send must never hold (RFC 9110 §5.5): CR, LF, NUL and
+#: every other control but HTAB. field-vchar is VCHAR / obs-text, with SP and
+#: HTAB inside; a CR or LF would end the field early (response splitting).
+FORBIDDEN_IN_VALUE: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _STATUS = re.compile(r"([1-5][0-9][0-9]) ([\t\x20-\x7e\x80-\xff]*)")
-#: Anything a header value must never contain: CR, LF, NUL and the other controls.
-_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 SUPPORTED_VERSIONS: Final = ("HTTP/1.1", "HTTP/1.0")
 
@@ -245,7 +251,7 @@ def _tokens(value: str | None) -> list[str]:
 
 def is_token(text: str) -> bool:
     """Return whether ``text`` is a token (RFC 9110 §5.6.2): "chunked" yes, "\xa0chunked" no."""
-    return _TOKEN_TEXT.fullmatch(text) is not None
+    return TOKEN.fullmatch(text) is not None
 
 
 def parse_content_length(values: list[str]) -> int:
@@ -648,9 +654,13 @@ NO_BODY_STATUSES: Final = frozenset({204, 304})
 #: before it sends its body (RFC 9110 §10.1.1, §15.2.1).
 CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 
-#: How much of a request body the app did not read a server reads and drops to keep
-#: the connection; a larger (or unknown) rest means closing it instead.
-SKIP_LIMIT: Final = 65536
+#: How much of a request body the app did not read a server reads and drops
+#: ("drains") to keep the connection; a larger (or unknown) rest means closing it
+#: instead. Stage 01's server and stage 04's use this one limit.
+DRAIN_LIMIT: Final = 65536
+#: How many bytes one read asks for: one recv() from a socket, one read() of a
+#: request body stream (wsgi.input). Every stage from 01 to 04 reads with it.
+READ_SIZE: Final = 65536
 
 
 class HTTPDate:
@@ -793,9 +803,9 @@ def check_header(name: str, value: str) -> None:
     """
     if not isinstance(name, str) or not isinstance(value, str):
         raise TypeError(f"header name and value must be str, not {name!r}: {value!r}")
-    if _TOKEN_TEXT.fullmatch(name) is None:
+    if not is_token(name):
         raise ValueError(f"invalid header name: {name!r}")
-    if _BAD_VALUE.search(value):
+    if FORBIDDEN_IN_VALUE.search(value):
         raise ValueError(f"invalid character in the value of header {name}: {value!r}")
 
 

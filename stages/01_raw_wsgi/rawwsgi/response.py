@@ -26,8 +26,8 @@ from typing import cast
 
 from rawwsgi.environ import RequestBody
 from rawwsgi.http11 import (
+    DRAIN_LIMIT,
     LAST_CHUNK,
-    SKIP_LIMIT,
     BodyFraming,
     RequestHead,
     check_header,
@@ -55,9 +55,6 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-
-#: How much of an unread request body the server reads and drops to keep the connection.
-DRAIN_LIMIT = SKIP_LIMIT
 
 #: The body the server sends when an app fails before its headers went out.
 INTERNAL_ERROR = b"Internal Server Error"

@@ -34,7 +34,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from rawwsgi.environ import (
-    RECEIVE_SIZE,
     ClientDisconnected,
     RequestBody,
     base_environ,
@@ -42,7 +41,9 @@ from rawwsgi.environ import (
 )
 from rawwsgi.http11 import (
     CONTINUE,
+    DRAIN_LIMIT,
     NEED_DATA,
+    READ_SIZE,
     HTTPDate,
     HTTPError,
     RequestHead,
@@ -50,7 +51,7 @@ from rawwsgi.http11 import (
     error_response,
 )
 from rawwsgi.protocol import Environ, WSGIApp
-from rawwsgi.response import DRAIN_LIMIT, Response
+from rawwsgi.response import Response
 
 logger = logging.getLogger("rawwsgi.server")
 access_logger = logging.getLogger("rawwsgi.access")
@@ -123,7 +124,7 @@ class Connection:
                 if remaining <= 0:
                     raise TimeoutError
                 self._sock.settimeout(remaining)
-                data = self._sock.recv(RECEIVE_SIZE)
+                data = self._sock.recv(READ_SIZE)
                 received = received or bool(data)
                 self._parser.feed(data)
         except HTTPError as error:
@@ -146,7 +147,7 @@ class Connection:
     def _receive(self) -> bytes:
         """Return the next bytes of the request body, for ``wsgi.input``."""
         try:
-            return self._sock.recv(RECEIVE_SIZE)
+            return self._sock.recv(READ_SIZE)
         except TimeoutError as error:
             raise HTTPError(408, "timed out reading the request body") from error
         except OSError as error:
@@ -181,7 +182,7 @@ class Connection:
             self._sock.shutdown(socket.SHUT_WR)
             while (remaining := deadline - time.monotonic()) > 0:
                 self._sock.settimeout(remaining)
-                if not self._sock.recv(RECEIVE_SIZE):
+                if not self._sock.recv(READ_SIZE):
                     break
 
     def _send_continue(self) -> None:

@@ -26,7 +26,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from rawwsgi.http11 import OWS
+from rawwsgi.http11 import OWS, READ_SIZE
 from rawwsgi.protocol import Environ
 
 from wsgirouter.response import HTTPError
@@ -36,7 +36,6 @@ DEFAULT_MAX_BODY = 1024 * 1024
 #: Where the body is kept once read, so that every Request over the same
 #: environ (a middleware's and the router's) sees it, not an empty stream.
 BODY_KEY = "wsgirouter.body"
-READ_SIZE = 64 * 1024
 
 
 def latin1_to_text(value: str) -> str:

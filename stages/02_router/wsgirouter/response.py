@@ -21,13 +21,11 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import quote
 
+# RFC 9110 section 5.1: a field name is a token (is_token); section 5.5: a field
+# value is visible characters, spaces and tabs, so any other control character
+# (CR, LF and NUL above all) is refused (FORBIDDEN_IN_VALUE). Stage 01's rules.
+from rawwsgi.http11 import FORBIDDEN_IN_VALUE, is_token
 from rawwsgi.protocol import Environ, Headers, StartResponse
-
-from wsgirouter.trie import TOKEN  # RFC 9110 section 5.1: a field name is a token
-
-# RFC 9110 section 5.5: a field value is visible characters, spaces and tabs.
-# Any other control character (CR, LF and NUL above all) is refused.
-FORBIDDEN_IN_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 TEXT = "text/plain; charset=utf-8"
 HTML = "text/html; charset=utf-8"
@@ -44,7 +42,7 @@ def check_header(name: str, value: str) -> None:
     """
     if not isinstance(name, str) or not isinstance(value, str):
         raise TypeError(f"header name and value must be str, got {name!r}: {value!r}")
-    if not TOKEN.fullmatch(name):
+    if not is_token(name):
         raise ValueError(f"header name {name!r} is not an HTTP token")
     if FORBIDDEN_IN_VALUE.search(value):
         raise ValueError(

@@ -50,10 +50,6 @@ from urllib.parse import quote
 Handler: TypeAlias = Callable[..., Any]
 H = TypeVar("H", bound=Callable[..., Any])
 
-# RFC 9110, section 5.6.2: a token. A method is one (section 9.1), and so is a
-# field name (section 5.1): the response module checks header names with it.
-TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-
 #: Segments a client removes before it sends a path (RFC 3986, section 5.2.4).
 DOT_SEGMENTS = frozenset({".", ".."})
 
@@ -448,9 +444,14 @@ class PathIndex:
         """Register ``handler`` for ``pattern`` and ``methods``; compile the pattern now."""
         if isinstance(methods, str):
             raise TypeError(f"methods is a list of strings: methods=[{methods!r}]")
+        # A method is a token (RFC 9110 §9.1, §5.6.2): stage 01's rule. Imported
+        # here, at registration, so that importing the core loads nothing of
+        # the WSGI line (stage 04 routes ASGI apps with this same index).
+        from rawwsgi.http11 import is_token
+
         methods = list(methods)
         for method in methods:
-            if not TOKEN.fullmatch(method) or method != method.upper():
+            if not is_token(method) or method != method.upper():
                 raise ValueError(f"method {method!r} must be an upper-case token like 'GET'")
         if not methods or len(set(methods)) != len(methods):
             raise ValueError(f"methods must be distinct and not empty: {methods}")

@@ -17,6 +17,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 
+from rawwsgi.http11 import is_token  # a field name is a token (RFC 9110 §5.1, §5.6.2)
 from rawwsgi.protocol import Environ, ExcInfo, Headers, StartResponse, Write, WSGIApp
 
 from onion.headers import replaced
@@ -24,7 +25,6 @@ from onion.headers import replaced
 ENVIRON_KEY = "onion.request_id"
 # What an incoming id may look like: short, and nothing that could forge a log line.
 SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 def new_id() -> str:
@@ -38,7 +38,7 @@ class RequestID:
     def __init__(
         self, app: WSGIApp, *, header: str = "X-Request-ID", generate: Callable[[], str] = new_id
     ) -> None:
-        if not TOKEN.fullmatch(header):
+        if not is_token(header):
             raise ValueError(f"header {header!r} is not a valid header name")
         self.app = app
         self.header = header

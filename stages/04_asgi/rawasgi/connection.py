@@ -31,9 +31,10 @@ from typing import Any
 
 from rawwsgi.http11 import (
     CONTINUE,
+    DRAIN_LIMIT,
     LAST_CHUNK,
     NEED_DATA,
-    SKIP_LIMIT,
+    READ_SIZE,
     Body,
     BodyFraming,
     HTTPDate,
@@ -55,7 +56,6 @@ from rawasgi.websocket_session import ClientDisconnected, WebSocketSession, writ
 
 __all__ = ["HTTPConnection", "HTTPDate", "RequestCycle", "Settings"]
 
-READ_SIZE = 65536
 #: How long a refused client gets to read our error response before the socket closes.
 LINGER_SECONDS = 1.0
 
@@ -227,7 +227,7 @@ class HTTPConnection:
                 skipped += len(event.data)
             elif event is not NEED_DATA:
                 return True  # EndOfRequest
-            elif skipped > SKIP_LIMIT or self.parser.closed:
+            elif skipped > DRAIN_LIMIT or self.parser.closed:
                 return False
             else:
                 try:
@@ -629,4 +629,4 @@ class RequestCycle:
             return False
         if self.request_complete:
             return True
-        return not self.expect_continue and self.connection.parser.can_skip_body(SKIP_LIMIT)
+        return not self.expect_continue and self.connection.parser.can_skip_body(DRAIN_LIMIT)

@@ -23,7 +23,7 @@ import asyncio
 import logging
 from enum import Enum
 
-from rawwsgi.http11 import error_response, format_response_head
+from rawwsgi.http11 import READ_SIZE, error_response, format_response_head
 
 from rawasgi.protocol import ASGIApp, Message, Scope
 from rawasgi.websocket import (
@@ -40,8 +40,6 @@ from rawasgi.websocket import (
     encode_close_payload,
     encode_frame,
 )
-
-READ_SIZE = 65536
 
 
 class ClientDisconnected(OSError):

@@ -77,13 +77,10 @@ class Database:
         transaction: a crash half-way leaves a file that is still new.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = self.connect()
-        try:
-            # WAL lets readers go on while one process writes; the setting
-            # is stored in the file, so it lasts. It cannot change inside a
-            # transaction, hence before BEGIN.
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("BEGIN IMMEDIATE")
+        # WAL lets readers go on while one process writes; the setting is
+        # stored in the file, so it lasts. It cannot change inside a
+        # transaction, hence before BEGIN.
+        with self._begin("BEGIN IMMEDIATE", before="PRAGMA journal_mode = WAL") as connection:
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
                 for statement in SCHEMA:
@@ -98,13 +95,6 @@ class Database:
                     f"{self.path}: schema version {version}, "
                     f"this code knows version {SCHEMA_VERSION}"
                 )
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
-        finally:
-            connection.close()
         self.ready = True
 
     @contextmanager
@@ -117,9 +107,24 @@ class Database:
         """
         if not self.ready:
             self.initialize()
+        with self._begin("BEGIN IMMEDIATE" if write else "BEGIN") as connection:
+            yield connection
+
+    @contextmanager
+    def _begin(self, begin: str, before: str | None = None) -> Iterator[sqlite3.Connection]:
+        """Open a connection, run ``begin``; COMMIT after the block, ROLLBACK if it raised.
+
+        ``before`` is a statement run first, outside the transaction (a
+        PRAGMA that cannot change inside one). The connection is closed in
+        every case. ``BaseException``, not ``Exception``: a worker stopped
+        mid-block (SystemExit, KeyboardInterrupt) must not leave a
+        transaction open either.
+        """
         connection = self.connect()
         try:
-            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            if before is not None:
+                connection.execute(before)
+            connection.execute(begin)
             yield connection
             connection.execute("COMMIT")
         except BaseException:

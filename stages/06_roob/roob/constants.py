@@ -1,7 +1,8 @@
-"""Status codes and method names the framework and the sample app use."""
+"""Status codes, method names and the token rule the framework and the sample app use."""
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 
 
@@ -27,3 +28,13 @@ class HttpStatus(IntEnum):
 #: name in lower case (``GET`` -> ``get``). Nothing else on the class is ever
 #: looked up from the request line, so ``FOO /path`` cannot reach ``self.foo``.
 HTTP_METHODS: tuple[str, ...] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+#: token (RFC 9110 §5.6.2): a method name is one (§9.1). Stage 01 has the same
+#: rule (rawwsgi.http11.TOKEN, is_token); roob stands alone on webob and parse,
+#: so it is written again, the same way.
+TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def is_token(text: str) -> bool:
+    """Return whether ``text`` is a token (RFC 9110 §5.6.2): "GET" yes, "GET /" no."""
+    return TOKEN.fullmatch(text) is not None

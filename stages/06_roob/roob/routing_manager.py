@@ -1,8 +1,9 @@
 """The routing layer: store routes as they are registered, dispatch requests.
 
 ``RouteManager.routes`` maps each registered path to its :class:`Route`,
-as in the chapter; the lookup itself goes through ``table``, the compiled
-form of the same routes (see :mod:`roob.helpers`).
+as in the chapter; ``table`` holds the compiled form of the same routes
+(:mod:`roob.route_tree`), which the chapter's ``RoutingHelper``
+(:mod:`roob.helpers`) searches per request.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 
 from webob import Request, Response
 
-from roob.helpers import Route, RouteTable, RoutingHelper
+from roob.helpers import RoutingHelper
+from roob.route_tree import Route, RouteTable
 
 
 class RouteManager:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from rawasgi.apps import lifespan  # stage 04's: acknowledge start-up and shut-down
 from rawasgi.protocol import Receive, Scope, Send
 
 from workbook.bench.apps.common import HELLO_BYTES, MESSAGE, item
@@ -21,7 +22,7 @@ JSON = b"application/json"
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     """Answer ``/hello``, ``/json`` and ``/items/{id:int}``; anything else is a 404."""
     if scope["type"] == "lifespan":
-        await lifespan(receive, send)
+        await lifespan(scope, receive, send)
         return
     if scope["type"] != "http":
         raise ValueError(f"this app serves HTTP only, not {scope['type']!r}")
@@ -38,14 +39,3 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-async def lifespan(receive: Receive, send: Send) -> None:
-    """Acknowledge start-up and shut-down: there is nothing to set up."""
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rawasgi.middleware.response_started import RemembersResponseStart
 from rawasgi.protocol import ASGIApp, Message, Receive, Scope, Send
 from rawasgi.responses import send_text
 
@@ -10,7 +11,7 @@ class BodyTooLarge(Exception):
     """Raised inside the app's ``receive()`` when the body passes the limit."""
 
 
-class BodyLimit:
+class BodyLimit(RemembersResponseStart):
     """Answer ``413 Content Too Large`` when a request body exceeds ``max_bytes``.
 
     A declared ``Content-Length`` over the limit is refused before the app
@@ -36,7 +37,6 @@ class BodyLimit:
             await self.refuse(send)
             return
         received = 0
-        response_started = False
 
         async def receive_and_count() -> Message:
             nonlocal received
@@ -47,16 +47,11 @@ class BodyLimit:
                     raise BodyTooLarge(f"request body is over {self.max_bytes} bytes")
             return message
 
-        async def send_and_remember(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
+        wrapped, response = self.remembering(send)
         try:
-            await self.app(scope, receive_and_count, send_and_remember)
+            await self.app(scope, receive_and_count, wrapped)
         except BodyTooLarge:
-            if response_started:
+            if response.started:
                 raise
             await self.refuse(send)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import traceback
 
-from rawasgi.protocol import ASGIApp, Message, Receive, Scope, Send
+from rawasgi.middleware.response_started import RemembersResponseStart
+from rawasgi.protocol import ASGIApp, Receive, Scope, Send
 from rawasgi.responses import send_text
 
 
-class ServerErrors:
+class ServerErrors(RemembersResponseStart):
     """Answer ``500 Internal Server Error`` when the app raises, and log the traceback.
 
     A 500 can only be sent while nothing has been sent yet: once
@@ -34,19 +35,12 @@ class ServerErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        response_started = False
-
-        async def send_and_remember(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
+        wrapped, response = self.remembering(send)
         try:
-            await self.app(scope, receive, send_and_remember)
+            await self.app(scope, receive, wrapped)
         except Exception as error:
             self.logger.exception("unhandled error in %s %s", scope["method"], scope["path"])
-            if response_started:
+            if response.started:
                 raise
             text = (
                 "".join(traceback.format_exception(error))
