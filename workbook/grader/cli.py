@@ -47,6 +47,7 @@ from workbook.grader.report import (
     to_json,
 )
 from workbook.grader.runner import (
+    DEFAULT_CPU_TIMEOUT,
     DEFAULT_TIMEOUT,
     DEFAULT_TOTAL_TIMEOUT,
     Suite,
@@ -231,6 +232,14 @@ def grade_parser() -> argparse.ArgumentParser:
         help=f"stop any single test after S seconds (default {DEFAULT_TIMEOUT:g})",
     )
     parser.add_argument(
+        "--cpu-timeout",
+        type=float,
+        default=DEFAULT_CPU_TIMEOUT,
+        metavar="S",
+        help="also stop a test once it used S seconds of CPU time: an endless loop "
+        f"(default {DEFAULT_CPU_TIMEOUT:g}; 0 disables)",
+    )
+    parser.add_argument(
         "--total-timeout",
         type=float,
         default=DEFAULT_TOTAL_TIMEOUT,
@@ -343,6 +352,7 @@ def grade(
             suite,
             folder,
             timeout=options.timeout,
+            cpu_timeout=options.cpu_timeout,
             total_timeout=options.total_timeout,
             only=only,
             progress=show,
