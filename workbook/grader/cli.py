@@ -229,7 +229,8 @@ def grade_parser() -> argparse.ArgumentParser:
         type=float,
         default=DEFAULT_TIMEOUT,
         metavar="S",
-        help=f"stop any single test after S seconds (default {DEFAULT_TIMEOUT:g})",
+        help="stop any single test after S seconds: a test blocked for ever "
+        f"(default {DEFAULT_TIMEOUT:g}; 0 disables both per-test clocks)",
     )
     parser.add_argument(
         "--cpu-timeout",

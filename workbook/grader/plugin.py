@@ -824,7 +824,7 @@ class LoopWatch(threading.Thread):
     """
 
     INTERVAL = 0.1  # seconds between two looks at the main thread's stack
-    GRACE = 1.0  # seconds a test may spend in a function that looped before
+    GRACE = 0.5  # seconds a test may spend in a function that looped before
     BUSY = 0.05  # CPU seconds it must use meanwhile to count as looping
 
     def __init__(self, first_place: str) -> None:

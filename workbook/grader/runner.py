@@ -17,6 +17,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,15 +36,17 @@ from workbook.grader.regions import Region, find_regions
 from workbook.stages import REPO, STAGE_DIR_VARIABLE, STAGES, reference_dir, stage_name
 
 # Seconds per test, on two clocks (python -m workbook.grader.bench prints what the
-# reference's tests need, per stage). Wall time catches a test blocked for ever, so it
-# allows for a loaded machine and for the tests that start browsers and servers.
-# CPU time catches an endless loop, whatever the load.
-DEFAULT_TIMEOUT = 10.0
+# reference's tests need, per stage). CPU time catches an endless loop, whatever the
+# load: the most any reference test used was 1.5 s (stage 01's 20 clients; the first
+# hypothesis test of a run adds about 3 s when hypothesis's cache is cold). Wall time
+# catches a test blocked for ever, and must allow for a loaded machine: at load 14-20
+# on 2 cores the slowest in-process test took 4.8 s, the stage 05 browser test 24 s.
+DEFAULT_TIMEOUT = 30.0
 DEFAULT_CPU_TIMEOUT = 5.0
 DEFAULT_TOTAL_TIMEOUT = 300.0  # seconds for the whole run
-# A run may spend this many per-test timeouts' worth of seconds in tests stopped by a
-# timeout; after that its remaining tests are not run (reported as such).
-TIMEOUT_BUDGET = 6
+# Seconds a run may spend in tests stopped by a timeout; after that its remaining tests
+# are not run, each reported as such.
+TIMEOUT_BUDGET = 60.0
 STOP_GRACE = 10.0  # seconds a stopped run gets to tear its servers down
 
 
@@ -181,7 +184,7 @@ def child_command(
         "--grader-cpu-timeout",
         f"{cpu_timeout if timeout else 0:g}",
         "--grader-timeout-budget",
-        f"{TIMEOUT_BUDGET * timeout if timeout_budget is None else timeout_budget:g}",
+        f"{TIMEOUT_BUDGET if timeout_budget is None else timeout_budget:g}",
     ]
     if only is not None:
         command += ["--grader-only", ",".join(sorted(only)) or "none"]
@@ -249,6 +252,8 @@ def run_suite(
     # entry points cost start-up time in every run and nothing else.
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env.pop("PYTEST_ADDOPTS", None)
+    if sandbox is not None:
+        env[HYPOTHESIS_STORAGE] = str(hypothesis_storage(folder.parent))
     reader = ChannelReader(results_read)
     contained: list[str] = []
     with tempfile.TemporaryFile() as output, contextlib.ExitStack() as stack:
@@ -290,6 +295,28 @@ def run_suite(
         run.tampered += problems + check_canaries(run, secret.canaries)
     run.contained = contained
     return run
+
+
+HYPOTHESIS_STORAGE = "HYPOTHESIS_STORAGE_DIRECTORY"
+
+
+def hypothesis_storage(scratch: Path) -> Path:
+    """Return a writable hypothesis folder for a sandboxed run, seeded from the repo's caches.
+
+    Hypothesis caches the constants it finds in local modules and its
+    Unicode tables in ``.hypothesis/``. Without them the first hypothesis
+    test of a run spends about 3 s of CPU time building them again, which
+    a sandboxed run (the repo is read-only) would do every time. Each run
+    gets its own copy, so no submission can change what another one's
+    tests draw; the example database is not copied (grading uses none).
+    """
+    storage = scratch / ".hypothesis"
+    source = Path(os.environ.get(HYPOTHESIS_STORAGE) or REPO / ".hypothesis")
+    for cache in ("constants", "unicode_data"):
+        if (source / cache).is_dir():
+            shutil.copytree(source / cache, storage / cache, dirs_exist_ok=True)
+    storage.mkdir(exist_ok=True)
+    return storage
 
 
 def test_names(tests: Path) -> set[str]:
