@@ -209,7 +209,10 @@ def batch(size: int, jobs: int | None, sandbox: bool) -> int:
     verdict = "" if goal is None else ("ok" if seconds <= goal else "MISSED")
     print(
         f"batch of {size} stage-02 submissions{' (sandboxed)' if sandbox else ''}: {seconds:.1f} s"
-        f", {timing.cpu:.1f} s of CPU{f' (goal {goal:.0f} s: {verdict})' if goal else ''}"
+        # A sandboxed run's processes are reaped inside its own PID namespace: their CPU
+        # time never reaches this process's RUSAGE_CHILDREN, so it is shown only without.
+        f"{'' if sandbox else f', {timing.cpu:.1f} s of CPU'}"
+        f"{f' (goal {goal:.0f} s: {verdict})' if goal else ''}"
         f"  [before: {before}; after: {load()}]"
     )
     return 1 if goal is not None and seconds > goal else 0
