@@ -93,7 +93,8 @@ def test_the_cpu_clock_stops_a_loop_before_the_wall_clock() -> None:
 
 
 def test_once_the_timeout_budget_is_spent_no_more_tests_run() -> None:
-    """After the run spent its budget in timed-out tests, every test left is not run, saying why."""
+    """After the run spent its budget in tests that ran to a full timeout, every test left is
+    not run, saying why (a loop met again and stopped early does not count against it)."""
     _, report = grade(STUCK, timeout=3, cpu_timeout=0, timeout_budget=1)
     assert report["status"] == "graded"
     failed = failures(report)
@@ -102,7 +103,7 @@ def test_once_the_timeout_budget_is_spent_no_more_tests_run() -> None:
         assert failed[name]["kind"] == "not_run"
         assert failed[name]["message"].startswith(
             f"not run: the run's time for timeouts is spent (3 s in 1 test stopped by a "
-            f"timeout, the last {FIRST})"
+            f"full timeout, the last {FIRST})"
         )
 
 

@@ -30,7 +30,7 @@ After a test of exercise N.k times out, the exercise's later tests fail in
 their setup without running ("not run: exercise N.k timed out"); after two
 full timeouts in one test file, the file's other tests; and once the run
 has spent its timeout budget (``--grader-timeout-budget`` seconds in tests
-stopped by a timeout), every test left ("not run: the run's time for
+that ran to a full timeout), every test left ("not run: the run's time for
 timeouts is spent").
 
 Hypothesis tests run with the grading settings (``grading_settings``):
@@ -491,7 +491,7 @@ class Recorder:
         if self.timeout_budget and spent >= self.timeout_budget:
             raise NotRun(
                 f"not run: the run's time for timeouts is spent ({spent:.0f} s in "
-                f"{len(self.timeouts)} test{'s' if len(self.timeouts) != 1 else ''} stopped by a timeout, the last "
+                f"{len(self.timeouts)} test{'s' if len(self.timeouts) != 1 else ''} stopped by a full timeout, the last "
                 f"{self.timeouts[-1][0].rpartition('::')[2]}): an endless loop?"
             )
         module = item.nodeid.partition("::")[0]
@@ -563,10 +563,11 @@ class Recorder:
             exercise = record.pop("exercise_timed_out", None)
             if exercise and record.get("kind") == "timeout":
                 self.timed_out.setdefault(exercise, nodeid)
-            if record.get("kind") == "timeout" and nodeid.rpartition("::")[2] not in self.canaries:
-                self.timeouts.append((nodeid, record["duration"]))
+            # Only a full timeout counts against the file's and the run's budgets: a loop
+            # met again is stopped within a second, and is a failure to report, not a cost.
             if record.pop("full_timeout", False):
                 self.module_timeouts.setdefault(nodeid.partition("::")[0], []).append(nodeid)
+                self.timeouts.append((nodeid, record["duration"]))
         self.check_integrity()
         self.write(record)
 
