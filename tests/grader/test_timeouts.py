@@ -82,13 +82,17 @@ def test_an_endless_loop_costs_one_timeout_and_grading_goes_on() -> None:
 
 
 def test_the_cpu_clock_stops_a_loop_before_the_wall_clock() -> None:
-    """With a long wall timeout, the loop is stopped after the CPU time it used."""
+    """With a long wall timeout, the loop is stopped after the CPU time it used; later tests
+    that loop in the same place are stopped early, as after a wall-clock timeout."""
     _, report = grade(STUCK, timeout=100, cpu_timeout=1)
     assert report["status"] == "graded"
-    first = failures(report)[FIRST]
-    assert (first["kind"], first["got"]) == (
+    failed = failures(report)
+    assert (failed[FIRST]["kind"], failed[FIRST]["got"]) == (
         "timeout",
         "no result after 1 s of CPU time, so the test was stopped",
+    )
+    assert failed["test_greeting_starts_with_hello[ada]"]["message"].startswith(
+        "looping again where an earlier test timed out (greeter/text.py:"
     )
 
 

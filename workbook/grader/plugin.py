@@ -635,6 +635,7 @@ class Recorder:
                 details["message"] = (
                     f"timed out after using {seconds} s of CPU time: an endless loop?"
                 )
+                self.watch_loop(excinfo, details["where"])
             else:
                 details["got"] = f"no result within {seconds} s, so the test was stopped"
                 details["message"] = (
@@ -817,16 +818,19 @@ class LoopWatch(threading.Thread):
     An endless loop in one exercise is reached by many tests, tagged or not.
     After the first timeout, this thread samples the main thread's stack
     every ``INTERVAL`` seconds; a test whose running frame has sat in the
-    same looping function for ``GRACE`` seconds, using CPU all along, is
-    stopped at once, through
-    pytest-timeout's own SIGALRM handler, instead of after the full
-    per-test timeout. Only while that handler is installed (a test with a
-    timeout is running) is the signal sent.
+    same looping function while the main thread used ``GRACE_CPU`` seconds
+    of CPU time (running bytecode, not blocked in a call: a thread blocked
+    in recv() uses none) is stopped at once, through the grader's SIGALRM
+    handler (``Alarm``), instead of after the full per-test timeout. CPU
+    time, not wall time: on a loaded machine a spinning thread gets a
+    fraction of a core, and a wall-time grace of half a second saw too
+    little of it to tell. Only while the handler is installed (a test with
+    a timeout is running) is the signal sent.
     """
 
     INTERVAL = 0.1  # seconds between two looks at the main thread's stack
-    GRACE = 0.5  # seconds a test may spend in a function that looped before
-    BUSY = 0.05  # CPU seconds it must use meanwhile to count as looping
+    GRACE_CPU = 0.3  # CPU seconds a test may spend in a function that looped before
+    GRACE = 1.0  # wall seconds instead, where a thread's CPU time cannot be read
 
     def __init__(self, first_place: str) -> None:
         super().__init__(name="wire-up-loop-watch", daemon=True)
@@ -875,15 +879,11 @@ class LoopWatch(threading.Thread):
             if stuck_since is None or stuck_in != nodeid:
                 stuck_since, stuck_in, cpu_since = now, nodeid, self.cpu()
                 continue
-            # Still in the function and using CPU: running bytecode, not blocked in a call
-            # (a thread blocked in recv() uses none; one spinning on a loaded machine, some).
-            busy = self.cpu() - cpu_since >= self.BUSY
+            # Still in the function, and running there: CPU time used since it was first seen.
+            cpu = self.cpu()
+            looping = cpu - cpu_since >= self.GRACE_CPU if cpu else now - stuck_since >= self.GRACE
             handler = signal.getsignal(signal.SIGALRM)
-            if (
-                now - stuck_since >= self.GRACE
-                and busy
-                and handler not in (signal.SIG_DFL, signal.SIG_IGN, None)
-            ):
+            if looping and handler not in (signal.SIG_DFL, signal.SIG_IGN, None):
                 self.fired[nodeid] = now - stuck_since
                 signal.pthread_kill(self.main, signal.SIGALRM)
 
