@@ -666,6 +666,8 @@ class Recorder:
                 details["check"] = None  # the message already says it
         else:
             details["kind"] = "exception"
+            if waited_in_vain(error):  # e.g. for a server process stuck in a loop
+                details["full_timeout"] = item.name not in self.canaries
             where = self.stage_location(excinfo)
             details["where"] = where
             details["got"] = f"{type(error).__name__}: {first_line(text)}".rstrip(": ")
@@ -886,6 +888,22 @@ class LoopWatch(threading.Thread):
             if looping and handler not in (signal.SIG_DFL, signal.SIG_IGN, None):
                 self.fired[nodeid] = now - stuck_since
                 signal.pthread_kill(self.main, signal.SIGALRM)
+
+
+def waited_in_vain(error: BaseException) -> bool:
+    """Return True for a client's own timeout: a reply that never came (``TimeoutError``,
+    which ``socket.timeout`` and asyncio's are, or httpx's ``TimeoutException``).
+
+    Such a test cost its client's timeout, as a test stopped by the grader's
+    clock costs that: it counts against the test file's and the run's
+    timeout budgets (a server process stuck in an endless loop is met by
+    every test that talks to it, and the grader's loop watch cannot see
+    into another process).
+    """
+    return isinstance(error, TimeoutError) or any(
+        cls.__name__ == "TimeoutException" and cls.__module__.startswith("httpx")
+        for cls in type(error).__mro__
+    )
 
 
 def last_request(item: pytest.Item) -> str | None:
