@@ -12,6 +12,7 @@ last tests that do not loop at all.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 from workbook.grader import plugin
 from workbook.grader.report import build_report, render, to_json
-from workbook.grader.runner import Run, Suite, grade_run
+from workbook.grader.runner import DEFAULT_CPU_TIMEOUT, DEFAULT_TIMEOUT, Run, Suite, grade_run
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LOOPS = Suite("90_greeter", FIXTURES / "90_greeter", FIXTURES / "suite_90_greeter_loops")
@@ -29,12 +30,25 @@ FIRST = "test_every_greeting_ends_with_a_full_stop"
 pytestmark = pytest.mark.timeout(180)
 
 
-def grade(folder: Path, **options: float) -> tuple[Run, dict]:
-    run = grade_run(LOOPS, folder, total_timeout=120, **options)
+def grade(
+    folder: Path,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    cpu_timeout: float = DEFAULT_CPU_TIMEOUT,
+    timeout_budget: float | None = None,
+) -> tuple[Run, dict[str, Any]]:
+    run = grade_run(
+        LOOPS,
+        folder,
+        total_timeout=120,
+        timeout=timeout,
+        cpu_timeout=cpu_timeout,
+        timeout_budget=timeout_budget,
+    )
     return run, to_json(build_report(LOOPS.name, folder.name, LOOPS.regions(), run))
 
 
-def failures(report: dict) -> dict[str, dict]:
+def failures(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Return every failure of the report by test name (without the file)."""
     found = {}
     for exercise in [*report["exercises"], report["stage_tests"]]:
