@@ -24,7 +24,7 @@ grader; its CPU time says more.
 
     .venv/bin/python -m workbook.grader.bench                 # loop, every stage
     .venv/bin/python -m workbook.grader.bench loop --stages 2,5 --rounds 3
-    git worktree add /tmp/before 12f7f27      # the grader before this work, for a pair
+    git worktree add /tmp/before d05bcdf      # the grader before this work, for a pair
     .venv/bin/python -m workbook.grader.bench loop --compare-with /tmp/before
     .venv/bin/python -m workbook.grader.bench batch --class-size 8
     .venv/bin/python -m workbook.grader.bench batch --class-size 30 --no-sandbox
