@@ -162,3 +162,41 @@ def test_batch_is_sandboxed_by_default_and_exits_1_when_a_submission_is_stopped(
     assert "each in a sandbox" in out
     assert "stuck: stopped: the grading run was stopped after 20 s" in out
     assert "Wrote " in out and "grades.csv" in out
+
+
+def test_memory_limit_refuses_a_large_allocation_but_not_a_reservation(tmp_path: Path) -> None:
+    """Memory is capped on what a process writes to (RLIMIT_DATA), not on address space it
+    only reserves: Chromium reserves gigabytes at start and died under RLIMIT_AS."""
+    folder = hostile(
+        tmp_path,
+        """
+    import mmap
+    mmap.mmap(-1, 8 << 30, flags=mmap.MAP_PRIVATE, prot=0).close()  # PROT_NONE: reserved only, as a browser does
+    _hog = bytearray(2 << 30)
+    """,
+    )
+    run = grade_run(SUITE, folder, sandbox=sandbox.Limits(cpu_seconds=120, memory_bytes=1 << 30))
+    report = to_json(build_report(SUITE.name, folder.name, SUITE.regions(), run))
+    [error] = report["load_errors"]
+    assert "MemoryError" in error["message"] and "_hog = bytearray" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("stage", "tests"),
+    [(6, "test_servers.py"), (5, "test_site_browser.py")],
+    ids=["gunicorn-start-script", "chromium"],
+)
+def test_reference_tests_that_start_programs_pass_in_the_sandbox(stage: int, tests: str) -> None:
+    """A stage's start script finds the venv's gunicorn from a scratch copy, and Chromium
+    starts under the memory limit: both failed sandboxed while passing unsandboxed."""
+    if tests == "test_site_browser.py" and not (
+        shutil.which("chromium") or shutil.which("chromium-browser")
+    ):
+        pytest.skip("no chromium on PATH (apt-get install chromium; .ci/run does)")
+    real = Suite.of(stage)
+    suite = Suite(real.name, real.reference, real.tests / tests)
+    run = grade_run(suite, real.reference, sandbox=LIMITS, timeout=60)
+    failed = {
+        test.name: test.details.get("message") for test in run.tests if test.outcome != "passed"
+    }
+    assert run.tests and failed == {}

@@ -47,6 +47,7 @@ from workbook.grader.report import (
     to_json,
 )
 from workbook.grader.runner import (
+    DEFAULT_CPU_TIMEOUT,
     DEFAULT_TIMEOUT,
     DEFAULT_TOTAL_TIMEOUT,
     Suite,
@@ -229,7 +230,16 @@ def grade_parser() -> argparse.ArgumentParser:
         type=float,
         default=DEFAULT_TIMEOUT,
         metavar="S",
-        help=f"stop any single test after S seconds (default {DEFAULT_TIMEOUT:g})",
+        help="stop any single test after S seconds: a test blocked for ever "
+        f"(default {DEFAULT_TIMEOUT:g}; 0 disables both per-test clocks)",
+    )
+    parser.add_argument(
+        "--cpu-timeout",
+        type=float,
+        default=DEFAULT_CPU_TIMEOUT,
+        metavar="S",
+        help="also stop a test once it used S seconds of CPU time: an endless loop "
+        f"(default {DEFAULT_CPU_TIMEOUT:g}; 0 disables)",
     )
     parser.add_argument(
         "--total-timeout",
@@ -344,6 +354,7 @@ def grade(
             suite,
             folder,
             timeout=options.timeout,
+            cpu_timeout=options.cpu_timeout,
             total_timeout=options.total_timeout,
             only=only,
             progress=show,

@@ -16,8 +16,28 @@ flushed as the run goes (a stopped run still leaves the finished tests):
 - ``{"event": "tamper", "problems"}`` when an integrity check fails;
 - ``{"event": "finish", "exitstatus"}`` when the session ends.
 
+The per-test timeout is the grader's own alarm (``Alarm``; pytest-timeout
+still reads ``--timeout`` and the ``timeout`` marks): it raises
+``GradingTimeout``, a ``BaseException``, so that nothing in the test takes
+it for an ordinary failure and carries on. pytest-timeout raises
+``pytest.fail``'s exception, which hypothesis catches as a failing example
+and then shrinks, replaying the endless loop with no alarm left: one
+looping fuzz test held a whole run until the total timeout. The alarm also
+rings again every few seconds until the test is over, for code that
+swallows even a ``BaseException``.
+
 After a test of exercise N.k times out, the exercise's later tests fail in
-their setup without running ("not run: exercise N.k timed out").
+their setup without running ("not run: exercise N.k timed out"); after two
+full timeouts in one test file, the file's other tests; and once the run
+has spent its timeout budget (``--grader-timeout-budget`` seconds in tests
+that ran to a full timeout), every test left ("not run: the run's time for
+timeouts is spent").
+
+Hypothesis tests run with the grading settings (``grading_settings``):
+at most ``--grader-examples`` examples, derandomized, no example database
+(the sandbox's file system is read-only), and no "explain" phase, which
+replays a failing example many times to annotate it and was most of a
+failing fuzz test's time.
 
 ``--grader-only IDS`` runs only the tests tagged with these exercise ids
 (comma-separated).
@@ -43,6 +63,7 @@ import threading
 import time
 from collections.abc import Generator
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any
 
 import pytest
@@ -59,6 +80,10 @@ STUB_MESSAGE = re.compile(r"^exercise (\d+\.\d+):")
 TIMEOUT = re.compile(r"Timeout \(>(?P<seconds>[\d.]+)s\) from pytest-timeout")
 REPR_LIMIT = 240
 MODULE_TIMEOUTS = 2  # after this many full timeouts in one test file, its other tests are not run
+GRADING_EXAMPLES = 25  # hypothesis examples per test when grading (the suites ask for 50-200)
+ALARM_AGAIN = 2.0  # seconds between two rings of the alarm once it went off
+_HERE = str(Path(__file__).resolve())
+_MACHINERY = (os.sep + "_pytest" + os.sep, os.sep + "pluggy" + os.sep, "pytest_timeout.py", _HERE)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -70,6 +95,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write each test's outcome and failure details to PATH (JSON lines)",
     )
     group.addoption(
+        "--grader-examples",
+        type=int,
+        default=GRADING_EXAMPLES,
+        metavar="N",
+        help="run each hypothesis test with at most N examples (0: as the suite asks)",
+    )
+    group.addoption(
+        "--grader-cpu-timeout",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="also stop a test once this process used S seconds of CPU time in it (0: no limit)",
+    )
+    group.addoption(
+        "--grader-timeout-budget",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="after S seconds spent in tests stopped by a timeout, run no more tests (0: no limit)",
+    )
+    group.addoption(
         "--grader-only",
         default=None,
         metavar="IDS",
@@ -79,6 +125,98 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 class NotRun(Exception):
     """Raised in place of running a test whose exercise already timed out."""
+
+
+class GradingTimeout(BaseException):
+    """Raised in a test by the grader's per-test alarm.
+
+    A ``BaseException`` and not an ``Exception``: hypothesis (which catches
+    ``Exception`` and ``pytest.fail``'s ``Failed`` as a failing example, then
+    shrinks it, running the loop again) and a learner's ``except Exception``
+    let it through. pytest still reports the test as failed.
+    """
+
+    def __init__(self, seconds: float, clock: str = "wall") -> None:
+        unit = "s of CPU time" if clock == "cpu" else "s"
+        super().__init__(f"Timeout (>{seconds:g} {unit}) from the grader")
+        self.seconds = seconds
+        self.clock = clock  # "wall" (time passed) or "cpu" (CPU time used)
+
+    def again(self) -> GradingTimeout:
+        """Return a fresh exception for the same timeout (each raise its own traceback)."""
+        return GradingTimeout(self.seconds, self.clock)
+
+
+class Alarm:
+    """The per-test timeout: two clocks, whichever runs out first raises GradingTimeout.
+
+    - wall time (``ITIMER_REAL``, SIGALRM): ``seconds`` after the test
+      starts; this catches a test blocked for ever (a server that never
+      answers);
+    - CPU time of this process (``ITIMER_PROF``, SIGPROF, every thread):
+      ``cpu_seconds``; this catches an endless loop after the same work on a
+      quiet or a loaded machine, where the wall clock would have to allow
+      for the load.
+
+    Once it went off, it rings again every ``ALARM_AGAIN`` seconds until the
+    test is over (pytest-timeout's cancel hook stops it), so code that
+    swallows the exception is stopped too. A ring that lands in pytest's,
+    pluggy's or the grader's own code (reporting the failure, say) raises
+    nothing: the exception would break pytest itself, not the test.
+    """
+
+    def __init__(self, seconds: float, cpu_seconds: float = 0.0) -> None:
+        self.seconds = seconds
+        self.cpu_seconds = cpu_seconds
+        self.rang: GradingTimeout | None = None
+
+    def start(self) -> None:
+        signal.signal(signal.SIGALRM, self.ring)
+        signal.signal(signal.SIGPROF, self.ring)
+        if self.cpu_seconds > 0:
+            signal.setitimer(signal.ITIMER_PROF, self.cpu_seconds)
+        if self.seconds > 0:
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def cancel(self) -> None:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.signal(signal.SIGPROF, signal.SIG_IGN)  # SIG_DFL would end the process
+
+    def ring(self, signum: int, frame: FrameType | None) -> None:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.setitimer(signal.ITIMER_REAL, ALARM_AGAIN)
+        if self.rang is None:
+            self.rang = (
+                GradingTimeout(self.cpu_seconds, clock="cpu")
+                if signum == signal.SIGPROF
+                else GradingTimeout(self.seconds)
+            )
+        if frame is not None and any(part in frame.f_code.co_filename for part in _MACHINERY):
+            return
+        raise self.rang.again()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
+    """Time the test with the grader's Alarm instead of pytest-timeout's handler.
+
+    The timeout is pytest-timeout's (``--timeout``, or a ``timeout`` mark),
+    never more than the grader's ``--timeout``: a mark that gives a fuzz
+    module a minute in ``make test`` does not apply to graded runs, whose
+    hypothesis tests run fewer examples.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None  # no signals off the main thread: pytest-timeout's thread method
+    seconds = float(settings.timeout)
+    ceiling = float(item.config.getoption("timeout") or 0)
+    if ceiling > 0:
+        seconds = min(seconds, ceiling)
+    alarm = Alarm(seconds, float(item.config.getoption("--grader-cpu-timeout") or 0))
+    item.cancel_timeout = alarm.cancel  # type: ignore[attr-defined]  # what pytest-timeout calls
+    alarm.start()
+    return True
 
 
 class Channel:
@@ -122,8 +260,43 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = kept
+    examples = config.getoption("--grader-examples")
+    if examples:
+        for item in items:
+            use_grading_settings(item, examples)
     if _SECRET is not None and _SECRET.canaries and items:
         plant_canaries(items, _SECRET.canaries)
+
+
+def use_grading_settings(item: pytest.Item, examples: int) -> None:
+    """Run a hypothesis test (``@given``) with the grading settings; leave others alone.
+
+    At most ``examples`` examples, derandomized (the same examples each grade),
+    no example database, and only the explicit, generate and shrink phases: a
+    failure is still shrunk to a small example for the report, but not
+    "explained" (that phase replays it many times, and was most of a failing
+    fuzz test's time). The settings a test was decorated with are the parent,
+    so its deadline and health checks stay as the suite chose.
+
+    Hypothesis reads a test's settings from ``_hypothesis_internal_use_settings``
+    when the test is called (what ``@settings`` writes); a meta-test checks that
+    this still takes effect (``tests/grader/test_timeouts.py``).
+    """
+    function = getattr(item, "obj", None)
+    function = getattr(function, "__func__", function)  # a test in a class: its function
+    current = getattr(function, "_hypothesis_internal_use_settings", None)
+    if current is None or not getattr(function, "is_hypothesis_test", False):
+        return
+    from hypothesis import Phase, settings
+
+    function._hypothesis_internal_use_settings = settings(  # type: ignore[union-attr]
+        current,
+        max_examples=min(current.max_examples, examples),
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        print_blob=False,
+    )
 
 
 def plant_canaries(items: list[pytest.Item], canaries: list[guard.Canary]) -> None:
@@ -245,6 +418,8 @@ class Recorder:
         self.spans: dict[str, list[tuple[int, int]]] = {}  # file -> its statements, smallest first
         self.watchdog: LoopWatch | None = None
         self.module_timeouts: dict[str, list[str]] = {}  # test file -> its tests that timed out
+        self.timeout_budget = float(config.getoption("--grader-timeout-budget") or 0)
+        self.timeouts: list[tuple[str, float]] = []  # (test, seconds) of each test stopped so
         self.suite_root = Path(str(config.rootpath))
         stage_dir = os.environ.get("WORKBOOK_STAGE_DIR")
         self.stage_dir = Path(stage_dir).resolve() if stage_dir else None
@@ -252,6 +427,7 @@ class Recorder:
         self.failures: dict[str, dict[str, Any]] = {}
         self.outcomes: dict[str, tuple[str, str]] = {}
         self.durations: dict[str, float] = {}
+        self.cpu_started = time.process_time()  # CPU time of this process when a test started
 
     def write(self, record: dict[str, Any]) -> None:
         self.channel.write(record)
@@ -291,6 +467,7 @@ class Recorder:
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         self.comparison = None
+        self.cpu_started = time.process_time()
         if self.watchdog is not None:
             self.watchdog.current = nodeid
         self.write({"event": "start", "nodeid": nodeid})
@@ -311,6 +488,13 @@ class Recorder:
             raise NotRun(
                 f"not run: exercise {exercise} timed out "
                 f"(in {self.timed_out[exercise].rpartition('::')[2]})"
+            )
+        spent = sum(seconds for _, seconds in self.timeouts)
+        if self.timeout_budget and spent >= self.timeout_budget:
+            raise NotRun(
+                f"not run: the run's time for timeouts is spent ({spent:.0f} s in "
+                f"{len(self.timeouts)} test{'s' if len(self.timeouts) != 1 else ''} stopped by a full timeout, the last "
+                f"{self.timeouts[-1][0].rpartition('::')[2]}): an endless loop?"
             )
         module = item.nodeid.partition("::")[0]
         if len(self.module_timeouts.get(module, [])) >= MODULE_TIMEOUTS:
@@ -374,6 +558,7 @@ class Recorder:
             "outcome": outcome,
             "phase": phase,
             "duration": round(self.durations.pop(nodeid, 0.0), 3),
+            "cpu": round(time.process_time() - self.cpu_started, 3),
         }
         if outcome == "failed":
             record.update(
@@ -382,8 +567,11 @@ class Recorder:
             exercise = record.pop("exercise_timed_out", None)
             if exercise and record.get("kind") == "timeout":
                 self.timed_out.setdefault(exercise, nodeid)
+            # Only a full timeout counts against the file's and the run's budgets: a loop
+            # met again is stopped within a second, and is a failure to report, not a cost.
             if record.pop("full_timeout", False):
                 self.module_timeouts.setdefault(nodeid.partition("::")[0], []).append(nodeid)
+                self.timeouts.append((nodeid, record["duration"]))
         self.check_integrity()
         self.write(record)
 
@@ -417,7 +605,12 @@ class Recorder:
         error = excinfo.value
         text = str(error)
         details["check"] = self.failing_check(item, excinfo)
-        timeout = TIMEOUT.search(text)
+        timeout = (
+            error.seconds
+            if isinstance(error, GradingTimeout)
+            else (float(found["seconds"]) if (found := TIMEOUT.search(text)) else None)
+        )
+        on_cpu = isinstance(error, GradingTimeout) and error.clock == "cpu"
         stub = STUB_MESSAGE.match(text) if isinstance(error, NotImplementedError) else None
         if isinstance(error, NotRun):
             details["kind"] = "not_run"
@@ -425,7 +618,7 @@ class Recorder:
             details["check"] = None
             return details
         if timeout:
-            seconds = f"{float(timeout['seconds']):g}"
+            seconds = f"{timeout:g}"
             details["kind"] = "timeout"
             details["where"] = self.stage_location(excinfo)
             again = self.watchdog.fired_in(item.nodeid) if self.watchdog else None
@@ -442,6 +635,12 @@ class Recorder:
                     f"looping again where an earlier test timed out "
                     f"({self.watchdog.first_place}), so it was stopped early"
                 )
+            elif on_cpu:
+                details["got"] = f"no result after {seconds} s of CPU time, so the test was stopped"
+                details["message"] = (
+                    f"timed out after using {seconds} s of CPU time: an endless loop?"
+                )
+                self.watch_loop(excinfo, details["where"])
             else:
                 details["got"] = f"no result within {seconds} s, so the test was stopped"
                 details["message"] = (
@@ -472,6 +671,8 @@ class Recorder:
                 details["check"] = None  # the message already says it
         else:
             details["kind"] = "exception"
+            if waited_in_vain(error):  # e.g. for a server process stuck in a loop
+                details["full_timeout"] = item.name not in self.canaries
             where = self.stage_location(excinfo)
             details["where"] = where
             details["got"] = f"{type(error).__name__}: {first_line(text)}".rstrip(": ")
@@ -573,9 +774,7 @@ class Recorder:
         entries = [
             entry
             for entry in excinfo.traceback  # without the handler's own frames
-            if not any(
-                part in {"pytest_timeout.py", "_pytest"} for part in Path(str(entry.path)).parts
-            )
+            if not any(part in str(entry.path) for part in _MACHINERY)
         ]
         if not entries:
             return
@@ -626,16 +825,19 @@ class LoopWatch(threading.Thread):
     An endless loop in one exercise is reached by many tests, tagged or not.
     After the first timeout, this thread samples the main thread's stack
     every ``INTERVAL`` seconds; a test whose running frame has sat in the
-    same looping function for ``GRACE`` seconds, using CPU all along, is
-    stopped at once, through
-    pytest-timeout's own SIGALRM handler, instead of after the full
-    per-test timeout. Only while that handler is installed (a test with a
-    timeout is running) is the signal sent.
+    same looping function while the main thread used ``GRACE_CPU`` seconds
+    of CPU time (running bytecode, not blocked in a call: a thread blocked
+    in recv() uses none) is stopped at once, through the grader's SIGALRM
+    handler (``Alarm``), instead of after the full per-test timeout. CPU
+    time, not wall time: on a loaded machine a spinning thread gets a
+    fraction of a core, and a wall-time grace of half a second saw too
+    little of it to tell. Only while the handler is installed (a test with
+    a timeout is running) is the signal sent.
     """
 
     INTERVAL = 0.1  # seconds between two looks at the main thread's stack
-    GRACE = 1.0  # seconds a test may spend in a function that looped before
-    BUSY = 0.05  # CPU seconds it must use meanwhile to count as looping
+    GRACE_CPU = 0.3  # CPU seconds a test may spend in a function that looped before
+    GRACE = 1.0  # wall seconds instead, where a thread's CPU time cannot be read
 
     def __init__(self, first_place: str) -> None:
         super().__init__(name="wire-up-loop-watch", daemon=True)
@@ -687,17 +889,29 @@ class LoopWatch(threading.Thread):
             if stuck_since is None or stuck_in != nodeid:
                 stuck_since, stuck_in, cpu_since = now, nodeid, self.cpu()
                 continue
-            # Still in the function and using CPU: running bytecode, not blocked in a call
-            # (a thread blocked in recv() uses none; one spinning on a loaded machine, some).
-            busy = self.cpu() - cpu_since >= self.BUSY
+            # Still in the function, and running there: CPU time used since it was first seen.
+            cpu = self.cpu()
+            looping = cpu - cpu_since >= self.GRACE_CPU if cpu else now - stuck_since >= self.GRACE
             handler = signal.getsignal(signal.SIGALRM)
-            if (
-                now - stuck_since >= self.GRACE
-                and busy
-                and handler not in (signal.SIG_DFL, signal.SIG_IGN, None)
-            ):
+            if looping and handler not in (signal.SIG_DFL, signal.SIG_IGN, None):
                 self.fired[nodeid] = now - stuck_since
                 signal.pthread_kill(self.main, signal.SIGALRM)
+
+
+def waited_in_vain(error: BaseException) -> bool:
+    """Return True for a client's own timeout: a reply that never came (``TimeoutError``,
+    which ``socket.timeout`` and asyncio's are, or httpx's ``TimeoutException``).
+
+    Such a test cost its client's timeout, as a test stopped by the grader's
+    clock costs that: it counts against the test file's and the run's
+    timeout budgets (a server process stuck in an endless loop is met by
+    every test that talks to it, and the grader's loop watch cannot see
+    into another process).
+    """
+    return isinstance(error, TimeoutError) or any(
+        cls.__name__ == "TimeoutException" and cls.__module__.startswith("httpx")
+        for cls in type(error).__mro__
+    )
 
 
 def last_request(item: pytest.Item) -> str | None:

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,10 +35,18 @@ from workbook.grader.cutter import copy_stage
 from workbook.grader.regions import Region, find_regions
 from workbook.stages import REPO, STAGE_DIR_VARIABLE, STAGES, reference_dir, stage_name
 
-# Seconds per test. Most tests take well under 0.5 s; the slowest reference test took
-# 5.6 s at load 22 on 2 cores (python -m workbook.grader.bench prints it per stage).
-DEFAULT_TIMEOUT = 10.0
+# Seconds per test, on two clocks (python -m workbook.grader.bench prints what the
+# reference's tests need, per stage). CPU time catches an endless loop, whatever the
+# load: the most any reference test used was 1.5 s (stage 01's 20 clients; the first
+# hypothesis test of a run adds about 3 s when hypothesis's cache is cold). Wall time
+# catches a test blocked for ever, and must allow for a loaded machine: at load 14-20
+# on 2 cores the slowest in-process test took 4.8 s, the stage 05 browser test 24 s.
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_CPU_TIMEOUT = 5.0
 DEFAULT_TOTAL_TIMEOUT = 300.0  # seconds for the whole run
+# Seconds a run may spend in tests stopped by a timeout; after that its remaining tests
+# are not run, each reported as such.
+TIMEOUT_BUDGET = 60.0
 STOP_GRACE = 10.0  # seconds a stopped run gets to tear its servers down
 
 
@@ -78,7 +87,8 @@ class TestResult:
     rule: str | None = None
     outcome: str = "failed"  # passed | failed | skipped
     phase: str | None = None
-    duration: float = 0.0
+    duration: float = 0.0  # seconds, setup + call + teardown
+    cpu: float = 0.0  # CPU seconds the grading process used meanwhile (all its threads)
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -143,6 +153,8 @@ def child_command(
     timeout: float,
     only: Collection[str] | None,
     collect_only: bool,
+    timeout_budget: float | None = None,
+    cpu_timeout: float = DEFAULT_CPU_TIMEOUT,
 ) -> list[str]:
     """Return the argv of the child pytest run.
 
@@ -172,6 +184,10 @@ def child_command(
         "--continue-on-collection-errors",
         "--timeout",
         f"{timeout:g}",
+        "--grader-cpu-timeout",
+        f"{cpu_timeout if timeout else 0:g}",
+        "--grader-timeout-budget",
+        f"{TIMEOUT_BUDGET if timeout_budget is None else timeout_budget:g}",
     ]
     if only is not None:
         command += ["--grader-only", ",".join(sorted(only)) or "none"]
@@ -190,6 +206,8 @@ def run_suite(
     collect_only: bool = False,
     progress: Callable[[int, int], None] | None = None,
     sandbox: sandboxing.Limits | None = None,
+    timeout_budget: float | None = None,
+    cpu_timeout: float = DEFAULT_CPU_TIMEOUT,
 ) -> Run:
     """Run ``suite`` against the stage copy in ``folder`` and return every outcome.
 
@@ -216,15 +234,29 @@ def run_suite(
     finally:
         os.close(secret_write)
     command = child_command(
-        suite, folder, None, timeout=timeout, only=only, collect_only=collect_only
+        suite,
+        folder,
+        None,
+        timeout=timeout,
+        only=only,
+        collect_only=collect_only,
+        timeout_budget=timeout_budget,
+        cpu_timeout=cpu_timeout,
     )
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", NO_COLOR="1")
     env[STAGE_DIR_VARIABLE] = str(folder)
+    # The venv's scripts first on PATH: a stage's own start script (run_gunicorn.sh) finds
+    # the venv's gunicorn beside the copy's ../../.venv, which a scratch copy has not got.
+    scripts = str(Path(sys.executable).parent)
+    rest = [part for part in env.get("PATH", "").split(os.pathsep) if part and part != scripts]
+    env["PATH"] = os.pathsep.join([scripts, *rest])
     env[guard.CHANNEL_VARIABLE] = f"{secret_read},{results_write}"
     # Only the plugins the suites use (-p in child_command): anyio's and the others'
     # entry points cost start-up time in every run and nothing else.
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env.pop("PYTEST_ADDOPTS", None)
+    if sandbox is not None:
+        env[HYPOTHESIS_STORAGE] = str(hypothesis_storage(folder.parent))
     reader = ChannelReader(results_read)
     contained: list[str] = []
     with tempfile.TemporaryFile() as output, contextlib.ExitStack() as stack:
@@ -266,6 +298,28 @@ def run_suite(
         run.tampered += problems + check_canaries(run, secret.canaries)
     run.contained = contained
     return run
+
+
+HYPOTHESIS_STORAGE = "HYPOTHESIS_STORAGE_DIRECTORY"
+
+
+def hypothesis_storage(scratch: Path) -> Path:
+    """Return a writable hypothesis folder for a sandboxed run, seeded from the repo's caches.
+
+    Hypothesis caches the constants it finds in local modules and its
+    Unicode tables in ``.hypothesis/``. Without them the first hypothesis
+    test of a run spends about 3 s of CPU time building them again, which
+    a sandboxed run (the repo is read-only) would do every time. Each run
+    gets its own copy, so no submission can change what another one's
+    tests draw; the example database is not copied (grading uses none).
+    """
+    storage = scratch / ".hypothesis"
+    source = Path(os.environ.get(HYPOTHESIS_STORAGE) or REPO / ".hypothesis")
+    for cache in ("constants", "unicode_data"):
+        if (source / cache).is_dir():
+            shutil.copytree(source / cache, storage / cache, dirs_exist_ok=True)
+    storage.mkdir(exist_ok=True)
+    return storage
 
 
 def test_names(tests: Path) -> set[str]:
@@ -408,10 +462,11 @@ def collate(
             test.outcome = record.get("outcome", "failed")
             test.phase = record.get("phase")
             test.duration = float(record.get("duration") or 0.0)
+            test.cpu = float(record.get("cpu") or 0.0)
             test.details = {
                 key: value
                 for key, value in record.items()
-                if key not in {"event", "nodeid", "outcome", "phase", "duration"}
+                if key not in {"event", "nodeid", "outcome", "phase", "duration", "cpu"}
             }
     finished = {record["nodeid"] for record in records if record.get("event") == "result"}
     began = {record["nodeid"] for record in records if record.get("event") == "start"}
@@ -493,6 +548,8 @@ def grade_run(
     only: Collection[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     sandbox: sandboxing.Limits | None = None,
+    timeout_budget: float | None = None,
+    cpu_timeout: float = DEFAULT_CPU_TIMEOUT,
 ) -> Run:
     """Run a suite against any folder holding a copy of the stage, and fill gaps.
 
@@ -517,6 +574,8 @@ def grade_run(
             only=only,
             progress=progress,
             sandbox=sandbox,
+            timeout_budget=timeout_budget,
+            cpu_timeout=cpu_timeout,
         )
     run.tampered = shadows + run.tampered
     if guard.tree_digest(*guarded) != before:

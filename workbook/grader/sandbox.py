@@ -11,7 +11,10 @@ the instructor's machine. Each submission's run is wrapped in ``bwrap``
   has only loopback (the suites start servers on ``127.0.0.1``), so any
   other address is unreachable; when the run ends or is stopped, the PID
   namespace goes with it, and every process the submission started dies;
-- limits: address space per process (``RLIMIT_AS``), CPU seconds per
+- limits: memory per process (``RLIMIT_DATA``: since Linux 4.7 it counts
+  every private writable mapping, so a ``bytearray`` of 3 GiB is refused;
+  ``RLIMIT_AS`` also counted the address space a browser only reserves,
+  and Chromium, which the stage 05 browser test starts, died under it), CPU seconds per
   process (``RLIMIT_CPU``), and the number of processes: a ``pids`` cgroup
   when the grader may create one (needed when it runs as root, whom
   ``RLIMIT_NPROC`` does not bind), else ``RLIMIT_NPROC`` (which counts per
@@ -275,7 +278,8 @@ class Applied:
 
     def preexec(self) -> None:
         self.cap.join()
-        resource.setrlimit(resource.RLIMIT_AS, (self.limits.memory_bytes, self.limits.memory_bytes))
+        memory = (self.limits.memory_bytes, self.limits.memory_bytes)
+        resource.setrlimit(resource.RLIMIT_DATA, memory)  # not RLIMIT_AS: see the docstring
         resource.setrlimit(resource.RLIMIT_CPU, (self.limits.cpu_seconds, self.limits.cpu_seconds))
         os.nice(5)
 
