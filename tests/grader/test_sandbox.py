@@ -171,7 +171,8 @@ def test_memory_limit_refuses_a_large_allocation_but_not_a_reservation(tmp_path:
         tmp_path,
         """
     import mmap
-    mmap.mmap(-1, 8 << 30, flags=mmap.MAP_PRIVATE, prot=0).close()  # PROT_NONE: reserved only, as a browser does
+    # prot=0 (PROT_NONE): address space reserved only, as a browser does
+    mmap.mmap(-1, 8 << 30, flags=mmap.MAP_PRIVATE, prot=0).close()
     _hog = bytearray(2 << 30)
     """,
     )

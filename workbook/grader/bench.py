@@ -151,9 +151,9 @@ def slowest_tests(suite: Suite) -> str:
     p95 = int(0.95 * (len(run.tests) - 1))
     failed = sum(test.outcome == "failed" for test in run.tests)
     return (
-        f"reference ({len(run.tests)} tests, {failed} failed): slowest wall {by_wall.duration:.2f} s "
-        f"{by_wall.name} (p95 {walls[p95]:.2f} s); slowest CPU {by_cpu.cpu:.2f} s {by_cpu.name} "
-        f"(p95 {cpus[p95]:.2f} s)"
+        f"reference ({len(run.tests)} tests, {failed} failed): "
+        f"slowest wall {by_wall.duration:.2f} s {by_wall.name} (p95 {walls[p95]:.2f} s); "
+        f"slowest CPU {by_cpu.cpu:.2f} s {by_cpu.name} (p95 {cpus[p95]:.2f} s)"
     )
 
 

@@ -493,7 +493,8 @@ class Recorder:
         if self.timeout_budget and spent >= self.timeout_budget:
             raise NotRun(
                 f"not run: the run's time for timeouts is spent ({spent:.0f} s in "
-                f"{len(self.timeouts)} test{'s' if len(self.timeouts) != 1 else ''} stopped by a full timeout, the last "
+                f"{len(self.timeouts)} test{'s' if len(self.timeouts) != 1 else ''} "
+                "stopped by a full timeout, the last "
                 f"{self.timeouts[-1][0].rpartition('::')[2]}): an endless loop?"
             )
         module = item.nodeid.partition("::")[0]
