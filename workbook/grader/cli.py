@@ -409,6 +409,13 @@ def grade_workspace(suite: Suite, options: argparse.Namespace) -> int:
         progress=True,
         sandbox=sandbox_limits(options, default=False),
     )
+    show_report(report, folder, suite, options)
+    save_grade(suite.name, to_json(report), WORKSPACE)  # the latest grade, for make progress
+    return 0 if report.all_passed() else 1
+
+
+def show_report(report: Report, folder: Path, suite: Suite, options: argparse.Namespace) -> None:
+    """Print one graded submission's report; write its JSON and job summary if asked."""
     print(
         render(
             report,
@@ -422,8 +429,6 @@ def grade_workspace(suite: Suite, options: argparse.Namespace) -> int:
         write_json(options.json, to_json(report))
         print(f"Wrote {shown(options.json)}")
     write_summary(options, [report], suite)
-    save_grade(suite.name, to_json(report), WORKSPACE)  # the latest grade, for make progress
-    return 0 if report.all_passed() else 1
 
 
 def grade_all(options: argparse.Namespace) -> int:
@@ -452,19 +457,7 @@ def grade_submission(suite: Suite, options: argparse.Namespace) -> int:
         options,
         sandbox=sandbox_limits(options, default=False),
     )
-    print(
-        render(
-            report,
-            graded_path=shown(folder),
-            suite_path=shown(suite.tests),
-            style=Style(sys.stdout),
-            verbose=options.verbose,
-        )
-    )
-    if options.json:
-        write_json(options.json, to_json(report))
-        print(f"Wrote {shown(options.json)}")
-    write_summary(options, [report], suite)
+    show_report(report, folder, suite, options)
     return 0 if report.all_passed() else 1
 
 
