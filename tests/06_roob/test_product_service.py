@@ -84,6 +84,57 @@ def test_workers_starting_together_seed_once(tmp_path):
     assert sum(len(products) for products in listed.values()) == 4
 
 
+def test_wal_switch_waits_for_a_worker_holding_the_write_lock(tmp_path):
+    """A first start waits for another worker's write lock; SQLite gives no busy wait there.
+
+    The race behind a rare CI failure, made certain: one worker is inside
+    its ``BEGIN IMMEDIATE`` while another asks for WAL mode, which SQLite
+    refuses at once ("database is locked") without calling the busy handler.
+    The lock is let go only once the second worker has been refused and has
+    asked again, so a start that does not retry fails here every time.
+    """
+    path = tmp_path / "products.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    asked_twice = threading.Event()
+    asked = 0
+
+    def count_wal_requests(statement: str) -> None:
+        nonlocal asked
+        if statement == "PRAGMA journal_mode = WAL":
+            asked += 1
+            if asked == 2:
+                asked_twice.set()
+
+    class Traced(Database):
+        def connect(self) -> sqlite3.Connection:
+            connection = super().connect()
+            connection.set_trace_callback(count_wal_requests)
+            return connection
+
+    errors: list[BaseException] = []
+
+    def first_request() -> None:
+        try:
+            Traced(path, seed=inventory).initialize()
+        except BaseException as error:  # collected, so the test shows it
+            errors.append(error)
+        finally:
+            asked_twice.set()  # a start that gave up ends the wait too
+
+    worker = threading.Thread(target=first_request)
+    worker.start()
+    try:
+        assert asked_twice.wait(30)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    worker.join(60)
+    assert errors == [] and not worker.is_alive()
+    listed = ProductService(Database(path, seed=inventory)).get_all_products()
+    assert sum(len(products) for products in listed.values()) == 4
+
+
 def test_a_database_of_another_schema_version_is_refused(tmp_path):
     """A file written by another version of the schema is refused, not misread."""
     path = tmp_path / "products.db"

@@ -14,6 +14,7 @@ workers is carried into them.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,10 +78,8 @@ class Database:
         transaction: a crash half-way leaves a file that is still new.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # WAL lets readers go on while one process writes; the setting is
-        # stored in the file, so it lasts. It cannot change inside a
-        # transaction, hence before BEGIN.
-        with self._begin("BEGIN IMMEDIATE", before="PRAGMA journal_mode = WAL") as connection:
+        self._use_wal()
+        with self._begin("BEGIN IMMEDIATE") as connection:
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
                 for statement in SCHEMA:
@@ -97,6 +96,36 @@ class Database:
                 )
         self.ready = True
 
+    def _use_wal(self) -> None:
+        """Put the file in WAL mode, retrying while another connection holds the write lock.
+
+        WAL lets readers go on while one process writes; the mode is stored
+        in the file, so this does work only the first time. It cannot change
+        inside a transaction, hence its own step before ``BEGIN``.
+
+        Switching needs an exclusive lock. When another worker already holds
+        the write lock (its ``BEGIN IMMEDIATE``), SQLite answers
+        ``SQLITE_BUSY`` at once instead of calling the busy handler, since
+        waiting could deadlock (https://sqlite.org/c3ref/busy_handler.html):
+        ``timeout`` does not apply, so the wait is done here, for as long.
+        Raises :class:`sqlite3.OperationalError` if the lock is still held
+        after ``timeout`` seconds, or for any other error.
+        """
+        deadline = time.monotonic() + self.timeout
+        pause = 0.001
+        while True:
+            connection = self.connect()
+            try:
+                connection.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+            finally:
+                connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
     @contextmanager
     def transaction(self, write: bool = False) -> Iterator[sqlite3.Connection]:
         """Run the block in one transaction on a fresh connection; commit or roll back.
@@ -111,19 +140,15 @@ class Database:
             yield connection
 
     @contextmanager
-    def _begin(self, begin: str, before: str | None = None) -> Iterator[sqlite3.Connection]:
+    def _begin(self, begin: str) -> Iterator[sqlite3.Connection]:
         """Open a connection, run ``begin``; COMMIT after the block, ROLLBACK if it raised.
 
-        ``before`` is a statement run first, outside the transaction (a
-        PRAGMA that cannot change inside one). The connection is closed in
-        every case. ``BaseException``, not ``Exception``: a worker stopped
-        mid-block (SystemExit, KeyboardInterrupt) must not leave a
-        transaction open either.
+        The connection is closed in every case. ``BaseException``, not
+        ``Exception``: a worker stopped mid-block (SystemExit,
+        KeyboardInterrupt) must not leave a transaction open either.
         """
         connection = self.connect()
         try:
-            if before is not None:
-                connection.execute(before)
             connection.execute(begin)
             yield connection
             connection.execute("COMMIT")
