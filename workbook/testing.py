@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 from workbook.stages import stage_dir, subprocess_env
 
@@ -506,3 +507,56 @@ def served(stage: int | str, server: str, spec: str) -> Iterator[str]:
     port = free_port()
     with serving(stage, server_argv(server, spec, port), port):
         yield f"http://{LOOPBACK}:{port}"
+
+
+def early_response(
+    url: str,
+    method: str,
+    headers: Sequence[tuple[str, str]],
+    body_start: bytes = b"",
+    *,
+    timeout: float = 10.0,
+) -> tuple[int, bytes]:
+    """Send a request head and the start of its body; return the response's status and body.
+
+    For a server expected to answer before the request ends: a body refused
+    from its Content-Length, or once it passed a limit. ``body_start`` is
+    sent as it is (raw, already framed) and holds only what the server is
+    sure to read, never more. A server that closes with request bytes
+    unread in its socket makes the kernel send RST, which may destroy a
+    response still in flight (RFC 9112 §9.6 asks for a lingering close; not
+    every server lingers). Sending nothing unread keeps a test about the
+    app, not about the server's close.
+
+    ``url`` is ``http://host:port/path``; ``headers`` need not name Host.
+    The head is written and the response parsed by h11, so the response's
+    framing is checked too. Raises ``TimeoutError`` after ``timeout``
+    seconds without a whole response, ``h11.RemoteProtocolError`` for a
+    malformed one.
+    """
+    import h11
+
+    parts = urlsplit(url)
+    client = h11.Connection(h11.CLIENT)
+    head = client.send(
+        h11.Request(
+            method=method,
+            target=parts.path or "/",
+            headers=[("Host", parts.netloc), *headers],
+        )
+    )
+    status, body = 0, bytearray()
+    deadline = time.monotonic() + timeout
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        sock.sendall((head or b"") + body_start)
+        while True:
+            event = client.next_event()
+            if event is h11.NEED_DATA:
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                client.receive_data(sock.recv(65536))
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+                return status, bytes(body)

@@ -17,7 +17,7 @@ from stage04_helpers import exchange, read_response, status_of
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from workbook.testing import ASGI_SERVERS, served
+from workbook.testing import ASGI_SERVERS, early_response, served
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -175,13 +175,22 @@ def test_example_error_is_a_plain_500(example_url: str) -> None:
 
 
 def test_example_body_over_64_kib_is_413_even_when_chunked(example_url: str) -> None:
-    """A body over the example's 64 KiB limit is 413, even when chunked."""
+    """A chunked body past the example's 64 KiB limit is 413, and the server keeps serving.
 
-    def pieces() -> Iterator[bytes]:
-        for _ in range(10):
-            yield b"x" * 10_000
-
-    assert httpx.post(f"{example_url}/echo", content=pieces()).status_code == 413
+    One chunk of 64 KiB + 1 is sent and nothing after it (no chunk end, no
+    last chunk): the limit is passed only once the server has read all of
+    it, so no request byte is left unread when it answers and closes (see
+    ``early_response``).
+    """
+    size = 64 * 1024 + 1
+    status, _ = early_response(
+        f"{example_url}/echo",
+        "POST",
+        [("Transfer-Encoding", "chunked")],
+        b"%x\r\n" % size + b"x" * size,
+    )
+    assert status == 413
+    assert httpx.get(f"{example_url}/").status_code == 200
 
 
 def test_example_websocket_route_gets_its_path_parameter(example_url: str) -> None:
