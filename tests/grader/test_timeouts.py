@@ -120,7 +120,7 @@ def test_once_the_timeout_budget_is_spent_no_more_tests_run() -> None:
     """After the run spent its budget in tests that ran to a full timeout, every test left is
     not run, saying why (a loop met again and stopped early does not count against it)."""
     _, report = grade(STUCK, timeout=3, cpu_timeout=0, timeout_budget=1)
-    assert report["status"] == "graded"
+    assert report["status"] == "graded", report["tampering"]  # what was seen, if tampered
     failed = failures(report)
     assert failed[FIRST]["kind"] == "timeout"
     for name in ["test_greeting_starts_with_hello[ada]", "test_a_blank_name_is_world"]:

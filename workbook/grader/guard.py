@@ -31,6 +31,7 @@ described in ``workbook/grader/README.md`` ("Threat model").
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -278,6 +279,8 @@ def fingerprint(value: object) -> tuple[Any, ...]:
 
     Code objects are immutable, so a changed function has a new ``__code__``;
     comparing identities is enough, and cheap enough to do after every test.
+    A class's methods are taken in the order of its ``__dict__`` (insertion
+    order: replacing a method keeps its place, so only a change changes it).
     """
     parts: list[Any] = [id(value), id(getattr(value, "__code__", None))]
     if isinstance(value, type):
@@ -288,7 +291,7 @@ def fingerprint(value: object) -> tuple[Any, ...]:
             member_code = getattr(target, "__code__", None)
             if member_code is not None:  # methods only: pytest caches data on its classes
                 parts.append((name, id(target), id(member_code)))
-    return tuple(sorted(parts, key=repr))
+    return tuple(parts)
 
 
 class Integrity:
@@ -399,11 +402,17 @@ def support_modules(root: Path) -> set[str]:
     return {path.stem for pattern in ("*.py", "*/*.py") for path in root.glob(pattern)}
 
 
-def installed_names() -> set[str]:
-    """Return the top-level names that installed packages provide."""
+@functools.cache
+def installed_names() -> frozenset[str]:
+    """Return the top-level names that installed packages provide.
+
+    Reading every installed distribution's metadata costs about a second of
+    CPU time, so :func:`shadowing` asks only about a module the copy adds
+    (a copy of the starter adds none), and only once per process.
+    """
     from importlib.metadata import packages_distributions
 
-    return set(packages_distributions())
+    return frozenset(packages_distributions())
 
 
 def shadowing(copy: Path, reference: Path, *, tests_root: Path, stages_root: Path) -> list[str]:
@@ -424,7 +433,6 @@ def shadowing(copy: Path, reference: Path, *, tests_root: Path, stages_root: Pat
     problems = []
     support = support_modules(tests_root)
     stdlib = set(sys.stdlib_module_names)
-    installed = installed_names()
     for name, path in top_level_names(copy).items():
         if name in own:
             continue
@@ -437,7 +445,7 @@ def shadowing(copy: Path, reference: Path, *, tests_root: Path, stages_root: Pat
             problems.append(f"{shown} takes the name {name!r}, which the grader runs on")
         elif name in stdlib:
             problems.append(f"{shown} takes the name of the standard-library module {name!r}")
-        elif name in installed:
+        elif name in installed_names():  # costly: asked only for a name that got this far
             problems.append(f"{shown} takes the name of the installed package {name!r}")
         elif name in others:
             problems.append(f"{shown} takes the name of another stage's module {name!r}")

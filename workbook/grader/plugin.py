@@ -250,6 +250,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(recorder, "workbook-grader-recorder")
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Turn pytest's tracebacks off for the tests (``--tb=no`` from here on).
+
+    The grader describes each failure itself, from the exception
+    (``Recorder.describe``); pytest would format a traceback for every
+    failure and print them all at the end, which was most of a failing
+    run's reporting time. Collection keeps the style it was started with
+    (``--tb=native``), so a test file that cannot load is reported with the
+    file and line of its error.
+    """
+    session.config.option.tbstyle = "no"
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     only = config.getoption("--grader-only")

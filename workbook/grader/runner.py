@@ -7,7 +7,8 @@ stops any single test after ``timeout`` seconds (scored as a failure), and
 the whole run is stopped after ``total_timeout`` seconds (the tests that
 did not finish are scored as failures). The child loads no other pytest
 plugin than pytest-timeout (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``) and prints
-native tracebacks: both were most of a failing run's time.
+no tracebacks for failed tests (the grader describes them): both were most of a
+failing run's time.
 """
 
 from __future__ import annotations
@@ -174,8 +175,10 @@ def child_command(
         str(folder),
         "-p",
         "no:cacheprovider",
-        # --tb=native: the grader describes failures itself; pytest's own long
-        # tracebacks (source parsed per frame) were most of a failing run's time.
+        # --tb=native: a file that fails to load is reported with the file and line of
+        # its error. Once collected, the plugin turns pytest's tracebacks off (the grader
+        # describes each failure itself): even native ones were most of a failing run's
+        # reporting time (Python 3.11 parses each line again to place its carets).
         "-q",
         "--no-header",
         "--color=no",
@@ -251,6 +254,7 @@ def run_suite(
     rest = [part for part in env.get("PATH", "").split(os.pathsep) if part and part != scripts]
     env["PATH"] = os.pathsep.join([scripts, *rest])
     env[guard.CHANNEL_VARIABLE] = f"{secret_read},{results_write}"
+    lazy_trust_store(env)
     # Only the plugins the suites use (-p in child_command): anyio's and the others'
     # entry points cost start-up time in every run and nothing else.
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
@@ -298,6 +302,30 @@ def run_suite(
         run.tampered += problems + check_canaries(run, secret.canaries)
     run.contained = contained
     return run
+
+
+def lazy_trust_store(env: dict[str, str]) -> None:
+    """Point the child's TLS clients at the system's CA folder, read only when needed.
+
+    Every ``httpx.Client`` builds its own TLS context, and with httpx's
+    defaults (or ``SSL_CERT_FILE``) that parses a whole CA bundle: about
+    50 ms of CPU time per client. The suites make 10-70 clients in a run (a
+    bare ``httpx.get`` is one), all for plain HTTP on loopback, so that was
+    up to 3.5 s of a run. With ``SSL_CERT_DIR`` naming a hashed CA folder
+    (httpx honours it, ``trust_env``), OpenSSL looks a certificate up there
+    only during a handshake that needs one; a TLS connection is verified as
+    before. Where the system has no such folder, ``env`` is left as it is.
+    """
+    import ssl  # here: the parent has no other use for it (25 ms to import)
+
+    paths = ssl.get_default_verify_paths()
+    folder = next(
+        (path for path in (paths.capath, paths.openssl_capath) if path and os.path.isdir(path)),
+        None,
+    )
+    if folder is not None:
+        env.pop("SSL_CERT_FILE", None)  # httpx prefers the file to the folder
+        env["SSL_CERT_DIR"] = folder
 
 
 HYPOTHESIS_STORAGE = "HYPOTHESIS_STORAGE_DIRECTORY"
