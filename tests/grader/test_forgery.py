@@ -189,6 +189,29 @@ def test_rewriting_the_suite_on_disk_is_detected(
     assert any("changed on disk" in problem for problem in report["tampering"])
 
 
+def test_planting_cached_bytecode_beside_the_suite_is_detected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A submission that writes a .pyc into a guarded __pycache__ is tampered.
+
+    pytest and the import system load a ``.pyc`` whose header matches its
+    source's size and mtime, so a planted one would run instead of the test
+    module in a later run, or later in the same one. The guarded tree is a
+    stand-in in tmp_path, so the test never writes to the repo.
+    """
+    guarded = tmp_path / "guarded"
+    guarded.mkdir()
+    (guarded / "test_something.py").write_text("def test_it():\n    assert False\n")
+    monkeypatch.setattr(runner, "guarded_trees", lambda suite: [guarded])
+    plant = f"""
+    import py_compile
+    py_compile.compile({str(guarded / "test_something.py")!r}, doraise=True)
+    """
+    report = grade(starter_with(tmp_path / "work", plant))
+    assert report["status"] == "tampered"
+    assert any("changed on disk" in problem for problem in report["tampering"])
+
+
 @pytest.mark.parametrize(
     ("name", "kind"),
     [

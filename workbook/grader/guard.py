@@ -453,11 +453,17 @@ def shadowing(copy: Path, reference: Path, *, tests_root: Path, stages_root: Pat
 
 
 def tree_digest(*roots: Path) -> str:
-    """Return one SHA-256 over every Python file under the roots (names and contents)."""
+    """Return one SHA-256 over every Python file and cached bytecode under the roots.
+
+    Names and contents of every ``.py`` and ``.pyc``: the child writes no
+    bytecode (``PYTHONDONTWRITEBYTECODE``), yet pytest and the import system
+    read a ``__pycache__/*.pyc`` that matches its source's size and mtime,
+    so a ``.pyc`` planted beside a test module would run in its place.
+    """
     digest = hashlib.sha256()
     for root in roots:
-        for path in sorted(root.rglob("*.py")):
-            if "__pycache__" in path.parts or not path.is_file():
+        for path in sorted(root.rglob("*.py*")):
+            if path.suffix not in {".py", ".pyc"} or not path.is_file():
                 continue
             digest.update(str(path.relative_to(root)).encode() + b"\0")
             digest.update(path.read_bytes())
