@@ -487,6 +487,16 @@ def grade_batch(suite: Suite, options: argparse.Namespace) -> int:
         flush=True,
     )
     reports: dict[Path, Report] = {}
+    began = time.monotonic()
+    spans: dict[Path, tuple[float, float]] = {}  # seconds since the batch began: start, end
+
+    def graded(folder: Path) -> Report:
+        start = time.monotonic() - began
+        try:
+            return grade(suite, folder, folder.name, options, sandbox=limits)
+        finally:
+            spans[folder] = (start, time.monotonic() - began)
+
     bar = tqdm(
         total=len(submissions),
         unit="submission",
@@ -495,22 +505,22 @@ def grade_batch(suite: Suite, options: argparse.Namespace) -> int:
         dynamic_ncols=True,
     )
     with bar, ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {
-            pool.submit(grade, suite, folder, folder.name, options, sandbox=limits): folder
-            for folder in submissions
-        }
+        futures = {pool.submit(graded, folder): folder for folder in submissions}
         for future in as_completed(futures):
             folder = futures[future]
             report = future.result()
             reports[folder] = report
             score = "—" if report.score is None else f"{round(report.score * 100)}%"
+            start, end = spans[folder]
             bar.write(
                 f"[{len(reports)}/{len(submissions)}] {folder.name:<24} "
-                f"{report.passed}/{report.graded} exercise tests  {score}  {report.status}",
+                f"{report.passed}/{report.graded} exercise tests  {score}  {report.status}"
+                f"  ({end - start:.1f} s, from {start:.1f} s to {end:.1f} s)",
                 file=sys.stdout,
             )
             bar.update(1)
     ordered = [reports[folder] for folder in submissions]
+    print(f"Graded {len(submissions)} submissions in {time.monotonic() - began:.1f} s")
     if options.csv:
         options.csv.parent.mkdir(parents=True, exist_ok=True)
         options.csv.write_text(to_csv(ordered, regions), encoding="utf-8")

@@ -486,6 +486,29 @@ def collate(
     return Run(list(tests.values()), errors, stopped, exit_status, duration, output, tampered)
 
 
+_collected: dict[tuple[Path, Path], list[TestResult]] = {}
+_collecting = threading.Lock()
+
+
+def reference_tests(suite: Suite, *, timeout: float) -> list[TestResult]:
+    """Return the tests the suite collects against its reference, collected once per process.
+
+    A child pytest run with ``--collect-only`` (2 s of CPU for stage 02):
+    a batch pays it once, however many of its submissions fail to load.
+    An empty collection (something went wrong) is not kept.
+    """
+    key = (suite.reference, suite.tests)
+    with _collecting:
+        if key not in _collected:
+            tests = run_suite(
+                suite, suite.reference, timeout=timeout, collect_only=True, total_timeout=120
+            ).tests
+            if not tests:
+                return tests
+            _collected[key] = tests
+        return _collected[key]
+
+
 def fill_unloaded(run: Run, suite: Suite, *, timeout: float) -> Run:
     """Add the tests a submission's run could not load, as failures.
 
@@ -496,12 +519,9 @@ def fill_unloaded(run: Run, suite: Suite, *, timeout: float) -> Run:
     """
     if not run.collect_errors and not run.problem():
         return run
-    reference = run_suite(
-        suite, suite.reference, timeout=timeout, collect_only=True, total_timeout=120
-    )
     seen = {test.nodeid for test in run.tests}
     fallback = run.problem() or "the test file could not be loaded"
-    for test in reference.tests:
+    for test in reference_tests(suite, timeout=timeout):
         if test.nodeid in seen:
             continue
         error = next(
