@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import socket
 from pathlib import Path
@@ -242,6 +243,8 @@ def test_batch_writes_one_csv_row_per_submission(
     assert [report["submission"] for report in json.loads(reports.read_text())] == ["alice", "bob"]
     out = capsys.readouterr().out
     assert "[2/2] " in out and " alice " in out and " bob " in out
+    assert "Graded 2 submissions in " in out  # and each line says when it ran
+    assert re.search(r" bob .*\(\d+\.\d s, from \d+\.\d s to \d+\.\d s\)", out)
 
 
 def test_cli_names_a_missing_stage_plainly(capsys: pytest.CaptureFixture[str]) -> None:
