@@ -29,11 +29,14 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
+from workbook.grader import runner
 from workbook.grader import sandbox as sandboxing
 from workbook.grader.cutter import cut_problems, write_copy
 from workbook.grader.regions import Region, RegionError, scan
@@ -504,21 +507,19 @@ def grade_batch(suite: Suite, options: argparse.Namespace) -> int:
         disable=not sys.stderr.isatty(),
         dynamic_ncols=True,
     )
-    with bar, ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(graded, folder): folder for folder in submissions}
-        for future in as_completed(futures):
-            folder = futures[future]
-            report = future.result()
-            reports[folder] = report
-            score = "—" if report.score is None else f"{round(report.score * 100)}%"
-            start, end = spans[folder]
-            bar.write(
-                f"[{len(reports)}/{len(submissions)}] {folder.name:<24} "
-                f"{report.passed}/{report.graded} exercise tests  {score}  {report.status}"
-                f"  ({end - start:.1f} s, from {start:.1f} s to {end:.1f} s)",
-                file=sys.stdout,
-            )
-            bar.update(1)
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
+        with bar:
+            grade_all_of(pool, graded, submissions, reports, spans, bar)
+    except KeyboardInterrupt:
+        # Ctrl-C and SIGTERM reach this thread only: drop the submissions not started,
+        # stop the runs in progress (their sandboxes go with them), then give up.
+        pool.shutdown(wait=False, cancel_futures=True)
+        runner.stopping.set()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        runner.stopping.clear()
     ordered = [reports[folder] for folder in submissions]
     print(f"Graded {len(submissions)} submissions in {time.monotonic() - began:.1f} s")
     if options.csv:
@@ -533,6 +534,31 @@ def grade_batch(suite: Suite, options: argparse.Namespace) -> int:
     for report in troubled:
         print(f"  {report.submission}: {report.status}: {report.note or ''}")
     return 0 if not troubled else 1
+
+
+def grade_all_of(
+    pool: ThreadPoolExecutor,
+    graded: Callable[[Path], Report],
+    submissions: list[Path],
+    reports: dict[Path, Report],
+    spans: dict[Path, tuple[float, float]],
+    bar: tqdm[Any],
+) -> None:
+    """Grade every submission on the pool; print each one's line as it is done."""
+    futures = {pool.submit(graded, folder): folder for folder in submissions}
+    for future in as_completed(futures):
+        folder = futures[future]
+        report = future.result()
+        reports[folder] = report
+        score = "—" if report.score is None else f"{round(report.score * 100)}%"
+        start, end = spans[folder]
+        bar.write(
+            f"[{len(reports)}/{len(submissions)}] {folder.name:<24} "
+            f"{report.passed}/{report.graded} exercise tests  {score}  {report.status}"
+            f"  ({end - start:.1f} s, from {start:.1f} s to {end:.1f} s)",
+            file=sys.stdout,
+        )
+        bar.update(1)
 
 
 def write_summary(options: argparse.Namespace, reports: list[Report], suite: Suite) -> None:

@@ -393,6 +393,11 @@ def check_canaries(run: Run, canaries: list[guard.Canary]) -> list[str]:
     return problems
 
 
+# Set by a batch that was interrupted: Ctrl-C and SIGTERM reach only the main thread, and
+# the runs in progress wait in the pool's threads.
+stopping = threading.Event()
+
+
 def wait(
     process: subprocess.Popen[bytes],
     total_timeout: float,
@@ -403,6 +408,9 @@ def wait(
     deadline = time.monotonic() + total_timeout
     try:
         while process.poll() is None:
+            if stopping.is_set():
+                stop(process)
+                raise KeyboardInterrupt
             if time.monotonic() > deadline:
                 stop(process)
                 return f"the grading run was stopped after {total_timeout:g} s"
