@@ -30,7 +30,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -544,21 +544,28 @@ def grade_all_of(
     spans: dict[Path, tuple[float, float]],
     bar: tqdm[Any],
 ) -> None:
-    """Grade every submission on the pool; print each one's line as it is done."""
+    """Grade every submission on the pool; print each one's line as it is done.
+
+    The wait for the next one wakes every half second: a Ctrl-C or SIGTERM
+    handled by Python is only raised in this thread between two bytecodes,
+    and a wait without end could hold it until the next run finished.
+    """
     futures = {pool.submit(graded, folder): folder for folder in submissions}
-    for future in as_completed(futures):
-        folder = futures[future]
-        report = future.result()
-        reports[folder] = report
-        score = "—" if report.score is None else f"{round(report.score * 100)}%"
-        start, end = spans[folder]
-        bar.write(
-            f"[{len(reports)}/{len(submissions)}] {folder.name:<24} "
-            f"{report.passed}/{report.graded} exercise tests  {score}  {report.status}"
-            f"  ({end - start:.1f} s, from {start:.1f} s to {end:.1f} s)",
-            file=sys.stdout,
-        )
-        bar.update(1)
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+        for future in done:
+            folder, report = futures[future], future.result()
+            reports[folder] = report
+            score = "—" if report.score is None else f"{round(report.score * 100)}%"
+            start, end = spans[folder]
+            bar.write(
+                f"[{len(reports)}/{len(submissions)}] {folder.name:<24} "
+                f"{report.passed}/{report.graded} exercise tests  {score}  {report.status}"
+                f"  ({end - start:.1f} s, from {start:.1f} s to {end:.1f} s)",
+                file=sys.stdout,
+            )
+            bar.update(1)
 
 
 def write_summary(options: argparse.Namespace, reports: list[Report], suite: Suite) -> None:
