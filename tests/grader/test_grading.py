@@ -10,13 +10,18 @@ Set WORKBOOK_UPDATE_GOLDEN=1 to rewrite the golden report after an intended chan
 
 from __future__ import annotations
 
+import _thread
 import csv
 import io
 import json
 import os
+import re
 import shutil
 import socket
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -242,6 +247,57 @@ def test_batch_writes_one_csv_row_per_submission(
     assert [report["submission"] for report in json.loads(reports.read_text())] == ["alice", "bob"]
     out = capsys.readouterr().out
     assert "[2/2] " in out and " alice " in out and " bob " in out
+    assert "Graded 2 submissions in " in out  # and each line says when it ran
+    assert re.search(r" bob .*\(\d+\.\d s, from \d+\.\d s to \d+\.\d s\)", out)
+
+
+def test_an_interrupted_batch_stops_its_runs_and_starts_no_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (or SIGTERM) reaches only the batch's main thread: the run in progress, which
+    hangs, is stopped, and the submissions still queued are never started."""
+    batch = tmp_path / "class"
+    for name in ("ann", "ben", "cy"):
+        shutil.copytree(FIXTURES / "submissions" / "stuck", batch / name)
+    started: list[str] = []
+    running = threading.Event()
+    real_grade = cli.grade
+
+    def grade(suite: Suite, folder: Path, *args: Any, **kwargs: Any) -> Any:
+        started.append(folder.name)
+        running.set()
+        return real_grade(suite, folder, *args, **kwargs)
+
+    monkeypatch.setattr(cli, "grade", grade)
+    options = cli.grade_parser().parse_args(
+        [
+            "90",
+            "--batch",
+            str(batch),
+            "--csv",
+            str(tmp_path / "grades.csv"),
+            "--timeout",
+            "0",  # the per-test clocks off: each run hangs until its total timeout
+            "--total-timeout",
+            "100",
+            "--jobs",
+            "1",
+            "--no-sandbox",
+        ]
+    )
+
+    def interrupt() -> None:
+        if running.wait(60):
+            _thread.interrupt_main()
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        cli.grade_batch(SUITE, options)
+    assert started == ["ann"]
+    # Without the stop, the hung run would have lasted its 100 s, then two more.
+    assert time.monotonic() - began < 90
+    assert not (tmp_path / "grades.csv").exists()
 
 
 def test_cli_names_a_missing_stage_plainly(capsys: pytest.CaptureFixture[str]) -> None:

@@ -116,6 +116,30 @@ def test_the_cpu_clock_stops_a_loop_before_the_wall_clock() -> None:
     )
 
 
+def test_the_exercise_whose_code_spun_is_not_run_further() -> None:
+    """A test with no exercise tag spins in exercise 90.2's region: 90.2's own tests are then
+    not run (each would only have looped again), and 90.1's still run and pass."""
+    spins = Suite("90_greeter", LOOPS.reference, FIXTURES / "suite_90_greeter_spins")
+    run = grade_run(spins, STUCK, total_timeout=120, timeout=100, cpu_timeout=1)
+    report = to_json(build_report(spins.name, STUCK.name, spins.regions(), run))
+    assert report["status"] == "graded"
+    failed = failures(report)
+    first = failed["test_a_greeting_is_text"]
+    assert (first["kind"], first["got"]) == (
+        "timeout",
+        "no result after 1 s of CPU time, so the test was stopped",
+    )
+    assert first["where"].startswith("greeter/text.py:")
+    for name in ["test_greeting_names_the_person", "test_excited_greeting"]:
+        assert failed[name]["kind"] == "not_run", name
+        assert failed[name]["message"] == (
+            f"not run: exercise 90.2 loops ({first['where']}, "
+            f"where test_a_greeting_is_text was stopped)"
+        ), name
+    exercises = {exercise["id"]: exercise for exercise in report["exercises"]}
+    assert exercises["90.1"]["score"] == 1.0
+
+
 def test_once_the_timeout_budget_is_spent_no_more_tests_run() -> None:
     """After the run spent its budget in tests that ran to a full timeout, every test left is
     not run, saying why (a loop met again and stopped early does not count against it)."""

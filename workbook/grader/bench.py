@@ -20,7 +20,11 @@ timed test):
 
 The load average before and after each run is printed beside it: on a
 shared machine, a wall time taken under load says little about the
-grader; its CPU time says more.
+grader; its CPU time says more. The batch's CPU time is read from a cgroup
+of its own where the benchmark may make one (as root): a sandboxed run's
+processes are reaped inside their PID namespace, and their CPU time never
+reaches the benchmark's ``RUSAGE_CHILDREN``. The batch prints when each
+submission started and ended, so the run's critical path can be read off.
 
     .venv/bin/python -m workbook.grader.bench                 # loop, every stage
     .venv/bin/python -m workbook.grader.bench loop --stages 2,5 --rounds 3
@@ -43,6 +47,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from workbook.grader.cutter import copy_stage, write_copy
 from workbook.grader.runner import Suite, grade_run
@@ -63,23 +68,106 @@ class Timing:
 
     wall: float
     cpu: float
+    everything: bool = True  # False: the CPU time of a sandbox's inner processes is missing
 
 
-def timed(command: list[str], cwd: Path = REPO) -> Timing:
+def timed(
+    command: list[str],
+    cwd: Path = REPO,
+    output: IO[bytes] | None = None,
+    *,
+    sandboxed: bool = False,
+) -> Timing:
+    """Run ``command``; return its wall time and the CPU time of it and all it started.
+
+    ``output`` receives its standard output (else it is dropped).
+    """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    subprocess.run(
-        command,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    with CpuGroup() as group:
+        subprocess.run(
+            command,
+            cwd=cwd,
+            stdout=output or subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            preexec_fn=group.join,
+        )
+        used = group.seconds()
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Timing(wall, cpu)
+    if used is not None:
+        return Timing(wall, used)
+    # Without a cgroup, processes reaped inside a sandbox's PID namespace are not counted.
+    return Timing(wall, cpu, everything=not sandboxed)
+
+
+def read_words(path: Path) -> list[str]:
+    try:
+        return path.read_text().split()
+    except OSError:
+        return []
+
+
+class CpuGroup:
+    """A CPU-accounting cgroup for one command, where one can be made (root, cgroup v1 or v2).
+
+    It counts every process the command starts, inside a sandbox's PID
+    namespace too. ``seconds()`` is None where there is no such cgroup.
+    """
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self.version = 0
+
+    def __enter__(self) -> CpuGroup:
+        candidates = ((Path("/sys/fs/cgroup/cpuacct"), 1), (Path("/sys/fs/cgroup"), 2))
+        for root, version in candidates:
+            usable = (
+                (root / "cpuacct.usage").exists()
+                if version == 1
+                else "cpu" in read_words(root / "cgroup.subtree_control")
+            )
+            if not usable:
+                continue
+            path = root / f"wire-up-bench-{os.getpid()}-{time.monotonic_ns()}"
+            try:
+                path.mkdir()
+            except OSError:
+                continue
+            self.path, self.version = path, version
+            break
+        return self
+
+    def join(self) -> None:
+        """Move the calling process into the group (the child, before exec)."""
+        if self.path is not None:
+            (self.path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def seconds(self) -> float | None:
+        if self.path is None:
+            return None
+        try:
+            if self.version == 1:
+                return int((self.path / "cpuacct.usage").read_text()) / 1e9
+            for line in (self.path / "cpu.stat").read_text().splitlines():
+                name, _, value = line.partition(" ")
+                if name == "usage_usec":
+                    return int(value) / 1e6
+        except (OSError, ValueError):
+            pass
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.path is not None:
+            for _ in range(100):  # the last processes may still be leaving
+                try:
+                    self.path.rmdir()
+                    return
+                except OSError:
+                    time.sleep(0.05)
 
 
 def loop(stages: list[int], rounds: int, other: Path | None = None, reference: bool = True) -> int:
@@ -202,16 +290,17 @@ def batch(size: int, jobs: int | None, sandbox: bool) -> int:
         command += ["--jobs", str(jobs)] if jobs else []
         command += [] if sandbox else ["--no-sandbox"]
         before = load()
-        timing = timed(command)
+        with tempfile.TemporaryFile() as output:
+            timing = timed(command, output=output, sandboxed=sandbox)
+            output.seek(0)
+            print(output.read().decode("utf-8", errors="replace").rstrip())
         print((Path(scratch) / "grades.csv").read_text())
     seconds = timing.wall
     goal = BATCH_GOALS.get(size)
     verdict = "" if goal is None else ("ok" if seconds <= goal else "MISSED")
     print(
         f"batch of {size} stage-02 submissions{' (sandboxed)' if sandbox else ''}: {seconds:.1f} s"
-        # A sandboxed run's processes are reaped inside its own PID namespace: their CPU
-        # time never reaches this process's RUSAGE_CHILDREN, so it is shown only without.
-        f"{'' if sandbox else f', {timing.cpu:.1f} s of CPU'}"
+        f"{f', {timing.cpu:.1f} s of CPU' if timing.everything else ''}"
         f"{f' (goal {goal:.0f} s: {verdict})' if goal else ''}"
         f"  [before: {before}; after: {load()}]"
     )

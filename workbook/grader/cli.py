@@ -29,11 +29,14 @@ import tempfile
 import threading
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
+from workbook.grader import runner
 from workbook.grader import sandbox as sandboxing
 from workbook.grader.cutter import cut_problems, write_copy
 from workbook.grader.regions import Region, RegionError, scan
@@ -487,6 +490,16 @@ def grade_batch(suite: Suite, options: argparse.Namespace) -> int:
         flush=True,
     )
     reports: dict[Path, Report] = {}
+    began = time.monotonic()
+    spans: dict[Path, tuple[float, float]] = {}  # seconds since the batch began: start, end
+
+    def graded(folder: Path) -> Report:
+        start = time.monotonic() - began
+        try:
+            return grade(suite, folder, folder.name, options, sandbox=limits)
+        finally:
+            spans[folder] = (start, time.monotonic() - began)
+
     bar = tqdm(
         total=len(submissions),
         unit="submission",
@@ -494,23 +507,21 @@ def grade_batch(suite: Suite, options: argparse.Namespace) -> int:
         disable=not sys.stderr.isatty(),
         dynamic_ncols=True,
     )
-    with bar, ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {
-            pool.submit(grade, suite, folder, folder.name, options, sandbox=limits): folder
-            for folder in submissions
-        }
-        for future in as_completed(futures):
-            folder = futures[future]
-            report = future.result()
-            reports[folder] = report
-            score = "—" if report.score is None else f"{round(report.score * 100)}%"
-            bar.write(
-                f"[{len(reports)}/{len(submissions)}] {folder.name:<24} "
-                f"{report.passed}/{report.graded} exercise tests  {score}  {report.status}",
-                file=sys.stdout,
-            )
-            bar.update(1)
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
+        with bar:
+            grade_all_of(pool, graded, submissions, reports, spans, bar)
+    except KeyboardInterrupt:
+        # Ctrl-C and SIGTERM reach this thread only: drop the submissions not started,
+        # stop the runs in progress (their sandboxes go with them), then give up.
+        pool.shutdown(wait=False, cancel_futures=True)
+        runner.stopping.set()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        runner.stopping.clear()
     ordered = [reports[folder] for folder in submissions]
+    print(f"Graded {len(submissions)} submissions in {time.monotonic() - began:.1f} s")
     if options.csv:
         options.csv.parent.mkdir(parents=True, exist_ok=True)
         options.csv.write_text(to_csv(ordered, regions), encoding="utf-8")
@@ -523,6 +534,38 @@ def grade_batch(suite: Suite, options: argparse.Namespace) -> int:
     for report in troubled:
         print(f"  {report.submission}: {report.status}: {report.note or ''}")
     return 0 if not troubled else 1
+
+
+def grade_all_of(
+    pool: ThreadPoolExecutor,
+    graded: Callable[[Path], Report],
+    submissions: list[Path],
+    reports: dict[Path, Report],
+    spans: dict[Path, tuple[float, float]],
+    bar: tqdm[Any],
+) -> None:
+    """Grade every submission on the pool; print each one's line as it is done.
+
+    The wait for the next one wakes every half second: a Ctrl-C or SIGTERM
+    handled by Python is only raised in this thread between two bytecodes,
+    and a wait without end could hold it until the next run finished.
+    """
+    futures = {pool.submit(graded, folder): folder for folder in submissions}
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+        for future in done:
+            folder, report = futures[future], future.result()
+            reports[folder] = report
+            score = "—" if report.score is None else f"{round(report.score * 100)}%"
+            start, end = spans[folder]
+            bar.write(
+                f"[{len(reports)}/{len(submissions)}] {folder.name:<24} "
+                f"{report.passed}/{report.graded} exercise tests  {score}  {report.status}"
+                f"  ({end - start:.1f} s, from {start:.1f} s to {end:.1f} s)",
+                file=sys.stdout,
+            )
+            bar.update(1)
 
 
 def write_summary(options: argparse.Namespace, reports: list[Report], suite: Suite) -> None:

@@ -408,7 +408,8 @@ def installed_names() -> frozenset[str]:
 
     Reading every installed distribution's metadata costs about a second of
     CPU time, so :func:`shadowing` asks only about a module the copy adds
-    (a copy of the starter adds none), and only once per process.
+    (a copy of the starter adds none), and only once per process: a batch
+    asks for every submission, and the venv does not change meanwhile.
     """
     from importlib.metadata import packages_distributions
 

@@ -27,7 +27,10 @@ rings again every few seconds until the test is over, for code that
 swallows even a ``BaseException``.
 
 After a test of exercise N.k times out, the exercise's later tests fail in
-their setup without running ("not run: exercise N.k timed out"); after two
+their setup without running ("not run: exercise N.k timed out"); so do those
+of the exercise whose region holds the code that spun (a CPU-clock timeout,
+or a loop met again, stopped in the copy's ``# EXERCISE N.k`` region: "not
+run: exercise N.k loops"), whichever test met the loop; after two
 full timeouts in one test file, the file's other tests; and once the run
 has spent its timeout budget (``--grader-timeout-budget`` seconds in tests
 that ran to a full timeout), every test left ("not run: the run's time for
@@ -69,6 +72,7 @@ from typing import IO, Any
 import pytest
 
 from workbook.grader import guard
+from workbook.grader.regions import Region, scan
 
 # Read the secret and take the results descriptor now, while this module is
 # imported by ``-p``: before any conftest, so before any learner module.
@@ -426,6 +430,8 @@ class Recorder:
         self.channel = channel
         self.canaries = {canary.name for canary in (_SECRET.canaries if _SECRET else [])}
         self.timed_out: dict[str, str] = {}  # exercise id -> the test that timed out
+        self.looped: dict[str, str] = {}  # exercise id -> "where the code looped (test)"
+        self.regions: list[Region] | None = None  # the copy's exercise regions, read once
         self.verdicts: dict[tuple[str, str], str] = {}  # (nodeid, phase) -> outcome seen first
         self.tampering: list[str] = []
         self.spans: dict[str, list[tuple[int, int]]] = {}  # file -> its statements, smallest first
@@ -502,6 +508,8 @@ class Recorder:
                 f"not run: exercise {exercise} timed out "
                 f"(in {self.timed_out[exercise].rpartition('::')[2]})"
             )
+        if exercise in self.looped:
+            raise NotRun(f"not run: exercise {exercise} loops ({self.looped[exercise]})")
         spent = sum(seconds for _, seconds in self.timeouts)
         if self.timeout_budget and spent >= self.timeout_budget:
             raise NotRun(
@@ -581,6 +589,8 @@ class Recorder:
             exercise = record.pop("exercise_timed_out", None)
             if exercise and record.get("kind") == "timeout":
                 self.timed_out.setdefault(exercise, nodeid)
+            if record.pop("spun", False):
+                self.loops_in_region(record.get("where"), nodeid)
             # Only a full timeout counts against the file's and the run's budgets: a loop
             # met again is stopped within a second, and is a failure to report, not a cost.
             if record.pop("full_timeout", False):
@@ -639,6 +649,9 @@ class Recorder:
             if not again:  # a loop met again costs a second, and is not this exercise's own
                 details["exercise_timed_out"] = exercise_of(item)
                 details["full_timeout"] = item.name not in self.canaries
+            # Stopped while spinning (CPU clock, or the loop watch): the exercise whose code
+            # spun loops, whichever test met it. A wall-clock timeout may be a wait instead.
+            details["spun"] = bool(again or on_cpu) and item.name not in self.canaries
             if again:
                 assert self.watchdog is not None  # `again` came from it
                 details["got"] = (
@@ -778,6 +791,28 @@ class Recorder:
         except ValueError:
             return False
         return relative.parts[:1] == ("tests",)
+
+    def loops_in_region(self, where: str | None, nodeid: str) -> None:
+        """Mark the exercise whose region (in the graded copy) holds ``where`` as looping.
+
+        ``where`` is ``path:line in function`` inside the stage copy. Its
+        regions are the copy's own markers: a copy without them is not
+        attributed, and its tests run on, each stopped by the loop watch.
+        """
+        found = re.fullmatch(r"(?P<path>.+):(?P<line>\d+) in .*", where or "")
+        if found is None or self.stage_dir is None:
+            return
+        if self.regions is None:
+            try:
+                self.regions = scan(self.stage_dir, with_prompts=False)[0]
+            except Exception:  # a copy whose markers cannot be read: no attribution
+                self.regions = []
+        line = int(found["line"])
+        for region in self.regions:
+            if region.path == found["path"] and region.start <= line <= region.end:
+                test = nodeid.rpartition("::")[2]
+                self.looped.setdefault(region.id, f"{where}, where {test} was stopped")
+                return
 
     def watch_loop(self, excinfo: pytest.ExceptionInfo[BaseException], where: str | None) -> None:
         """Remember the stage function a timed-out test was stuck in, and start watching it."""

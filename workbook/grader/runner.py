@@ -421,6 +421,11 @@ def check_canaries(run: Run, canaries: list[guard.Canary]) -> list[str]:
     return problems
 
 
+# Set by a batch that was interrupted: Ctrl-C and SIGTERM reach only the main thread, and
+# the runs in progress wait in the pool's threads.
+stopping = threading.Event()
+
+
 def wait(
     process: subprocess.Popen[bytes],
     total_timeout: float,
@@ -431,6 +436,9 @@ def wait(
     deadline = time.monotonic() + total_timeout
     try:
         while process.poll() is None:
+            if stopping.is_set():
+                stop(process)
+                raise KeyboardInterrupt
             if time.monotonic() > deadline:
                 stop(process)
                 return f"the grading run was stopped after {total_timeout:g} s"
@@ -514,6 +522,29 @@ def collate(
     return Run(list(tests.values()), errors, stopped, exit_status, duration, output, tampered)
 
 
+_collected: dict[tuple[Path, Path], list[TestResult]] = {}
+_collecting = threading.Lock()
+
+
+def reference_tests(suite: Suite, *, timeout: float) -> list[TestResult]:
+    """Return the tests the suite collects against its reference, collected once per process.
+
+    A child pytest run with ``--collect-only`` (2 s of CPU for stage 02):
+    a batch pays it once, however many of its submissions fail to load.
+    An empty collection (something went wrong) is not kept.
+    """
+    key = (suite.reference, suite.tests)
+    with _collecting:
+        if key not in _collected:
+            tests = run_suite(
+                suite, suite.reference, timeout=timeout, collect_only=True, total_timeout=120
+            ).tests
+            if not tests:
+                return tests
+            _collected[key] = tests
+        return _collected[key]
+
+
 def fill_unloaded(run: Run, suite: Suite, *, timeout: float) -> Run:
     """Add the tests a submission's run could not load, as failures.
 
@@ -524,12 +555,9 @@ def fill_unloaded(run: Run, suite: Suite, *, timeout: float) -> Run:
     """
     if not run.collect_errors and not run.problem():
         return run
-    reference = run_suite(
-        suite, suite.reference, timeout=timeout, collect_only=True, total_timeout=120
-    )
     seen = {test.nodeid for test in run.tests}
     fallback = run.problem() or "the test file could not be loaded"
-    for test in reference.tests:
+    for test in reference_tests(suite, timeout=timeout):
         if test.nodeid in seen:
             continue
         error = next(
