@@ -551,7 +551,9 @@ def fill_unloaded(run: Run, suite: Suite, *, timeout: float) -> Run:
     When a test file fails to load (say, a syntax error in the submission),
     its tests are never collected. Collect the suite against the reference to
     learn which tests the submission missed, and score each as failed with
-    the loading error.
+    the loading error. A run stopped by the total timeout before its tests
+    were collected (an import that never returns, or a slow start) scores
+    each as "not run", like the tests a stopped run never reached.
     """
     if not run.collect_errors and not run.problem():
         return run
@@ -559,6 +561,18 @@ def fill_unloaded(run: Run, suite: Suite, *, timeout: float) -> Run:
     fallback = run.problem() or "the test file could not be loaded"
     for test in reference_tests(suite, timeout=timeout):
         if test.nodeid in seen:
+            continue
+        if run.stopped and not run.collect_errors:  # stopped while collecting: nothing failed
+            run.tests.append(
+                TestResult(
+                    test.nodeid,
+                    test.exercise,
+                    test.rule,
+                    "failed",
+                    "collect",
+                    details={"kind": "not_run", "message": f"not run: {run.stopped} before it"},
+                )
+            )
             continue
         error = next(
             (
@@ -583,7 +597,7 @@ def fill_unloaded(run: Run, suite: Suite, *, timeout: float) -> Run:
                 },
             )
         )
-    if run.problem() and not run.collect_errors:
+    if run.problem() and not run.collect_errors and not run.stopped:
         run.collect_errors.append(
             {"nodeid": str(suite.tests.relative_to(REPO)), "message": fallback}
         )
