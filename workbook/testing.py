@@ -24,6 +24,7 @@ import contextlib
 import dataclasses
 import io
 import os
+import select
 import shlex
 import signal
 import socket
@@ -102,6 +103,37 @@ def wait_for_text(
 
     wait_until(found, timeout=timeout, what=repr(expected), show=lambda: seen[0][-2000:])
     return seen[0]
+
+
+def wait_for_app(
+    sock: socket.socket,
+    reached: Callable[[], object],
+    *,
+    what: str = "the app to have the request",
+    timeout: float = SIDE_EFFECT_TIMEOUT,
+) -> None:
+    """Wait until ``reached()`` is true, or fail at once when the server answers ``sock`` instead.
+
+    For a test that sent a request the app must hold on to (it waits for
+    more body, or for a signal from the test) and then checks what happens
+    while the app works. While the app works, the server sends nothing on
+    that connection; a server that answers or closes before the app has the
+    request (a 400, a 500 from an unfinished part) makes ``sock`` readable.
+    That is the event that comes in a right and a wrong server alike, so a
+    wrong one fails now, with what it sent, instead of after ``timeout`` s.
+    Raise AssertionError naming ``what``.
+    """
+    deadline = time.monotonic() + timeout
+    while not reached():
+        readable, _, _ = select.select([sock], [], [], 0.01)
+        if readable and not reached():
+            try:
+                early: object = sock.recv(65536, socket.MSG_PEEK)
+            except OSError as error:
+                early = error
+            raise AssertionError(f"waiting for {what}, the server answered: {early!r:.300}")
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def free_port() -> int:

@@ -24,7 +24,7 @@ from rawasgi.responses import send_text
 from rawasgi.server import ASGIServer
 from stage04_helpers import exchange, read_until_closed, split_responses, status_of
 
-from workbook.testing import LOOPBACK, wait_for_text, wait_until
+from workbook.testing import LOOPBACK, wait_for_app, wait_until
 
 
 def responder(*messages: Message):
@@ -176,7 +176,8 @@ def test_body_before_start_is_a_500_and_logged(serve, caplog: pytest.LogCaptureF
     """An app that sends a body before the start gets a clear error logged; the client a 500."""
     server = serve(responder(body(b"too soon")))
     assert status_of(get(server.port)) == 500
-    wait_for_text(lambda: caplog.text, "expected 'http.response.start', got 'http.response.body'")
+    server.wait_finished()  # then the log holds all it ever will
+    assert "expected 'http.response.start', got 'http.response.body'" in caplog.text
 
 
 @pytest.mark.exercise("4.3")
@@ -185,7 +186,8 @@ def test_send_after_completion_is_logged(serve, caplog: pytest.LogCaptureFixture
     server = serve(responder(START_200, body(b"done"), body(b"extra")))
     response = get(server.port)
     assert (status_of(response), response.endswith(b"\r\n\r\ndone")) == (200, True)
-    wait_for_text(lambda: caplog.text, "after the response was complete")
+    server.wait_finished()  # then the log holds all it ever will
+    assert "after the response was complete" in caplog.text
 
 
 @pytest.mark.exercise("4.3")
@@ -193,7 +195,8 @@ def test_two_starts_are_a_500(serve, caplog: pytest.LogCaptureFixture) -> None:
     """A second http.response.start is refused before anything was written: 500."""
     server = serve(responder(START_200, START_200))
     assert status_of(get(server.port)) == 500
-    wait_for_text(lambda: caplog.text, "expected 'http.response.body', got 'http.response.start'")
+    server.wait_finished()  # then the log holds all it ever will
+    assert "expected 'http.response.body', got 'http.response.start'" in caplog.text
 
 
 def test_app_that_returns_without_responding_is_a_500(
@@ -202,7 +205,8 @@ def test_app_that_returns_without_responding_is_a_500(
     """An app that returns without a response gets a logged error; the client a 500."""
     server = serve(responder())
     assert status_of(get(server.port)) == 500
-    wait_for_text(lambda: caplog.text, "returned without sending the response")
+    server.wait_finished()  # then the log holds all it ever will
+    assert "returned without sending the response" in caplog.text
 
 
 @pytest.mark.exercise("4.3")
@@ -210,7 +214,8 @@ def test_start_alone_is_a_500(serve, caplog: pytest.LogCaptureFixture) -> None:
     """A start event with no body event is not a response yet: it is held; the client gets a 500."""
     server = serve(responder(START_200))
     assert status_of(get(server.port)) == 500
-    wait_for_text(lambda: caplog.text, "returned without sending the response")
+    server.wait_finished()  # then the log holds all it ever will
+    assert "returned without sending the response" in caplog.text
 
 
 @pytest.mark.exercise("4.3")
@@ -224,7 +229,8 @@ def test_header_with_crlf_is_refused(serve, caplog: pytest.LogCaptureFixture) ->
     server = serve(responder(start, body(b"")))
     response = get(server.port)
     assert (status_of(response), b"Set-Cookie" in response) == (500, False)
-    wait_for_text(lambda: caplog.text, "invalid character in the value of header x-evil")
+    server.wait_finished()  # then the log holds all it ever will
+    assert "invalid character in the value of header x-evil" in caplog.text
 
 
 @pytest.mark.exercise("4.3")
@@ -248,7 +254,8 @@ def test_a_body_shorter_than_its_content_length_closes_the_connection(serve, cap
     with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         read_until_closed(sock)  # raises TimeoutError if the server kept the connection
-    wait_for_text(lambda: caplog.text, "declaring Content-Length: 10")
+    server.wait_finished()  # then the log holds all it ever will
+    assert "declaring Content-Length: 10" in caplog.text
 
 
 # ── The request side: scope, body, disconnect, 100-continue ─────────────────
@@ -354,7 +361,7 @@ def test_disconnect_is_delivered_to_a_waiting_app(serve) -> None:
     server = serve(long_poll)
     with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
-        assert waiting.wait(5)  # the app waits on receive() before the client leaves
+        wait_for_app(sock, waiting.is_set, what="the app to wait on receive()")  # then leave
     assert done.wait(5)
     assert received == ["http.disconnect"]
 
@@ -376,7 +383,7 @@ def test_disconnect_mid_body_is_delivered(serve) -> None:
     server = serve(reader)
     with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
         sock.sendall(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nhalf")
-        wait_until(lambda: events, what="the app to receive the first half")  # then leave
+        wait_for_app(sock, lambda: events, what="the app to receive the first half")  # leave
     assert done.wait(5)
     assert [e["type"] for e in events][-1] == "http.disconnect"
     assert b"".join(e.get("body", b"") for e in events) == b"half"
@@ -405,8 +412,8 @@ def test_send_to_a_gone_client_raises_oserror(serve, caplog: pytest.LogCaptureFi
     with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         sock.recv(100)
-    assert done.wait(10)
-    server.stop()  # the server's handling of the error ends before the stop does
+    server.wait_finished()  # the server's handling of the error ends before this returns
+    assert done.is_set()
     assert len(raised) == 1 and isinstance(raised[0], OSError)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
@@ -441,7 +448,8 @@ def test_app_exception_is_a_plain_500_and_logged(serve, caplog: pytest.LogCaptur
     server = serve(broken)
     response = get(server.port)
     assert (status_of(response), b"secret" in response) == (500, False)
-    wait_for_text(lambda: caplog.text, "KeyError: 'secret detail'")
+    server.wait_finished()  # then the log holds all it ever will
+    assert "KeyError: 'secret detail'" in caplog.text
 
 
 # ── Lifespan ─────────────────────────────────────────────────────────────────
@@ -532,7 +540,9 @@ def test_stop_lets_a_request_in_flight_finish(serve) -> None:
     results: list[str] = []
     client = threading.Thread(target=lambda: results.append(httpx.get(server.url, timeout=5).text))
     client.start()
-    assert started.wait(5)
+    # A server that answers before the app starts ends the client's thread: that fails at once.
+    wait_until(lambda: started.is_set() or not client.is_alive(), what="the app to start")
+    assert started.is_set(), f"the server answered before the app started: {results}"
     server.stop()
     client.join(5)
     assert results == ["finished"]
@@ -577,4 +587,5 @@ def test_server_logs_one_access_line_per_request(serve, caplog: pytest.LogCaptur
     caplog.set_level(logging.INFO, logger="rawasgi.server.access")
     server = serve(apps.app)
     httpx.get(f"{server.url}/nowhere?x=1")
-    wait_for_text(lambda: caplog.text, '"GET /nowhere?x=1 HTTP/1.1" 404')
+    server.wait_finished()  # then the log holds all it ever will
+    assert '"GET /nowhere?x=1 HTTP/1.1" 404' in caplog.text

@@ -13,7 +13,9 @@ from asgiref.testing import ApplicationCommunicator
 from rawasgi.protocol import Message, Receive, Scope, Send
 from rawasgi.responses import send_json
 from rawasgi.routing import BaseRoute, Match, Route, Router, WebSocketRoute
-from stage04_helpers import call, http_scope, websocket_scope
+from stage04_helpers import call, http_scope, next_output, websocket_scope
+
+from workbook.testing import SIDE_EFFECT_TIMEOUT
 
 
 async def show_params(scope: Scope, receive: Receive, send: Send) -> None:
@@ -260,8 +262,8 @@ def websocket_outputs(router: Router, path: str) -> list[Message]:
         await communicator.send_input({"type": "websocket.connect"})
         outputs = []
         while not outputs or outputs[-1]["type"] != "websocket.close":
-            outputs.append(await communicator.receive_output())
-        await communicator.wait()
+            outputs.append(await next_output(communicator))
+        await communicator.wait(SIDE_EFFECT_TIMEOUT)
         return outputs
 
     return asyncio.run(exchange())
