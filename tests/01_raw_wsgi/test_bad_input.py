@@ -23,7 +23,7 @@ from rawwsgi.server import WSGIServer
 from stage01_helpers import closed_by_peer, connect, exchange, read_response, url
 
 from workbook.smuggling import SMUGGLING_CASES, UNANSWERED_CONTINUE
-from workbook.testing import wait_until
+from workbook.testing import wait_for_app, wait_until
 
 Serve = Callable[..., WSGIServer]
 
@@ -174,7 +174,7 @@ def test_client_that_leaves_mid_request_does_not_hurt_the_server(serve: Serve) -
     server = serve(reader)
     with socket.create_connection(server.server_address, timeout=5) as sock:
         sock.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nonly part")
-        assert entered.wait(5)
+        wait_for_app(sock, entered.is_set)
         abort(sock)
     wait_until(lambda: errors, what="the app to see the disconnect")
     assert [type(error) for error in errors] == [ClientDisconnected]
