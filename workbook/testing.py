@@ -32,7 +32,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -351,6 +351,39 @@ def curl_command(
         text = body.decode("utf-8", "backslashreplace") if isinstance(body, bytes) else body
         parts += ["--data", shlex.quote(text)]
     return " ".join(parts)
+
+
+# ── wsgiref's server in a thread ─────────────────────────────────────────────
+
+#: How often (seconds) wsgiref's serve_forever looks for a shutdown request. Its
+#: default, 0.5 s, is how long every shutdown() waits: the loop cannot be woken.
+WSGIREF_POLL_INTERVAL = 0.02
+
+
+@contextlib.contextmanager
+def wsgiref_serving(app: Callable[..., Iterable[bytes]]) -> Iterator[tuple[str, int]]:
+    """Serve ``app`` with ``wsgiref.simple_server`` in a thread on a free loopback port.
+
+    Yield ``(host, port)``; stop the server when the block ends. The
+    standard library's reference server, without its access log on stderr.
+    """
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = make_server(LOOPBACK, 0, app, handler_class=Quiet)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(WSGIREF_POLL_INTERVAL,), name="wsgiref", daemon=True
+    )
+    thread.start()
+    try:
+        yield LOOPBACK, server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
 
 
 # ── Recording the requests a test sends ──────────────────────────────────────

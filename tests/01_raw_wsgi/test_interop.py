@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from wsgiref.simple_server import WSGIRequestHandler, make_server
-from wsgiref.simple_server import WSGIServer as ReferenceServer
 from wsgiref.validate import validator
 
 import flask
@@ -16,7 +13,7 @@ from rawwsgi.server import WSGIServer
 from stage01_helpers import url
 from werkzeug.middleware.lint import LintMiddleware
 
-from workbook.testing import free_port, serving, venv_script
+from workbook.testing import free_port, serving, venv_script, wsgiref_serving
 
 Serve = Callable[..., WSGIServer]
 ECHO = b"method: POST\npath: /echo\nquery: name=wsgi\nbody: hello\n"
@@ -51,26 +48,16 @@ def test_apps_run_under_gunicorn() -> None:
         process.stdout.close()
 
 
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def reference_server() -> Iterator[ReferenceServer]:
+def reference_server() -> Iterator[tuple[str, int]]:
     """wsgiref.simple_server, the standard library's reference server, running validator(app)."""
-    server = make_server("127.0.0.1", 0, validator(apps.app), handler_class=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with wsgiref_serving(validator(apps.app)) as address:
+        yield address
 
 
-def test_apps_run_under_wsgiref(reference_server: ReferenceServer) -> None:
+def test_apps_run_under_wsgiref(reference_server: tuple[str, int]) -> None:
     """The same app runs unchanged under wsgiref.simple_server, validated."""
-    host, port = reference_server.server_address[:2]
+    host, port = reference_server
     check_the_apps(f"http://{host}:{port}")
 
 
