@@ -15,26 +15,35 @@ writes the access line, logs what the app did wrong after the last byte,
 commits, closes. A test that asserts on such a side effect the moment the
 response arrives races the server, so it waits for it instead, bounded:
 :func:`wait_until` (any condition) and :func:`wait_for_text` (a log, a
-file, a process's output).
+file, a process's output). Better still, it waits for an event that comes
+in a right and in a wrong implementation alike (the server finished the
+connection, the process exited, the server answered the socket:
+:func:`wait_for_app`), then asserts the side effect once: a learner's
+unfinished stage then fails at once instead of after the whole bound.
+
+The tests' HTTP clients share one TLS context (:func:`loopback_client`,
+:func:`fetch`): httpx loads the CA bundle for every client it makes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import io
 import os
 import select
 import shlex
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from workbook.stages import stage_dir, subprocess_env
 
@@ -386,6 +395,40 @@ def wsgiref_serving(app: Callable[..., Iterable[bytes]]) -> Iterator[tuple[str, 
         thread.join(10)
 
 
+# ── Clients for the servers under test ───────────────────────────────────────
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """Return the one TLS context that every test client shares (httpx's ``verify=``).
+
+    httpx builds a context for each client it makes, loading the whole CA
+    bundle: 0.1 to 0.3 s of CPU per client, for tests that speak plain HTTP
+    to loopback. ``httpx.get(url)`` makes a client per call, so a suite paid
+    that tens of times; the tests' clients take this one instead.
+    """
+    return ssl.create_default_context()
+
+
+def loopback_client(**options: Any) -> httpx.Client:
+    """Return ``httpx.Client(**options)`` on the shared :func:`tls_context`."""
+    import httpx
+
+    options.setdefault("verify", tls_context())
+    return httpx.Client(**options)
+
+
+def fetch(method: str, url: str, *, timeout: float = 5.0, **options: Any) -> httpx.Response:
+    """Send one request as ``httpx.request(method, url, **options)`` does, on the shared context.
+
+    A client of its own, closed after the response is read; ``timeout`` in
+    seconds (httpx's default, 5 s); ``options`` are ``Client.request``'s
+    (``headers``, ``content``, ``json``, ``follow_redirects``, ...).
+    """
+    with loopback_client(timeout=timeout) as client:
+        return client.request(method, url, **options)
+
+
 # ── Recording the requests a test sends ──────────────────────────────────────
 
 
@@ -458,7 +501,7 @@ def recording_client(sent: RequestLog, **options: object) -> httpx.Client:
     """
     import httpx
 
-    client = httpx.Client(**options)  # type: ignore[arg-type]
+    client = loopback_client(**options)
     defaults = httpx.Headers(client.headers)
 
     def record(request: httpx.Request) -> None:

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from wsgiref.validate import validator
 
-import httpx
 import pytest
 from rawwsgi import apps
 from rawwsgi.environ import ClientDisconnected
@@ -23,13 +22,13 @@ from rawwsgi.server import WSGIServer
 from stage01_helpers import closed_by_peer, connect, exchange, read_response, url, wait_finished
 
 from workbook.smuggling import SMUGGLING_CASES, UNANSWERED_CONTINUE
-from workbook.testing import wait_for_app
+from workbook.testing import fetch, wait_for_app
 
 Serve = Callable[..., WSGIServer]
 
 
 def still_serves(server: WSGIServer) -> bool:
-    return httpx.get(url(server), timeout=5).text == "Hello, WSGI!"
+    return fetch("GET", url(server), timeout=5).text == "Hello, WSGI!"
 
 
 @pytest.mark.parametrize(
@@ -178,7 +177,7 @@ def test_client_that_leaves_mid_request_does_not_hurt_the_server(serve: Serve) -
         abort(sock)
     wait_finished(server)  # the app ends before its connection does
     assert [type(error) for error in errors] == [ClientDisconnected]
-    assert httpx.get(url(server), timeout=5).text == "read 0 bytes"
+    assert fetch("GET", url(server), timeout=5).text == "read 0 bytes"
 
 
 def test_client_that_leaves_mid_response_does_not_hurt_the_server(serve: Serve) -> None:

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import httpx
 import pytest
 from rawwsgi.protocol import Environ, StartResponse
 from rawwsgi.server import WSGIServer
@@ -24,6 +23,7 @@ from stage01_helpers import closed_by_peer, connect, read_response
 
 from workbook.stages import stage_dir, subprocess_env
 from workbook.testing import (
+    fetch,
     free_port,
     python_command,
     server_process,
@@ -124,7 +124,7 @@ def test_cli_serves_the_app_and_stops_on_sigterm() -> None:
     """python -m rawwsgi.server MODULE:APP serves it, says where, and exits 0 on SIGTERM."""
     port = free_port()
     with serving(1, cli("rawwsgi.apps:app", port), port) as process:
-        response = httpx.post(f"http://127.0.0.1:{port}/echo?name=wsgi", content=b"hello")
+        response = fetch("POST", f"http://127.0.0.1:{port}/echo?name=wsgi", content=b"hello")
         process.send_signal(signal.SIGTERM)
         assert process.wait(10) == 0
     output = output_of(process)

@@ -15,7 +15,6 @@ import socket
 import threading
 import time
 
-import httpx
 import pytest
 from rawasgi import apps
 from rawasgi.lifespan import LifespanFailure
@@ -24,7 +23,7 @@ from rawasgi.responses import send_text
 from rawasgi.server import ASGIServer
 from stage04_helpers import exchange, read_until_closed, split_responses, status_of
 
-from workbook.testing import LOOPBACK, wait_for_app, wait_until
+from workbook.testing import LOOPBACK, fetch, loopback_client, wait_for_app, wait_until
 
 
 def responder(*messages: Message):
@@ -94,7 +93,7 @@ def test_a_streamed_body_is_chunked(serve) -> None:
 def test_a_streamed_body_reaches_httpx_whole(serve) -> None:
     """A client decoding the chunks gets the body the app streamed, piece after piece."""
     server = serve(apps.app)
-    response = httpx.get(f"{server.url}/stream?count=3&delay=0")
+    response = fetch("GET", f"{server.url}/stream?count=3&delay=0")
     assert response.text == "line 1 of 3\nline 2 of 3\nline 3 of 3\n"
 
 
@@ -279,7 +278,7 @@ async def show_scope(scope: Scope, receive: Receive, send: Send) -> None:
 def test_scope_over_the_wire(serve) -> None:
     """A real request gives the full scope: decoded path, raw bytes, client and server addresses."""
     server = serve(show_scope, root_path="/mount")
-    with httpx.Client() as client:
+    with loopback_client() as client:
         response = client.get(f"{server.url}/mount/caf%C3%A9?x=%20", headers={"X-Test": "1"})
         scope = response.json()
     assert (scope["path"], scope["raw_path"], scope["query_string"]) == (
@@ -300,7 +299,7 @@ def test_scope_over_the_wire(serve) -> None:
 def test_response_has_a_date_header(serve) -> None:
     """Every response carries a Date header (RFC 9110 §6.6.1)."""
     server = serve(apps.app)
-    assert httpx.get(server.url).headers["date"].endswith(" GMT")
+    assert fetch("GET", server.url).headers["date"].endswith(" GMT")
 
 
 def test_large_chunked_upload_is_streamed_in_pieces(serve) -> None:
@@ -326,7 +325,7 @@ def test_large_chunked_upload_is_streamed_in_pieces(serve) -> None:
         for start in range(0, len(payload), 100_000):
             yield payload[start : start + 100_000]
 
-    assert httpx.post(server.url, content=chunks()).text == "1000000"
+    assert fetch("POST", server.url, content=chunks()).text == "1000000"
     assert len(pieces) > 1
 
 
@@ -483,7 +482,7 @@ def test_lifespan_runs_startup_first_and_shares_state(serve) -> None:
     log: list[str] = []
     server = serve(lifespan_app(log))
     assert log == ["lifespan.startup"]
-    assert httpx.get(server.url).text == "hi from startup"
+    assert fetch("GET", server.url).text == "hi from startup"
 
 
 def test_lifespan_shutdown_runs_when_the_server_stops(serve) -> None:
@@ -507,7 +506,7 @@ def test_app_without_lifespan_is_tolerated(serve) -> None:
             raise ValueError("http only")
         await send_text(send, 200, "fine")
 
-    assert httpx.get(serve(http_only).url).text == "fine"
+    assert fetch("GET", serve(http_only).url).text == "fine"
 
 
 def test_lifespan_on_requires_support(serve) -> None:
@@ -540,7 +539,9 @@ def test_stop_lets_a_request_in_flight_finish(serve) -> None:
 
     server = serve(slow)
     results: list[str] = []
-    client = threading.Thread(target=lambda: results.append(httpx.get(server.url, timeout=5).text))
+    client = threading.Thread(
+        target=lambda: results.append(fetch("GET", server.url, timeout=5).text)
+    )
     client.start()
     # A server that answers before the app starts ends the client's thread: that fails at once.
     wait_until(lambda: started.is_set() or not client.is_alive(), what="the app to start")
@@ -588,6 +589,6 @@ def test_server_logs_one_access_line_per_request(serve, caplog: pytest.LogCaptur
     """At INFO level the server logs client, request line and status for each request."""
     caplog.set_level(logging.INFO, logger="rawasgi.server.access")
     server = serve(apps.app)
-    httpx.get(f"{server.url}/nowhere?x=1")
+    fetch("GET", f"{server.url}/nowhere?x=1")
     server.wait_finished()  # then the log holds all it ever will
     assert '"GET /nowhere?x=1 HTTP/1.1" 404' in caplog.text

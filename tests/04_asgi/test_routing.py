@@ -15,7 +15,7 @@ from rawasgi.responses import send_json
 from rawasgi.routing import BaseRoute, Match, Route, Router, WebSocketRoute
 from stage04_helpers import call, http_scope, next_output, websocket_scope
 
-from workbook.testing import SIDE_EFFECT_TIMEOUT
+from workbook.testing import SIDE_EFFECT_TIMEOUT, fetch
 
 
 async def show_params(scope: Scope, receive: Receive, send: Send) -> None:
@@ -377,7 +377,6 @@ def test_route_path_is_the_path_below_root_path(root_path: str, path: str, route
 
 def test_the_example_routes_below_uvicorn_root_path() -> None:
     """uvicorn --root-path /api sends /hello/ada as /api/hello/ada: the router finds /hello/ada."""
-    import httpx
 
     from workbook.testing import LOOPBACK, free_port, server_argv, serving
 
@@ -385,7 +384,7 @@ def test_the_example_routes_below_uvicorn_root_path() -> None:
     argv = [*server_argv("uvicorn", "rawasgi.example:app", port), "--root-path", "/api"]
     with serving("04_asgi", argv, port) as process:
         try:
-            response = httpx.get(f"http://{LOOPBACK}:{port}/hello/ada")
+            response = fetch("GET", f"http://{LOOPBACK}:{port}/hello/ada")
             assert (response.status_code, response.text) == (200, "Hello, ada!\n")
         finally:
             if process.stdout is not None:

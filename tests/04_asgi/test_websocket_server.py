@@ -12,7 +12,6 @@ import struct
 import threading
 from collections.abc import Awaitable, Callable
 
-import httpx
 import pytest
 from rawasgi import apps
 from rawasgi.protocol import ASGIApp, Message, Receive, Scope, Send
@@ -29,7 +28,7 @@ from websockets.asyncio.client import connect as async_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from workbook.testing import LOOPBACK
+from workbook.testing import LOOPBACK, fetch
 
 Then = Callable[[Receive, Send], Awaitable[None]]
 
@@ -294,7 +293,7 @@ def test_bad_frame_gets_its_close_code_and_the_server_stays_up(
         assert read_close_code(sock) == code
         assert read_frame(sock) == (-1, b"")  # and the connection is closed
     assert echo_works(server.ws_url)
-    assert httpx.get(server.url, timeout=5).status_code == 200
+    assert fetch("GET", server.url, timeout=5).status_code == 200
 
 
 def test_bad_frame_disconnect_reaches_the_app_with_its_code(serve) -> None:

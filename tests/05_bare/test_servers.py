@@ -15,13 +15,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from workbook.testing import (
-    free_port,
-    python_command,
-    served,
-    server_argv,
-    serving,
-)
+from workbook.testing import fetch, free_port, python_command, served, server_argv, serving
 
 SERVERS = ("hypercorn", "uvicorn")  # bare runs on the ASGI servers others wrote
 
@@ -122,7 +116,7 @@ def test_websocket_disconnect_leaves_the_server_serving(base: str) -> None:
             websocket.send("bye")
     with connect(ws_url(base, "/ws"), open_timeout=5) as websocket:
         assert websocket.recv(timeout=5).startswith("Welcome")
-    assert httpx.get(f"{base}/tasks").status_code == 200
+    assert fetch("GET", f"{base}/tasks").status_code == 200
 
 
 @pytest.mark.exercise("5.5")
