@@ -137,7 +137,7 @@ def wait_for_app(
         readable, _, _ = select.select([sock], [], [], 0.01)
         if readable and not reached():
             try:
-                early: object = sock.recv(65536, socket.MSG_PEEK)
+                early: object = sock.recv(65536, socket.MSG_PEEK) or "it closed the connection"
             except OSError as error:
                 early = error
             raise AssertionError(f"waiting for {what}, the server answered: {early!r:.300}")
