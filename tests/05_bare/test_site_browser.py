@@ -8,15 +8,16 @@ skipped, and says so.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from workbook.testing import free_port, serving, venv_script
+from workbook.testing import fetch, free_port, serving, venv_script
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -49,20 +50,28 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         yield f"http://127.0.0.1:{port}", uploads
 
 
-@pytest.fixture(scope="module")
-def page(served: tuple[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+@pytest.fixture
+def open_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], Any]]:
+    """Return a function that starts headless Chromium and gives its page; closed afterwards.
+
+    A function rather than a page, so that the test starts the browser (a
+    few seconds of CPU) only once the site answers at all.
+    """
     from playwright.sync_api import sync_playwright
 
-    profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh --user-data-dir
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        context.set_default_timeout(20_000)
-        try:
-            yield context.pages[0] if context.pages else context.new_page()
-        finally:
-            context.close()
+    with contextlib.ExitStack() as stack:
+
+        def launch() -> Any:
+            playwright = stack.enter_context(sync_playwright())
+            profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh --user-data-dir
+            context = playwright.chromium.launch_persistent_context(
+                str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            stack.callback(context.close)
+            context.set_default_timeout(20_000)
+            return context.pages[0] if context.pages else context.new_page()
+
+        yield launch
 
 
 def shown(page: Any, selector: str) -> Any:
@@ -96,9 +105,16 @@ def visit(page: Any, url: str) -> Any:
     return response
 
 
-def test_site_in_a_browser(page: Any, served: tuple[str, Path], tmp_path: Path) -> None:
+def test_site_in_a_browser(
+    open_page: Callable[[], Any], served: tuple[str, Path], tmp_path: Path
+) -> None:
     # One visit, as a person would make it: read, sign in, upload, hit the error pages.
     base, uploads = served
+    # The browser's first step, asked without a browser: a site whose home page is an
+    # error fails here, before Chromium starts.
+    home = fetch("GET", f"{base}/", headers={"Accept": "text/html"})
+    assert home.status_code == 200, f"GET / answered {home.status_code}:\n{home.text[:1000]}"
+    page = open_page()
 
     assert visit(page, f"{base}/").status == 200, page.content()[:1000]
     assert text(page, "#greeting") == "Hello, stranger!"
