@@ -20,12 +20,21 @@ import pytest
 from workbook.testing import fetch, free_port, serving, venv_script
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason=(
-        "no chromium on PATH: install Debian's (apt-get install chromium) to run the browser test"
+pytestmark = [
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason=(
+            "no chromium on PATH: install Debian's (apt-get install chromium) to run the browser"
+            " test"
+        ),
     ),
-)
+    # A bound against a hang, not a timing: a whole visit in Chromium, step by step, ran
+    # past the suite's 60 s at a load of 25 on two cores. A page that never loads fails
+    # on its own action timeout (ACTION_TIMEOUT_MS), and a missing element at once.
+    pytest.mark.timeout(300),
+]
+#: How long one browser action (a navigation, a click) may take, in milliseconds.
+ACTION_TIMEOUT_MS = 60_000
 
 # The network is closed and the profile is fresh: switch off everything that phones home.
 CHROMIUM_ARGS = [
@@ -68,7 +77,7 @@ def open_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[],
                 str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
             )
             stack.callback(context.close)
-            context.set_default_timeout(20_000)
+            context.set_default_timeout(ACTION_TIMEOUT_MS)
             return context.pages[0] if context.pages else context.new_page()
 
         yield launch
@@ -80,7 +89,7 @@ def shown(page: Any, selector: str) -> Any:
     The site renders every page on the server (no script adds elements),
     so a page that has loaded holds every element it ever will. Playwright's
     own auto-wait for a missing element would only wait out its timeout
-    (20 s) on a stage that answered with an error page.
+    (:data:`ACTION_TIMEOUT_MS`) on a stage that answered with an error page.
     """
     element = page.query_selector(selector)
     assert element is not None, f"no {selector} on {page.url}:\n{page.content()[:1000]}"
