@@ -15,25 +15,35 @@ writes the access line, logs what the app did wrong after the last byte,
 commits, closes. A test that asserts on such a side effect the moment the
 response arrives races the server, so it waits for it instead, bounded:
 :func:`wait_until` (any condition) and :func:`wait_for_text` (a log, a
-file, a process's output).
+file, a process's output). Better still, it waits for an event that comes
+in a right and in a wrong implementation alike (the server finished the
+connection, the process exited, the server answered the socket:
+:func:`wait_for_app`), then asserts the side effect once: a learner's
+unfinished stage then fails at once instead of after the whole bound.
+
+The tests' HTTP clients share one TLS context (:func:`loopback_client`,
+:func:`fetch`): httpx loads the CA bundle for every client it makes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import io
 import os
+import select
 import shlex
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from workbook.stages import stage_dir, subprocess_env
@@ -103,6 +113,37 @@ def wait_for_text(
 
     wait_until(found, timeout=timeout, what=repr(expected), show=lambda: seen[0][-2000:])
     return seen[0]
+
+
+def wait_for_app(
+    sock: socket.socket,
+    reached: Callable[[], object],
+    *,
+    what: str = "the app to have the request",
+    timeout: float = SIDE_EFFECT_TIMEOUT,
+) -> None:
+    """Wait until ``reached()`` is true, or fail at once when the server answers ``sock`` instead.
+
+    For a test that sent a request the app must hold on to (it waits for
+    more body, or for a signal from the test) and then checks what happens
+    while the app works. While the app works, the server sends nothing on
+    that connection; a server that answers or closes before the app has the
+    request (a 400, a 500 from an unfinished part) makes ``sock`` readable.
+    That is the event that comes in a right and a wrong server alike, so a
+    wrong one fails now, with what it sent, instead of after ``timeout`` s.
+    Raise AssertionError naming ``what``.
+    """
+    deadline = time.monotonic() + timeout
+    while not reached():
+        readable, _, _ = select.select([sock], [], [], 0.01)
+        if readable and not reached():
+            try:
+                early: object = sock.recv(65536, socket.MSG_PEEK) or "it closed the connection"
+            except OSError as error:
+                early = error
+            raise AssertionError(f"waiting for {what}, the server answered: {early!r:.300}")
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def free_port() -> int:
@@ -322,6 +363,73 @@ def curl_command(
     return " ".join(parts)
 
 
+# ── wsgiref's server in a thread ─────────────────────────────────────────────
+
+#: How often (seconds) wsgiref's serve_forever looks for a shutdown request. Its
+#: default, 0.5 s, is how long every shutdown() waits: the loop cannot be woken.
+WSGIREF_POLL_INTERVAL = 0.02
+
+
+@contextlib.contextmanager
+def wsgiref_serving(app: Callable[..., Iterable[bytes]]) -> Iterator[tuple[str, int]]:
+    """Serve ``app`` with ``wsgiref.simple_server`` in a thread on a free loopback port.
+
+    Yield ``(host, port)``; stop the server when the block ends. The
+    standard library's reference server, without its access log on stderr.
+    """
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = make_server(LOOPBACK, 0, app, handler_class=Quiet)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(WSGIREF_POLL_INTERVAL,), name="wsgiref", daemon=True
+    )
+    thread.start()
+    try:
+        yield LOOPBACK, server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+# ── Clients for the servers under test ───────────────────────────────────────
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """Return the one TLS context that every test client shares (httpx's ``verify=``).
+
+    httpx builds a context for each client it makes, loading the whole CA
+    bundle: 0.1 to 0.3 s of CPU per client, for tests that speak plain HTTP
+    to loopback. ``httpx.get(url)`` makes a client per call, so a suite paid
+    that tens of times; the tests' clients take this one instead.
+    """
+    return ssl.create_default_context()
+
+
+def loopback_client(**options: Any) -> httpx.Client:
+    """Return ``httpx.Client(**options)`` on the shared :func:`tls_context`."""
+    import httpx
+
+    options.setdefault("verify", tls_context())
+    return httpx.Client(**options)
+
+
+def fetch(method: str, url: str, *, timeout: float = 5.0, **options: Any) -> httpx.Response:
+    """Send one request as ``httpx.request(method, url, **options)`` does, on the shared context.
+
+    A client of its own, closed after the response is read; ``timeout`` in
+    seconds (httpx's default, 5 s); ``options`` are ``Client.request``'s
+    (``headers``, ``content``, ``json``, ``follow_redirects``, ...).
+    """
+    with loopback_client(timeout=timeout) as client:
+        return client.request(method, url, **options)
+
+
 # ── Recording the requests a test sends ──────────────────────────────────────
 
 
@@ -394,7 +502,7 @@ def recording_client(sent: RequestLog, **options: object) -> httpx.Client:
     """
     import httpx
 
-    client = httpx.Client(**options)  # type: ignore[arg-type]
+    client = loopback_client(**options)
     defaults = httpx.Headers(client.headers)
 
     def record(request: httpx.Request) -> None:

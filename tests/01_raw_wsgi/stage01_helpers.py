@@ -17,6 +17,8 @@ from wsgiref.validate import validator
 
 from rawwsgi.server import WSGIServer
 
+from workbook.testing import SIDE_EFFECT_TIMEOUT, wait_until
+
 App = Callable[..., Iterable[bytes]]
 
 
@@ -75,6 +77,26 @@ def call(
         result.close()
     status, headers = started[-1]
     return Result(status, headers, content)
+
+
+def wait_finished(server: WSGIServer, timeout: float = SIDE_EFFECT_TIMEOUT) -> None:
+    """Wait until the server has finished every connection it accepted (``timeout`` s at most).
+
+    This is the event a test waits for before it checks what the server
+    does after the response (calls the iterable's close(), logs): it comes
+    in a right and in a wrong implementation alike, so a test of an
+    unfinished one fails as soon as the connection is done instead of
+    waiting out a bound for a side effect that can no longer come.
+    (White-box: a connection leaves ``server._connections`` as the last
+    thing its thread does. Call it once the client is done with the
+    connection. Raise AssertionError on timeout.)
+    """
+
+    def finished() -> bool:
+        with server._lock:
+            return not server._connections
+
+    wait_until(finished, timeout=timeout, what="the server to finish every connection")
 
 
 def url(server: WSGIServer, path: str = "/") -> str:

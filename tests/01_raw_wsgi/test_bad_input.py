@@ -13,23 +13,22 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from wsgiref.validate import validator
 
-import httpx
 import pytest
 from rawwsgi import apps
 from rawwsgi.environ import ClientDisconnected
 from rawwsgi.http11 import MAX_HEAD_BYTES, MAX_REQUEST_LINE
 from rawwsgi.protocol import Environ, StartResponse
 from rawwsgi.server import WSGIServer
-from stage01_helpers import closed_by_peer, connect, exchange, read_response, url
+from stage01_helpers import closed_by_peer, connect, exchange, read_response, url, wait_finished
 
 from workbook.smuggling import SMUGGLING_CASES, UNANSWERED_CONTINUE
-from workbook.testing import wait_until
+from workbook.testing import fetch, wait_for_app
 
 Serve = Callable[..., WSGIServer]
 
 
 def still_serves(server: WSGIServer) -> bool:
-    return httpx.get(url(server), timeout=5).text == "Hello, WSGI!"
+    return fetch("GET", url(server), timeout=5).text == "Hello, WSGI!"
 
 
 @pytest.mark.parametrize(
@@ -174,11 +173,11 @@ def test_client_that_leaves_mid_request_does_not_hurt_the_server(serve: Serve) -
     server = serve(reader)
     with socket.create_connection(server.server_address, timeout=5) as sock:
         sock.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nonly part")
-        assert entered.wait(5)
+        wait_for_app(sock, entered.is_set)
         abort(sock)
-    wait_until(lambda: errors, what="the app to see the disconnect")
+    wait_finished(server)  # the app ends before its connection does
     assert [type(error) for error in errors] == [ClientDisconnected]
-    assert httpx.get(url(server), timeout=5).text == "read 0 bytes"
+    assert fetch("GET", url(server), timeout=5).text == "read 0 bytes"
 
 
 def test_client_that_leaves_mid_response_does_not_hurt_the_server(serve: Serve) -> None:
@@ -202,7 +201,8 @@ def test_client_that_leaves_mid_response_does_not_hurt_the_server(serve: Serve) 
         sock.sendall(b"GET /endless HTTP/1.1\r\nHost: a\r\n\r\n")
         assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
         abort(sock)
-    assert closed.wait(5)
+    wait_finished(server)  # the iterable's close() comes before the connection ends
+    assert closed.is_set()
     assert still_serves(server)
 
 

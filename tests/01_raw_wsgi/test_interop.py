@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from wsgiref.simple_server import WSGIRequestHandler, make_server
-from wsgiref.simple_server import WSGIServer as ReferenceServer
 from wsgiref.validate import validator
 
 import flask
-import httpx
 import pytest
 from rawwsgi import apps
 from rawwsgi.server import WSGIServer
 from stage01_helpers import url
 from werkzeug.middleware.lint import LintMiddleware
 
-from workbook.testing import free_port, serving, venv_script
+from workbook.testing import (
+    fetch,
+    free_port,
+    loopback_client,
+    serving,
+    venv_script,
+    wsgiref_serving,
+)
 
 Serve = Callable[..., WSGIServer]
 ECHO = b"method: POST\npath: /echo\nquery: name=wsgi\nbody: hello\n"
@@ -24,7 +27,7 @@ ECHO = b"method: POST\npath: /echo\nquery: name=wsgi\nbody: hello\n"
 
 def check_the_apps(base: str) -> None:
     """Ask a server running rawwsgi.apps:app for each of its pages."""
-    with httpx.Client(base_url=base, timeout=10) as client:
+    with loopback_client(base_url=base, timeout=10) as client:
         assert client.get("/").text == "Hello, WSGI!"
         assert client.post("/echo?name=wsgi", content=b"hello").content == ECHO
         assert client.get("/nope").status_code == 404
@@ -45,32 +48,22 @@ def test_apps_run_under_gunicorn() -> None:
     ]
     with serving(1, command, port) as process:
         check_the_apps(f"http://127.0.0.1:{port}")
-        chunked = httpx.post(f"http://127.0.0.1:{port}/echo", content=iter([b"chunk", b"ed"]))
+        chunked = fetch("POST", f"http://127.0.0.1:{port}/echo", content=iter([b"chunk", b"ed"]))
         assert chunked.content.endswith(b"body: chunked\n")  # gunicorn sets wsgi.input_terminated
     if process.stdout is not None:
         process.stdout.close()
 
 
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def reference_server() -> Iterator[ReferenceServer]:
+def reference_server() -> Iterator[tuple[str, int]]:
     """wsgiref.simple_server, the standard library's reference server, running validator(app)."""
-    server = make_server("127.0.0.1", 0, validator(apps.app), handler_class=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with wsgiref_serving(validator(apps.app)) as address:
+        yield address
 
 
-def test_apps_run_under_wsgiref(reference_server: ReferenceServer) -> None:
+def test_apps_run_under_wsgiref(reference_server: tuple[str, int]) -> None:
     """The same app runs unchanged under wsgiref.simple_server, validated."""
-    host, port = reference_server.server_address[:2]
+    host, port = reference_server
     check_the_apps(f"http://{host}:{port}")
 
 
@@ -115,19 +108,20 @@ def flask_server(serve: Serve) -> WSGIServer:
 def test_flask_route_with_a_path_parameter(serve: Serve) -> None:
     """A Flask route with a converter answers JSON through our server, linted both ways."""
     server = serve(validator(LintMiddleware(flask_app())))
-    response = httpx.get(url(server, "/users/42"), headers={"User-Agent": "test/1"})
+    response = fetch("GET", url(server, "/users/42"), headers={"User-Agent": "test/1"})
     assert (response.status_code, response.json()) == (200, {"id": 42, "agent": "test/1"})
 
 
 def test_flask_reads_a_form_body(flask_server: WSGIServer) -> None:
     """Flask parses a urlencoded form that arrived through our wsgi.input."""
-    response = httpx.post(url(flask_server, "/form"), data={"name": "Ada", "age": "36"})
+    response = fetch("POST", url(flask_server, "/form"), data={"name": "Ada", "age": "36"})
     assert response.text == "Ada is 36"
 
 
 def test_flask_reads_a_chunked_json_body(flask_server: WSGIServer) -> None:
     """A chunked body reaches Flask too: wsgi.input_terminated tells Werkzeug to read it."""
-    response = httpx.post(
+    response = fetch(
+        "POST",
         url(flask_server, "/json"),
         content=iter([b'{"a": ', b"[1, 2]}"]),
         headers={"Content-Type": "application/json"},
@@ -137,11 +131,11 @@ def test_flask_reads_a_chunked_json_body(flask_server: WSGIServer) -> None:
 
 def test_flask_streams_a_response(flask_server: WSGIServer) -> None:
     """A streamed Flask response of unknown length arrives chunked and whole."""
-    response = httpx.get(url(flask_server, "/stream"))
+    response = fetch("GET", url(flask_server, "/stream"))
     assert (response.headers.get("transfer-encoding"), response.text) == ("chunked", "0,1,2,3,4,")
 
 
 def test_flask_404_and_405(flask_server: WSGIServer) -> None:
     """Flask's own 404 and 405 pass through unchanged."""
-    assert httpx.get(url(flask_server, "/nowhere")).status_code == 404
-    assert httpx.delete(url(flask_server, "/form")).status_code == 405
+    assert fetch("GET", url(flask_server, "/nowhere")).status_code == 404
+    assert fetch("DELETE", url(flask_server, "/form")).status_code == 405

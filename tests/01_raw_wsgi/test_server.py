@@ -18,9 +18,9 @@ import pytest
 from rawwsgi import apps
 from rawwsgi.protocol import Environ, StartResponse
 from rawwsgi.server import WSGIServer
-from stage01_helpers import closed_by_peer, connect, read_response, url
+from stage01_helpers import closed_by_peer, connect, read_response, url, wait_finished
 
-from workbook.testing import wait_until
+from workbook.testing import fetch, loopback_client
 
 Serve = Callable[..., WSGIServer]
 TEXT = [("Content-Type", "text/plain")]
@@ -252,18 +252,22 @@ def test_20_clients_are_served_at_once(serve: Serve) -> None:
 
     server = serve(validator(meet))
     results: list[bytes | str] = []
+    # One client, shared by the threads (httpx.Client is thread-safe), opens a connection
+    # per request in flight; twenty clients would each build an SSL context first.
+    limits = httpx.Limits(max_connections=clients)
+    with loopback_client(timeout=15, limits=limits) as http:
 
-    def client() -> None:
-        try:
-            results.append(httpx.get(url(server), timeout=15).content)
-        except httpx.HTTPError as error:
-            results.append(repr(error))
+        def client() -> None:
+            try:
+                results.append(http.get(url(server)).content)
+            except httpx.HTTPError as error:
+                results.append(repr(error))
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(20)
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(20)
     assert results == [b"met"] * clients
 
 
@@ -280,17 +284,15 @@ def test_app_exception_is_a_plain_500_and_logged(
 
     server = serve(broken)
     with caplog.at_level(logging.ERROR, logger="rawwsgi.server"):
-        response = httpx.get(url(server))
+        response = fetch("GET", url(server))
         assert (response.status_code, response.text) == (500, "Internal Server Error")
         assert "secret detail" not in response.text
-        wait_until(
-            lambda: any(
-                record.exc_info and "secret detail" in str(record.exc_info[1])
-                for record in caplog.records
-            ),
-            what="the logged traceback",
-        )
-    assert httpx.get(url(server)).status_code == 500  # and the server still answers
+        wait_finished(server)  # the server logs before it ends the connection
+        assert any(
+            record.exc_info and "secret detail" in str(record.exc_info[1])
+            for record in caplog.records
+        ), "the logged traceback"
+    assert fetch("GET", url(server)).status_code == 500  # and the server still answers
 
 
 def test_app_exception_mid_body_cuts_the_response_off(
@@ -331,17 +333,13 @@ def test_result_close_is_always_called(serve: Serve) -> None:
         return Body(environ["PATH_INFO"] == "/fail")
 
     server = serve(app)
-    httpx.get(url(server, "/ok"))
-    wait_until(
-        lambda: closed == ["ok"], what="close() after the last byte of /ok", show=lambda: closed
-    )
+    fetch("GET", url(server, "/ok"))
+    wait_finished(server)  # close() comes after the last byte: the connection ends after it
+    assert closed == ["ok"], "close() after the last byte of /ok"
     with pytest.raises(httpx.HTTPError):
-        httpx.get(url(server, "/fail"))
-    wait_until(
-        lambda: closed == ["ok", "failed"],
-        what="close() after /fail broke off",
-        show=lambda: closed,
-    )
+        fetch("GET", url(server, "/fail"))
+    wait_finished(server)
+    assert closed == ["ok", "failed"], "close() after /fail broke off"
 
 
 def test_legacy_write_sends_body_bytes(serve: Serve) -> None:
@@ -353,7 +351,7 @@ def test_legacy_write_sends_body_bytes(serve: Serve) -> None:
         return [b"returned"]
 
     server = serve(validator(writer))
-    assert httpx.get(url(server)).content == b"written, returned"
+    assert fetch("GET", url(server)).content == b"written, returned"
 
 
 def test_server_rejects_a_non_callable_app() -> None:

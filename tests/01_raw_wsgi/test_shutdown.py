@@ -16,14 +16,21 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import httpx
 import pytest
 from rawwsgi.protocol import Environ, StartResponse
 from rawwsgi.server import WSGIServer
 from stage01_helpers import closed_by_peer, connect, read_response
 
 from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import free_port, python_command, server_process, serving, wait_until
+from workbook.testing import (
+    fetch,
+    free_port,
+    python_command,
+    server_process,
+    serving,
+    wait_for_app,
+    wait_until,
+)
 
 Serve = Callable[..., WSGIServer]
 
@@ -55,7 +62,7 @@ def test_shutdown_lets_a_request_in_flight_finish(serve: Serve) -> None:
     server = serve(slow)
     with connect(server) as (sock, reader):
         sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-        assert entered.wait(5)
+        wait_for_app(sock, entered.is_set)
         stopper = threading.Thread(target=server.shutdown)
         stopper.start()
         # While the app still works, shutdown() tells the response in progress to close.
@@ -117,7 +124,7 @@ def test_cli_serves_the_app_and_stops_on_sigterm() -> None:
     """python -m rawwsgi.server MODULE:APP serves it, says where, and exits 0 on SIGTERM."""
     port = free_port()
     with serving(1, cli("rawwsgi.apps:app", port), port) as process:
-        response = httpx.post(f"http://127.0.0.1:{port}/echo?name=wsgi", content=b"hello")
+        response = fetch("POST", f"http://127.0.0.1:{port}/echo?name=wsgi", content=b"hello")
         process.send_signal(signal.SIGTERM)
         assert process.wait(10) == 0
     output = output_of(process)
@@ -161,7 +168,11 @@ def test_cli_finishes_a_request_in_flight_on_sigint(tmp_path: Path) -> None:
     ) as process:
         thread = threading.Thread(target=client)
         thread.start()
-        wait_until(marker.exists, what="the request to reach the app")
+        # A server that answers before the app runs ends the client thread: fail at once then.
+        wait_until(
+            lambda: marker.exists() or not thread.is_alive(), what="the request to reach the app"
+        )
+        assert marker.exists(), f"the server answered before the app ran: {results}"
         process.send_signal(signal.SIGINT)
         thread.join(10)
         assert process.wait(10) == 0, output_of(process)

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 from collections.abc import Iterator
 from urllib.parse import urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.validate import validator
 
 import httpx
 import pytest
 
-from workbook.testing import RequestLog, recording_client
+from workbook.testing import RequestLog, recording_client, wsgiref_serving
 
 JSON = {"Content-Type": "application/json"}
 
@@ -115,19 +113,8 @@ def test_export_is_streamed_chunked(base_url: str, sent) -> None:
 def wsgiref_url() -> Iterator[str]:
     from wsgirouter.example import create_app
 
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server: WSGIServer = make_server("127.0.0.1", 0, validator(create_app()), handler_class=Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with wsgiref_serving(validator(create_app())) as (host, port):
+        yield f"http://{host}:{port}"
 
 
 def test_bad_input_on_wsgiref_gets_4xx(wsgiref_url: str, sent: RequestLog) -> None:

@@ -21,7 +21,7 @@ from asgiref.testing import ApplicationCommunicator
 from rawasgi.protocol import ASGIApp, Message, Scope
 from rawasgi.server import ASGIServer
 
-from workbook.testing import LOOPBACK
+from workbook.testing import LOOPBACK, SIDE_EFFECT_TIMEOUT
 
 # ── The hand-written server in a thread ──────────────────────────────────────
 
@@ -35,6 +35,9 @@ class ServerThread:
         self.error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
+        #: The tasks on the server's loop once it listens (this thread's own, the lifespan's):
+        #: every task beyond these serves a connection.
+        self._standing: set[asyncio.Task[Any]] = set()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
 
@@ -57,9 +60,42 @@ class ServerThread:
             self.error = error
             self._ready.set()
             return
+        self._standing = asyncio.all_tasks()
         self._ready.set()
         await self._stop.wait()
         await self.server.stop()
+
+    def wait_finished(self, timeout: float = SIDE_EFFECT_TIMEOUT) -> None:
+        """Wait until the server has finished every connection it accepted (``timeout`` s at most).
+
+        This is the event a test waits for before it checks what the server
+        does after the response (logs an error or the access line, closes):
+        it happens in a right and in a wrong server alike, so a test of an
+        unfinished server fails as soon as the connection is done, instead
+        of waiting out a bound for a log line that can no longer come.
+
+        "Finished" is seen from the harness, not from the code under test:
+        asyncio runs each accepted connection in a task of its own, and no
+        task is left on the server's loop but those it had when it began to
+        listen. Call it once the client is done (it has the response and
+        closed, or the server closed). Raise AssertionError on timeout.
+        """
+        if self._loop is None:
+            raise RuntimeError("the server is not started")
+        waiting = asyncio.run_coroutine_threadsafe(self._connections_finished(), self._loop)
+        try:
+            waiting.result(timeout)
+        except TimeoutError:
+            waiting.cancel()
+            raise AssertionError(
+                f"the server still served a connection after {timeout} s"
+            ) from None
+
+    async def _connections_finished(self) -> None:
+        """Return once no task but the standing ones (and this one) runs on the loop."""
+        this = asyncio.current_task()
+        while serving := asyncio.all_tasks() - self._standing - {this}:
+            await asyncio.wait(serving)  # a task may start another: look again
 
     def stop(self) -> None:
         """Stop the server (gracefully) and wait for its thread to end."""
@@ -131,6 +167,31 @@ class Response:
         return next((value for key, value in self.headers if key == name), None)
 
 
+async def next_output(
+    communicator: ApplicationCommunicator, timeout: float = SIDE_EFFECT_TIMEOUT
+) -> Message:
+    """Return the app's next event; raise at once if the app ends without sending one.
+
+    asgiref's ``receive_output`` waits its whole timeout when the app has
+    already returned or raised; this waits for whichever comes first, the
+    event or the app's end. The app's exception is re-raised; an app that
+    returned is an AssertionError, and so is no event within ``timeout`` s.
+    """
+    queue, app = communicator.output_queue, communicator.future
+    if queue.empty() and not app.done():
+        getting = asyncio.ensure_future(queue.get())
+        await asyncio.wait({getting, app}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if getting.done():
+            return getting.result()  # type: ignore[no-any-return]
+        getting.cancel()  # a cancelled get() takes nothing off the queue
+    if not queue.empty():
+        return queue.get_nowait()  # type: ignore[no-any-return]
+    if not app.done():
+        raise AssertionError(f"the app sent no event within {timeout} s")
+    app.result()  # the app's own exception, if it raised
+    raise AssertionError("the app returned without sending another event")
+
+
 def call(app: ASGIApp, scope: Scope, events: list[Message] | None = None) -> Response:
     """Run ``app`` in process with asgiref's ApplicationCommunicator and collect its response."""
 
@@ -140,11 +201,11 @@ def call(app: ASGIApp, scope: Scope, events: list[Message] | None = None) -> Res
             await communicator.send_input(event)
         messages = []
         while True:
-            message = await communicator.receive_output(timeout=2)
+            message = await next_output(communicator)
             messages.append(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 break
-        await communicator.wait(timeout=2)
+        await communicator.wait(timeout=SIDE_EFFECT_TIMEOUT)  # returns when the app does
         start = messages[0]
         body = b"".join(m.get("body", b"") for m in messages[1:])
         return Response(start["status"], list(start.get("headers", [])), body, messages)

@@ -14,7 +14,9 @@ from asgi_lifespan import LifespanManager
 from asgiref.testing import ApplicationCommunicator
 from rawasgi import apps
 from rawasgi.protocol import Message
-from stage04_helpers import call, http_scope, websocket_scope
+from stage04_helpers import call, http_scope, next_output, websocket_scope
+
+from workbook.testing import SIDE_EFFECT_TIMEOUT
 
 
 def feed(events: list[Message]):
@@ -103,7 +105,7 @@ def test_echo_sends_nothing_to_a_client_that_left() -> None:
         communicator = ApplicationCommunicator(apps.app, http_scope("POST", "/echo"))
         await communicator.send_input({"type": "http.request", "body": b"x", "more_body": True})
         await communicator.send_input({"type": "http.disconnect"})
-        await communicator.wait(timeout=2)
+        await communicator.wait(SIDE_EFFECT_TIMEOUT)
         return await communicator.receive_nothing()
 
     assert asyncio.run(exchange()) is True
@@ -155,9 +157,9 @@ def test_lifespan_startup_stores_state_that_requests_see() -> None:
         async with LifespanManager(apps.app) as manager:
             communicator = ApplicationCommunicator(manager.app, http_scope("GET", "/lifespan"))
             await communicator.send_input({"type": "http.request"})
-            await communicator.receive_output()
-            body = (await communicator.receive_output())["body"]
-            await communicator.wait()
+            await next_output(communicator)
+            body = (await next_output(communicator))["body"]
+            await communicator.wait(SIDE_EFFECT_TIMEOUT)
             return body
 
     assert asyncio.run(exchange()).startswith(b"Started by the lifespan protocol at ")
@@ -179,13 +181,13 @@ def test_websocket_echo_accepts_and_echoes_text_and_bytes() -> None:
     async def exchange() -> list[Message]:
         communicator = ApplicationCommunicator(apps.app, websocket_scope("/ws"))
         await communicator.send_input({"type": "websocket.connect"})
-        outputs = [await communicator.receive_output()]
+        outputs = [await next_output(communicator)]
         await communicator.send_input({"type": "websocket.receive", "text": "héllo"})
-        outputs.append(await communicator.receive_output())
+        outputs.append(await next_output(communicator))
         await communicator.send_input({"type": "websocket.receive", "bytes": b"\x00\xff"})
-        outputs.append(await communicator.receive_output())
+        outputs.append(await next_output(communicator))
         await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
-        await communicator.wait()
+        await communicator.wait(SIDE_EFFECT_TIMEOUT)
         return outputs
 
     accept, text, data = asyncio.run(exchange())
@@ -202,9 +204,9 @@ def test_websocket_echo_accepts_the_echo_subprotocol() -> None:
             apps.app, websocket_scope("/ws", subprotocols=["x", "echo"])
         )
         await communicator.send_input({"type": "websocket.connect"})
-        accept = await communicator.receive_output()
+        accept = await next_output(communicator)
         await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
-        await communicator.wait()
+        await communicator.wait(SIDE_EFFECT_TIMEOUT)
         return accept
 
     assert asyncio.run(exchange())["subprotocol"] == "echo"
@@ -216,8 +218,8 @@ def test_websocket_on_unknown_path_is_closed_before_accept() -> None:
     async def exchange() -> Message:
         communicator = ApplicationCommunicator(apps.app, websocket_scope("/nowhere"))
         await communicator.send_input({"type": "websocket.connect"})
-        message = await communicator.receive_output()
-        await communicator.wait()
+        message = await next_output(communicator)
+        await communicator.wait(SIDE_EFFECT_TIMEOUT)
         return message
 
     assert asyncio.run(exchange())["type"] == "websocket.close"

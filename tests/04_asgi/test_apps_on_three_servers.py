@@ -17,7 +17,7 @@ from stage04_helpers import exchange, read_response, status_of
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from workbook.testing import ASGI_SERVERS, early_response, served
+from workbook.testing import ASGI_SERVERS, early_response, fetch, served
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -71,7 +71,7 @@ def test_echo_of_a_chunked_upload(base_url: str) -> None:
         for start in range(0, len(payload), 50_000):
             yield payload[start : start + 50_000]
 
-    assert httpx.post(f"{base_url}/echo", content=pieces()).content == payload
+    assert fetch("POST", f"{base_url}/echo", content=pieces()).content == payload
 
 
 def test_stream_is_chunked(base_url: str, http_client: httpx.Client) -> None:
@@ -83,7 +83,7 @@ def test_stream_is_chunked(base_url: str, http_client: httpx.Client) -> None:
 
 def test_head_has_no_body(base_url: str) -> None:
     """HEAD / has the GET's Content-Length and no body."""
-    response = httpx.head(f"{base_url}/")
+    response = fetch("HEAD", f"{base_url}/")
     assert (response.status_code, response.headers["content-length"], response.content) == (
         200,
         "13",
@@ -93,12 +93,14 @@ def test_head_has_no_body(base_url: str) -> None:
 
 def test_unknown_path_is_404(base_url: str) -> None:
     """A path no app serves is 404."""
-    assert httpx.get(f"{base_url}/nowhere").status_code == 404
+    assert fetch("GET", f"{base_url}/nowhere").status_code == 404
 
 
 def test_lifespan_state_reaches_requests(base_url: str) -> None:
     """The lifespan startup ran and its state reaches requests, on every server."""
-    assert httpx.get(f"{base_url}/lifespan").text.startswith("Started by the lifespan protocol at ")
+    assert fetch("GET", f"{base_url}/lifespan").text.startswith(
+        "Started by the lifespan protocol at "
+    )
 
 
 def test_keep_alive_serves_two_requests_on_one_connection(base_url: str) -> None:
@@ -142,8 +144,8 @@ def test_websocket_refused_is_403(base_url: str) -> None:
 
 def test_example_path_parameters_are_matched_and_converted(example_url: str) -> None:
     """Path parameters are matched and converted."""
-    assert httpx.get(f"{example_url}/hello/ada").text == "Hello, ada!\n"
-    assert httpx.get(f"{example_url}/add/2/40").json() == {"a": 2, "b": 40, "sum": 42}
+    assert fetch("GET", f"{example_url}/hello/ada").text == "Hello, ada!\n"
+    assert fetch("GET", f"{example_url}/add/2/40").json() == {"a": 2, "b": 40, "sum": 42}
 
 
 def test_example_405_has_allow(example_url: str, http_client: httpx.Client) -> None:
@@ -170,7 +172,7 @@ def test_example_options_lists_the_methods(example_url: str, http_client: httpx.
 
 def test_example_error_is_a_plain_500(example_url: str) -> None:
     """A handler's exception is a plain 500 from ServerErrors."""
-    response = httpx.get(f"{example_url}/boom")
+    response = fetch("GET", f"{example_url}/boom")
     assert (response.status_code, response.text) == (500, "Internal Server Error\n")
 
 
@@ -190,7 +192,7 @@ def test_example_body_over_64_kib_is_413_even_when_chunked(example_url: str) -> 
         b"%x\r\n" % size + b"x" * size,
     )
     assert status == 413
-    assert httpx.get(f"{example_url}/").status_code == 200
+    assert fetch("GET", f"{example_url}/").status_code == 200
 
 
 def test_example_websocket_route_gets_its_path_parameter(example_url: str) -> None:

@@ -15,7 +15,6 @@ import socket
 import threading
 import time
 
-import httpx
 import pytest
 from rawasgi import apps
 from rawasgi.lifespan import LifespanFailure
@@ -24,7 +23,7 @@ from rawasgi.responses import send_text
 from rawasgi.server import ASGIServer
 from stage04_helpers import exchange, read_until_closed, split_responses, status_of
 
-from workbook.testing import LOOPBACK, wait_for_text, wait_until
+from workbook.testing import LOOPBACK, fetch, loopback_client, wait_for_app, wait_until
 
 
 def responder(*messages: Message):
@@ -94,7 +93,7 @@ def test_a_streamed_body_is_chunked(serve) -> None:
 def test_a_streamed_body_reaches_httpx_whole(serve) -> None:
     """A client decoding the chunks gets the body the app streamed, piece after piece."""
     server = serve(apps.app)
-    response = httpx.get(f"{server.url}/stream?count=3&delay=0")
+    response = fetch("GET", f"{server.url}/stream?count=3&delay=0")
     assert response.text == "line 1 of 3\nline 2 of 3\nline 3 of 3\n"
 
 
@@ -176,7 +175,8 @@ def test_body_before_start_is_a_500_and_logged(serve, caplog: pytest.LogCaptureF
     """An app that sends a body before the start gets a clear error logged; the client a 500."""
     server = serve(responder(body(b"too soon")))
     assert status_of(get(server.port)) == 500
-    wait_for_text(lambda: caplog.text, "expected 'http.response.start', got 'http.response.body'")
+    server.wait_finished()  # then the log holds all it ever will
+    assert "expected 'http.response.start', got 'http.response.body'" in caplog.text
 
 
 @pytest.mark.exercise("4.3")
@@ -185,7 +185,8 @@ def test_send_after_completion_is_logged(serve, caplog: pytest.LogCaptureFixture
     server = serve(responder(START_200, body(b"done"), body(b"extra")))
     response = get(server.port)
     assert (status_of(response), response.endswith(b"\r\n\r\ndone")) == (200, True)
-    wait_for_text(lambda: caplog.text, "after the response was complete")
+    server.wait_finished()  # then the log holds all it ever will
+    assert "after the response was complete" in caplog.text
 
 
 @pytest.mark.exercise("4.3")
@@ -193,7 +194,8 @@ def test_two_starts_are_a_500(serve, caplog: pytest.LogCaptureFixture) -> None:
     """A second http.response.start is refused before anything was written: 500."""
     server = serve(responder(START_200, START_200))
     assert status_of(get(server.port)) == 500
-    wait_for_text(lambda: caplog.text, "expected 'http.response.body', got 'http.response.start'")
+    server.wait_finished()  # then the log holds all it ever will
+    assert "expected 'http.response.body', got 'http.response.start'" in caplog.text
 
 
 def test_app_that_returns_without_responding_is_a_500(
@@ -202,7 +204,8 @@ def test_app_that_returns_without_responding_is_a_500(
     """An app that returns without a response gets a logged error; the client a 500."""
     server = serve(responder())
     assert status_of(get(server.port)) == 500
-    wait_for_text(lambda: caplog.text, "returned without sending the response")
+    server.wait_finished()  # then the log holds all it ever will
+    assert "returned without sending the response" in caplog.text
 
 
 @pytest.mark.exercise("4.3")
@@ -210,7 +213,8 @@ def test_start_alone_is_a_500(serve, caplog: pytest.LogCaptureFixture) -> None:
     """A start event with no body event is not a response yet: it is held; the client gets a 500."""
     server = serve(responder(START_200))
     assert status_of(get(server.port)) == 500
-    wait_for_text(lambda: caplog.text, "returned without sending the response")
+    server.wait_finished()  # then the log holds all it ever will
+    assert "returned without sending the response" in caplog.text
 
 
 @pytest.mark.exercise("4.3")
@@ -224,7 +228,8 @@ def test_header_with_crlf_is_refused(serve, caplog: pytest.LogCaptureFixture) ->
     server = serve(responder(start, body(b"")))
     response = get(server.port)
     assert (status_of(response), b"Set-Cookie" in response) == (500, False)
-    wait_for_text(lambda: caplog.text, "invalid character in the value of header x-evil")
+    server.wait_finished()  # then the log holds all it ever will
+    assert "invalid character in the value of header x-evil" in caplog.text
 
 
 @pytest.mark.exercise("4.3")
@@ -248,7 +253,8 @@ def test_a_body_shorter_than_its_content_length_closes_the_connection(serve, cap
     with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         read_until_closed(sock)  # raises TimeoutError if the server kept the connection
-    wait_for_text(lambda: caplog.text, "declaring Content-Length: 10")
+    server.wait_finished()  # then the log holds all it ever will
+    assert "declaring Content-Length: 10" in caplog.text
 
 
 # ── The request side: scope, body, disconnect, 100-continue ─────────────────
@@ -272,7 +278,7 @@ async def show_scope(scope: Scope, receive: Receive, send: Send) -> None:
 def test_scope_over_the_wire(serve) -> None:
     """A real request gives the full scope: decoded path, raw bytes, client and server addresses."""
     server = serve(show_scope, root_path="/mount")
-    with httpx.Client() as client:
+    with loopback_client() as client:
         response = client.get(f"{server.url}/mount/caf%C3%A9?x=%20", headers={"X-Test": "1"})
         scope = response.json()
     assert (scope["path"], scope["raw_path"], scope["query_string"]) == (
@@ -293,7 +299,7 @@ def test_scope_over_the_wire(serve) -> None:
 def test_response_has_a_date_header(serve) -> None:
     """Every response carries a Date header (RFC 9110 §6.6.1)."""
     server = serve(apps.app)
-    assert httpx.get(server.url).headers["date"].endswith(" GMT")
+    assert fetch("GET", server.url).headers["date"].endswith(" GMT")
 
 
 def test_large_chunked_upload_is_streamed_in_pieces(serve) -> None:
@@ -319,7 +325,7 @@ def test_large_chunked_upload_is_streamed_in_pieces(serve) -> None:
         for start in range(0, len(payload), 100_000):
             yield payload[start : start + 100_000]
 
-    assert httpx.post(server.url, content=chunks()).text == "1000000"
+    assert fetch("POST", server.url, content=chunks()).text == "1000000"
     assert len(pieces) > 1
 
 
@@ -354,8 +360,9 @@ def test_disconnect_is_delivered_to_a_waiting_app(serve) -> None:
     server = serve(long_poll)
     with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
-        assert waiting.wait(5)  # the app waits on receive() before the client leaves
-    assert done.wait(5)
+        wait_for_app(sock, waiting.is_set, what="the app to wait on receive()")  # then leave
+    server.wait_finished()  # the app ends with its connection
+    assert done.is_set()
     assert received == ["http.disconnect"]
 
 
@@ -376,8 +383,9 @@ def test_disconnect_mid_body_is_delivered(serve) -> None:
     server = serve(reader)
     with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
         sock.sendall(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nhalf")
-        wait_until(lambda: events, what="the app to receive the first half")  # then leave
-    assert done.wait(5)
+        wait_for_app(sock, lambda: events, what="the app to receive the first half")  # leave
+    server.wait_finished()  # the app ends with its connection
+    assert done.is_set()
     assert [e["type"] for e in events][-1] == "http.disconnect"
     assert b"".join(e.get("body", b"") for e in events) == b"half"
 
@@ -405,8 +413,8 @@ def test_send_to_a_gone_client_raises_oserror(serve, caplog: pytest.LogCaptureFi
     with socket.create_connection((LOOPBACK, server.port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         sock.recv(100)
-    assert done.wait(10)
-    server.stop()  # the server's handling of the error ends before the stop does
+    server.wait_finished()  # the server's handling of the error ends before this returns
+    assert done.is_set()
     assert len(raised) == 1 and isinstance(raised[0], OSError)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
@@ -441,7 +449,8 @@ def test_app_exception_is_a_plain_500_and_logged(serve, caplog: pytest.LogCaptur
     server = serve(broken)
     response = get(server.port)
     assert (status_of(response), b"secret" in response) == (500, False)
-    wait_for_text(lambda: caplog.text, "KeyError: 'secret detail'")
+    server.wait_finished()  # then the log holds all it ever will
+    assert "KeyError: 'secret detail'" in caplog.text
 
 
 # ── Lifespan ─────────────────────────────────────────────────────────────────
@@ -473,7 +482,7 @@ def test_lifespan_runs_startup_first_and_shares_state(serve) -> None:
     log: list[str] = []
     server = serve(lifespan_app(log))
     assert log == ["lifespan.startup"]
-    assert httpx.get(server.url).text == "hi from startup"
+    assert fetch("GET", server.url).text == "hi from startup"
 
 
 def test_lifespan_shutdown_runs_when_the_server_stops(serve) -> None:
@@ -497,7 +506,7 @@ def test_app_without_lifespan_is_tolerated(serve) -> None:
             raise ValueError("http only")
         await send_text(send, 200, "fine")
 
-    assert httpx.get(serve(http_only).url).text == "fine"
+    assert fetch("GET", serve(http_only).url).text == "fine"
 
 
 def test_lifespan_on_requires_support(serve) -> None:
@@ -530,9 +539,13 @@ def test_stop_lets_a_request_in_flight_finish(serve) -> None:
 
     server = serve(slow)
     results: list[str] = []
-    client = threading.Thread(target=lambda: results.append(httpx.get(server.url, timeout=5).text))
+    client = threading.Thread(
+        target=lambda: results.append(fetch("GET", server.url, timeout=5).text)
+    )
     client.start()
-    assert started.wait(5)
+    # A server that answers before the app starts ends the client's thread: that fails at once.
+    wait_until(lambda: started.is_set() or not client.is_alive(), what="the app to start")
+    assert started.is_set(), f"the server answered before the app started: {results}"
     server.stop()
     client.join(5)
     assert results == ["finished"]
@@ -576,5 +589,6 @@ def test_server_logs_one_access_line_per_request(serve, caplog: pytest.LogCaptur
     """At INFO level the server logs client, request line and status for each request."""
     caplog.set_level(logging.INFO, logger="rawasgi.server.access")
     server = serve(apps.app)
-    httpx.get(f"{server.url}/nowhere?x=1")
-    wait_for_text(lambda: caplog.text, '"GET /nowhere?x=1 HTTP/1.1" 404')
+    fetch("GET", f"{server.url}/nowhere?x=1")
+    server.wait_finished()  # then the log holds all it ever will
+    assert '"GET /nowhere?x=1 HTTP/1.1" 404' in caplog.text

@@ -6,18 +6,17 @@ import select
 import socket
 import time
 
-import httpx
 import pytest
 from rawasgi import apps
 from stage04_helpers import exchange, read_until_closed, status_of
 
 from workbook.smuggling import SMUGGLING_CASES, UNANSWERED_CONTINUE
-from workbook.testing import LOOPBACK, wait_until
+from workbook.testing import LOOPBACK, fetch, wait_until
 
 
 def still_serving(url: str) -> bool:
     """Return whether the server answers a normal request."""
-    return httpx.get(url, timeout=5).status_code == 200
+    return fetch("GET", url, timeout=5).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 
 from workbook.stages import stage_dir, subprocess_env
-from workbook.testing import LOOPBACK, free_port, python_command, serving
+from workbook.testing import LOOPBACK, fetch, free_port, loopback_client, python_command, serving
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -47,7 +46,7 @@ def stop_and_read(process: subprocess.Popen[bytes], signal_number: int) -> tuple
 def test_cli_prints_its_url_and_stops_on_ctrl_c() -> None:
     """The CLI prints the URL it serves on, and Ctrl-C (SIGINT) stops it cleanly (exit 0)."""
     with cli_server() as (process, url):
-        assert httpx.get(url).text == "Hello, ASGI!\n"
+        assert fetch("GET", url).text == "Hello, ASGI!\n"
         code, output = stop_and_read(process, signal.SIGINT)
     assert f"Serving on {url}/" in output
     assert (code, "Traceback" in output) == (0, False)
@@ -56,7 +55,10 @@ def test_cli_prints_its_url_and_stops_on_ctrl_c() -> None:
 def test_sigterm_lets_the_request_in_flight_finish() -> None:
     """SIGTERM during a streamed response: the response completes, then lifespan shutdown runs."""
     with cli_server() as (process, url):
-        with httpx.stream("GET", f"{url}/stream?count=4&delay=0.2", timeout=10) as response:
+        with (
+            loopback_client(timeout=10) as client,
+            client.stream("GET", f"{url}/stream?count=4&delay=0.2") as response,
+        ):
             lines = response.iter_lines()
             first = next(lines)
             process.send_signal(signal.SIGTERM)

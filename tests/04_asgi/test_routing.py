@@ -13,7 +13,9 @@ from asgiref.testing import ApplicationCommunicator
 from rawasgi.protocol import Message, Receive, Scope, Send
 from rawasgi.responses import send_json
 from rawasgi.routing import BaseRoute, Match, Route, Router, WebSocketRoute
-from stage04_helpers import call, http_scope, websocket_scope
+from stage04_helpers import call, http_scope, next_output, websocket_scope
+
+from workbook.testing import SIDE_EFFECT_TIMEOUT, fetch
 
 
 async def show_params(scope: Scope, receive: Receive, send: Send) -> None:
@@ -260,8 +262,8 @@ def websocket_outputs(router: Router, path: str) -> list[Message]:
         await communicator.send_input({"type": "websocket.connect"})
         outputs = []
         while not outputs or outputs[-1]["type"] != "websocket.close":
-            outputs.append(await communicator.receive_output())
-        await communicator.wait()
+            outputs.append(await next_output(communicator))
+        await communicator.wait(SIDE_EFFECT_TIMEOUT)
         return outputs
 
     return asyncio.run(exchange())
@@ -375,7 +377,6 @@ def test_route_path_is_the_path_below_root_path(root_path: str, path: str, route
 
 def test_the_example_routes_below_uvicorn_root_path() -> None:
     """uvicorn --root-path /api sends /hello/ada as /api/hello/ada: the router finds /hello/ada."""
-    import httpx
 
     from workbook.testing import LOOPBACK, free_port, server_argv, serving
 
@@ -383,7 +384,7 @@ def test_the_example_routes_below_uvicorn_root_path() -> None:
     argv = [*server_argv("uvicorn", "rawasgi.example:app", port), "--root-path", "/api"]
     with serving("04_asgi", argv, port) as process:
         try:
-            response = httpx.get(f"http://{LOOPBACK}:{port}/hello/ada")
+            response = fetch("GET", f"http://{LOOPBACK}:{port}/hello/ada")
             assert (response.status_code, response.text) == (200, "Hello, ada!\n")
         finally:
             if process.stdout is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,6 +19,8 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
+
+from workbook.testing import fetch
 
 
 @asynccontextmanager
@@ -90,7 +91,7 @@ def starlette_url(serve) -> str:
 
 def test_starlette_sees_query_state_and_client(starlette_url: str) -> None:
     """Starlette reads the path, query, lifespan state and client from our scope."""
-    assert httpx.get(f"{starlette_url}/?a=1&b=two").json() == {
+    assert fetch("GET", f"{starlette_url}/?a=1&b=two").json() == {
         "path": "/",
         "query": {"a": "1", "b": "two"},
         "greeting": "hello from lifespan",
@@ -100,7 +101,7 @@ def test_starlette_sees_query_state_and_client(starlette_url: str) -> None:
 
 def test_starlette_converts_path_parameters_from_our_decoded_path(starlette_url: str) -> None:
     """Starlette's router converts path parameters from our decoded path."""
-    assert httpx.get(f"{starlette_url}/items/42").json() == {"item_id": 42}
+    assert fetch("GET", f"{starlette_url}/items/42").json() == {"item_id": 42}
 
 
 def test_starlette_streams_a_request_body(starlette_url: str) -> None:
@@ -109,19 +110,21 @@ def test_starlette_streams_a_request_body(starlette_url: str) -> None:
     def pieces() -> AsyncIterator[bytes]:
         yield from (b"x" * 30_000 for _ in range(5))
 
-    assert httpx.post(f"{starlette_url}/upload", content=pieces()).text == "received 150000 bytes"
+    assert (
+        fetch("POST", f"{starlette_url}/upload", content=pieces()).text == "received 150000 bytes"
+    )
 
 
 def test_starlette_streaming_response_is_chunked(starlette_url: str) -> None:
     """A StreamingResponse becomes a chunked body."""
-    response = httpx.get(f"{starlette_url}/numbers")
+    response = fetch("GET", f"{starlette_url}/numbers")
     assert (response.headers["transfer-encoding"], response.text) == ("chunked", "0\n1\n2\n")
 
 
 def test_starlette_404_and_405(starlette_url: str) -> None:
     """Starlette's own 404 and 405 pass through the server unchanged."""
-    assert httpx.get(f"{starlette_url}/missing").status_code == 404
-    response = httpx.get(f"{starlette_url}/upload")
+    assert fetch("GET", f"{starlette_url}/missing").status_code == 404
+    response = fetch("GET", f"{starlette_url}/upload")
     assert (response.status_code, response.headers["allow"]) == (405, "POST")
 
 

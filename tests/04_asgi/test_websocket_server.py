@@ -12,7 +12,6 @@ import struct
 import threading
 from collections.abc import Awaitable, Callable
 
-import httpx
 import pytest
 from rawasgi import apps
 from rawasgi.protocol import ASGIApp, Message, Receive, Scope, Send
@@ -29,7 +28,7 @@ from websockets.asyncio.client import connect as async_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from workbook.testing import LOOPBACK
+from workbook.testing import LOOPBACK, fetch
 
 Then = Callable[[Receive, Send], Awaitable[None]]
 
@@ -188,7 +187,8 @@ def test_client_close_is_echoed_and_reaches_the_app(serve) -> None:
         sock.sendall(client_frame(0x8, struct.pack("!H", 4001) + b"bye"))
         assert read_close_code(sock) == 4001
         assert read_frame(sock) == (-1, b"")  # then the server closes TCP
-    assert received.done.wait(5)
+    server.wait_finished()  # the app ends with its connection
+    assert received.done.is_set()
     assert received.seen == [{"type": "websocket.disconnect", "code": 4001, "reason": "bye"}]
 
 
@@ -243,7 +243,8 @@ def test_send_after_the_client_closed_raises_oserror(serve) -> None:
     server = serve(after_accept(send_too_late))
     with connect(f"{server.ws_url}/", open_timeout=5):
         pass
-    assert done.wait(5)
+    server.wait_finished()  # the app ends with its connection
+    assert done.is_set()
     assert len(raised) == 1
 
 
@@ -292,7 +293,7 @@ def test_bad_frame_gets_its_close_code_and_the_server_stays_up(
         assert read_close_code(sock) == code
         assert read_frame(sock) == (-1, b"")  # and the connection is closed
     assert echo_works(server.ws_url)
-    assert httpx.get(server.url, timeout=5).status_code == 200
+    assert fetch("GET", server.url, timeout=5).status_code == 200
 
 
 def test_bad_frame_disconnect_reaches_the_app_with_its_code(serve) -> None:
@@ -302,7 +303,8 @@ def test_bad_frame_disconnect_reaches_the_app_with_its_code(serve) -> None:
     with raw_websocket(server.port) as sock:
         sock.sendall(client_frame(0x1, b"\xc3\x28"))
         read_close_code(sock)
-    assert received.done.wait(5)
+    server.wait_finished()  # the app ends with its connection
+    assert received.done.is_set()
     assert received.seen[0]["code"] == 1007
 
 

@@ -17,6 +17,7 @@ from websockets.sync.client import connect
 
 from workbook.testing import (
     early_response,
+    fetch,
     free_port,
     python_command,
     served,
@@ -128,7 +129,7 @@ def test_websocket_disconnect_leaves_the_server_serving(base: str) -> None:
             websocket.send("bye")
     with connect(ws_url(base, "/ws"), open_timeout=5) as websocket:
         assert websocket.recv(timeout=5).startswith("Welcome")
-    assert httpx.get(f"{base}/tasks").status_code == 200
+    assert fetch("GET", f"{base}/tasks").status_code == 200
 
 
 @pytest.mark.exercise("5.5")

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
 from workbook.fuzzing import FUZZ_TIMEOUT, fuzz_settings
-from workbook.testing import free_port, serving, venv_script
+from workbook.testing import free_port, loopback_client, serving, venv_script
 
 SECRET = "s" * 40
 BROWSER = "text/html,application/xhtml+xml,*/*;q=0.8"
@@ -320,7 +320,7 @@ def test_traversal_on_the_wire_is_404(served: tuple[int, Path], target: bytes, s
 
 def test_range_and_conditional_on_the_wire(served: tuple[int, Path]) -> None:
     port, _ = served
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+    with loopback_client(base_url=f"http://127.0.0.1:{port}") as client:
         whole = client.get("/static/site.css")
         part = client.get("/static/site.css", headers={"range": "bytes=0-9"})
         again = client.get("/static/site.css", headers={"if-none-match": whole.headers["etag"]})
@@ -330,7 +330,7 @@ def test_range_and_conditional_on_the_wire(served: tuple[int, Path]) -> None:
 
 def test_sign_in_and_upload_on_the_wire(served: tuple[int, Path]) -> None:
     port, uploads = served
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True) as client:
+    with loopback_client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True) as client:
         token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)[1]
         home = client.post(
             "/login", data={"csrf": token, "username": "ada", "password": "lovelace"}

@@ -22,6 +22,7 @@ import pytest
 
 from workbook.stages import stage_dir, subprocess_env
 from workbook.testing import (
+    fetch,
     free_port,
     python_command,
     recording_client,
@@ -208,7 +209,7 @@ def send_like_curl(command: str) -> tuple[int, object]:
             data, method = words.pop(0), "POST" if method == "GET" else method
         else:
             url = word
-    response = httpx.request(method, url, headers=headers, content=data, timeout=10)
+    response = fetch(method, url, headers=headers, content=data, timeout=10)
     return response.status_code, body_of(response.text)
 
 
@@ -222,7 +223,7 @@ def test_the_config_file_serves_exception_handler_middleware(tmp_path):
         "core.main:exception_handler_middleware",
     ]
     with serving(argv, port, tmp_path, ROOB_BIND=f"127.0.0.1:{port}", ROOB_WORKERS="2") as server:
-        response = httpx.get(f"{server.base}/api/products/mobile", timeout=10)
+        response = fetch("GET", f"{server.base}/api/products/mobile", timeout=10)
     assert (response.status_code, body_of(response.text)) == (200, [S25, IPHONE])
 
 
@@ -235,7 +236,7 @@ def test_a_failure_is_a_generic_500_and_a_logged_traceback(tmp_path):
     with serving(
         argv, port, tmp_path, database=unusable, ROOB_BIND=f"127.0.0.1:{port}", ROOB_WORKERS="1"
     ) as server:
-        response = httpx.get(f"{server.base}/api/products", timeout=10)
+        response = fetch("GET", f"{server.base}/api/products", timeout=10)
     assert (response.status_code, body_of(response.text)) == (
         500,
         {"message": "Internal server error"},
@@ -250,7 +251,7 @@ def test_run_gunicorn_sh_production(tmp_path):
     port = free_port()
     argv = ["bash", "run_gunicorn.sh", "production"]
     with serving(argv, port, tmp_path, ROOB_BIND=f"127.0.0.1:{port}", ROOB_WORKERS="2") as server:
-        response = httpx.get(f"{server.base}/api/products/1", timeout=10)
+        response = fetch("GET", f"{server.base}/api/products/1", timeout=10)
     assert (response.status_code, body_of(response.text)) == (200, S25)
 
 
@@ -273,8 +274,8 @@ def test_run_server_py_serves_the_api_on_the_standard_library(tmp_path, debug):
     port = free_port()
     argv = python_command("run_server.py", "--port", str(port), *(["--debug"] if debug else []))
     with serving(argv, port, tmp_path) as server:
-        listed = httpx.get(f"{server.base}/api/products", timeout=10)
-        missing = httpx.get(f"{server.base}/api/products/99", timeout=10)
+        listed = fetch("GET", f"{server.base}/api/products", timeout=10)
+        missing = fetch("GET", f"{server.base}/api/products/99", timeout=10)
     assert (listed.status_code, body_of(listed.text)) == (
         200,
         {"mobile": [S25, IPHONE], "laptop": [MACBOOK, XPS]},
