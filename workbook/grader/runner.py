@@ -562,40 +562,24 @@ def fill_unloaded(run: Run, suite: Suite, *, timeout: float) -> Run:
     for test in reference_tests(suite, timeout=timeout):
         if test.nodeid in seen:
             continue
-        if run.stopped and not run.collect_errors:  # stopped while collecting: nothing failed
-            run.tests.append(
-                TestResult(
-                    test.nodeid,
-                    test.exercise,
-                    test.rule,
-                    "failed",
-                    "collect",
-                    details={"kind": "not_run", "message": f"not run: {run.stopped} before it"},
-                )
+        details = {"kind": "not_run", "message": f"not run: {run.stopped} before it"}
+        if not (run.stopped and not run.collect_errors):  # not stopped while collecting
+            error = next(
+                (
+                    error
+                    for error in run.collect_errors
+                    if test.nodeid.startswith(error["nodeid"].rstrip("/"))
+                ),
+                None,
             )
-            continue
-        error = next(
-            (
-                error
-                for error in run.collect_errors
-                if test.nodeid.startswith(error["nodeid"].rstrip("/"))
-            ),
-            None,
-        )
-        message = error["message"] if error else fallback
-        last = message.strip().splitlines()[-1] if message.strip() else "unknown error"
+            message = error["message"] if error else fallback
+            last = message.strip().splitlines()[-1] if message.strip() else "unknown error"
+            details = {
+                "kind": "not_loaded",
+                "message": f"the test file could not be loaded: {last}",
+            }
         run.tests.append(
-            TestResult(
-                test.nodeid,
-                test.exercise,
-                test.rule,
-                "failed",
-                "collect",
-                details={
-                    "kind": "not_loaded",
-                    "message": f"the test file could not be loaded: {last}",
-                },
-            )
+            TestResult(test.nodeid, test.exercise, test.rule, "failed", "collect", details=details)
         )
     if run.problem() and not run.collect_errors and not run.stopped:
         run.collect_errors.append(
