@@ -555,7 +555,8 @@ def fill_unloaded(run: Run, suite: Suite, *, timeout: float) -> Run:
     were collected (an import that never returns, or a slow start) scores
     each as "not run", like the tests a stopped run never reached.
     """
-    if not run.collect_errors and not run.problem():
+    stopped_while_collecting = bool(run.stopped) and not run.tests and not run.collect_errors
+    if not run.collect_errors and not run.problem() and not stopped_while_collecting:
         return run
     seen = {test.nodeid for test in run.tests}
     fallback = run.problem() or "the test file could not be loaded"
@@ -563,7 +564,7 @@ def fill_unloaded(run: Run, suite: Suite, *, timeout: float) -> Run:
         if test.nodeid in seen:
             continue
         details = {"kind": "not_run", "message": f"not run: {run.stopped} before it"}
-        if not (run.stopped and not run.collect_errors):  # not stopped while collecting
+        if not stopped_while_collecting:
             error = next(
                 (
                     error
