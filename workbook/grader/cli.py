@@ -20,6 +20,7 @@ to see one.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -29,7 +30,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -508,9 +509,10 @@ def grade_batch(suite: Suite, options: argparse.Namespace) -> int:
         dynamic_ncols=True,
     )
     pool = ThreadPoolExecutor(max_workers=jobs)
+    stop_asked = threading.Event()
     try:
-        with bar:
-            grade_all_of(pool, graded, submissions, reports, spans, bar)
+        with bar, stop_signals_set(stop_asked):
+            grade_all_of(pool, graded, submissions, reports, spans, bar, stop_asked)
     except KeyboardInterrupt:
         # Ctrl-C and SIGTERM reach this thread only: drop the submissions not started,
         # stop the runs in progress (their sandboxes go with them), then give up.
@@ -536,6 +538,35 @@ def grade_batch(suite: Suite, options: argparse.Namespace) -> int:
     return 0 if not troubled else 1
 
 
+@contextlib.contextmanager
+def stop_signals_set(stop_asked: threading.Event) -> Iterator[None]:
+    """While in the block, Ctrl-C (SIGINT) and SIGTERM only set ``stop_asked``.
+
+    A KeyboardInterrupt raised by a signal lands wherever this thread happens
+    to be, and one that lands in a finalizer or a weakref callback is printed
+    and dropped ("Exception ignored in ..."): the batch then graded on, queue
+    and all. A handler that only sets a flag cannot be lost; the batch's loop
+    raises KeyboardInterrupt itself, at a point of its choosing. Outside the
+    main thread (where signals cannot be handled) nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def ask_to_stop(signum: int, frame: object) -> None:
+        stop_asked.set()
+
+    previous = {number: signal.signal(number, ask_to_stop) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def grade_all_of(
     pool: ThreadPoolExecutor,
     graded: Callable[[Path], Report],
@@ -543,16 +574,19 @@ def grade_all_of(
     reports: dict[Path, Report],
     spans: dict[Path, tuple[float, float]],
     bar: tqdm[Any],
+    stop_asked: threading.Event,
 ) -> None:
     """Grade every submission on the pool; print each one's line as it is done.
 
-    The wait for the next one wakes every half second: a Ctrl-C or SIGTERM
-    handled by Python is only raised in this thread between two bytecodes,
-    and a wait without end could hold it until the next run finished.
+    The wait for the next one wakes every half second to look at
+    ``stop_asked`` (set by Ctrl-C or SIGTERM, see :func:`stop_signals_set`);
+    raises KeyboardInterrupt once it is set.
     """
     futures = {pool.submit(graded, folder): folder for folder in submissions}
     pending = set(futures)
     while pending:
+        if stop_asked.is_set():
+            raise KeyboardInterrupt
         done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
         for future in done:
             folder, report = futures[future], future.result()
