@@ -95,20 +95,18 @@ sys.settrace(lambda frame, event, arg: None)
 # Replaces the code of every test function once collection is done: no pytest
 # object is touched, so only the canaries (which must fail) can give it away.
 CODE_SWAP = """
-import gc, threading, time
-def _swap():
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        found = [thing for thing in gc.get_objects() if callable(thing)
-                 and getattr(thing, "__name__", "").startswith("test_")
-                 and "suite_90_greeter"
-                 in getattr(getattr(thing, "__code__", None), "co_filename", "")]
-        if len(found) >= 9:
-            for function in found:
-                function.__code__ = (lambda *a, **k: None).__code__
-            return
-        time.sleep(0.01)
-threading.Thread(target=_swap, daemon=True).start()
+import gc
+from greeter import text as _text
+_normalize_name = _text.normalize_name
+def _swap_then_normalize(*args, **kwargs):
+    # Called by the first test that uses it: mid-run, after every fingerprint was taken.
+    for thing in gc.get_objects():
+        if (callable(thing) and getattr(thing, "__name__", "").startswith("test_")
+                and "suite_90_greeter"
+                in getattr(getattr(thing, "__code__", None), "co_filename", "")):
+            thing.__code__ = (lambda *a, **k: None).__code__
+    return _normalize_name(*args, **kwargs)
+_text.normalize_name = _swap_then_normalize
 """
 
 
