@@ -113,18 +113,19 @@ class Database:
         """
         deadline = time.monotonic() + self.timeout
         pause = 0.001
-        while True:
-            connection = self.connect()
-            try:
-                connection.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
-                    raise
-            finally:
-                connection.close()
-            time.sleep(pause)
-            pause = min(pause * 2, 0.05)
+        connection = self.connect()
+        try:
+            while True:
+                try:
+                    connection.execute("PRAGMA journal_mode = WAL")
+                    return
+                except sqlite3.OperationalError as error:
+                    if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                        raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
+        finally:
+            connection.close()
 
     @contextmanager
     def transaction(self, write: bool = False) -> Iterator[sqlite3.Connection]:
