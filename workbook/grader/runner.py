@@ -306,6 +306,15 @@ class Shard:
         if not collect_only:
             run.tampered += problems + check_canaries(run, self.secret.canaries)
         run.contained = self.contained
+        if self.paths and not (run.tests or run.collect_errors or stopped or run.exit_status == 5):
+            # A shard that ended without a word (it crashed, or its code exited): its files'
+            # tests must not vanish from the merged run, so each file counts as not loaded.
+            message = (
+                f"the run of this file ended before it reported (exit status {run.exit_status})"
+            )
+            run.collect_errors = [
+                {"nodeid": node_path(path), "message": message} for path in self.paths
+            ]
         return run
 
 
