@@ -76,16 +76,21 @@ def test_shards_are_balanced_by_the_weights_table() -> None:
 def test_a_file_missing_from_the_table_is_weighed_by_its_tests(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without a table entry, a file weighs its count of tests times the stage's s/test."""
+    """Without a table entry, a file weighs its count of tests times the stage's s/test.
+
+    With one, its tests' seconds plus the grader's own per-test cost."""
     table = tmp_path / "weights.json"
     monkeypatch.setattr(runner, "SHARD_WEIGHTS", table)
     files = runner.suite_files(SUITE)
     assert runner.file_weights(SUITE, files) == dict(zip(files, [2.0, 1.0, 3.0], strict=True))
+    seconds = 6.0 - 3 * runner.PER_TEST_SECONDS  # with the grader's cost: 6 s, 2 s a test
     table.write_text(
-        json.dumps({SUITE.name: {"test_requests.py": {"seconds": 6.0, "tests": 3}}}),
+        json.dumps({SUITE.name: {"test_requests.py": {"seconds": seconds, "tests": 3}}}),
         encoding="utf-8",
     )
-    assert runner.file_weights(SUITE, files) == dict(zip(files, [4.0, 2.0, 6.0], strict=True))
+    assert runner.file_weights(SUITE, files) == pytest.approx(
+        dict(zip(files, [4.0, 2.0, 6.0], strict=True))
+    )
 
 
 def test_the_shard_count_is_chosen_in_one_place(monkeypatch: pytest.MonkeyPatch) -> None:

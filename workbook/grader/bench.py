@@ -40,7 +40,7 @@ submission started and ended, so the run's critical path can be read off.
     .venv/bin/python -m workbook.grader.bench loop --compare-with /tmp/before
     .venv/bin/python -m workbook.grader.bench batch --class-size 8
     .venv/bin/python -m workbook.grader.bench batch --class-size 30 --no-sandbox
-    .venv/bin/python -m workbook.grader.bench weights [--stages 4]
+    .venv/bin/python -m workbook.grader.bench weights --rounds 3 [--stages 4]
 """
 
 from __future__ import annotations
@@ -255,12 +255,14 @@ def slowest_tests(suite: Suite) -> str:
     )
 
 
-def weights(stages: list[int]) -> int:
+def weights(stages: list[int], rounds: int) -> int:
     """Write the per-file seconds of each stage's suite to :data:`SHARD_WEIGHTS`.
 
     Seconds are test durations (setup + call + teardown, wall) as graded,
-    the mean of the reference's run and the starter's: a learner's copy
-    moves from one to the other. Stages not asked for keep their entries.
+    the mean of the reference's run and the starter's (a learner's copy
+    moves from one to the other), the median of ``rounds`` such pairs: on
+    a shared machine one run's seconds are noisy. Stages not asked for keep
+    their entries.
     """
     try:
         table = json.loads(SHARD_WEIGHTS.read_text(encoding="utf-8"))
@@ -275,21 +277,28 @@ def weights(stages: list[int]) -> int:
                 path.relative_to(REPO).as_posix(): path.relative_to(suite.tests).as_posix()
                 for path in suite_files(suite)
             }
-            seconds = dict.fromkeys(files.values(), 0.0)
+            samples: dict[str, list[float]] = {name: [] for name in files.values()}
             tests = dict.fromkeys(files.values(), 0)
-            for folder in (suite.reference, starter):
-                for test in grade_run(suite, folder, shards=1).tests:
-                    name = files.get(test.nodeid.partition("::")[0])
-                    if name is not None:
-                        seconds[name] += test.duration / 2
-                        tests[name] += folder == starter
+            for _ in range(rounds):
+                seconds = dict.fromkeys(files.values(), 0.0)
+                for folder in (suite.reference, starter):
+                    counts = dict.fromkeys(files.values(), 0)
+                    for test in grade_run(suite, folder, shards=1).tests:
+                        name = files.get(test.nodeid.partition("::")[0])
+                        if name is not None:
+                            seconds[name] += test.duration / 2
+                            counts[name] += 1
+                    tests = {name: max(tests[name], counts[name]) for name in tests}
+                for name, value in seconds.items():
+                    samples[name].append(value)
+            medians = {name: statistics.median(values) for name, values in samples.items()}
             table[suite.name] = {
-                name: {"seconds": round(seconds[name], 2), "tests": tests[name]}
+                name: {"seconds": round(medians[name], 2), "tests": tests[name]}
                 for name in files.values()
             }
-            heaviest = sorted(seconds.items(), key=lambda item: -item[1])[:3]
+            heaviest = sorted(medians.items(), key=lambda item: -item[1])[:3]
             print(
-                f"{suite.name}: {sum(seconds.values()):.1f} s in {len(files)} files; heaviest "
+                f"{suite.name}: {sum(medians.values()):.1f} s in {len(files)} files; heaviest "
                 + ", ".join(f"{name} {value:.1f} s" for name, value in heaviest),
                 flush=True,
             )
@@ -392,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
             reference=not options.no_reference,
         )
     if options.what == "weights":
-        return weights([int(part) for part in options.stages.split(",")])
+        return weights([int(part) for part in options.stages.split(",")], options.rounds)
     if not options.no_sandbox and not shutil.which("bwrap"):
         parser.error("the batch is sandboxed by default and needs bwrap; or give --no-sandbox")
     return batch(options.class_size, options.jobs, not options.no_sandbox)

@@ -58,6 +58,10 @@ MAX_SHARDS = 2  # child processes one interactive grade is split into, at most
 # Seconds each test file of a stage needs (the reference's tests, as graded), which
 # balance the shards; `python -m workbook.grader.bench weights` writes it.
 SHARD_WEIGHTS = Path(__file__).with_name("shard_weights.json")
+# Seconds each test costs beyond its own duration: collecting it, the grader's records and
+# integrity checks after it (stage 02's starter: 300 tests, 3.6 s in the tests themselves,
+# 6.6 s for the child's session).
+PER_TEST_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -440,22 +444,30 @@ def suite_files(suite: Suite) -> list[Path]:
 def file_weights(suite: Suite, files: list[Path]) -> dict[Path, float]:
     """Return the seconds each test file is expected to take, from :data:`SHARD_WEIGHTS`.
 
-    A file the table lacks weighs its count of test functions times the
-    stage's seconds per test (1 s when the table has nothing on the stage).
+    A file's weight is its tests' seconds plus :data:`PER_TEST_SECONDS` for
+    each of them. A file the table lacks weighs its count of test functions
+    times the stage's seconds per test (1 s when the table has nothing on
+    the stage).
     """
     try:
         table = json.loads(SHARD_WEIGHTS.read_text(encoding="utf-8")).get(suite.name, {})
     except (OSError, ValueError):
         table = {}
     known = {name: entry for name, entry in table.items() if isinstance(entry, dict)}
-    seconds = sum(float(entry.get("seconds", 0)) for entry in known.values())
+    known_weights = {
+        name: float(entry.get("seconds", 0)) + PER_TEST_SECONDS * int(entry.get("tests", 0))
+        for name, entry in known.items()
+    }
     tests = sum(int(entry.get("tests", 0)) for entry in known.values())
+    seconds = sum(known_weights.values())
     per_test = seconds / tests if seconds > 0 and tests else 1.0
     weights = {}
     for file in files:
-        entry = known.get(file.relative_to(suite.tests).as_posix() if file != suite.tests else "")
-        if entry is not None and float(entry.get("seconds", 0)) > 0:
-            weights[file] = float(entry["seconds"])
+        weight = known_weights.get(
+            file.relative_to(suite.tests).as_posix() if file != suite.tests else ""
+        )
+        if weight:
+            weights[file] = weight
         else:
             weights[file] = max(1, len(test_names(file))) * per_test
     return weights
