@@ -252,9 +252,10 @@ def run_suite(
     budget = TIMEOUT_BUDGET if timeout_budget is None else timeout_budget
     launched: list[Shard] = []
     with contextlib.ExitStack() as stack:
+        # Every copy is made before any shard starts, so none copies another's writes.
+        copies = [folder] + [stack.enter_context(scratch_copy(folder)) for _ in shares[1:]]
         try:
-            for number, paths in enumerate(shares):
-                copy = folder if number == 0 else stack.enter_context(scratch_copy(suite, folder))
+            for paths, copy in zip(shares, copies, strict=True):
                 launched.append(
                     start_shard(
                         suite,
@@ -406,7 +407,7 @@ def start_shard(
 
 
 @contextlib.contextmanager
-def scratch_copy(suite: Suite, folder: Path) -> Iterator[Path]:
+def scratch_copy(folder: Path) -> Iterator[Path]:
     """Yield a fresh copy of the graded copy ``folder``, for a second shard to write in."""
     with tempfile.TemporaryDirectory(prefix="wire-up-shard-") as temporary:
         copy = Path(temporary) / folder.name
