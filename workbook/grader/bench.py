@@ -18,6 +18,14 @@ timed test):
     exercise 2.2, one that does not parse (``--class-size`` repeats that
     mix). Goals: 8 submissions <= 90 s, 30 <= 180 s on 2 cores.
 
+``weights``
+    Grade each stage's reference and starter (one child process each) and
+    write the seconds each test file took, the mean of the two, to
+    ``workbook/grader/shard_weights.json``: what splits one grade's files
+    between its shards (``runner.split_files``). Run it after adding a
+    test file or a slow test; a file missing from the table is weighed by
+    its count of tests.
+
 The load average before and after each run is printed beside it: on a
 shared machine, a wall time taken under load says little about the
 grader; its CPU time says more. The batch's CPU time is read from a cgroup
@@ -32,11 +40,13 @@ submission started and ended, so the run's critical path can be read off.
     .venv/bin/python -m workbook.grader.bench loop --compare-with /tmp/before
     .venv/bin/python -m workbook.grader.bench batch --class-size 8
     .venv/bin/python -m workbook.grader.bench batch --class-size 30 --no-sandbox
+    .venv/bin/python -m workbook.grader.bench weights --rounds 3 [--stages 4]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -50,7 +60,7 @@ from pathlib import Path
 from typing import IO
 
 from workbook.grader.cutter import copy_stage, write_copy
-from workbook.grader.runner import Suite, grade_run
+from workbook.grader.runner import SHARD_WEIGHTS, Suite, grade_run, suite_files
 from workbook.stages import REPO, STAGES
 
 LOOP_GOALS = {1: 3.0, 2: 3.0, 3: 3.0, 4: 3.0, 5: 6.0, 6: 6.0}
@@ -245,6 +255,58 @@ def slowest_tests(suite: Suite) -> str:
     )
 
 
+def weights(stages: list[int], rounds: int) -> int:
+    """Write the per-file seconds of each stage's suite to :data:`SHARD_WEIGHTS`.
+
+    Seconds are test durations (setup + call + teardown, wall) as graded,
+    the mean of the reference's run and the starter's (a learner's copy
+    moves from one to the other), the median of ``rounds`` such pairs: on
+    a shared machine one run's seconds are noisy. Stages not asked for keep
+    their entries.
+    """
+    try:
+        table = json.loads(SHARD_WEIGHTS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        table = {}
+    with tempfile.TemporaryDirectory(prefix="wire-up-bench-") as scratch:
+        for number in stages:
+            suite = Suite.of(number)
+            starter = Path(scratch) / suite.name
+            write_copy(suite.reference, starter, suite.regions())
+            files = {
+                path.relative_to(REPO).as_posix(): path.relative_to(suite.tests).as_posix()
+                for path in suite_files(suite)
+            }
+            samples: dict[str, list[float]] = {name: [] for name in files.values()}
+            tests = dict.fromkeys(files.values(), 0)
+            for _ in range(rounds):
+                seconds = dict.fromkeys(files.values(), 0.0)
+                for folder in (suite.reference, starter):
+                    counts = dict.fromkeys(files.values(), 0)
+                    for test in grade_run(suite, folder, shards=1).tests:
+                        name = files.get(test.nodeid.partition("::")[0])
+                        if name is not None:
+                            seconds[name] += test.duration / 2
+                            counts[name] += 1
+                    tests = {name: max(tests[name], counts[name]) for name in tests}
+                for name, value in seconds.items():
+                    samples[name].append(value)
+            medians = {name: statistics.median(values) for name, values in samples.items()}
+            table[suite.name] = {
+                name: {"seconds": round(medians[name], 2), "tests": tests[name]}
+                for name in files.values()
+            }
+            heaviest = sorted(medians.items(), key=lambda item: -item[1])[:3]
+            print(
+                f"{suite.name}: {sum(medians.values()):.1f} s in {len(files)} files; heaviest "
+                + ", ".join(f"{name} {value:.1f} s" for name, value in heaviest),
+                flush=True,
+            )
+    SHARD_WEIGHTS.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"Wrote {SHARD_WEIGHTS.relative_to(REPO)}")
+    return 0
+
+
 def make_class(root: Path, size: int) -> None:
     """Write ``size`` stage-02 submissions: the issue's mix of 8, repeated."""
     suite = Suite.of(2)
@@ -313,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("what", nargs="?", choices=("loop", "batch"), default="loop")
+    parser.add_argument("what", nargs="?", choices=("loop", "batch", "weights"), default="loop")
     parser.add_argument("--stages", default=",".join(str(number) for number in STAGES))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--class-size", type=int, default=8)
@@ -338,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
             options.compare_with,
             reference=not options.no_reference,
         )
+    if options.what == "weights":
+        return weights([int(part) for part in options.stages.split(",")], options.rounds)
     if not options.no_sandbox and not shutil.which("bwrap"):
         parser.error("the batch is sandboxed by default and needs bwrap; or give --no-sandbox")
     return batch(options.class_size, options.jobs, not options.no_sandbox)

@@ -252,6 +252,14 @@ def grade_parser() -> argparse.ArgumentParser:
         metavar="S",
         help=f"stop the whole run after S seconds (default {DEFAULT_TOTAL_TIMEOUT:g})",
     )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=None,
+        metavar="N",
+        help="split one submission's run into N child processes run at once "
+        f"(default: {runner.MAX_SHARDS} or the cores there are if fewer; 1 with --batch)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="explain every failing test")
     parser.add_argument(
         "--jobs",
@@ -344,8 +352,9 @@ def grade(
     *,
     progress: bool = False,
     sandbox: Limits | None = None,
+    batch: bool = False,
 ) -> Report:
-    """Grade one folder and return the report."""
+    """Grade one folder and return the report (``batch``: one of many graded at once)."""
     if not folder.is_dir():
         raise Problem(f"{shown(folder)} is not a folder")
     regions = suite.regions()
@@ -363,6 +372,7 @@ def grade(
             only=only,
             progress=show,
             sandbox=sandbox,
+            shards=runner.shard_count(options.shards, batch=batch),
         )
     finally:
         if show:
@@ -497,7 +507,7 @@ def grade_batch(suite: Suite, options: argparse.Namespace) -> int:
     def graded(folder: Path) -> Report:
         start = time.monotonic() - began
         try:
-            return grade(suite, folder, folder.name, options, sandbox=limits)
+            return grade(suite, folder, folder.name, options, sandbox=limits, batch=True)
         finally:
             spans[folder] = (start, time.monotonic() - began)
 

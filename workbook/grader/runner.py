@@ -9,6 +9,11 @@ did not finish are scored as failures). The child loads no other pytest
 plugin than pytest-timeout (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``) and prints
 no tracebacks for failed tests (the grader describes them): both were most of a
 failing run's time.
+
+One grade may be split across the machine's cores (``shards``): each shard
+is a child pytest of its own over a share of the suite's test files, with
+its own secret, canaries, pipe and scratch copy of the stage, and the
+shards' runs are merged into one (:func:`run_suite`, :func:`shard_count`).
 """
 
 from __future__ import annotations
@@ -25,10 +30,10 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from workbook.grader import guard
 from workbook.grader import sandbox as sandboxing
@@ -49,6 +54,14 @@ DEFAULT_TOTAL_TIMEOUT = 300.0  # seconds for the whole run
 # are not run, each reported as such.
 TIMEOUT_BUDGET = 60.0
 STOP_GRACE = 10.0  # seconds a stopped run gets to tear its servers down
+MAX_SHARDS = 2  # child processes one interactive grade is split into, at most
+# Seconds each test file of a stage needs (the reference's tests, as graded), which
+# balance the shards; `python -m workbook.grader.bench weights` writes it.
+SHARD_WEIGHTS = Path(__file__).with_name("shard_weights.json")
+# Seconds each test costs beyond its own duration: collecting it, the grader's records and
+# integrity checks after it (stage 02's starter: 300 tests, 3.6 s in the tests themselves,
+# 6.6 s for the child's session).
+PER_TEST_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -156,16 +169,18 @@ def child_command(
     collect_only: bool,
     timeout_budget: float | None = None,
     cpu_timeout: float = DEFAULT_CPU_TIMEOUT,
+    paths: Sequence[Path] | None = None,
 ) -> list[str]:
     """Return the argv of the child pytest run.
 
-    Results go to the channel when ``results`` is None.
+    Results go to the channel when ``results`` is None. ``paths`` (test
+    files of the suite) runs only those: one shard's share.
     """
     command = [
         sys.executable,
         "-m",
         "pytest",
-        str(suite.tests),
+        *(str(path) for path in (paths or [suite.tests])),
         "-p",
         "pytest_timeout",
         "-p",
@@ -211,19 +226,117 @@ def run_suite(
     sandbox: sandboxing.Limits | None = None,
     timeout_budget: float | None = None,
     cpu_timeout: float = DEFAULT_CPU_TIMEOUT,
+    shards: int = 1,
 ) -> Run:
     """Run ``suite`` against the stage copy in ``folder`` and return every outcome.
 
     ``only`` limits the run to tests tagged with those exercise ids. The
     ``progress`` callback gets (tests finished, tests collected) as the run
     goes. With ``sandbox`` (limits), the child runs under bwrap with only
-    ``folder`` writable (see ``sandbox.py``).
+    ``folder``'s parent writable (see ``sandbox.py``).
 
     The child reports on a pipe, every record signed with a key it gets on
     a second descriptor; the canaries it must plant come with the key
     (``guard.py``). What cannot be verified marks the run tampered.
+
+    ``shards`` > 1 splits the suite's test files into that many children
+    run at once (:func:`split_files`); each gets its own secret and
+    canaries, and its own copy of ``folder`` (a fresh temporary folder of
+    the same name), since tests and servers write in the copy. The runs are
+    merged (:func:`merge_runs`). The total timeout and Ctrl-C
+    (:data:`stopping`) stop every shard; the timeout budget is shared out
+    between them, so the whole run never spends more than it in timeouts.
     """
     started = time.monotonic()
+    shares = split_files(suite, shards)
+    budget = TIMEOUT_BUDGET if timeout_budget is None else timeout_budget
+    launched: list[Shard] = []
+    with contextlib.ExitStack() as stack:
+        # Every copy is made before any shard starts, so none copies another's writes.
+        copies = [folder] + [stack.enter_context(scratch_copy(folder)) for _ in shares[1:]]
+        try:
+            for paths, copy in zip(shares, copies, strict=True):
+                launched.append(
+                    start_shard(
+                        suite,
+                        copy,
+                        stack,
+                        paths=paths,
+                        timeout=timeout,
+                        only=only,
+                        collect_only=collect_only,
+                        sandbox=sandbox,
+                        timeout_budget=budget / len(shares),
+                        cpu_timeout=cpu_timeout,
+                    )
+                )
+            stopped = wait(
+                [shard.process for shard in launched],
+                total_timeout,
+                [shard.reader for shard in launched],
+                progress,
+            )
+        except BaseException:
+            stop([shard.process for shard in launched])
+            raise
+        for shard in launched:
+            shard.reader.join(STOP_GRACE)
+        runs = [shard.finish(stopped, collect_only=collect_only) for shard in launched]
+    return merge_runs(runs, shares, suite_files(suite), duration=time.monotonic() - started)
+
+
+@dataclass
+class Shard:
+    """One child pytest run of a grade: its process, its secret and where its output goes."""
+
+    paths: list[Path] | None  # the test files it runs (None: the whole suite)
+    secret: guard.Secret
+    process: subprocess.Popen[bytes]
+    reader: ChannelReader
+    output: IO[bytes]
+    contained: list[str]
+
+    def finish(self, stopped: str | None, *, collect_only: bool) -> Run:
+        """Return the verified, collated run of this shard (canaries checked and taken out)."""
+        self.output.seek(0)
+        text = self.output.read().decode("utf-8", errors="replace")
+        records, problems = guard.verify_lines(self.secret.key, self.reader.lines)
+        run = collate(
+            records,
+            stopped=stopped,
+            exit_status=self.process.returncode,
+            duration=0.0,
+            output=text,
+        )
+        if not collect_only:
+            run.tampered += problems + check_canaries(run, self.secret.canaries)
+        run.contained = self.contained
+        if self.paths and not (run.tests or run.collect_errors or stopped or run.exit_status == 5):
+            # A shard that ended without a word (it crashed, or its code exited): its files'
+            # tests must not vanish from the merged run, so each file counts as not loaded.
+            message = (
+                f"the run of this file ended before it reported (exit status {run.exit_status})"
+            )
+            run.collect_errors = [
+                {"nodeid": node_path(path), "message": message} for path in self.paths
+            ]
+        return run
+
+
+def start_shard(
+    suite: Suite,
+    folder: Path,
+    stack: contextlib.ExitStack,
+    *,
+    paths: list[Path] | None,
+    timeout: float,
+    only: Collection[str] | None,
+    collect_only: bool,
+    sandbox: sandboxing.Limits | None,
+    timeout_budget: float,
+    cpu_timeout: float,
+) -> Shard:
+    """Start one child pytest run over ``paths`` against ``folder``; ``stack`` cleans up."""
     exercises = sorted(only) if only is not None else [region.id for region in suite.regions()]
     secret = (
         guard.Secret.fresh(exercises, avoid=test_names(suite.tests))
@@ -245,6 +358,7 @@ def run_suite(
         collect_only=collect_only,
         timeout_budget=timeout_budget,
         cpu_timeout=cpu_timeout,
+        paths=paths,
     )
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", NO_COLOR="1")
     env[STAGE_DIR_VARIABLE] = str(folder)
@@ -263,45 +377,179 @@ def run_suite(
         env[HYPOTHESIS_STORAGE] = str(hypothesis_storage(folder.parent))
     reader = ChannelReader(results_read)
     contained: list[str] = []
-    with tempfile.TemporaryFile() as output, contextlib.ExitStack() as stack:
-        preexec = None
-        if sandbox is not None:
-            command = sandboxing.wrap(command, writable=[folder.parent], cwd=REPO, limits=sandbox)
-            limits = stack.enter_context(sandboxing.applied(sandbox))
-            preexec = limits.preexec
-            stack.callback(lambda: contained.extend(limits.events()))
-        try:
-            process = subprocess.Popen(
-                command,
-                cwd=REPO,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                pass_fds=(secret_read, results_write),
-                preexec_fn=preexec,
-            )
-        finally:
-            os.close(secret_read)
-            os.close(results_write)
-        reader.start()
-        stopped = wait(process, total_timeout, reader, progress)
-        reader.join(STOP_GRACE)
-        output.seek(0)
-        text = output.read().decode("utf-8", errors="replace")
-    records, problems = guard.verify_lines(secret.key, reader.lines)
-    run = collate(
-        records,
-        stopped=stopped,
-        exit_status=process.returncode,
-        duration=time.monotonic() - started,
-        output=text,
+    output = stack.enter_context(tempfile.TemporaryFile())
+    preexec = None
+    if sandbox is not None:
+        command = sandboxing.wrap(command, writable=[folder.parent], cwd=REPO, limits=sandbox)
+        limits = stack.enter_context(sandboxing.applied(sandbox))
+        preexec = limits.preexec
+        stack.callback(lambda: contained.extend(limits.events()))
+    try:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=(secret_read, results_write),
+            preexec_fn=preexec,
+        )
+    except BaseException:
+        os.close(results_read)
+        raise
+    finally:
+        os.close(secret_read)
+        os.close(results_write)
+    reader.start()
+    return Shard(paths, secret, process, reader, output, contained)
+
+
+@contextlib.contextmanager
+def scratch_copy(folder: Path) -> Iterator[Path]:
+    """Yield a fresh copy of the graded copy ``folder``, for a second shard to write in."""
+    with tempfile.TemporaryDirectory(prefix="wire-up-shard-") as temporary:
+        copy = Path(temporary) / folder.name
+        copy_stage(folder, copy)
+        yield copy
+
+
+def shard_count(requested: int | None = None, *, batch: bool = False) -> int:
+    """Return how many child processes one grade is split into: the one place it is chosen.
+
+    ``requested`` (``--shards N``) wins. Otherwise a batch runs each
+    submission in one child (it already grades one submission per core),
+    and an interactive grade uses up to :data:`MAX_SHARDS` of the cores this
+    process may run on: each shard pays the start-up (about 1-2 s of CPU
+    time), so more shards than cores only cost.
+    """
+    if requested is not None:
+        return max(1, requested)
+    if batch:
+        return 1
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count() or 1
+    return max(1, min(MAX_SHARDS, usable))
+
+
+def suite_files(suite: Suite) -> list[Path]:
+    """Return the suite's test files in the order pytest runs them (by name, folder by folder)."""
+    if suite.tests.is_file():
+        return [suite.tests]
+    return sorted(suite.tests.rglob("test_*.py"))
+
+
+def file_weights(suite: Suite, files: list[Path]) -> dict[Path, float]:
+    """Return the seconds each test file is expected to take, from :data:`SHARD_WEIGHTS`.
+
+    A file's weight is its tests' seconds plus :data:`PER_TEST_SECONDS` for
+    each of them. A file the table lacks weighs its count of test functions
+    times the stage's seconds per test (1 s when the table has nothing on
+    the stage).
+    """
+    try:
+        table = json.loads(SHARD_WEIGHTS.read_text(encoding="utf-8")).get(suite.name, {})
+    except (OSError, ValueError):
+        table = {}
+    known = {name: entry for name, entry in table.items() if isinstance(entry, dict)}
+    known_weights = {
+        name: float(entry.get("seconds", 0)) + PER_TEST_SECONDS * int(entry.get("tests", 0))
+        for name, entry in known.items()
+    }
+    tests = sum(int(entry.get("tests", 0)) for entry in known.values())
+    seconds = sum(known_weights.values())
+    per_test = seconds / tests if seconds > 0 and tests else 1.0
+    weights = {}
+    for file in files:
+        weight = known_weights.get(
+            file.relative_to(suite.tests).as_posix() if file != suite.tests else ""
+        )
+        if weight:
+            weights[file] = weight
+        else:
+            weights[file] = max(1, len(test_names(file))) * per_test
+    return weights
+
+
+def split_files(suite: Suite, shards: int) -> list[list[Path] | None]:
+    """Return each shard's test files: whole files, balanced by their expected seconds.
+
+    The tests of one file stay together (its module fixtures, its servers).
+    The heaviest file goes first to the lightest shard, and so on (longest
+    processing time first); each shard runs its files in the suite's order.
+    One shard (or a suite of one file) is ``[None]``: the whole suite, as given.
+    """
+    files = suite_files(suite)
+    shards = min(shards, len(files))
+    if shards <= 1:
+        return [None]
+    weights = file_weights(suite, files)
+    loads = [0.0] * shards
+    shares: list[list[Path]] = [[] for _ in range(shards)]
+    for file in sorted(files, key=lambda file: (-weights[file], file)):
+        lightest = loads.index(min(loads))
+        shares[lightest].append(file)
+        loads[lightest] += weights[file]
+    order = {file: index for index, file in enumerate(files)}
+    return [sorted(share, key=order.__getitem__) for share in shares if share]
+
+
+def merge_runs(
+    runs: list[Run], shares: list[list[Path] | None], files: list[Path], *, duration: float
+) -> Run:
+    """Merge the shards' runs into the run one child would have made.
+
+    Tests and load errors in the suite's file order; any tampering, anything
+    the sandbox stopped and the reason a shard was stopped count for the
+    whole run; the exit status is the worst one (a shard that collected
+    nothing, status 5, counts only if all did); the output is each shard's,
+    labelled with its files.
+    """
+    if len(runs) == 1:
+        run = runs[0]
+        run.duration = duration
+        return run
+    position = {node_path(file): index for index, file in enumerate(files)}
+
+    def place(nodeid: str) -> int:
+        return position.get(nodeid.partition("::")[0].rstrip("/"), len(files))
+
+    tests = [test for run in runs for test in run.tests]
+    errors = [error for run in runs for error in run.collect_errors]
+    statuses = [run.exit_status for run in runs]
+    found = [status for status in statuses if status != 5]
+    exit_status: int | None
+    if None in statuses:
+        exit_status = None
+    elif not found:
+        exit_status = 5
+    else:
+        exit_status = max(status for status in found if status is not None)
+    outputs = []
+    for number, (run, share) in enumerate(zip(runs, shares, strict=True), 1):
+        names = ", ".join(path.name for path in share or [])
+        outputs.append(f"── shard {number} of {len(runs)}: {names} ──\n{run.output}")
+    return Run(
+        tests=sorted(tests, key=lambda test: place(test.nodeid)),  # stable: each file's order
+        collect_errors=sorted(errors, key=lambda error: place(error["nodeid"])),
+        stopped=next((run.stopped for run in runs if run.stopped), None),
+        exit_status=exit_status,
+        duration=duration,
+        output="\n".join(outputs),
+        tampered=list(dict.fromkeys(problem for run in runs for problem in run.tampered)),
+        contained=[event for run in runs for event in run.contained],
     )
-    if not collect_only:
-        run.tampered += problems + check_canaries(run, secret.canaries)
-    run.contained = contained
-    return run
+
+
+def node_path(path: Path) -> str:
+    """Return a test file's path as its node ids start (relative to the repo)."""
+    try:
+        return path.resolve().relative_to(REPO).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def lazy_trust_store(env: dict[str, str]) -> None:
@@ -427,41 +675,55 @@ stopping = threading.Event()
 
 
 def wait(
-    process: subprocess.Popen[bytes],
+    processes: list[subprocess.Popen[bytes]],
     total_timeout: float,
-    reader: ChannelReader,
+    readers: list[ChannelReader],
     progress: Callable[[int, int], None] | None,
 ) -> str | None:
-    """Wait for the child run; stop it when it overruns. Return why it was stopped."""
+    """Wait for every child run; stop them all when the run overruns. Return why it was stopped.
+
+    ``total_timeout`` counts from now for the whole run, however many
+    children it has; :data:`stopping` (a batch's Ctrl-C) and a
+    KeyboardInterrupt here stop every child too.
+    """
     deadline = time.monotonic() + total_timeout
     try:
-        while process.poll() is None:
+        while running := [process for process in processes if process.poll() is None]:
             if stopping.is_set():
-                stop(process)
+                stop(processes)
                 raise KeyboardInterrupt
             if time.monotonic() > deadline:
-                stop(process)
+                stop(processes)
                 return f"the grading run was stopped after {total_timeout:g} s"
             if progress is not None:
-                report_progress(reader.records(), progress)
+                report_progress(
+                    [record for reader in readers for record in reader.records()], progress
+                )
             with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=0.25)
+                running[0].wait(timeout=0.25)
     except KeyboardInterrupt:
-        stop(process)
+        stop(processes)
         raise
     return None
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Interrupt the child run (so its fixtures stop their servers), then kill it."""
-    for stop_signal, grace in ((signal.SIGINT, STOP_GRACE), (signal.SIGKILL, STOP_GRACE)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, stop_signal)
-        try:
-            process.wait(timeout=grace)
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Interrupt the child runs (so their fixtures stop their servers), then kill them.
+
+    Each signal goes to every child's process group at once; the grace is
+    shared, so stopping two children takes no longer than stopping one.
+    """
+    for stop_signal in (signal.SIGINT, signal.SIGKILL):
+        running = [process for process in processes if process.poll() is None]
+        for process in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, stop_signal)
+        deadline = time.monotonic() + STOP_GRACE
+        for process in running:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        if all(process.poll() is not None for process in processes):
             return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def report_progress(records: list[dict[str, Any]], progress: Callable[[int, int], None]) -> None:
@@ -605,12 +867,15 @@ def grade_run(
     sandbox: sandboxing.Limits | None = None,
     timeout_budget: float | None = None,
     cpu_timeout: float = DEFAULT_CPU_TIMEOUT,
+    shards: int = 1,
 ) -> Run:
     """Run a suite against any folder holding a copy of the stage, and fill gaps.
 
     Before the run, the copy is checked for modules that would shadow what
     it does not own; around it, the suite, the workbook and the reference
     stages are fingerprinted, so a run that rewrote them is marked tampered.
+    ``shards`` splits the run across child processes (:func:`run_suite`;
+    :func:`shard_count` chooses it for the command line).
     """
     guarded = guarded_trees(suite)
     before = guard.tree_digest(*guarded)
@@ -631,6 +896,7 @@ def grade_run(
             sandbox=sandbox,
             timeout_budget=timeout_budget,
             cpu_timeout=cpu_timeout,
+            shards=shards,
         )
     run.tampered = shadows + run.tampered
     if guard.tree_digest(*guarded) != before:
