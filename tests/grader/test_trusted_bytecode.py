@@ -13,8 +13,10 @@ import importlib.util
 import marshal
 import os
 import shutil
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,23 +141,54 @@ def test_a_pyc_planted_before_the_run_is_deleted_not_run(suite: Suite, tmp_path:
     assert pyc.read_bytes() != planted
 
 
-def test_a_pyc_planted_during_the_run_is_tampered_and_thrown_away(
+def test_a_pyc_planted_during_the_run_is_tampered_and_does_not_outlive_it(
     suite: Suite, tmp_path: Path
 ) -> None:
-    """A submission that writes a valid pytest .pyc beside the suite is caught, and its
-    plant does not outlive the run: the parent deletes the trees' bytecode."""
+    """A submission that writes a valid pytest .pyc beside the suite is caught; after the
+    run the parent deletes the plant and keeps its own bytecode."""
     bytecode.ensure(suite)
     pyc = pytest_pyc(suite)
-    starter = cli.make_starter(suite, tmp_path / "work")
-    init = starter / "greeter" / "__init__.py"
+    conftest = pytest_pyc(suite, "conftest")
+    kept = conftest.read_bytes()
     planted = tmp_path / "planted.pyc"
     planted.write_bytes(forged_pyc(suite.tests / "test_greeter.py"))
-    init.write_text(
-        init.read_text() + f"\nimport shutil\nshutil.copyfile({str(planted)!r}, {str(pyc)!r})\n"
-    )
-    report = to_json(
-        build_report(suite.name, starter.name, suite.regions(), grade_run(suite, starter))
-    )
+    plant = f"""
+    import shutil
+    shutil.copyfile({str(planted)!r}, {str(pyc)!r})
+    """
+    report = grade(suite, starter_with(suite, tmp_path / "work", plant))
     assert report["status"] == "tampered"
     assert any("changed on disk" in problem for problem in report["tampering"])
-    assert not pyc.exists() or pyc.read_bytes() != planted.read_bytes()
+    assert not pyc.exists()
+    assert conftest.read_bytes() == kept
+
+
+def test_a_run_that_blesses_a_pyc_in_the_manifest_is_tampered(suite: Suite, tmp_path: Path) -> None:
+    """Editing the parent's manifest (to have a later plant kept) is tampering too,
+    and the parent writes its own manifest back."""
+    bytecode.ensure(suite)
+    before = bytecode.manifest_bytes()
+    bless = f"""
+    import json
+    from pathlib import Path
+    _manifest = Path({str(bytecode.MANIFEST)!r})
+    _data = json.loads(_manifest.read_text())
+    _data["pyc"][{str(pytest_pyc(suite))!r}] = "0" * 64
+    _manifest.write_text(json.dumps(_data))
+    """
+    report = grade(suite, starter_with(suite, tmp_path / "work", bless))
+    assert report["status"] == "tampered"
+    assert bytecode.manifest_bytes() == before
+
+
+def starter_with(suite: Suite, work: Path, code: str) -> Path:
+    """Return the fixture stage's starter with ``code`` added to the learner's package."""
+    starter = cli.make_starter(suite, work)
+    init = starter / "greeter" / "__init__.py"
+    init.write_text(init.read_text() + textwrap.dedent(code))
+    return starter
+
+
+def grade(suite: Suite, folder: Path) -> dict[str, Any]:
+    run = grade_run(suite, folder)
+    return to_json(build_report(suite.name, folder.name, suite.regions(), run))

@@ -31,9 +31,13 @@ Every ``.pyc`` the grader writes is recorded, with its SHA-256, in a
 manifest (``__pycache__/trusted-bytecode.json`` at the repository's root).
 Before a run, a ``.pyc`` in the trees that is not in the manifest, or whose
 bytes changed, was not made by the grader: it is deleted (and rebuilt if it
-is needed). That catches a ``.pyc`` planted by an earlier run (that run was
-marked tampered; this is what keeps the plant from lasting). A run whose
-trees changed throws the cache of those trees away (:func:`discard`).
+is needed). The manifest is fingerprinted with the trees: a run that
+changed either is marked tampered, and then the parent writes back the
+manifest it read before the run and deletes every ``.pyc`` it does not list
+(:func:`restore`), so nothing a run plants outlives it (not even for
+``make test``, which reads the same bytecode). An unsandboxed run could
+still plant a file outside these trees (the venv, say): the sandbox, with
+its read-only repository and venv, is what stops that.
 
 Processes share the cache through a lock file: a run holds a shared lock
 from the first fingerprint to the last, and a warm-up an exclusive one, so
@@ -54,7 +58,7 @@ import py_compile
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
@@ -335,10 +339,19 @@ def ensure(suite: Suite) -> Survey:
         return found
 
 
+def manifest_bytes() -> bytes:
+    """Return the manifest as it is on disk (empty when there is none)."""
+    try:
+        return MANIFEST.read_bytes()
+    except OSError:
+        return b""
+
+
 @contextlib.contextmanager
-def trusted(suite: Suite) -> Iterator[None]:
+def trusted(suite: Suite) -> Iterator[bytes]:
     """Make the suite's bytecode whole, then hold it unchanged (a shared lock) for a run.
 
+    Yields the manifest's bytes: a run that changes them is tampering too.
     Fingerprint the trees inside this block: no warm-up of another grader
     can write into them until it ends.
     """
@@ -349,28 +362,34 @@ def trusted(suite: Suite) -> Iterator[None]:
     with contextlib.ExitStack() as shared:
         with locked(GATE, fcntl.LOCK_EX):
             shared.enter_context(locked(LOCK, fcntl.LOCK_SH))
-        yield
+        yield manifest_bytes()
 
 
-def discard(roots: Iterable[Path]) -> None:
-    """Delete every ``.pyc`` under ``roots`` and forget them: the next run rebuilds.
+def restore(suite: Suite, manifest: bytes) -> list[Path]:
+    """After a run that changed the trees: put back the manifest, delete what it does not list.
 
-    For a run that changed the trees: whatever it planted does not outlive it.
+    ``manifest`` is what :func:`trusted` yielded before the run. Whatever the
+    run planted (a ``.pyc``, an entry in the manifest) does not outlive it;
+    the grader's own bytecode stays. Returns the files deleted.
     """
-    with locked(GATE, fcntl.LOCK_EX), locked(LOCK, fcntl.LOCK_EX):
-        manifest = read_manifest()
-        forget(roots, manifest)
-
-
-def forget(roots: Iterable[Path], manifest: dict[str, dict[str, str]]) -> None:
-    """Delete every ``.pyc`` under ``roots`` and write the manifest without them."""
-    for root in roots:
-        for pyc in root.rglob("*.pyc"):
-            with contextlib.suppress(OSError):
+    with locked(GATE, fcntl.LOCK_EX), locked(LOCK, fcntl.LOCK_EX) as held:
+        if held is None:
+            return []
+        if manifest:
+            CACHE.mkdir(exist_ok=True)
+            with tempfile.NamedTemporaryFile(
+                "wb", dir=CACHE, prefix=".manifest-", suffix=".tmp", delete=False
+            ) as file:
+                file.write(manifest)
+            os.replace(file.name, MANIFEST)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                MANIFEST.unlink()
+        found = survey(suite, read_manifest())
+        for pyc in found.foreign:
+            with contextlib.suppress(FileNotFoundError):
                 pyc.unlink()
-            manifest["pyc"].pop(str(pyc), None)
-    with contextlib.suppress(OSError):
-        write_manifest(manifest)
+        return found.foreign
 
 
 def main(argv: list[str] | None = None) -> int:

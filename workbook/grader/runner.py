@@ -617,10 +617,12 @@ def grade_run(
     stages are fingerprinted, so a run that rewrote them is marked tampered.
     First the parent makes their bytecode whole (``bytecode.trusted``: the
     child writes none, it only reads what the parent wrote); a run that
-    changed the trees has that bytecode thrown away, so no plant outlives it.
+    changed the trees (or the parent's manifest of that bytecode) gets the
+    manifest back and every ``.pyc`` it does not list deleted: no plant
+    outlives the run that made it.
     """
     guarded = guarded_trees(suite)
-    with bytecode.trusted(suite):
+    with bytecode.trusted(suite) as manifest:
         before = guard.tree_digest(*guarded)
         with graded_folder(suite, folder) as staged:
             shadows = guard.shadowing(
@@ -640,13 +642,13 @@ def grade_run(
                 timeout_budget=timeout_budget,
                 cpu_timeout=cpu_timeout,
             )
-        changed = guard.tree_digest(*guarded) != before
+        changed = guard.tree_digest(*guarded) != before or bytecode.manifest_bytes() != manifest
     run.tampered = shadows + run.tampered
     if changed:
         run.tampered.append(
             "the suite, the workbook or a reference stage was changed on disk during the run"
         )
-        bytecode.discard(guarded)
+        bytecode.restore(suite, manifest)
     run = fill_unloaded(run, suite, timeout=timeout)
     if only is not None:
         run.tests = [test for test in run.tests if test.exercise in only]
