@@ -8,6 +8,7 @@ plants anything in a suite another test grades.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.util
 import marshal
@@ -192,3 +193,23 @@ def starter_with(suite: Suite, work: Path, code: str) -> Path:
 def grade(suite: Suite, folder: Path) -> dict[str, Any]:
     run = grade_run(suite, folder)
     return to_json(build_report(suite.name, folder.name, suite.regions(), run))
+
+
+def test_a_run_holds_the_cache_so_no_warm_up_writes_during_it(suite: Suite) -> None:
+    """Between a run's two fingerprints no other grader may write bytecode (that would
+    read as tampering): the run holds a shared lock, a warm-up needs an exclusive one."""
+
+    def exclusive_is_free() -> bool:
+        with bytecode.LOCK.open("ab") as file:
+            try:
+                fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+            return True
+
+    with bytecode.trusted(suite) as manifest:
+        assert manifest == bytecode.manifest_bytes()
+        assert bytecode.survey(suite, bytecode.read_manifest()).clean()
+        assert not exclusive_is_free()
+    assert exclusive_is_free()
