@@ -47,9 +47,13 @@ $(STAMP): pyproject.toml
 	@# Stages 02-04 import the stages before them: put 01-04 on the venv's path.
 	@# The .pth holds this checkout's absolute paths: it pins the venv to it.
 	$(PY) workbook/stages.py pth
+	@# Trusted bytecode for every stage's grading run (workbook/grader/bytecode.py):
+	@# written by this process, never by a graded child, so the first grade is warm.
+	$(PY) -m workbook.grader.bytecode
 	@touch $@
 
 setup: $(STAMP) ## Create .venv and install everything (the other targets do this on first use)
+	@$(PY) -m workbook.grader.bytecode
 
 # ── Run a stage ──────────────────────────────────────────────────────────────
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from workbook.grader import guard
+from workbook.grader import bytecode, guard
 from workbook.grader import sandbox as sandboxing
 from workbook.grader.cutter import copy_stage
 from workbook.grader.regions import Region, find_regions
@@ -852,8 +852,12 @@ def fill_unloaded(run: Run, suite: Suite, *, timeout: float) -> Run:
 
 
 def guarded_trees(suite: Suite) -> list[Path]:
-    """Return the folders whose Python files a run must leave as they were."""
-    return [suite.tests, REPO / "workbook", suite.reference.parent]
+    """Return the folders whose Python files a run must leave as they were.
+
+    ``tests/`` (the suite and the ``conftest.py`` above it), ``workbook/`` and
+    ``stages/``: the trees whose bytecode the parent keeps (``bytecode.trees``).
+    """
+    return bytecode.trees(suite)
 
 
 def grade_run(
@@ -874,35 +878,43 @@ def grade_run(
     Before the run, the copy is checked for modules that would shadow what
     it does not own; around it, the suite, the workbook and the reference
     stages are fingerprinted, so a run that rewrote them is marked tampered.
+    First the parent makes their bytecode whole (``bytecode.trusted``: the
+    child writes none, it only reads what the parent wrote); a run that
+    changed the trees (or the parent's manifest of that bytecode) gets the
+    manifest back and every ``.pyc`` it does not list deleted: no plant
+    outlives the run that made it.
     ``shards`` splits the run across child processes (:func:`run_suite`;
     :func:`shard_count` chooses it for the command line).
     """
     guarded = guarded_trees(suite)
-    before = guard.tree_digest(*guarded)
-    with graded_folder(suite, folder) as staged:
-        shadows = guard.shadowing(
-            staged,
-            suite.reference,
-            tests_root=suite.tests.parent,
-            stages_root=suite.reference.parent,
-        )
-        run = run_suite(
-            suite,
-            staged,
-            timeout=timeout,
-            total_timeout=total_timeout,
-            only=only,
-            progress=progress,
-            sandbox=sandbox,
-            timeout_budget=timeout_budget,
-            cpu_timeout=cpu_timeout,
-            shards=shards,
-        )
+    with bytecode.trusted(suite) as manifest:
+        before = guard.tree_digest(*guarded)
+        with graded_folder(suite, folder) as staged:
+            shadows = guard.shadowing(
+                staged,
+                suite.reference,
+                tests_root=suite.tests.parent,
+                stages_root=suite.reference.parent,
+            )
+            run = run_suite(
+                suite,
+                staged,
+                timeout=timeout,
+                total_timeout=total_timeout,
+                only=only,
+                progress=progress,
+                sandbox=sandbox,
+                timeout_budget=timeout_budget,
+                cpu_timeout=cpu_timeout,
+                shards=shards,
+            )
+        changed = guard.tree_digest(*guarded) != before or bytecode.manifest_bytes() != manifest
     run.tampered = shadows + run.tampered
-    if guard.tree_digest(*guarded) != before:
+    if changed:
         run.tampered.append(
             "the suite, the workbook or a reference stage was changed on disk during the run"
         )
+        bytecode.restore(suite, manifest)
     run = fill_unloaded(run, suite, timeout=timeout)
     if only is not None:
         run.tests = [test for test in run.tests if test.exercise in only]
