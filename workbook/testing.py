@@ -545,8 +545,13 @@ def server_argv(server: str, spec: str, port: int) -> list[str]:
     servers log warnings only (no access lines), except stage 01's own,
     which has no such switch. Raise ValueError for any other name.
 
+    gunicorn runs one worker; hypercorn serves in its own process
+    (``--workers 0``): with a worker count of 1 it spawns a second Python
+    that imports hypercorn and the app again, about 0.3 s of CPU for each
+    server a test starts, to serve with the same code.
+
     >>> server_argv("hypercorn", "example_app:app", 8000)[1:]
-    ['example_app:app', '--bind', '127.0.0.1:8000']
+    ['example_app:app', '--bind', '127.0.0.1:8000', '--workers', '0']
     """
     if server == "own":
         return python_command("-m", "rawwsgi.server", spec, "--host", LOOPBACK, "--port", str(port))
@@ -585,7 +590,7 @@ def server_argv(server: str, spec: str, port: int) -> list[str]:
             "warning",
         ]
     if server == "hypercorn":
-        return [venv_script("hypercorn"), spec, "--bind", f"{LOOPBACK}:{port}"]
+        return [venv_script("hypercorn"), spec, "--bind", f"{LOOPBACK}:{port}", "--workers", "0"]
     raise ValueError(f"unknown server {server!r}: use one of {WSGI_SERVERS + ASGI_SERVERS}")
 
 

@@ -33,9 +33,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any
 
 from workbook.grader import runner
 from workbook.grader import sandbox as sandboxing
@@ -60,6 +58,9 @@ from workbook.grader.runner import (
 from workbook.grader.sandbox import Limits
 from workbook.progress import save_grade
 from workbook.stages import STAGES, WORKSPACE
+
+if TYPE_CHECKING:  # the progress bar is for batches: a learner's grade does not import tqdm
+    from tqdm import tqdm
 
 
 class Problem(Exception):
@@ -510,6 +511,8 @@ def grade_batch(suite: Suite, options: argparse.Namespace) -> int:
             return grade(suite, folder, folder.name, options, sandbox=limits, batch=True)
         finally:
             spans[folder] = (start, time.monotonic() - began)
+
+    from tqdm import tqdm  # imports importlib.metadata: 0.14 s a one-folder grade never needs
 
     bar = tqdm(
         total=len(submissions),
